@@ -1,0 +1,75 @@
+package events
+
+import "time"
+
+// Schema is the value of every event's schema field.
+const Schema = "licensegw.event/v1"
+
+// Kind says what happened.
+type Kind string
+
+// The kinds of accounting events.
+const (
+	Checkout   Kind = "checkout"   // a lease was granted (directly or from a queue)
+	Checkin    Kind = "checkin"    // a lease was given back
+	Denied     Kind = "denied"     // a checkout was refused
+	Queued     Kind = "queued"     // a checkout is waiting in a queue
+	Dequeued   Kind = "dequeued"   // a queue ticket ended without a grant
+	Expired    Kind = "expired"    // a lease's TTL passed without a heartbeat
+	Removed    Kind = "removed"    // an administrator released a lease
+	Borrowed   Kind = "borrowed"   // a lease was taken offline
+	Returned   Kind = "returned"   // an offline lease came back or its time ended
+	Reserved   Kind = "reserved"   // a reservation was added by a policy change
+	Unreserved Kind = "unreserved" // a reservation was removed by a policy change
+)
+
+// Kinds lists every accounting kind, in the order of the contract.
+var Kinds = []Kind{Checkout, Checkin, Denied, Queued, Dequeued, Expired, Removed, Borrowed, Returned, Reserved, Unreserved}
+
+// Valid reports whether k is one of the accounting kinds.
+func (k Kind) Valid() bool {
+	for _, v := range Kinds {
+		if k == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Event is one change to the seat accounting. Field names and JSON names are
+// those of the contract; fields that do not apply are left out of the JSON.
+//
+// The engine fills everything it knows (kind, pool, lease, who, counts, the
+// time it was given); the journal fills ID, Gateway and Schema before the
+// event is published, so that a retried publish carries the same ID.
+type Event struct {
+	Schema   string    `json:"schema"`
+	ID       string    `json:"id"`
+	Time     time.Time `json:"time"`
+	Kind     Kind      `json:"kind"`
+	Gateway  string    `json:"gateway,omitempty"`
+	Vendor   string    `json:"vendor"`
+	Feature  string    `json:"feature"`
+	Version  string    `json:"version"`
+	Lease    string    `json:"lease,omitempty"`
+	Ticket   string    `json:"ticket,omitempty"`
+	Count    int       `json:"count,omitempty"`
+	User     string    `json:"user,omitempty"`
+	Host     string    `json:"host,omitempty"`
+	Display  string    `json:"display,omitempty"`
+	Protocol string    `json:"protocol,omitempty"`
+	Plugin   string    `json:"plugin,omitempty"`
+	Client   string    `json:"client_addr,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	InUse    int       `json:"in_use"`
+	Seats    int       `json:"seats"`
+	Queued   int       `json:"queued"`
+	HeldMS   *int64    `json:"held_ms,omitempty"`
+
+	// Extensions beyond the table in the contract; consumers that do not
+	// know them ignore them. Expires is when a borrowed lease or a queue
+	// ticket ends (what replay needs to rebuild them); Project is the
+	// FlexLM-style project a client declared.
+	Expires *time.Time `json:"expires,omitempty"`
+	Project string     `json:"project,omitempty"`
+}

@@ -1,0 +1,28 @@
+package events
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// TimeLayout is how event times are written: RFC 3339 in UTC, always with
+// microseconds, so that every time has the same width and sorts as text.
+const TimeLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+// MarshalJSON writes the event with its time in UTC and TimeLayout.
+func (e Event) MarshalJSON() ([]byte, error) {
+	type plain Event // drops the methods, so no recursion
+	return json.Marshal(struct {
+		plain
+		Time    string  `json:"time"`
+		Expires *string `json:"expires,omitempty"`
+	}{plain: plain(e), Time: e.Time.UTC().Format(TimeLayout), Expires: formatOptional(e.Expires)})
+}
+
+func formatOptional(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := t.UTC().Format(TimeLayout)
+	return &s
+}

@@ -1,0 +1,57 @@
+package sdk
+
+import (
+	"context"
+	"net"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// APIVersion is the version of the plugin API this SDK speaks. A plugin
+// reports it in its Info; the gateway refuses a plugin whose API version it
+// does not know. (go-plugin's own protocol version covers the transport.)
+const APIVersion = 1
+
+// Protocol is what a protocol plugin implements. A plugin's main is
+//
+//	func main() { sdk.Serve(myprotocol.New()) }
+type Protocol interface {
+	// Info describes the plugin: it is asked before the plugin is
+	// configured, so it must not depend on configuration.
+	Info() Info
+
+	// Serve speaks the protocol on env's listeners until ctx is done, then
+	// closes what it opened and returns. A returned error other than
+	// ctx.Err() is logged by the gateway and the plugin is restarted.
+	Serve(ctx context.Context, env *Env) error
+}
+
+// Info is a plugin's self-description.
+type Info struct {
+	Name        string // protocol name, e.g. "concurrent-lm"; appears in events
+	Version     string // the plugin's own version
+	APIVersion  int    // APIVersion of the SDK it was built with
+	Description string
+	Listeners   []ListenerSpec // the sockets the gateway binds for it
+	Config      Schema         // the schema of the plugin's config { } block
+}
+
+// ListenerSpec asks the gateway to bind a socket for the plugin. The
+// gateway binds it (so the port survives plugin restarts) and hands it over
+// as an inherited file descriptor.
+type ListenerSpec struct {
+	Name    string // key in Env.Listeners / Env.PacketConns, e.g. "tcp"
+	Network string // "tcp" or "udp"
+	Address string // default address, e.g. ":1648"; the plugin block's listen = [...] overrides
+}
+
+// Env is what a configured plugin is given.
+type Env struct {
+	Name        string                    // the plugin instance's name (the plugin block's label)
+	Config      Config                    // the decoded config { } block
+	Listeners   map[string]net.Listener   // TCP sockets by ListenerSpec.Name
+	PacketConns map[string]net.PacketConn // UDP sockets by ListenerSpec.Name
+	Seats       Seats                     // the gateway's accounting
+	Logger      hclog.Logger              // logs go to the gateway under the plugin's name
+	DataDir     string                    // a directory of the plugin's own, kept across restarts
+}
