@@ -1,0 +1,166 @@
+package natsd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// DefaultListen is the client address used when Config.Listen is empty.
+const DefaultListen = "127.0.0.1:4222"
+
+// readyTimeout bounds how long Start waits for the server to accept clients.
+const readyTimeout = 10 * time.Second
+
+// ErrNotReady is returned by Start when the server did not become ready to
+// accept connections in time (typically: the port is already in use).
+var ErrNotReady = errors.New("natsd: server not ready for connections")
+
+// Config says how to run the embedded server.
+type Config struct {
+	// Listen is the client address, host:port. Empty means DefaultListen;
+	// port 0 means a random free port (see Server.ClientURL).
+	Listen string
+	// StoreDir is the JetStream file store directory; it is created if
+	// missing.
+	StoreDir string
+	// Name is the server's name, shown in logs and monitoring.
+	Name string
+	// NoListen runs the server in-process only, without a TCP port; only
+	// Server.Connect reaches it.
+	NoListen bool
+}
+
+// Server is a running embedded NATS server with JetStream.
+type Server struct {
+	ns  *server.Server
+	log hclog.Logger
+}
+
+// Start starts nats-server with JetStream and waits until it accepts
+// connections. The server runs until Shutdown; ctx bounds only the start.
+func Start(ctx context.Context, cfg Config, log hclog.Logger) (*Server, error) {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	opts, err := options(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.StoreDir, 0o750); err != nil {
+		return nil, fmt.Errorf("natsd: store directory: %w", err)
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("natsd: %w", err)
+	}
+	fatal := make(chan string, 1)
+	ns.SetLoggerV2(hclogAdapter{log: log, fatal: fatal}, log.IsDebug(), log.IsTrace(), false)
+	ns.Start()
+
+	if err := waitReady(ctx, ns, fatal); err != nil {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return nil, err
+	}
+	if !ns.JetStreamEnabled() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return nil, fmt.Errorf("natsd: JetStream did not start (store %q)", cfg.StoreDir)
+	}
+	return &Server{ns: ns, log: log}, nil
+}
+
+// waitReady waits until ns accepts clients, or fails on the first fatal
+// server error, the end of ctx, or readyTimeout.
+func waitReady(ctx context.Context, ns *server.Server, fatal <-chan string) error {
+	deadline := time.Now().Add(readyTimeout)
+	for !ns.ReadyForConnections(50 * time.Millisecond) {
+		select {
+		case msg := <-fatal:
+			return fmt.Errorf("%w: %s", ErrNotReady, msg)
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrNotReady, ctx.Err())
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w within %v", ErrNotReady, readyTimeout)
+		}
+	}
+	return nil
+}
+
+// options turns cfg into nats-server options.
+func options(cfg Config) (*server.Options, error) {
+	if cfg.StoreDir == "" {
+		return nil, errors.New("natsd: StoreDir is required")
+	}
+	opts := &server.Options{
+		ServerName: cfg.Name,
+		JetStream:  true,
+		StoreDir:   cfg.StoreDir,
+		NoSigs:     true, // signals belong to the gateway, not to the library
+		DontListen: cfg.NoListen,
+		// No HTTP monitoring, no cluster: the gateway's admin API reports
+		// what operators need.
+	}
+	if cfg.NoListen {
+		return opts, nil
+	}
+	listen := cfg.Listen
+	if listen == "" {
+		listen = DefaultListen
+	}
+	host, portStr, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil, fmt.Errorf("natsd: listen %q: %w", listen, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 0 || port > 65535 {
+		return nil, fmt.Errorf("natsd: listen %q: bad port", listen)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT // nats-server's spelling of "any free port"
+	}
+	opts.Host, opts.Port = host, port
+	return opts, nil
+}
+
+// ClientURL is the nats:// URL clients use to reach the server, with the
+// port actually bound. It is empty for a NoListen server.
+func (s *Server) ClientURL() string {
+	if s.ns.Addr() == nil {
+		return ""
+	}
+	return s.ns.ClientURL()
+}
+
+// Connect opens a connection to the server in-process: no TCP socket, no
+// loopback round trip. The gateway's own journal uses it.
+func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
+	opts = append([]nats.Option{nats.InProcessServer(s.ns), nats.Name("licensegw")}, opts...)
+	nc, err := nats.Connect("", opts...)
+	if err != nil {
+		return nil, fmt.Errorf("natsd: connect in-process: %w", err)
+	}
+	return nc, nil
+}
+
+// NATS returns the underlying nats-server, for what this package does not
+// wrap (monitoring, account and JetStream introspection).
+func (s *Server) NATS() *server.Server { return s.ns }
+
+// Shutdown stops the server and waits until it has stopped: every
+// JetStream store is flushed and closed when it returns.
+func (s *Server) Shutdown() {
+	s.ns.Shutdown()
+	s.ns.WaitForShutdown()
+}
