@@ -1,0 +1,477 @@
+package sdktest
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/licensegw/licensegw/sdk"
+)
+
+// DefaultTTL is the lease TTL of a Feature that does not set one.
+const DefaultTTL = 2 * time.Minute
+
+// updateBuffer is the capacity of a ticket's Updates channel. One slot is
+// kept for the final update, so position updates are dropped (never the
+// final one) when a test does not read them.
+const updateBuffer = 16
+
+// Feature is a pool of seats in an in-memory Seats.
+type Feature struct {
+	Vendor    string
+	Name      string
+	Version   string
+	Seats     int
+	Queue     bool          // checkouts with Wait > 0 may queue
+	QueueMax  int           // > 0: at most this many tickets wait (then queue-full)
+	TTL       time.Duration // lease TTL; 0 means DefaultTTL
+	Borrow    bool          // borrowing allowed
+	MaxBorrow time.Duration // > 0: the longest borrow allowed
+}
+
+// Seats is an in-memory sdk.Seats for plugin tests. TTL and queue-wait
+// expiry are evaluated lazily, at the start of every call, against the
+// clock set with WithClock. The zero value is not usable: call NewSeats.
+type Seats struct {
+	mu       sync.Mutex
+	now      func() time.Time
+	pools    []*pool
+	leases   map[string]*lease
+	tickets  map[string]*ticket
+	gone     map[string]string // lease -> reason it went (expired, removed)
+	key      ed25519.PrivateKey
+	reloads  int
+	failWith error
+}
+
+type pool struct {
+	Feature
+	inUse int
+	queue []*ticket // FIFO
+}
+
+type lease struct {
+	id       string
+	pool     *pool
+	count    int
+	client   sdk.Client
+	granted  time.Time
+	expires  time.Time
+	ttl      time.Duration
+	borrowed bool
+}
+
+type ticket struct {
+	id       string
+	pool     *pool
+	req      sdk.CheckoutRequest
+	queued   time.Time
+	deadline time.Time
+	updates  chan sdk.TicketUpdate
+}
+
+var _ sdk.Seats = (*Seats)(nil)
+
+// NewSeats returns an in-memory Seats holding features, on the real clock.
+func NewSeats(features ...Feature) *Seats {
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		panic(fmt.Sprintf("sdktest: ed25519 key: %v", err))
+	}
+	s := &Seats{
+		now:     time.Now,
+		leases:  map[string]*lease{},
+		tickets: map[string]*ticket{},
+		gone:    map[string]string{},
+		key:     key,
+	}
+	for _, f := range features {
+		if f.TTL <= 0 {
+			f.TTL = DefaultTTL
+		}
+		s.pools = append(s.pools, &pool{Feature: f})
+	}
+	return s
+}
+
+// WithClock makes s read time from now (for expiry tests) and returns s.
+func (s *Seats) WithClock(now func() time.Time) *Seats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+	return s
+}
+
+// FailWith makes every following call return err (nil restores normal
+// service); FailWith(sdk.ErrUnavailable) simulates a gateway that cannot
+// answer.
+func (s *Seats) FailWith(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failWith = err
+}
+
+// Reloads reports how many times Reload was called.
+func (s *Seats) Reloads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reloads
+}
+
+// Expire runs the lazy expiry now, as any call would: leases past their
+// TTL go, queue waits past their deadline are denied, queues advance.
+func (s *Seats) Expire() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tick()
+}
+
+// begin locks s, checks ctx and the injected failure, and runs expiry.
+// On a nil error the caller must unlock.
+func (s *Seats) begin(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.failWith != nil {
+		err := s.failWith
+		s.mu.Unlock()
+		return err
+	}
+	s.tick()
+	return nil
+}
+
+// Checkout implements sdk.Seats.
+func (s *Seats) Checkout(ctx context.Context, req sdk.CheckoutRequest) (*sdk.Checkout, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	if req.Count <= 0 {
+		req.Count = 1
+	}
+	p, reason := s.find(req)
+	if p == nil {
+		return denied(reason, "", 0, 0), nil
+	}
+	if req.Count > p.Seats {
+		return denied("count", fmt.Sprintf("%d seats asked, %s has %d", req.Count, p.Name, p.Seats), 0, 0), nil
+	}
+	if req.Borrow > 0 && (!p.Borrow || (p.MaxBorrow > 0 && req.Borrow > p.MaxBorrow)) {
+		return denied("excluded", "borrowing not allowed for this long", 0, 0), nil
+	}
+	if len(p.queue) == 0 && p.Seats-p.inUse >= req.Count {
+		return &sdk.Checkout{Outcome: sdk.Granted, Grant: s.grant(p, req)}, nil
+	}
+	if req.Wait <= 0 || !p.Queue {
+		return denied("no-seats", "", p.inUse, p.Seats), nil
+	}
+	if p.QueueMax > 0 && len(p.queue) >= p.QueueMax {
+		return denied("queue-full", "", p.inUse, p.Seats), nil
+	}
+	now := s.now()
+	t := &ticket{
+		id:       newID("t"),
+		pool:     p,
+		req:      req,
+		queued:   now,
+		deadline: now.Add(req.Wait),
+		updates:  make(chan sdk.TicketUpdate, updateBuffer),
+	}
+	p.queue = append(p.queue, t)
+	s.tickets[t.id] = t
+	return &sdk.Checkout{Outcome: sdk.Queued, Ticket: t.id, Position: len(p.queue), Updates: t.updates}, nil
+}
+
+// find picks the first pool matching req, or says why none does.
+func (s *Seats) find(req sdk.CheckoutRequest) (*pool, string) {
+	reason := "unknown-feature"
+	for _, p := range s.pools {
+		if p.Name != req.Feature || (req.Vendor != "" && p.Vendor != req.Vendor) {
+			continue
+		}
+		if req.Version != "" && compareVersions(p.Version, req.Version) < 0 {
+			reason = "version"
+			continue
+		}
+		return p, ""
+	}
+	return nil, reason
+}
+
+// grant takes req.Count seats of p; s.mu is held.
+func (s *Seats) grant(p *pool, req sdk.CheckoutRequest) *sdk.Grant {
+	now := s.now()
+	l := &lease{id: newID("l"), pool: p, count: req.Count, client: req.Client, granted: now, ttl: p.TTL}
+	if req.Borrow > 0 {
+		l.ttl, l.borrowed = req.Borrow, true
+	}
+	l.expires = now.Add(l.ttl)
+	p.inUse += l.count
+	s.leases[l.id] = l
+	g := &sdk.Grant{
+		Lease: l.id, Vendor: p.Vendor, Feature: p.Name, Version: p.Version,
+		Count: l.count, TTL: l.ttl, Expires: l.expires, Borrowed: l.borrowed,
+	}
+	if req.Sign {
+		g.Signature = ed25519.Sign(s.key, []byte(sdk.GrantText(g, req.Client.User, req.Client.Host, req.Nonce)))
+	}
+	return g
+}
+
+// Heartbeat implements sdk.Seats.
+func (s *Seats) Heartbeat(ctx context.Context, id string) (sdk.LeaseState, error) {
+	if err := s.begin(ctx); err != nil {
+		return sdk.LeaseState{}, err
+	}
+	defer s.mu.Unlock()
+	l, err := s.lease(id)
+	if err != nil {
+		return sdk.LeaseState{}, err
+	}
+	l.expires = s.now().Add(l.ttl)
+	return sdk.LeaseState{Lease: id, TTL: l.ttl, Expires: l.expires}, nil
+}
+
+// Checkin implements sdk.Seats.
+func (s *Seats) Checkin(ctx context.Context, id string) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	l, err := s.lease(id)
+	if err != nil {
+		return err
+	}
+	s.release(l, "")
+	return nil
+}
+
+// Remove implements sdk.Seats.
+func (s *Seats) Remove(ctx context.Context, id string) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	l, err := s.lease(id)
+	if err != nil {
+		return err
+	}
+	s.release(l, "removed")
+	return nil
+}
+
+func (s *Seats) lease(id string) (*lease, error) {
+	if l, ok := s.leases[id]; ok {
+		return l, nil
+	}
+	reason, ok := s.gone[id]
+	if !ok {
+		reason = "unknown"
+	}
+	return nil, &sdk.GoneError{Lease: id, Reason: reason}
+}
+
+// release frees l's seats; a non-empty reason is what a later call on the
+// lease reports. The queue advances.
+func (s *Seats) release(l *lease, reason string) {
+	delete(s.leases, l.id)
+	if reason != "" {
+		s.gone[l.id] = reason
+	}
+	l.pool.inUse -= l.count
+	s.advance(l.pool)
+}
+
+// Cancel implements sdk.Seats. The ticket's Updates gets a final denial
+// ("cancelled") and is closed, so a reader never waits forever.
+func (s *Seats) Cancel(ctx context.Context, id string) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	t, ok := s.tickets[id]
+	if !ok {
+		return fmt.Errorf("%w: %s", sdk.ErrUnknownTicket, id)
+	}
+	s.dequeue(t, &sdk.TicketUpdate{Ticket: id, Denial: &sdk.Denial{Reason: "cancelled"}})
+	s.positions(t.pool)
+	s.advance(t.pool)
+	return nil
+}
+
+// dequeue removes t from its queue and delivers final, then closes t's
+// channel. Position updates for those behind are left to advance.
+func (s *Seats) dequeue(t *ticket, final *sdk.TicketUpdate) {
+	p := t.pool
+	p.queue = slices.DeleteFunc(p.queue, func(o *ticket) bool { return o == t })
+	delete(s.tickets, t.id)
+	t.updates <- *final // the reserved slot: never blocks
+	close(t.updates)
+}
+
+// advance grants queue heads that now fit, then tells every remaining
+// ticket its position if it moved.
+func (s *Seats) advance(p *pool) {
+	before := len(p.queue)
+	for len(p.queue) > 0 && p.Seats-p.inUse >= p.queue[0].req.Count {
+		t := p.queue[0]
+		g := s.grant(p, t.req)
+		s.dequeue(t, &sdk.TicketUpdate{Ticket: t.id, Grant: g})
+	}
+	if len(p.queue) != before {
+		s.positions(p)
+	}
+}
+
+// positions sends each waiting ticket its position, dropping the update
+// when the reader is behind (the final slot stays free).
+func (s *Seats) positions(p *pool) {
+	for i, t := range p.queue {
+		if len(t.updates) < cap(t.updates)-1 {
+			t.updates <- sdk.TicketUpdate{Ticket: t.id, Position: i + 1}
+		}
+	}
+}
+
+// tick expires what the clock says is over; s.mu is held.
+func (s *Seats) tick() {
+	now := s.now()
+	for _, l := range s.leases {
+		if !now.Before(l.expires) {
+			s.release(l, "expired")
+		}
+	}
+	for _, p := range s.pools {
+		var late []*ticket
+		for _, t := range p.queue {
+			if !now.Before(t.deadline) {
+				late = append(late, t)
+			}
+		}
+		for _, t := range late {
+			s.dequeue(t, &sdk.TicketUpdate{Ticket: t.id, Denial: &sdk.Denial{Reason: "timeout", InUse: p.inUse, Seats: p.Seats}})
+		}
+		if len(late) > 0 {
+			s.positions(p)
+			s.advance(p)
+		}
+	}
+}
+
+// Status implements sdk.Seats.
+func (s *Seats) Status(ctx context.Context, q sdk.StatusQuery) ([]sdk.FeatureStatus, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	var out []sdk.FeatureStatus
+	for _, p := range s.pools {
+		if (q.Vendor != "" && q.Vendor != p.Vendor) || (q.Feature != "" && q.Feature != p.Name) {
+			continue
+		}
+		fs := sdk.FeatureStatus{
+			Vendor: p.Vendor, Feature: p.Name, Version: p.Version,
+			Seats: p.Seats, InUse: p.inUse, Queued: len(p.queue),
+			LeaseTTL: p.TTL, Queue: p.Queue, Borrow: p.Borrow, MaxBorrow: p.MaxBorrow,
+		}
+		for _, l := range s.leases {
+			if l.pool == p {
+				fs.Leases = append(fs.Leases, sdk.LeaseInfo{
+					Lease: l.id, Count: l.count, Client: l.client,
+					Granted: l.granted, Expires: l.expires, Borrowed: l.borrowed,
+				})
+			}
+		}
+		slices.SortFunc(fs.Leases, func(a, b sdk.LeaseInfo) int { return a.Granted.Compare(b.Granted) })
+		for i, t := range p.queue {
+			fs.Tickets = append(fs.Tickets, sdk.TicketInfo{
+				Ticket: t.id, Count: t.req.Count, Client: t.req.Client, Queued: t.queued, Position: i + 1,
+			})
+		}
+		out = append(out, fs)
+	}
+	return out, nil
+}
+
+// Reload implements sdk.Seats; it only counts calls (see Reloads).
+func (s *Seats) Reload(ctx context.Context) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	s.reloads++
+	return nil
+}
+
+// PublicKey implements sdk.Seats.
+func (s *Seats) PublicKey(ctx context.Context) ([]byte, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	return slices.Clone(s.key.Public().(ed25519.PublicKey)), nil
+}
+
+// Sign implements sdk.Seats.
+func (s *Seats) Sign(ctx context.Context, data []byte) ([]byte, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	return ed25519.Sign(s.key, data), nil
+}
+
+func denied(reason, msg string, inUse, seats int) *sdk.Checkout {
+	return &sdk.Checkout{Outcome: sdk.Denied, Denial: &sdk.Denial{Reason: reason, Message: msg, InUse: inUse, Seats: seats}}
+}
+
+// newID returns an identifier with 128 random bits.
+func newID(prefix string) string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("sdktest: random: %v", err))
+	}
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// compareVersions compares dotted versions numerically where both parts
+// are numbers ("10.0" > "9.2") and as strings otherwise.
+func compareVersions(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := range max(len(as), len(bs)) {
+		var x, y string
+		if i < len(as) {
+			x = as[i]
+		}
+		if i < len(bs) {
+			y = bs[i]
+		}
+		xn, xerr := strconv.Atoi(x)
+		yn, yerr := strconv.Atoi(y)
+		if x == "" {
+			xerr, xn = nil, 0
+		}
+		if y == "" {
+			yerr, yn = nil, 0
+		}
+		if xerr == nil && yerr == nil {
+			if c := xn - yn; c != 0 {
+				return c
+			}
+			continue
+		}
+		if c := strings.Compare(x, y); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
