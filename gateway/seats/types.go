@@ -189,6 +189,9 @@ type PoolStatus struct {
 	Feature  Feature // as configured
 	InUse    int
 	Reserved int // seats reserved and not in use by their holders
+	// ReservedUse is, per entry of Feature.Reserve, the seats in use that
+	// came from that reservation.
+	ReservedUse []int
 	Queued   int // seats asked by waiting tickets
 	Leases   []Lease
 	Tickets  []Ticket

@@ -1,0 +1,60 @@
+package signing
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+const pemType = "LICENSEGW ED25519 PRIVATE KEY"
+
+// ErrBadKey: the key file exists but does not hold a key.
+var ErrBadKey = errors.New("not a licensegw signing key")
+
+// LoadOrCreate reads the private key at path, or makes one and writes it
+// there (mode 0600, written atomically) when the file does not exist.
+func LoadOrCreate(path string) (ed25519.PrivateKey, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return decode(path, b)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read signing key: %w", err)
+	}
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate signing key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("signing key directory: %w", err)
+	}
+	tmp := path + ".tmp"
+	data := pem.EncodeToMemory(&pem.Block{Type: pemType, Bytes: key.Seed()})
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return nil, fmt.Errorf("write signing key: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, fmt.Errorf("write signing key: %w", err)
+	}
+	return key, nil
+}
+
+func decode(path string, b []byte) (ed25519.PrivateKey, error) {
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != pemType || len(blk.Bytes) != ed25519.SeedSize {
+		return nil, fmt.Errorf("%s: %w", path, ErrBadKey)
+	}
+	return ed25519.NewKeyFromSeed(blk.Bytes), nil
+}
+
+// PublicText is the public key as the protocols show it: base64url without
+// padding.
+func PublicText(key ed25519.PrivateKey) string {
+	return base64.RawURLEncoding.EncodeToString(key.Public().(ed25519.PublicKey))
+}

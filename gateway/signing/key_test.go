@@ -1,0 +1,48 @@
+package signing
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestLoadOrCreateKeepsTheKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "signing.key")
+	k1, err := LoadOrCreate(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", st.Mode().Perm())
+	}
+	k2, err := LoadOrCreate(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !k1.Equal(k2) {
+		t.Fatal("second load made a new key")
+	}
+	sig := ed25519.Sign(k2, []byte("x"))
+	if !ed25519.Verify(k1.Public().(ed25519.PublicKey), []byte("x"), sig) {
+		t.Fatal("signature does not verify")
+	}
+	if len(PublicText(k1)) != 43 {
+		t.Errorf("public text %q is not 43 base64url characters", PublicText(k1))
+	}
+}
+
+func TestLoadOrCreateRejectsGarbage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "signing.key")
+	if err := os.WriteFile(path, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadOrCreate(path); !errors.Is(err, ErrBadKey) {
+		t.Fatalf("err = %v, want ErrBadKey", err)
+	}
+}
