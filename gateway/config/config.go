@@ -1,0 +1,154 @@
+package config
+
+import (
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/licensegw/licensegw/gateway/seats"
+)
+
+// Defaults of the gateway's own settings.
+const (
+	DefaultDataDir     = "./data"
+	DefaultLogLevel    = "info"
+	DefaultAdminListen = "127.0.0.1:7648"
+	DefaultNATSListen  = "127.0.0.1:4222"
+	DefaultReplicas    = 1
+	DefaultVersion     = "1.0"           // a feature's version when it names none
+	DefaultKeyFile     = "signing.key"   // in the data directory
+	MinLeaseTTL        = 5 * time.Second // the shortest lease_ttl accepted
+)
+
+// LogLevels are the accepted values of gateway.log_level, most verbose first.
+func LogLevels() []string { return []string{"trace", "debug", "info", "warn", "error"} }
+
+// Config is a decoded and validated configuration file.
+type Config struct {
+	File       string // the configuration file, absolute
+	Gateway    Gateway
+	Admin      Admin
+	NATS       NATS
+	Signing    Signing
+	Groups     map[string][]string // user groups: name -> user names
+	HostGroups map[string][]string // host groups: name -> host names
+	Features   []seats.Feature
+	Plugins    []Plugin
+
+	files map[string]*hcl.File
+}
+
+// Gateway is the gateway { } block.
+type Gateway struct {
+	Name     string // default: the host name
+	DataDir  string // absolute
+	LogLevel string // one of LogLevels; LICENSEGW_LOG overrides it (the caller's job)
+}
+
+// Admin is the admin { } block: the admin API's listener.
+type Admin struct {
+	Enabled bool
+	Listen  string // host:port; "" when disabled
+}
+
+// NATS is the nats { } block.
+type NATS struct {
+	Embedded    bool   // run an in-process nats-server (default) rather than connect to URL
+	Listen      string // the embedded server's client address; "" means in-process connections only
+	URL         string // an existing NATS server or cluster (comma-separated URLs), when not Embedded
+	Credentials string // a .creds file for URL, absolute; "" when not set
+	Prefix      string // subject prefix (events.DefaultPrefix)
+	Stream      string // JetStream stream name (events.DefaultStream)
+	Replicas    int    // stream replicas, 1 to 5; 1 when Embedded
+}
+
+// Signing is the signing { } block: the Ed25519 key grants are signed with.
+type Signing struct {
+	Enabled bool
+	KeyFile string // absolute; created at first start when missing
+}
+
+// Plugin is one plugin "<name>" { } block.
+type Plugin struct {
+	Name    string
+	Path    string            // the executable, absolute
+	SHA256  string            // lower-case hex, "" when not set
+	Args    []string          // nil when not set
+	Listen  map[string]string // listener name -> address; overrides the plugin's defaults; nil when not set
+	Enabled bool
+	// Config is the plugin's own config { } block, undecoded: the plugin
+	// host decodes it with DecodePluginConfig and the plugin's schema. It
+	// is an empty body (never nil) when the block is absent.
+	Config    hcl.Body
+	DeclRange hcl.Range // the plugin "<name>" header, for diagnostics about the plugin
+}
+
+// Load reads, decodes and validates the configuration file at path. It
+// reports every error it finds, each with the source range it is about.
+//
+// The returned Config is never nil, so that its Files can be handed to
+// WriteDiagnostics; when diags has errors, nothing else in it may be used.
+func Load(path string) (*Config, hcl.Diagnostics) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return &Config{File: absPath(path)}, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Failed to read configuration",
+			Detail:   err.Error(),
+		}}
+	}
+	return Parse(path, src)
+}
+
+// Parse decodes and validates a configuration file's contents. filename
+// names it in diagnostics, and relative paths in it (data_dir, plugin paths,
+// key and credentials files) are relative to filename's directory.
+// Plugin executables are looked for on the file system.
+//
+// Like Load, Parse always returns a Config whose Files are usable.
+func Parse(filename string, src []byte) (*Config, hcl.Diagnostics) {
+	c := &Config{File: absPath(filename)}
+	file, diags := parseFile(filename, src)
+	if file != nil {
+		c.files = map[string]*hcl.File{filename: file}
+	}
+	if diags.HasErrors() {
+		return c, diags
+	}
+	d := &decoder{dir: filepath.Dir(c.File), ctx: evalContext()}
+	d.append(diags)
+	d.root(c, file.Body)
+	sortDiagnostics(d.diags)
+	return c, d.diags
+}
+
+// Files returns the parsed files by name, for WriteDiagnostics. It is safe
+// to call on a nil Config.
+func (c *Config) Files() map[string]*hcl.File {
+	if c == nil {
+		return nil
+	}
+	return c.files
+}
+
+// Engine returns the accounting engine's configuration: the features, groups
+// and host groups. The slices and maps are the engine's own copies at the top
+// level; the features' policy slices are shared and must not be modified.
+func (c *Config) Engine() seats.Config {
+	return seats.Config{
+		Features:   slices.Clone(c.Features),
+		Groups:     maps.Clone(c.Groups),
+		HostGroups: maps.Clone(c.HostGroups),
+	}
+}
+
+// absPath makes p absolute when it can; a relative name is better than none.
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
+}
