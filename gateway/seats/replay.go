@@ -1,0 +1,162 @@
+package seats
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/licensegw/licensegw/gateway/events"
+)
+
+// ErrBadEvent is returned by Apply for an event it cannot replay.
+var ErrBadEvent = errors.New("seats: event cannot be replayed")
+
+// Apply replays one journaled event into the state, making no decision and
+// emitting nothing: the journal already holds the decisions' events.
+//
+//   - checkout and borrowed create the lease (expiry: the event's time plus
+//     the feature's TTL, or the borrow end in Expires); a checkout that names
+//     a ticket also ends that ticket;
+//   - checkin, expired, removed and returned delete the lease (expired,
+//     removed and an ended borrow leave a tombstone for GONE answers);
+//   - queued adds a ticket at the end of its queue (deadline: Expires);
+//     dequeued deletes it;
+//   - denied, reserved and unreserved change nothing.
+//
+// An event for a pool the configuration no longer names creates a retired
+// pool for it. Replaying an event twice is harmless: a lease or ticket that
+// already exists is not created again, and one that does not exist is not
+// deleted.
+func (e *Engine) Apply(ev events.Event) error {
+	switch ev.Kind {
+	case events.Checkout, events.Borrowed:
+		if ev.Lease == "" || ev.Count <= 0 {
+			return fmt.Errorf("%w: %s without lease or count", ErrBadEvent, ev.Kind)
+		}
+		if ev.Kind == events.Borrowed && ev.Expires == nil {
+			return fmt.Errorf("%w: borrowed %s without expires", ErrBadEvent, ev.Lease)
+		}
+		if ev.Ticket != "" {
+			if t, ok := e.tickets[ev.Ticket]; ok {
+				e.dropTicket(t)
+			}
+		}
+		if _, ok := e.leases[ev.Lease]; ok {
+			return nil
+		}
+		p := e.replayPool(ev)
+		l := e.newLease()
+		l.ID = ev.Lease
+		l.Pool = p.key
+		l.Count = ev.Count
+		l.Client = eventClient(&ev)
+		l.Granted = ev.Time.UTC()
+		l.Ticket = ev.Ticket
+		if ev.Kind == events.Borrowed {
+			l.Borrowed = true
+			l.Expires = ev.Expires.UTC()
+			l.TTL = l.Expires.Sub(l.Granted)
+		} else {
+			l.TTL = p.ttl
+			l.Expires = l.Granted.Add(l.TTL)
+		}
+		e.addLease(p, l)
+		e.sawID(ev.Lease)
+	case events.Checkin, events.Expired, events.Removed, events.Returned:
+		if ev.Lease == "" {
+			return fmt.Errorf("%w: %s without lease", ErrBadEvent, ev.Kind)
+		}
+		if l, ok := e.leases[ev.Lease]; ok {
+			e.release(l)
+			e.recycle(l)
+		}
+		e.tombstone(ev.Kind, ev.Reason, ev.Lease)
+	case events.Queued:
+		if ev.Ticket == "" || ev.Expires == nil {
+			return fmt.Errorf("%w: queued without ticket or expires", ErrBadEvent)
+		}
+		if _, ok := e.tickets[ev.Ticket]; ok {
+			return nil
+		}
+		p := e.replayPool(ev)
+		count := ev.Count
+		if count <= 0 {
+			count = 1
+		}
+		t := &ticket{}
+		t.ID = ev.Ticket
+		t.Pool = p.key
+		t.Count = count
+		t.Client = eventClient(&ev)
+		t.Queued = ev.Time.UTC()
+		t.Deadline = ev.Expires.UTC()
+		e.addTicket(p, t)
+		e.sawID(ev.Ticket)
+	case events.Dequeued:
+		if t, ok := e.tickets[ev.Ticket]; ok {
+			e.dropTicket(t)
+			e.dropIfIdle(t.pool)
+		}
+	case events.Denied, events.Reserved, events.Unreserved:
+	default:
+		return fmt.Errorf("%w: unknown kind %q", ErrBadEvent, ev.Kind)
+	}
+	return nil
+}
+
+// replayPool returns the pool an event is about, creating a retired one
+// when the configuration does not name it (its seats from the event).
+func (e *Engine) replayPool(ev events.Event) *pool {
+	key := PoolKey{Vendor: vendorOf(ev.Vendor), Name: ev.Feature, Version: ev.Version}
+	if p, ok := e.pools[key]; ok {
+		return p
+	}
+	return e.retiredPool(key, ev.Seats)
+}
+
+func (e *Engine) retiredPool(key PoolKey, seats int) *pool {
+	p := &pool{key: key}
+	p.configure(Feature{Vendor: key.Vendor, Name: key.Name, Version: key.Version, Seats: seats}, nil, nil)
+	p.retired = true
+	e.pools[key] = p
+	return p
+}
+
+func (e *Engine) dropIfIdle(p *pool) {
+	if p.retired && p.head == nil && len(p.queue) == 0 {
+		delete(e.pools, p.key)
+	}
+}
+
+func eventClient(ev *events.Event) Client {
+	return Client{
+		User: ev.User, Host: ev.Host, Display: ev.Display, Project: ev.Project,
+		Addr: ev.Client, Protocol: ev.Protocol, Plugin: ev.Plugin,
+	}
+}
+
+// Revive finishes a restart after replay: every lease that is not borrowed
+// gets a fresh TTL from now (heartbeats are not journaled, so the replayed
+// expiries are only a lower bound, and clients need time to reconnect), and
+// every ticket is dequeued (reason restart) because its waiter's connection
+// died with the old process.
+func (e *Engine) Revive(now time.Time, evs []events.Event) []events.Event {
+	now = now.UTC()
+	for _, l := range e.leases {
+		if l.Borrowed {
+			continue
+		}
+		l.Expires = now.Add(l.TTL)
+		l.tm.at = l.Expires.UnixNano()
+		e.timers.fix(l.tm.idx)
+	}
+	for _, p := range e.sortedPools() {
+		for len(p.queue) > 0 {
+			t := p.queue[0]
+			e.dropTicket(t)
+			evs = e.ticketEvent(evs, events.Dequeued, now, t, Restarted)
+		}
+		e.dropIfIdle(p)
+	}
+	return evs
+}
