@@ -1,0 +1,18 @@
+// Package admin is the gateway's administration API: HTTP with JSON bodies on
+// a loopback address by default, and the client the CLI uses.
+//
+// Endpoints (all answers are JSON; errors are {"error": "..."} with a 4xx or
+// 5xx status):
+//
+//	GET    /v1/status          gateway, features with leases and queues, plugins
+//	GET    /v1/features        features (pools) with counts
+//	GET    /v1/leases          every lease (?feature=F&vendor=V to filter)
+//	GET    /v1/queues          every waiting ticket
+//	DELETE /v1/leases/{id}     remove a lease (204; 404 when unknown)
+//	POST   /v1/reload          reread the configuration file (keeps leases)
+//	GET    /healthz            the process is up
+//	GET    /readyz             the gateway serves requests (journal reachable)
+//
+// Requests with a body larger than MaxBody are refused with 413; unknown
+// paths get 404 and wrong methods 405, both in JSON.
+package admin

@@ -1,0 +1,196 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// MaxBody is the largest request body the API reads.
+const MaxBody = 64 << 10
+
+// ErrNotFound: the lease (or other object) named by the request does not
+// exist. Backends wrap it; the API answers 404.
+var ErrNotFound = errors.New("not found")
+
+// Backend is what the API serves: the gateway node.
+type Backend interface {
+	Status(ctx context.Context) Status
+	RemoveLease(ctx context.Context, id string) error
+	Reload(ctx context.Context) error
+	// Ready returns nil when the gateway serves requests.
+	Ready(ctx context.Context) error
+}
+
+// Handler returns the API's HTTP handler.
+func Handler(b Backend, log hclog.Logger) http.Handler {
+	h := &handler{b: b, log: log}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/status", h.status)
+	mux.HandleFunc("GET /v1/features", h.features)
+	mux.HandleFunc("GET /v1/leases", h.leases)
+	mux.HandleFunc("GET /v1/queues", h.queues)
+	mux.HandleFunc("DELETE /v1/leases/{id}", h.removeLease)
+	mux.HandleFunc("POST /v1/reload", h.reload)
+	mux.HandleFunc("GET /healthz", h.healthz)
+	mux.HandleFunc("GET /readyz", h.readyz)
+	return h.guard(mux)
+}
+
+type handler struct {
+	b   Backend
+	log hclog.Logger
+}
+
+// guard bounds request bodies and turns the mux's plain-text 404 and 405
+// answers into JSON ones.
+func (h *handler) guard(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBody {
+			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		_, pattern := mux.Handler(r)
+		if pattern == "" {
+			// No route: tell 405 (path known, method not) from 404.
+			probe := r.Clone(r.Context())
+			for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+				probe.Method = m
+				if _, p := mux.Handler(probe); p != "" {
+					writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path)
+					return
+				}
+			}
+			writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func (h *handler) status(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, h.b.Status(r.Context()))
+}
+
+func (h *handler) features(w http.ResponseWriter, r *http.Request) {
+	st := h.b.Status(r.Context())
+	out := make([]Feature, 0, len(st.Features))
+	for _, f := range st.Features {
+		f.Leases, f.Tickets = nil, nil
+		out = append(out, f)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *handler) leases(w http.ResponseWriter, r *http.Request) {
+	feature, vendor := r.URL.Query().Get("feature"), r.URL.Query().Get("vendor")
+	out := []Lease{}
+	for _, f := range h.b.Status(r.Context()).Features {
+		if feature != "" && f.Name != feature || vendor != "" && f.Vendor != vendor {
+			continue
+		}
+		out = append(out, f.Leases...)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *handler) queues(w http.ResponseWriter, r *http.Request) {
+	out := []Ticket{}
+	for _, f := range h.b.Status(r.Context()).Features {
+		out = append(out, f.Tickets...)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *handler) removeLease(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if id == "" || len(id) > 64 {
+		writeError(w, http.StatusBadRequest, "a lease id is 1 to 64 characters")
+		return
+	}
+	err := h.b.RemoveLease(r.Context(), id)
+	switch {
+	case err == nil:
+		w.WriteHeader(http.StatusNoContent)
+	case errors.Is(err, ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	default:
+		h.log.Error("remove lease", "lease", id, "error", err)
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+	}
+}
+
+func (h *handler) reload(w http.ResponseWriter, r *http.Request) {
+	if err := h.b.Reload(r.Context()); err != nil {
+		// A bad configuration is the caller's to fix: 422 with the
+		// diagnostics; the running configuration stays.
+		writeError(w, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"result": "reloaded"})
+}
+
+func (h *handler) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := h.b.Ready(r.Context()); err != nil {
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, errorBody{Error: msg})
+}
+
+// Server is the API's HTTP server on its own listener.
+type Server struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// Listen binds addr and serves the API until Shutdown.
+func Listen(addr string, b Backend, log hclog.Logger) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{ln: ln, srv: &http.Server{
+		Handler:           Handler(b, log),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+	}}
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("admin API stopped", "error", err)
+		}
+	}()
+	return s, nil
+}
+
+// Addr is the address the API listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Shutdown stops the server gracefully.
+func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }

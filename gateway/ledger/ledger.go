@@ -1,0 +1,297 @@
+package ledger
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/licensegw/licensegw/gateway/events"
+	"github.com/licensegw/licensegw/gateway/journal"
+	"github.com/licensegw/licensegw/gateway/seats"
+)
+
+// ErrUnavailable is returned when a request's events could not be journaled
+// (the journal is unreachable, or the request's context ended first). The
+// request's effect may still be journaled later: a retried publish carries
+// the same event id.
+var ErrUnavailable = errors.New("ledger: journal unavailable")
+
+// ErrClosed is returned by requests made after Close.
+var ErrClosed = errors.New("ledger: closed")
+
+// DefaultSnapshotEvery is how many events pass between snapshots.
+const DefaultSnapshotEvery = 50_000
+
+// Options configure a Ledger.
+type Options struct {
+	Config  seats.Config
+	Journal *journal.Journal
+	// DataDir holds the snapshot file; "" disables snapshots (restart then
+	// replays the whole stream).
+	DataDir       string
+	SnapshotEvery int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// NewID makes lease and ticket ids; nil means NewIDSource().
+	NewID func() string
+	// Signer signs grants when set.
+	Signer ed25519.PrivateKey
+	// Reload rereads the gateway's configuration; what sdk.Seats.Reload
+	// (lmreread) calls. nil refuses reloads from plugins.
+	Reload func(ctx context.Context) error
+	Log    hclog.Logger
+}
+
+// Update is progress of a queued checkout. The last update of a ticket has
+// Lease (granted) or Reason (dequeued) set; the channel is then closed.
+type Update struct {
+	Ticket   string
+	Position int
+	Lease    *seats.Lease
+	Reason   seats.Reason
+}
+
+// Ledger is the journaled accounting service. It is safe for concurrent use.
+type Ledger struct {
+	opts Options
+	log  hclog.Logger
+	now  func() time.Time
+
+	mu         sync.Mutex
+	eng        *seats.Engine
+	scratch    []events.Event
+	waiters    map[string]chan Update // ticket -> its waiter
+	positions  map[string]int         // ticket -> last position sent
+	lastCommit *journal.Commit
+	sinceSnap  int
+	scheduled  time.Time // when the tick loop will next wake
+	closed     bool
+
+	wake     chan struct{}
+	snapKick chan struct{}
+	done     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// Open rebuilds the accounting from the latest snapshot and the journal, and
+// starts the ledger's clock.
+func Open(ctx context.Context, opts Options) (*Ledger, error) {
+	if opts.Journal == nil {
+		return nil, errors.New("ledger: no journal")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.NewID == nil {
+		opts.NewID = NewIDSource()
+	}
+	if opts.SnapshotEvery <= 0 {
+		opts.SnapshotEvery = DefaultSnapshotEvery
+	}
+	if opts.Log == nil {
+		opts.Log = hclog.NewNullLogger()
+	}
+	eng, err := seats.New(opts.Config, seats.Options{NewID: opts.NewID})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	l := &Ledger{
+		opts:      opts,
+		log:       opts.Log,
+		now:       opts.Now,
+		eng:       eng,
+		waiters:   make(map[string]chan Update),
+		positions: make(map[string]int),
+		wake:      make(chan struct{}, 1),
+		snapKick:  make(chan struct{}, 1),
+		done:      make(chan struct{}),
+	}
+	if err := l.recover(ctx); err != nil {
+		return nil, err
+	}
+	l.wg.Add(2)
+	go l.clock()
+	go l.snapshotter()
+	return l, nil
+}
+
+// Close stops the ledger's clock and writes a final snapshot. Requests made
+// after Close fail with ErrClosed.
+func (l *Ledger) Close(ctx context.Context) error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.mu.Unlock()
+	close(l.done)
+	l.wg.Wait()
+	return l.Snapshot(ctx)
+}
+
+// Checkout asks for seats. A queued result comes with the channel its
+// progress arrives on; it is nil otherwise.
+func (l *Ledger) Checkout(ctx context.Context, req seats.CheckoutRequest) (seats.Result, <-chan Update, error) {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return seats.Result{}, nil, ErrClosed
+	}
+	var evs []events.Event
+	var res seats.Result
+	res, evs = l.eng.Checkout(l.now(), req, l.scratch[:0])
+	var ch chan Update
+	if res.Outcome == seats.Queued {
+		ch = make(chan Update, 16)
+		l.waiters[res.Ticket] = ch
+		l.positions[res.Ticket] = res.Position
+	}
+	c, deliveries := l.commitLocked(evs)
+	l.mu.Unlock()
+
+	if err := l.wait(ctx, c, deliveries); err != nil {
+		return seats.Result{}, nil, err
+	}
+	return res, ch, nil
+}
+
+// Heartbeat renews a lease. It changes no journaled state, so it never waits
+// for the journal.
+func (l *Ledger) Heartbeat(_ context.Context, lease string) (seats.Lease, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return seats.Lease{}, ErrClosed
+	}
+	return l.eng.Heartbeat(l.now(), lease)
+}
+
+// Checkin gives a lease back (a borrowed lease is returned).
+func (l *Ledger) Checkin(ctx context.Context, lease string) error {
+	return l.do(ctx, func(now time.Time, evs []events.Event) ([]events.Event, error) {
+		return l.eng.Checkin(now, lease, evs)
+	})
+}
+
+// Remove releases a lease as an administrator.
+func (l *Ledger) Remove(ctx context.Context, lease string) error {
+	return l.do(ctx, func(now time.Time, evs []events.Event) ([]events.Event, error) {
+		return l.eng.Remove(now, lease, evs)
+	})
+}
+
+// Cancel ends a waiting ticket.
+func (l *Ledger) Cancel(ctx context.Context, ticket string, reason seats.Reason) error {
+	return l.do(ctx, func(now time.Time, evs []events.Event) ([]events.Event, error) {
+		return l.eng.Cancel(now, ticket, reason, evs)
+	})
+}
+
+// Reload replaces the engine's configuration, keeping every lease.
+func (l *Ledger) Reload(ctx context.Context, cfg seats.Config) error {
+	return l.do(ctx, func(now time.Time, evs []events.Event) ([]events.Event, error) {
+		return l.eng.Reload(now, cfg, evs)
+	})
+}
+
+// Status reports every pool.
+func (l *Ledger) Status() []seats.PoolStatus {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.eng.Status()
+}
+
+// Lease reports one lease.
+func (l *Ledger) Lease(id string) (seats.Lease, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.eng.Lease(id)
+}
+
+// Counts reports how many leases and tickets the engine holds.
+func (l *Ledger) Counts() (leases, tickets int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.eng.Counts()
+}
+
+// PublicKey is the grant-signing public key, or nil.
+func (l *Ledger) PublicKey() ed25519.PublicKey {
+	if l.opts.Signer == nil {
+		return nil
+	}
+	return l.opts.Signer.Public().(ed25519.PublicKey)
+}
+
+// do runs one engine operation that produces events, journals them and
+// delivers queue progress once they are acknowledged.
+func (l *Ledger) do(ctx context.Context, op func(time.Time, []events.Event) ([]events.Event, error)) error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	evs, err := op(l.now(), l.scratch[:0])
+	c, deliveries := l.commitLocked(evs)
+	l.mu.Unlock()
+	if werr := l.wait(ctx, c, deliveries); werr != nil {
+		return werr
+	}
+	return err
+}
+
+// commitLocked hands evs to the journal and works out which waiters hear
+// what once they are acknowledged. l.mu is held.
+func (l *Ledger) commitLocked(evs []events.Event) (*journal.Commit, []delivery) {
+	l.scratch = evs[:0] // keep the grown buffer for the next request
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	c := l.opts.Journal.Append(evs)
+	l.lastCommit = c
+	l.sinceSnap += len(evs)
+	if l.sinceSnap >= l.opts.SnapshotEvery {
+		l.sinceSnap = 0
+		select {
+		case l.snapKick <- struct{}{}:
+		default:
+		}
+	}
+	deliveries := l.routeLocked(evs)
+	l.pokeLocked()
+	return c, deliveries
+}
+
+// pokeLocked wakes the clock when the engine's next deadline moved earlier
+// than the clock's alarm.
+func (l *Ledger) pokeLocked() {
+	next := l.eng.NextDeadline()
+	if next.IsZero() || !next.Before(l.scheduled) {
+		return
+	}
+	l.scheduled = next
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// wait blocks until c is acknowledged, then delivers queue progress.
+func (l *Ledger) wait(ctx context.Context, c *journal.Commit, deliveries []delivery) error {
+	if c != nil {
+		if err := c.Wait(ctx); err != nil {
+			// The waiters still hear: the events are in the engine, and
+			// the journal keeps retrying them under the same ids.
+			l.deliver(deliveries)
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+	}
+	l.deliver(deliveries)
+	return nil
+}

@@ -1,0 +1,195 @@
+package ledger
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/licensegw/licensegw/gateway/events"
+	"github.com/licensegw/licensegw/gateway/seats"
+	"github.com/licensegw/licensegw/sdk"
+)
+
+// Seats is the ledger as one plugin instance sees it: sdk types in and out,
+// and the plugin's name and protocol stamped on every checkout (they appear
+// in the events).
+func (l *Ledger) Seats(plugin, protocol string) sdk.Seats {
+	return &pluginSeats{l: l, plugin: plugin, protocol: protocol}
+}
+
+type pluginSeats struct {
+	l        *Ledger
+	plugin   string
+	protocol string
+}
+
+var _ sdk.Seats = (*pluginSeats)(nil)
+
+func (p *pluginSeats) Checkout(ctx context.Context, req sdk.CheckoutRequest) (*sdk.Checkout, error) {
+	res, updates, err := p.l.Checkout(ctx, seats.CheckoutRequest{
+		Vendor:  req.Vendor,
+		Feature: req.Feature,
+		Version: req.Version,
+		Count:   req.Count,
+		Client: seats.Client{
+			User: req.Client.User, Host: req.Client.Host, Display: req.Client.Display,
+			Project: req.Client.Project, Addr: req.Client.Addr,
+			Protocol: p.protocol, Plugin: p.plugin,
+		},
+		Wait:   req.Wait,
+		Borrow: req.Borrow,
+	})
+	if err != nil {
+		return nil, sdkError(err)
+	}
+	out := &sdk.Checkout{}
+	switch res.Outcome {
+	case seats.Granted:
+		out.Outcome = sdk.Granted
+		out.Grant = p.grant(&res.Lease, req.Sign, req.Nonce)
+	case seats.Queued:
+		out.Outcome = sdk.Queued
+		out.Ticket = res.Ticket
+		out.Position = res.Position
+		ch := make(chan sdk.TicketUpdate, 16)
+		out.Updates = ch
+		go p.forward(updates, ch, req.Sign, req.Nonce)
+	default:
+		out.Outcome = sdk.Denied
+		out.Denial = &sdk.Denial{Reason: string(res.Reason), Message: res.Message, InUse: res.InUse, Seats: res.Seats}
+	}
+	return out, nil
+}
+
+// forward turns the ledger's updates for one ticket into the SDK's.
+func (p *pluginSeats) forward(in <-chan Update, out chan<- sdk.TicketUpdate, sign bool, nonce string) {
+	defer close(out)
+	for u := range in {
+		tu := sdk.TicketUpdate{Ticket: u.Ticket, Position: u.Position}
+		switch {
+		case u.Lease != nil:
+			tu.Grant = p.grant(u.Lease, sign, nonce)
+		case u.Reason != "":
+			tu.Denial = &sdk.Denial{Reason: string(u.Reason)}
+		}
+		out <- tu
+	}
+}
+
+func (p *pluginSeats) grant(l *seats.Lease, sign bool, nonce string) *sdk.Grant {
+	g := &sdk.Grant{
+		Lease: l.ID, Vendor: l.Pool.Vendor, Feature: l.Pool.Name, Version: l.Pool.Version,
+		Count: l.Count, TTL: l.TTL, Expires: l.Expires, Borrowed: l.Borrowed,
+	}
+	if sign && p.l.opts.Signer != nil {
+		text := sdk.GrantText(g, l.Client.User, l.Client.Host, nonce)
+		g.Signature = ed25519.Sign(p.l.opts.Signer, []byte(text))
+	}
+	return g
+}
+
+func (p *pluginSeats) Heartbeat(ctx context.Context, lease string) (sdk.LeaseState, error) {
+	l, err := p.l.Heartbeat(ctx, lease)
+	if err != nil {
+		return sdk.LeaseState{}, sdkError(err)
+	}
+	return sdk.LeaseState{Lease: l.ID, TTL: l.TTL, Expires: l.Expires}, nil
+}
+
+func (p *pluginSeats) Checkin(ctx context.Context, lease string) error {
+	return sdkError(p.l.Checkin(ctx, lease))
+}
+
+func (p *pluginSeats) Cancel(ctx context.Context, ticket string) error {
+	return sdkError(p.l.Cancel(ctx, ticket, seats.Cancelled))
+}
+
+func (p *pluginSeats) Remove(ctx context.Context, lease string) error {
+	return sdkError(p.l.Remove(ctx, lease))
+}
+
+func (p *pluginSeats) Status(_ context.Context, q sdk.StatusQuery) ([]sdk.FeatureStatus, error) {
+	var out []sdk.FeatureStatus
+	for _, ps := range p.l.Status() {
+		f := ps.Feature
+		vendor := f.Vendor
+		if vendor == "" {
+			vendor = events.DefaultVendor
+		}
+		if q.Feature != "" && q.Feature != f.Name || q.Vendor != "" && !strings.EqualFold(q.Vendor, vendor) {
+			continue
+		}
+		out = append(out, FeatureStatus(vendor, &ps))
+	}
+	return out, nil
+}
+
+// FeatureStatus converts one pool's status to the SDK's form.
+func FeatureStatus(vendor string, ps *seats.PoolStatus) sdk.FeatureStatus {
+	f := ps.Feature
+	fs := sdk.FeatureStatus{
+		Vendor: vendor, Feature: f.Name, Version: f.Version, Description: f.Description,
+		Seats: f.Seats, InUse: ps.InUse, Queued: ps.Queued, Start: f.Start, Expiry: f.Expiry,
+		LeaseTTL: f.LeaseTTL, Queue: f.Queue, Borrow: f.Borrow, MaxBorrow: f.MaxBorrow,
+	}
+	if fs.LeaseTTL == 0 {
+		fs.LeaseTTL = seats.DefaultLeaseTTL
+	}
+	for i, r := range f.Reserve {
+		used := 0
+		if i < len(ps.ReservedUse) {
+			used = ps.ReservedUse[i]
+		}
+		fs.Reserved = append(fs.Reserved, sdk.Reservation{Kind: string(r.Who.Kind), Name: r.Who.Name, Seats: r.Seats, InUse: used})
+	}
+	for _, l := range ps.Leases {
+		fs.Leases = append(fs.Leases, sdk.LeaseInfo{
+			Lease: l.ID, Count: l.Count, Client: sdkClient(l.Client), Protocol: l.Client.Protocol, Plugin: l.Client.Plugin,
+			Granted: l.Granted, Expires: l.Expires, Borrowed: l.Borrowed, Reserved: l.Reserved,
+		})
+	}
+	for _, t := range ps.Tickets {
+		fs.Tickets = append(fs.Tickets, sdk.TicketInfo{Ticket: t.ID, Count: t.Count, Client: sdkClient(t.Client), Queued: t.Queued, Position: t.Position})
+	}
+	return fs
+}
+
+func sdkClient(c seats.Client) sdk.Client {
+	return sdk.Client{User: c.User, Host: c.Host, Display: c.Display, Project: c.Project, Addr: c.Addr}
+}
+
+func (p *pluginSeats) Reload(ctx context.Context) error {
+	if p.l.opts.Reload == nil {
+		return errors.New("reload is not enabled for plugins")
+	}
+	return p.l.opts.Reload(ctx)
+}
+
+func (p *pluginSeats) PublicKey(context.Context) ([]byte, error) {
+	return p.l.PublicKey(), nil
+}
+
+func (p *pluginSeats) Sign(_ context.Context, data []byte) ([]byte, error) {
+	if p.l.opts.Signer == nil {
+		return nil, errors.New("the gateway has no signing key")
+	}
+	return ed25519.Sign(p.l.opts.Signer, data), nil
+}
+
+// sdkError maps ledger and engine errors onto the SDK's.
+func sdkError(err error) error {
+	var gone *seats.GoneError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &gone):
+		return &sdk.GoneError{Lease: gone.Lease, Reason: string(gone.Reason)}
+	case errors.Is(err, seats.ErrUnknownTicket):
+		return sdk.ErrUnknownTicket
+	case errors.Is(err, ErrUnavailable), errors.Is(err, ErrClosed):
+		return fmt.Errorf("%w: %w", sdk.ErrUnavailable, err)
+	}
+	return err
+}

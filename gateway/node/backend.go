@@ -1,0 +1,92 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/licensegw/licensegw/gateway/admin"
+	"github.com/licensegw/licensegw/gateway/events"
+	"github.com/licensegw/licensegw/gateway/seats"
+	"github.com/licensegw/licensegw/internal/version"
+)
+
+// The node is the admin API's backend.
+var _ admin.Backend = (*Node)(nil)
+
+// Status reports the whole gateway.
+func (n *Node) Status(context.Context) admin.Status {
+	st := admin.Status{Gateway: n.cfg.Gateway.Name, Version: version.Version, Started: n.started.UTC()}
+	for _, ps := range n.ledger.Status() {
+		st.Features = append(st.Features, adminFeature(&ps))
+	}
+	for _, p := range n.plugins.Status() {
+		st.Plugins = append(st.Plugins, admin.Plugin{
+			Name: p.Name, Protocol: p.Protocol, Version: p.Version, State: p.State, PID: p.PID,
+			Restarts: p.Restarts, Listeners: p.Listeners, Since: p.Since, LastError: p.LastError,
+		})
+	}
+	return st
+}
+
+func adminFeature(ps *seats.PoolStatus) admin.Feature {
+	f := ps.Feature
+	vendor := f.Vendor
+	if vendor == "" {
+		vendor = events.DefaultVendor
+	}
+	ttl := f.LeaseTTL
+	if ttl == 0 {
+		ttl = seats.DefaultLeaseTTL
+	}
+	out := admin.Feature{
+		Vendor: vendor, Name: f.Name, Version: f.Version, Description: f.Description,
+		Seats: f.Seats, InUse: ps.InUse, Queued: ps.Queued, Reserved: ps.Reserved,
+		Start: optionalTime(f.Start), Expiry: optionalTime(f.Expiry), LeaseTTL: int(ttl / time.Second),
+		Queue: f.Queue, Borrow: f.Borrow, Retired: ps.Retired,
+		Leases: []admin.Lease{}, Tickets: []admin.Ticket{},
+	}
+	for _, l := range ps.Leases {
+		out.Leases = append(out.Leases, admin.Lease{
+			ID: l.ID, Vendor: vendor, Feature: f.Name, Version: f.Version, Count: l.Count,
+			User: l.Client.User, Host: l.Client.Host, Display: l.Client.Display,
+			Protocol: l.Client.Protocol, Plugin: l.Client.Plugin, Client: l.Client.Addr,
+			Granted: l.Granted.UTC(), Expires: l.Expires.UTC(), Borrowed: l.Borrowed, Reserved: l.Reserved,
+		})
+	}
+	for _, t := range ps.Tickets {
+		out.Tickets = append(out.Tickets, admin.Ticket{
+			ID: t.ID, Vendor: vendor, Feature: f.Name, Version: f.Version, Count: t.Count,
+			User: t.Client.User, Host: t.Client.Host, Position: t.Position,
+			Queued: t.Queued.UTC(), Deadline: t.Deadline.UTC(),
+		})
+	}
+	return out
+}
+
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// RemoveLease releases a lease as an administrator.
+func (n *Node) RemoveLease(ctx context.Context, id string) error {
+	err := n.ledger.Remove(ctx, id)
+	var gone *seats.GoneError
+	if errors.As(err, &gone) {
+		return fmt.Errorf("lease %s: %w (%s)", id, admin.ErrNotFound, gone.Reason)
+	}
+	return err
+}
+
+// Ready reports whether the journal answers.
+func (n *Node) Ready(ctx context.Context) error {
+	if n.nc == nil || !n.nc.IsConnected() {
+		return errors.New("not connected to NATS")
+	}
+	return nil
+}

@@ -1,0 +1,280 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/nats-io/nats.go"
+
+	"github.com/licensegw/licensegw/gateway/admin"
+	"github.com/licensegw/licensegw/gateway/config"
+	"github.com/licensegw/licensegw/gateway/events"
+	"github.com/licensegw/licensegw/gateway/journal"
+	"github.com/licensegw/licensegw/gateway/ledger"
+	"github.com/licensegw/licensegw/gateway/natsd"
+	"github.com/licensegw/licensegw/gateway/pluginhost"
+	"github.com/licensegw/licensegw/gateway/signing"
+	"github.com/licensegw/licensegw/internal/version"
+)
+
+// ConfigError is a configuration that does not load: its diagnostics and the
+// files they point into, for printing with source snippets.
+type ConfigError struct {
+	Diags hcl.Diagnostics
+	Files map[string]*hcl.File
+}
+
+func (e *ConfigError) Error() string { return e.Diags.Error() }
+
+// Node is one running gateway.
+type Node struct {
+	cfgPath string
+	log     hclog.Logger
+	started time.Time
+
+	cfgMu sync.Mutex
+	cfg   *config.Config
+
+	ns      *natsd.Server // nil when using an external NATS
+	nc      *nats.Conn
+	journal *journal.Journal
+	ledger  *ledger.Ledger
+	plugins *pluginhost.Host
+	admin   *admin.Server
+}
+
+// LoadConfig loads and fully checks a configuration, including each plugin's
+// own block against the schema the plugin declares (which runs the plugin
+// once to ask). It is what `licensegw validate` runs.
+func LoadConfig(ctx context.Context, path string, log hclog.Logger) (*config.Config, []pluginhost.Spec, error) {
+	cfg, diags := config.Load(path)
+	if diags.HasErrors() {
+		return nil, nil, &ConfigError{Diags: diags, Files: filesOf(cfg)}
+	}
+	specs, diags := pluginSpecs(ctx, cfg, log)
+	if diags.HasErrors() {
+		return nil, nil, &ConfigError{Diags: diags, Files: cfg.Files()}
+	}
+	return cfg, specs, nil
+}
+
+func filesOf(cfg *config.Config) map[string]*hcl.File {
+	if cfg == nil {
+		return nil
+	}
+	return cfg.Files()
+}
+
+// pluginSpecs asks each enabled plugin for its description and decodes its
+// config block with the schema it declared.
+func pluginSpecs(ctx context.Context, cfg *config.Config, log hclog.Logger) ([]pluginhost.Spec, hcl.Diagnostics) {
+	var specs []pluginhost.Spec
+	var diags hcl.Diagnostics
+	for _, p := range cfg.Plugins {
+		if !p.Enabled {
+			continue
+		}
+		info, err := pluginhost.Describe(ctx, p.Path, p.Args, p.SHA256, log.Named("plugin").Named(p.Name))
+		if err != nil {
+			rng := p.DeclRange
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Plugin did not start",
+				Detail:   fmt.Sprintf("Plugin %q (%s): %v", p.Name, p.Path, err),
+				Subject:  &rng,
+			})
+			continue
+		}
+		values, d := config.DecodePluginConfig(p.Config, info.Config)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		specs = append(specs, pluginhost.Spec{
+			Name: p.Name, Path: p.Path, Args: p.Args, SHA256: p.SHA256,
+			Listen: p.Listen, Config: values, Info: info,
+		})
+	}
+	return specs, diags
+}
+
+// Start loads the configuration at path and starts every part of the node.
+func Start(ctx context.Context, path string, log hclog.Logger) (n *Node, err error) {
+	cfg, specs, err := LoadConfig(ctx, path, log)
+	if err != nil {
+		return nil, err
+	}
+	n = &Node{cfgPath: path, cfg: cfg, log: log, started: time.Now()}
+	defer func() {
+		if err != nil {
+			n.Shutdown(context.Background())
+		}
+	}()
+	if err := os.MkdirAll(cfg.Gateway.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if err := n.startNATS(ctx); err != nil {
+		return nil, err
+	}
+	n.journal, err = journal.Open(ctx, journal.Config{
+		Conn: n.nc, Gateway: cfg.Gateway.Name, Prefix: cfg.NATS.Prefix, Stream: cfg.NATS.Stream,
+		Replicas: cfg.NATS.Replicas, Log: log.Named("journal"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	lopts := ledger.Options{
+		Config:  cfg.Engine(),
+		Journal: n.journal,
+		DataDir: cfg.Gateway.DataDir,
+		Reload:  n.Reload,
+		Log:     log.Named("ledger"),
+	}
+	if cfg.Signing.Enabled {
+		if lopts.Signer, err = signing.LoadOrCreate(cfg.Signing.KeyFile); err != nil {
+			return nil, err
+		}
+	}
+	if n.ledger, err = ledger.Open(ctx, lopts); err != nil {
+		return nil, err
+	}
+	n.lifecycle(ctx, events.GatewaySubject(cfg.NATS.Prefix, "started"), map[string]any{"version": version.Version})
+
+	n.plugins = pluginhost.New(pluginhost.Options{
+		DataDir:   cfg.Gateway.DataDir,
+		Seats:     n.ledger.Seats,
+		Lifecycle: n.pluginLifecycle,
+		Log:       log.Named("plugin"),
+	})
+	if err := n.plugins.Start(ctx, specs); err != nil {
+		return nil, fmt.Errorf("plugins: %w", err)
+	}
+	if cfg.Admin.Enabled {
+		if n.admin, err = admin.Listen(cfg.Admin.Listen, n, log.Named("admin")); err != nil {
+			return nil, fmt.Errorf("admin API: %w", err)
+		}
+		log.Info("admin API listening", "addr", n.admin.Addr())
+	}
+	log.Info("gateway started", "name", cfg.Gateway.Name, "features", len(cfg.Features), "plugins", len(specs))
+	return n, nil
+}
+
+func (n *Node) startNATS(ctx context.Context) error {
+	cfg := n.cfg.NATS
+	if !cfg.Embedded {
+		opts := []nats.Option{nats.Name("licensegw " + n.cfg.Gateway.Name), nats.MaxReconnects(-1)}
+		if cfg.Credentials != "" {
+			opts = append(opts, nats.UserCredentials(cfg.Credentials))
+		}
+		nc, err := nats.Connect(cfg.URL, opts...)
+		if err != nil {
+			return fmt.Errorf("connect to NATS at %s: %w", cfg.URL, err)
+		}
+		n.nc = nc
+		return nil
+	}
+	ns, err := natsd.Start(ctx, natsd.Config{
+		Listen:   cfg.Listen,
+		StoreDir: filepath.Join(n.cfg.Gateway.DataDir, "jetstream"),
+		Name:     n.cfg.Gateway.Name,
+		NoListen: cfg.Listen == "",
+	}, n.log.Named("nats"))
+	if err != nil {
+		return fmt.Errorf("embedded NATS: %w", err)
+	}
+	n.ns = ns
+	if n.nc, err = ns.Connect(nats.Name("licensegw " + n.cfg.Gateway.Name)); err != nil {
+		return fmt.Errorf("connect to embedded NATS: %w", err)
+	}
+	n.log.Info("embedded NATS listening", "url", ns.ClientURL())
+	return nil
+}
+
+// Shutdown stops the node: plugins first (no new requests), then the admin
+// API, the ledger (final snapshot), the journal and NATS.
+func (n *Node) Shutdown(ctx context.Context) error {
+	var errs []error
+	if n.plugins != nil {
+		errs = append(errs, n.plugins.Stop(ctx))
+	}
+	if n.admin != nil {
+		errs = append(errs, n.admin.Shutdown(ctx))
+	}
+	if n.ledger != nil {
+		errs = append(errs, n.ledger.Close(ctx))
+		n.lifecycle(ctx, events.GatewaySubject(n.cfg.NATS.Prefix, "stopped"), nil)
+	}
+	if n.journal != nil {
+		errs = append(errs, n.journal.Close(ctx))
+	}
+	if n.nc != nil {
+		n.nc.Close()
+	}
+	if n.ns != nil {
+		n.ns.Shutdown()
+	}
+	return errors.Join(errs...)
+}
+
+// Reload rereads the configuration file and applies its features and
+// policies, keeping every lease. Plugin blocks are read at start only.
+func (n *Node) Reload(ctx context.Context) error {
+	cfg, diags := config.Load(n.cfgPath)
+	if diags.HasErrors() {
+		return &ConfigError{Diags: diags, Files: filesOf(cfg)}
+	}
+	if err := n.ledger.Reload(ctx, cfg.Engine()); err != nil {
+		return fmt.Errorf("reload: %w", err)
+	}
+	n.cfgMu.Lock()
+	n.cfg.Features, n.cfg.Groups, n.cfg.HostGroups = cfg.Features, cfg.Groups, cfg.HostGroups
+	n.cfgMu.Unlock()
+	n.lifecycle(ctx, events.GatewaySubject(n.cfg.NATS.Prefix, "reloaded"), map[string]any{"features": len(cfg.Features)})
+	n.log.Info("configuration reloaded", "features", len(cfg.Features))
+	return nil
+}
+
+func (n *Node) pluginLifecycle(ctx context.Context, plugin, what string, info map[string]any) {
+	n.lifecycle(ctx, events.PluginSubject(n.cfg.NATS.Prefix, plugin, what), info)
+}
+
+// lifecycle publishes a gateway or plugin lifecycle event; failures are
+// logged, never fatal: they are not accounting.
+func (n *Node) lifecycle(ctx context.Context, subject string, info map[string]any) {
+	payload := map[string]any{
+		"schema":  events.Schema,
+		"time":    time.Now().UTC().Format(events.TimeLayout),
+		"gateway": n.cfg.Gateway.Name,
+	}
+	for k, v := range info {
+		payload[k] = v
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := n.journal.PublishLifecycle(ctx, subject, payload); err != nil {
+		n.log.Warn("lifecycle event not published", "subject", subject, "error", err)
+	}
+}
+
+// AdminAddr is the admin API's address, or "" when it is disabled.
+func (n *Node) AdminAddr() string {
+	if n.admin == nil {
+		return ""
+	}
+	return n.admin.Addr()
+}
+
+// NATSURL is the embedded NATS server's client URL, or the configured one.
+func (n *Node) NATSURL() string {
+	if n.ns != nil {
+		return n.ns.ClientURL()
+	}
+	return n.cfg.NATS.URL
+}

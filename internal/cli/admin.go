@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/licensegw/licensegw/gateway/admin"
+)
+
+// addrFlag adds --addr: the admin API address, from LICENSEGW_ADDR or the
+// default when not given.
+func addrFlag(e *env, fs *flag.FlagSet) *string {
+	def := e.getenv("LICENSEGW_ADDR")
+	if def == "" {
+		def = admin.DefaultAddr
+	}
+	return fs.String("addr", def, "admin API `address` (env LICENSEGW_ADDR)")
+}
+
+func runStatus(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "status", "[--addr ADDR] [--json] [--feature F]")
+	addr := addrFlag(e, fs)
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	feature := fs.String("feature", "", "only this `feature`")
+	if st, ok := parse(fs, args); !ok {
+		return st
+	}
+	st, err := admin.NewClient(*addr).Status(ctx)
+	if err != nil {
+		return fail(e, "%v", err)
+	}
+	if *feature != "" {
+		kept := st.Features[:0]
+		for _, f := range st.Features {
+			if f.Name == *feature {
+				kept = append(kept, f)
+			}
+		}
+		st.Features = kept
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(st)
+		return exitOK
+	}
+	writeStatus(e.stdout, st, time.Now())
+	return exitOK
+}
+
+// writeStatus prints the status as tables: features, leases, queues, plugins.
+func writeStatus(w io.Writer, st *admin.Status, now time.Time) {
+	fmt.Fprintf(w, "Gateway %s, licensegw %s, up %s\n\n", st.Gateway, st.Version, now.Sub(st.Started).Round(time.Second))
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "FEATURE\tVENDOR\tVERSION\tSEATS\tIN USE\tQUEUED\tRESERVED\tEXPIRES\t")
+	for _, f := range st.Features {
+		name := f.Name
+		if f.Retired {
+			name += " (retired)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t\n", name, f.Vendor, f.Version, f.Seats, f.InUse, f.Queued, f.Reserved, expiry(f.Expiry))
+	}
+	tw.Flush()
+
+	var leases []admin.Lease
+	var tickets []admin.Ticket
+	for _, f := range st.Features {
+		leases = append(leases, f.Leases...)
+		tickets = append(tickets, f.Tickets...)
+	}
+	fmt.Fprintf(w, "\nLeases: %d\n", len(leases))
+	if len(leases) > 0 {
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "LEASE\tFEATURE\tVERSION\tCOUNT\tUSER\tHOST\tPROTOCOL\tSINCE\tEXPIRES\t")
+		for _, l := range leases {
+			exp := l.Expires.Local().Format("15:04:05")
+			if l.Borrowed {
+				exp = "borrowed until " + l.Expires.Local().Format("2006-01-02 15:04")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", l.ID, l.Feature, l.Version, l.Count, l.User, l.Host,
+				l.Protocol, l.Granted.Local().Format("2006-01-02 15:04:05"), exp)
+		}
+		tw.Flush()
+	}
+	if len(tickets) > 0 {
+		fmt.Fprintf(w, "\nQueued: %d\n", len(tickets))
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "TICKET\tFEATURE\tPOSITION\tCOUNT\tUSER\tHOST\tSINCE\t")
+		for _, t := range tickets {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t\n", t.ID, t.Feature, t.Position, t.Count, t.User, t.Host, t.Queued.Local().Format("15:04:05"))
+		}
+		tw.Flush()
+	}
+	if len(st.Plugins) > 0 {
+		fmt.Fprintf(w, "\nPlugins: %d\n", len(st.Plugins))
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "PLUGIN\tPROTOCOL\tVERSION\tSTATE\tPID\tRESTARTS\tLISTEN\t")
+		for _, p := range st.Plugins {
+			var ls []string
+			for name, a := range p.Listeners {
+				ls = append(ls, name+"="+a)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t\n", p.Name, p.Protocol, p.Version, p.State, p.PID, p.Restarts, strings.Join(sorted(ls), " "))
+		}
+		tw.Flush()
+	}
+}
+
+func expiry(t *time.Time) string {
+	if t == nil {
+		return "permanent"
+	}
+	return t.Format("2006-01-02")
+}
+
+func runRemove(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "remove", "[--addr ADDR] LEASE...")
+	addr := addrFlag(e, fs)
+	if st, ok := parse(fs, args); !ok {
+		return st
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	c := admin.NewClient(*addr)
+	status := exitOK
+	for _, id := range fs.Args() {
+		err := c.RemoveLease(ctx, id)
+		switch {
+		case err == nil:
+			fmt.Fprintf(e.stdout, "removed %s\n", id)
+		case errors.Is(err, admin.ErrNotFound):
+			status = fail(e, "no lease %s: %v", id, err)
+		default:
+			status = fail(e, "%v", err)
+		}
+	}
+	return status
+}
+
+func runReload(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "reload", "[--addr ADDR]")
+	addr := addrFlag(e, fs)
+	if st, ok := parse(fs, args); !ok {
+		return st
+	}
+	if err := admin.NewClient(*addr).Reload(ctx); err != nil {
+		return fail(e, "reload refused: %v", err)
+	}
+	fmt.Fprintln(e.stdout, "reloaded")
+	return exitOK
+}
