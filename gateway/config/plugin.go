@@ -58,7 +58,7 @@ func (d *decoder) plugin(b *hcl.Block) (Plugin, bool) {
 			if name == "" {
 				d.errorf(a["listen"].Expr.Range(), "Invalid listener name", "A listener name must not be empty.")
 			} else if err := checkAddr(addr); err != nil {
-				d.errorf(rng, "Invalid listen address", "The address of listener %q %s.", name, err)
+				d.errorf(rng, "Invalid listen address", "The %s listener's address %s.", name, err)
 			}
 		}
 	}

@@ -1,0 +1,78 @@
+package config
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// TestWriteDiagnosticsGolden pins the text an operator sees for a broken
+// file: positions, source snippets, wrapping. Run with -update after a
+// deliberate change.
+func TestWriteDiagnosticsGolden(t *testing.T) {
+	path := filepath.Join("testdata", "invalid", "policies.hcl")
+	golden := filepath.Join("testdata", "policies.golden")
+	c, diags := Load(path)
+	if !diags.HasErrors() {
+		t.Fatal("no errors")
+	}
+	var buf bytes.Buffer
+	if err := WriteDiagnostics(&buf, c.Files(), diags); err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got := buf.String(); got != string(want) {
+		t.Errorf("WriteDiagnostics output differs from %s (run with -update if intended):\n%s", golden, got)
+	}
+}
+
+// TestWriteDiagnosticsWithoutSource checks that a diagnostic still prints
+// its position when the file is not at hand, and that no colour codes leak.
+func TestWriteDiagnosticsWithoutSource(t *testing.T) {
+	rng := hcl.Range{Filename: "gone.hcl", Start: hcl.Pos{Line: 3, Column: 7, Byte: 20}, End: hcl.Pos{Line: 3, Column: 9, Byte: 22}}
+	diags := hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Bad thing", Detail: "It is bad.", Subject: &rng}}
+	var buf bytes.Buffer
+	if err := WriteDiagnostics(&buf, nil, diags); err != nil {
+		t.Fatal(err)
+	}
+	got := buf.String()
+	for _, s := range []string{"Error: Bad thing", "gone.hcl line 3", "It is bad."} {
+		if !strings.Contains(got, s) {
+			t.Errorf("output lacks %q:\n%s", s, got)
+		}
+	}
+	if strings.Contains(got, "\x1b[") {
+		t.Errorf("output has colour codes:\n%q", got)
+	}
+}
+
+// TestLoadMissingFile checks that an unreadable file is one error and still
+// gives a usable (empty) file map.
+func TestLoadMissingFile(t *testing.T) {
+	c, diags := Load(filepath.Join(t.TempDir(), "nope.hcl"))
+	if len(diags) != 1 || !diags.HasErrors() || diags[0].Summary != "Failed to read configuration" {
+		t.Fatalf("diags = %v", diags)
+	}
+	if c == nil || len(c.Files()) != 0 {
+		t.Errorf("Config = %+v, want non-nil with no files", c)
+	}
+	var nilConfig *Config
+	if nilConfig.Files() != nil {
+		t.Error("Files on a nil Config is not nil")
+	}
+}

@@ -1,0 +1,4 @@
+nats {
+  embedded = true
+  url      = "nats://nats-1:4222"
+}

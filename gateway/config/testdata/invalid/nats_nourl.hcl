@@ -1,0 +1,4 @@
+nats {
+  embedded = false
+  replicas = 3
+}

@@ -1,0 +1,6 @@
+nats {
+  listen   = "4222"
+  replicas = 3
+  prefix   = "licensegw.>"
+  stream   = "LICENSEGW.EVENTS"
+}

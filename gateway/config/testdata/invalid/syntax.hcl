@@ -1,0 +1,3 @@
+feature "cad" {
+  seats =
+}
