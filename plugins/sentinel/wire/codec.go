@@ -16,7 +16,9 @@ func (w *writer) u8(v uint8) { w.b = append(w.b, v) }
 
 func (w *writer) u16(v int) { w.b = binary.BigEndian.AppendUint16(w.b, uint16(clamp(v, 0xFFFF))) }
 
-func (w *writer) u32(v int64) { w.b = binary.BigEndian.AppendUint32(w.b, uint32(clamp64(v, 0xFFFFFFFF))) }
+func (w *writer) u32(v int64) {
+	w.b = binary.BigEndian.AppendUint32(w.b, uint32(clamp64(v, 0xFFFFFFFF)))
+}
 
 func (w *writer) secs(d time.Duration) { w.u32(int64(d / time.Second)) }
 
