@@ -24,9 +24,9 @@ var ErrBadEvent = errors.New("seats: event cannot be replayed")
 //   - denied, reserved and unreserved change nothing.
 //
 // An event for a pool the configuration no longer names creates a retired
-// pool for it. Replaying an event twice is harmless: a lease or ticket that
-// already exists is not created again, and one that does not exist is not
-// deleted.
+// pool for it. An event delivered twice in a row is harmless: a lease or
+// ticket that exists is not created again, and one that does not exist is
+// not deleted again.
 func (e *Engine) Apply(ev events.Event) error {
 	switch ev.Kind {
 	case events.Checkout, events.Borrowed:
@@ -69,8 +69,8 @@ func (e *Engine) Apply(ev events.Event) error {
 		if l, ok := e.leases[ev.Lease]; ok {
 			e.release(l)
 			e.recycle(l)
+			e.tombstone(ev.Kind, ev.Reason, ev.Lease)
 		}
-		e.tombstone(ev.Kind, ev.Reason, ev.Lease)
 	case events.Queued:
 		if ev.Ticket == "" || ev.Expires == nil {
 			return fmt.Errorf("%w: queued without ticket or expires", ErrBadEvent)
