@@ -1,0 +1,203 @@
+package flexconv
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2/hclwrite"
+
+	"github.com/licensegw/licensegw/gateway/seats"
+)
+
+// WriteHCL prints r as licensegw HCL configuration: group and host_group
+// blocks, then one feature block per pool. The diagnostics are printed as
+// comments, each inside the block of the feature it concerns or at the top.
+func WriteHCL(w io.Writer, r *Result) error {
+	var b bytes.Buffer
+	b.WriteString("# licensegw configuration imported from FlexLM files")
+	if len(r.Sources) > 0 {
+		b.WriteString(":\n")
+		for _, s := range r.Sources {
+			fmt.Fprintf(&b, "#   %s\n", s)
+		}
+	} else {
+		b.WriteString(".\n")
+	}
+	b.WriteString("# Licence signatures are kept in the source files but are NOT verified.\n")
+	var top []Diagnostic
+	for _, d := range r.Diagnostics {
+		if !slices.ContainsFunc(r.Features, d.Concerns) {
+			top = append(top, d)
+		}
+	}
+	if len(top) > 0 {
+		b.WriteString("#\n# Import notes:\n")
+		for _, d := range top {
+			fmt.Fprintf(&b, "#   %s\n", oneLine(d.String()))
+		}
+	}
+	writeGroups(&b, "group", "users", r.Groups)
+	writeGroups(&b, "host_group", "hosts", r.HostGroups)
+	for _, f := range r.Features {
+		b.WriteString("\n")
+		writeFeature(&b, f, r.Diagnostics)
+	}
+	_, err := w.Write(hclwrite.Format(b.Bytes()))
+	if err != nil {
+		return fmt.Errorf("write HCL: %w", err)
+	}
+	return nil
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
+
+func writeGroups(b *bytes.Buffer, block, attr string, groups map[string][]string) {
+	keys := make([]string, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(b, "\n%s %s {\n  %s = %s\n}\n", block, quote(k), attr, list(groups[k]))
+	}
+}
+
+func writeFeature(b *bytes.Buffer, f seats.Feature, diags []Diagnostic) {
+	fmt.Fprintf(b, "feature %s {\n", quote(f.Name))
+	for _, d := range diags {
+		if d.Concerns(f) {
+			fmt.Fprintf(b, "  # %s\n", oneLine(d.String()))
+		}
+	}
+	if f.Vendor != "" {
+		fmt.Fprintf(b, "  vendor = %s\n", quote(f.Vendor))
+	}
+	if f.Version != "" {
+		fmt.Fprintf(b, "  version = %s\n", quote(f.Version))
+	}
+	fmt.Fprintf(b, "  seats = %d\n", f.Seats)
+	if !f.Start.IsZero() {
+		fmt.Fprintf(b, "  start = %s\n", quote(f.Start.Format("2006-01-02")))
+	}
+	if f.Expiry.IsZero() {
+		b.WriteString("  expiry = \"permanent\"\n")
+	} else {
+		fmt.Fprintf(b, "  expiry = %s\n", quote(f.Expiry.Format("2006-01-02")))
+	}
+	if f.LeaseTTL > 0 {
+		fmt.Fprintf(b, "  lease_ttl = %s\n", quote(duration(f.LeaseTTL)))
+	}
+	if f.Description != "" {
+		fmt.Fprintf(b, "  description = %s\n", quote(f.Description))
+	}
+	if f.Queue {
+		b.WriteString("\n  queue {\n")
+		if f.MaxQueue > 0 {
+			fmt.Fprintf(b, "    max_length = %d\n", f.MaxQueue)
+		}
+		if f.MaxWait > 0 {
+			fmt.Fprintf(b, "    max_wait = %s\n", quote(duration(f.MaxWait)))
+		}
+		b.WriteString("  }\n")
+	}
+	if f.Borrow {
+		fmt.Fprintf(b, "\n  borrow {\n    max = %s\n  }\n", quote(duration(f.MaxBorrow)))
+	}
+	for _, r := range f.Reserve {
+		fmt.Fprintf(b, "\n  reserve {\n    seats = %d\n    %s = %s\n  }\n", r.Seats, r.Who.Kind, quote(r.Who.Name))
+	}
+	for _, l := range f.Max {
+		fmt.Fprintf(b, "\n  max {\n    seats = %d\n    %s = %s\n  }\n", l.Seats, l.Who.Kind, quote(l.Who.Name))
+	}
+	writeSubjects(b, "include", f.Include)
+	writeSubjects(b, "exclude", f.Exclude)
+	b.WriteString("}\n")
+}
+
+// subjectAttrs orders and names the attributes of include and exclude.
+var subjectAttrs = []struct {
+	kind seats.SubjectKind
+	attr string
+}{
+	{seats.User, "users"},
+	{seats.Host, "hosts"},
+	{seats.Group, "groups"},
+	{seats.HostGroup, "host_groups"},
+	{seats.Display, "displays"},
+	{seats.Internet, "internet"},
+	{seats.Project, "projects"},
+}
+
+func writeSubjects(b *bytes.Buffer, block string, subs []seats.Subject) {
+	if len(subs) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n  %s {\n", block)
+	for _, sa := range subjectAttrs {
+		var names []string
+		for _, s := range subs {
+			if s.Kind == sa.kind && !slices.Contains(names, s.Name) {
+				names = append(names, s.Name)
+			}
+		}
+		if len(names) > 0 {
+			fmt.Fprintf(b, "    %s = %s\n", sa.attr, list(names))
+		}
+	}
+	b.WriteString("  }\n")
+}
+
+func list(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = quote(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// duration prints d the way the configuration reads it: whole hours as
+// "72h", whole minutes as "90m", else seconds.
+func duration(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	default:
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+}
+
+// quote writes s as an HCL string literal, escaping template sequences too.
+func quote(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case (c == '$' || c == '%') && i+1 < len(s) && s[i+1] == '{':
+			b.WriteByte(c)
+			b.WriteByte(c)
+		case c < 0x20 || c == 0x7f:
+			fmt.Fprintf(&b, `\u%04x`, c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
