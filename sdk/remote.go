@@ -1,0 +1,92 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	pb "github.com/licensegw/licensegw/sdk/proto"
+	"google.golang.org/grpc"
+)
+
+// Remote is the host's handle on a running plugin process, dispensed by
+// go-plugin from PluginMap. Plugins never use it.
+type Remote struct {
+	client pb.PluginClient
+	broker *plugin.GRPCBroker
+}
+
+// Configuration is what the host hands a plugin process.
+type Configuration struct {
+	Name      string              // the plugin instance's name
+	Config    Config              // the decoded config { } block
+	Listeners []InheritedListener // the sockets passed as exec.Cmd.ExtraFiles
+	DataDir   string
+	Seats     Seats        // the accounting the plugin calls back into
+	Logger    hclog.Logger // logs the Seats service's own troubles; may be nil
+}
+
+// InheritedListener describes a socket bound by the host and passed to the
+// plugin process as exec.Cmd.ExtraFiles[FDIndex].
+type InheritedListener struct {
+	Name    string // ListenerSpec.Name
+	Network string // "tcp" or "udp"
+	Address string // the address actually bound
+	FDIndex int
+}
+
+// Info asks the plugin to describe itself.
+func (r *Remote) Info(ctx context.Context) (Info, error) {
+	resp, err := r.client.Info(ctx, &pb.InfoRequest{})
+	if err != nil {
+		return Info{}, fmt.Errorf("plugin Info: %w", err)
+	}
+	return infoFromPB(resp), nil
+}
+
+// Configure serves c.Seats to the plugin over the go-plugin broker and
+// starts the plugin's Serve. It is called once per plugin process.
+func (r *Remote) Configure(ctx context.Context, c Configuration) error {
+	if c.Seats == nil {
+		return errors.New("plugin Configure: no Seats")
+	}
+	values, err := configToPB(c.Config)
+	if err != nil {
+		return fmt.Errorf("plugin Configure: %w", err)
+	}
+	id := r.broker.NextId()
+	seats := NewSeatsServer(c.Seats, c.Logger)
+	go r.broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
+		s := grpc.NewServer(opts...)
+		pb.RegisterSeatsServer(s, seats)
+		return s
+	})
+	req := &pb.ConfigureRequest{Name: c.Name, Config: values, SeatsBrokerId: id, DataDir: c.DataDir}
+	for _, l := range c.Listeners {
+		req.Listeners = append(req.Listeners, &pb.Listener{
+			Name: l.Name, Network: l.Network, Address: l.Address, FdIndex: uint32(l.FDIndex),
+		})
+	}
+	if _, err := r.client.Configure(ctx, req); err != nil {
+		return fmt.Errorf("plugin Configure: %w", err)
+	}
+	return nil
+}
+
+// ErrServe wraps the error a plugin's Serve ended with, as Stop reports it.
+var ErrServe = errors.New("plugin Serve failed")
+
+// Stop asks the plugin to stop serving and waits until it has, or until
+// ctx is done.
+func (r *Remote) Stop(ctx context.Context) error {
+	resp, err := r.client.Stop(ctx, &pb.StopRequest{})
+	if err != nil {
+		return fmt.Errorf("plugin Stop: %w", err)
+	}
+	if resp.GetError() != "" {
+		return fmt.Errorf("%w: %s", ErrServe, resp.GetError())
+	}
+	return nil
+}
