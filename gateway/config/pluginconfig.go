@@ -49,6 +49,8 @@ func DecodePluginConfig(body hcl.Body, schema sdk.Schema) (sdk.Config, hcl.Diagn
 	}
 
 	obj, diags := hcldec.Decode(body, spec, evalContext())
+	// hcldec visits the spec in map order: sort for a stable report.
+	sortDiagnostics(diags)
 	values := make(map[string]any, len(schema))
 	if diags.HasErrors() || obj.IsNull() {
 		return sdk.NewConfig(values), diags
@@ -92,6 +94,7 @@ func DecodePluginConfig(body hcl.Body, schema sdk.Schema) (sdk.Config, hcl.Diagn
 		}
 		values[attr.Name] = val
 	}
+	sortDiagnostics(diags)
 	return sdk.NewConfig(values), diags
 }
 
