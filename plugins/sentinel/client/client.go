@@ -1,0 +1,247 @@
+package client
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/user"
+	"sync"
+	"time"
+
+	"github.com/licensegw/licensegw/plugins/sentinel/wire"
+)
+
+// DefaultPort is the protocol's UDP port.
+const DefaultPort = "5093"
+
+// Backoff defaults.
+const (
+	DefaultTimeout    = 250 * time.Millisecond
+	DefaultMaxTimeout = 4 * time.Second
+	DefaultAttempts   = 8
+)
+
+// listSize is how far list requests are padded: three times 400 bytes
+// allows full-sized pages.
+const listSize = wire.MaxDatagram / wire.Amplification
+
+// discoverSize lets a discover answer carry long names.
+const discoverSize = 80
+
+// Errors callers branch on.
+var (
+	// ErrNoAnswer: no answer came after every retransmission.
+	ErrNoAnswer = errors.New("no answer from the license server")
+	// ErrNoServer: discovery found no server for the feature.
+	ErrNoServer = errors.New("no license server serves the feature")
+)
+
+// StatusError is an answer other than ok (or queued, where that is an
+// outcome).
+type StatusError struct {
+	Status wire.Status
+	InUse  int    // denials: tokens in use
+	Seats  int    // denials: tokens of the feature
+	Reason string // gone, dequeued: why
+}
+
+func (e *StatusError) Error() string {
+	switch {
+	case e.Status.Denial():
+		return fmt.Sprintf("license server: %v (%d of %d in use)", e.Status, e.InUse, e.Seats)
+	case e.Reason != "":
+		return fmt.Sprintf("license server: %v (%s)", e.Status, e.Reason)
+	}
+	return "license server: " + e.Status.String()
+}
+
+// IsStatus reports whether err is a StatusError with status st.
+func IsStatus(err error, st wire.Status) bool {
+	var se *StatusError
+	return errors.As(err, &se) && se.Status == st
+}
+
+// Options tune a Client. Zero values take the defaults.
+type Options struct {
+	User    string // default: the current user
+	Host    string // default: the host name
+	Display string // default: $DISPLAY
+
+	Timeout    time.Duration // first wait for an answer (DefaultTimeout)
+	MaxTimeout time.Duration // longest wait between retransmits (DefaultMaxTimeout)
+	Attempts   int           // sends per call (DefaultAttempts); < 0: until ctx ends
+}
+
+func (o Options) withDefaults() Options {
+	if o.User == "" {
+		if u, err := user.Current(); err == nil {
+			o.User = u.Username
+		}
+	}
+	if o.Host == "" {
+		o.Host, _ = os.Hostname()
+	}
+	if o.Display == "" {
+		o.Display = os.Getenv("DISPLAY")
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxTimeout < o.Timeout {
+		o.MaxTimeout = max(DefaultMaxTimeout, o.Timeout)
+	}
+	if o.Attempts == 0 {
+		o.Attempts = DefaultAttempts
+	}
+	return o
+}
+
+// Client talks to one license server.
+type Client struct {
+	opts   Options
+	server *net.UDPAddr
+
+	mu     sync.Mutex // one call at a time: answers are matched by id
+	conn   net.PacketConn
+	nextID uint64
+	rnd    *rand.Rand
+	buf    []byte
+}
+
+// Dial returns a Client of the server at addr ("host" or "host:port").
+func Dial(addr string, opts Options) (*Client, error) {
+	ua, err := resolve(addr)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := net.ListenPacket("udp", localFor(ua))
+	if err != nil {
+		return nil, fmt.Errorf("sentinel client: %w", err)
+	}
+	return newClient(conn, ua, opts), nil
+}
+
+func newClient(conn net.PacketConn, server *net.UDPAddr, opts Options) *Client {
+	var seed [16]byte
+	_, _ = crand.Read(seed[:]) // crypto/rand never fails on supported systems
+	c := &Client{
+		opts:   opts.withDefaults(),
+		server: server,
+		conn:   conn,
+		rnd:    rand.New(rand.NewPCG(binary.BigEndian.Uint64(seed[:8]), binary.BigEndian.Uint64(seed[8:]))),
+		buf:    make([]byte, wire.MaxDatagram+1),
+	}
+	// Ids start at random so that a restarted client does not meet its
+	// predecessor's answers in the server's cache.
+	c.nextID = c.rnd.Uint64()
+	return c
+}
+
+// resolve parses "host" or "host:port".
+func resolve(addr string) (*net.UDPAddr, error) {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		addr = net.JoinHostPort(addr, DefaultPort)
+	}
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("sentinel client: %w", err)
+	}
+	return ua, nil
+}
+
+// localFor picks the local address family for a server.
+func localFor(ua *net.UDPAddr) string {
+	if ua.IP.To4() != nil {
+		return "0.0.0.0:0"
+	}
+	return "[::]:0"
+}
+
+// Server is the server's address.
+func (c *Client) Server() net.Addr { return c.server }
+
+// Close closes the client's socket.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Do sends req (its ID is set here) padded to size bytes, retransmitting
+// until an answer with its id comes from the server, and returns the
+// answer whatever its status.
+func (c *Client) Do(ctx context.Context, req *wire.Request, size int) (*wire.Response, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nextID++
+	req.ID = c.nextID
+	b, err := wire.EncodeRequest(req, size)
+	if err != nil {
+		return nil, err
+	}
+	timeout := c.opts.Timeout
+	for attempt := 0; c.opts.Attempts < 0 || attempt < c.opts.Attempts; attempt++ {
+		if _, err := c.conn.WriteTo(b, c.server); err != nil {
+			return nil, fmt.Errorf("sentinel client: %w", err)
+		}
+		resp, err := c.await(ctx, req, timeout)
+		if err != nil || resp != nil {
+			return resp, err
+		}
+		// Exponential backoff with ±25% jitter, so that clients that lost
+		// answers together do not retransmit together.
+		timeout = min(2*timeout, c.opts.MaxTimeout)
+		timeout += time.Duration((c.rnd.Float64() - 0.5) * 0.5 * float64(timeout))
+	}
+	return nil, fmt.Errorf("%v after %d attempts: %w", req.Type, c.opts.Attempts, ErrNoAnswer)
+}
+
+// await reads until the answer to req comes (resp), the wait is over (nil,
+// nil) or ctx ends (error). Late answers to earlier requests, stray
+// datagrams and datagrams from elsewhere are skipped.
+func (c *Client) await(ctx context.Context, req *wire.Request, wait time.Duration) (*wire.Response, error) {
+	deadline := time.Now().Add(wait)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	stop := context.AfterFunc(ctx, func() { c.conn.SetReadDeadline(time.Now()) })
+	defer stop()
+	if err := c.conn.SetReadDeadline(deadline); err != nil {
+		return nil, err
+	}
+	for {
+		n, from, err := c.conn.ReadFrom(c.buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("sentinel client: %w", err)
+		}
+		if !sameAddr(from, c.server) {
+			continue
+		}
+		resp, err := wire.DecodeResponse(c.buf[:n])
+		if err != nil || resp.ID != req.ID || resp.Type != req.Type {
+			continue
+		}
+		return resp, nil
+	}
+}
+
+func sameAddr(a net.Addr, b *net.UDPAddr) bool {
+	ua, ok := a.(*net.UDPAddr)
+	return ok && ua.Port == b.Port && (ua.IP.Equal(b.IP) || b.IP.IsUnspecified())
+}
+
+// statusErr turns an answer's status into an error (nil for ok).
+func statusErr(r *wire.Response) error {
+	if r.Status == wire.OK {
+		return nil
+	}
+	return &StatusError{Status: r.Status, InUse: r.InUse, Seats: r.Seats, Reason: r.Reason}
+}

@@ -1,0 +1,93 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/licensegw/licensegw/plugins/sentinel/wire"
+)
+
+// Found is a server that answered a discovery.
+type Found struct {
+	Addr   *net.UDPAddr
+	Server wire.Server
+}
+
+// Discover asks every address in addrs ("host", "host:port", or a
+// broadcast address such as "255.255.255.255:5093") who serves feature and
+// returns the first server that answers. Servers that do not serve the
+// feature stay silent. The question is resent with backoff as by a Client
+// with opts until an answer comes; ErrNoServer when none does.
+func Discover(ctx context.Context, feature string, addrs []string, opts Options) (*Found, error) {
+	opts = opts.withDefaults()
+	var targets []*net.UDPAddr
+	for _, a := range addrs {
+		ua, err := resolve(a)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, ua)
+	}
+	if len(targets) == 0 {
+		return nil, fmt.Errorf("discover %q: no addresses: %w", feature, ErrNoServer)
+	}
+	conn, err := listenBroadcast(localFor(targets[0]))
+	if err != nil {
+		return nil, fmt.Errorf("sentinel client: %w", err)
+	}
+	defer conn.Close()
+	c := newClient(conn, targets[0], opts)
+	c.nextID++
+	b, err := wire.EncodeRequest(&wire.Request{ID: c.nextID, Type: wire.Discover, Feature: feature}, discoverSize)
+	if err != nil {
+		return nil, err
+	}
+	timeout := opts.Timeout
+	for attempt := 0; opts.Attempts < 0 || attempt < opts.Attempts; attempt++ {
+		for _, t := range targets {
+			// One unreachable address must not stop the others.
+			_, _ = conn.WriteTo(b, t)
+		}
+		f, err := c.awaitAny(ctx, c.nextID, timeout)
+		if err != nil || f != nil {
+			return f, err
+		}
+		timeout = min(2*timeout, opts.MaxTimeout)
+	}
+	return nil, fmt.Errorf("discover %q: %w", feature, ErrNoServer)
+}
+
+// awaitAny reads the first discover answer with id from anyone.
+func (c *Client) awaitAny(ctx context.Context, id uint64, wait time.Duration) (*Found, error) {
+	deadline := time.Now().Add(wait)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	stop := context.AfterFunc(ctx, func() { c.conn.SetReadDeadline(time.Now()) })
+	defer stop()
+	if err := c.conn.SetReadDeadline(deadline); err != nil {
+		return nil, err
+	}
+	for {
+		n, from, err := c.conn.ReadFrom(c.buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return nil, nil
+			}
+			return nil, err
+		}
+		resp, err := wire.DecodeResponse(c.buf[:n])
+		if err != nil || resp.ID != id || resp.Type != wire.Discover || resp.Status != wire.OK {
+			continue
+		}
+		ua, _ := from.(*net.UDPAddr)
+		return &Found{Addr: ua, Server: resp.Server}, nil
+	}
+}

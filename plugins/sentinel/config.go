@@ -1,0 +1,79 @@
+package sentinel
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/licensegw/licensegw/sdk"
+)
+
+// Config defaults.
+const (
+	DefaultRateLimit      = 200 // requests per second per client IP
+	DefaultRateBurst      = 400
+	DefaultCacheSize      = 16384
+	DefaultCacheTTL       = 2 * time.Minute
+	MinCacheTTL           = time.Minute
+	DefaultWorkers        = 32
+	DefaultBacklog        = 1024
+	DefaultQueueWait      = 10 * time.Minute
+	DefaultTicketLifetime = 5 * time.Minute
+	DefaultCallTimeout    = 10 * time.Second
+)
+
+var schema = sdk.Schema{
+	{Name: "reservation_file", Type: sdk.String, Description: "the reservation file (feature[,version]:group:count:members); the gateway turns it into reservations, the plugin names its groups in lsmon"},
+	{Name: "server_name", Type: sdk.String, Description: "the name discovery answers give (default: the plugin instance's name)"},
+	{Name: "rate_limit", Type: sdk.Number, Description: "requests per second allowed per client IP address (default 200)"},
+	{Name: "rate_burst", Type: sdk.Number, Description: "burst of requests allowed per client IP address (default 400)"},
+	{Name: "cache_size", Type: sdk.Number, Description: "answers kept for retransmitted requests (default 16384)"},
+	{Name: "cache_ttl", Type: sdk.Duration, Description: "how long an answer is kept for retransmits, at least 60s (default 120s)"},
+	{Name: "workers", Type: sdk.Number, Description: "requests executed concurrently (default 32)"},
+	{Name: "backlog", Type: sdk.Number, Description: "requests waiting for a worker before new ones are dropped (default 1024)"},
+	{Name: "queue_wait", Type: sdk.Duration, Description: "longest wait of a queued checkout that names none (default 10m)"},
+	{Name: "ticket_lifetime", Type: sdk.Duration, Description: "a queue ticket not polled for this long is cancelled; a finished ticket's answer is kept this long (default 5m)"},
+}
+
+// options is the decoded configuration.
+type options struct {
+	reservationFile string
+	serverName      string
+	rateLimit       float64
+	rateBurst       float64
+	cacheSize       int
+	cacheTTL        time.Duration
+	workers         int
+	backlog         int
+	queueWait       time.Duration
+	ticketLifetime  time.Duration
+	callTimeout     time.Duration
+}
+
+func parseOptions(c sdk.Config, instance string) (options, error) {
+	o := options{
+		reservationFile: c.String("reservation_file", ""),
+		serverName:      c.String("server_name", instance),
+		rateLimit:       float64(c.Int("rate_limit", DefaultRateLimit)),
+		rateBurst:       float64(c.Int("rate_burst", DefaultRateBurst)),
+		cacheSize:       c.Int("cache_size", DefaultCacheSize),
+		cacheTTL:        c.Duration("cache_ttl", DefaultCacheTTL),
+		workers:         c.Int("workers", DefaultWorkers),
+		backlog:         c.Int("backlog", DefaultBacklog),
+		queueWait:       c.Duration("queue_wait", DefaultQueueWait),
+		ticketLifetime:  c.Duration("ticket_lifetime", DefaultTicketLifetime),
+		callTimeout:     DefaultCallTimeout,
+	}
+	switch {
+	case o.rateLimit <= 0 || o.rateBurst < 1:
+		return o, fmt.Errorf("rate_limit and rate_burst must be positive")
+	case o.cacheSize < 1:
+		return o, fmt.Errorf("cache_size must be positive")
+	case o.cacheTTL < MinCacheTTL:
+		return o, fmt.Errorf("cache_ttl %v is shorter than %v: retransmits could execute twice", o.cacheTTL, MinCacheTTL)
+	case o.workers < 1 || o.backlog < 0:
+		return o, fmt.Errorf("workers must be positive and backlog not negative")
+	case o.queueWait <= 0 || o.ticketLifetime <= 0:
+		return o, fmt.Errorf("queue_wait and ticket_lifetime must be positive")
+	}
+	return o, nil
+}

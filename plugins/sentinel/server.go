@@ -1,0 +1,205 @@
+package sentinel
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/licensegw/licensegw/plugins/sentinel/wire"
+	"github.com/licensegw/licensegw/sdk"
+)
+
+// sweepInterval is how often abandoned tickets are swept and the counters
+// logged when they changed.
+const sweepInterval = 5 * time.Second
+
+// server serves one packet conn.
+type server struct {
+	conn    net.PacketConn
+	seats   sdk.Seats
+	log     hclog.Logger
+	opts    options
+	now     func() time.Time
+	version string
+	groups  groupIndex
+
+	cache   *responseCache
+	limiter *limiter
+	tickets *tickets
+	stats   *counters
+	jobs    chan job
+}
+
+// job is a decoded request waiting for a worker.
+type job struct {
+	req  *wire.Request
+	size int // the request datagram's size: the answer may be three times that
+	addr net.Addr
+	key  cacheKey
+}
+
+// serve reads datagrams until ctx is done. Workers execute requests; the
+// read loop only checks, deduplicates and hands over, so a slow gateway
+// never stops it from reading.
+func (s *server) serve(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range s.opts.workers {
+		wg.Go(func() {
+			for j := range s.jobs {
+				s.work(ctx, j)
+			}
+		})
+	}
+	stop := context.AfterFunc(ctx, func() { s.conn.SetReadDeadline(time.Now()) })
+	defer stop()
+	wg.Go(func() { s.housekeep(ctx) })
+
+	err := s.readLoop(ctx)
+	close(s.jobs)
+	wg.Wait()
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	s.tickets.cancelAll(cctx, s.seats)
+	s.log.Info("sentinel server stopped", s.stats.snapshot().logArgs()...)
+	return err
+}
+
+func (s *server) readLoop(ctx context.Context) error {
+	// One byte more than the largest datagram tells an oversized one apart.
+	buf := make([]byte, wire.MaxDatagram+1)
+	for {
+		n, addr, err := s.conn.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		s.stats.received.Add(1)
+		s.datagram(buf[:n], addr)
+	}
+}
+
+// datagram decides what becomes of one datagram: dropped, answered from
+// the cache, or decoded and queued for a worker.
+func (s *server) datagram(b []byte, addr net.Addr) {
+	now := s.now()
+	if !s.limiter.allow(hostOf(addr), now) {
+		s.stats.rateLimited.Add(1)
+		return
+	}
+	_, id, err := wire.PeekID(b)
+	if err != nil {
+		s.stats.malformed.Add(1)
+		s.log.Trace("dropped malformed datagram", "from", addr, "error", err)
+		return
+	}
+	key := cacheKey{addr: addr.String(), id: id}
+	switch state, answer := s.cache.lookup(key); state {
+	case cacheInFlight:
+		s.stats.retransmits.Add(1)
+		return
+	case cacheAnswered:
+		s.stats.retransmits.Add(1)
+		// The answer was sized for the first datagram; a shorter copy
+		// with the same id must not turn it into an amplifier.
+		if len(answer) > 0 && len(answer) <= wire.Amplification*len(b) {
+			s.send(answer, addr)
+		}
+		return
+	}
+	req, err := wire.DecodeRequest(b)
+	if err != nil {
+		s.stats.malformed.Add(1)
+		s.log.Trace("dropped malformed datagram", "from", addr, "error", err)
+		return
+	}
+	if !s.cache.begin(key, now) {
+		s.stats.busy.Add(1)
+		return
+	}
+	select {
+	case s.jobs <- job{req: req, size: len(b), addr: addr, key: key}:
+	default:
+		s.cache.abort(key)
+		s.stats.busy.Add(1)
+	}
+}
+
+// work executes one request, remembers its answer and sends it.
+func (s *server) work(ctx context.Context, j job) {
+	cctx, cancel := context.WithTimeout(ctx, s.opts.callTimeout)
+	resp := s.execute(cctx, j.req, j.addr)
+	cancel()
+	if resp == nil {
+		s.cache.abort(j.key)
+		s.stats.silent.Add(1)
+		return
+	}
+	resp.ID, resp.Type = j.req.ID, j.req.Type
+	limit := wire.Amplification * j.size
+	answer, err := wire.EncodeResponse(resp, j.req.Cursor, limit)
+	if err != nil {
+		if !errors.Is(err, wire.ErrTooLarge) {
+			s.log.Error("encoding an answer", "type", j.req.Type, "error", err)
+		}
+		status := wire.TooLarge
+		if !errors.Is(err, wire.ErrTooLarge) {
+			status = wire.Internal
+		}
+		// A status-only answer is 13 bytes: it always fits.
+		answer, _ = wire.EncodeResponse(&wire.Response{ID: j.req.ID, Type: j.req.Type, Status: status}, 0, limit)
+	}
+	s.cache.finish(j.key, answer)
+	s.send(answer, j.addr)
+}
+
+func (s *server) send(b []byte, addr net.Addr) {
+	if _, err := s.conn.WriteTo(b, addr); err != nil {
+		s.log.Debug("sending an answer", "to", addr, "error", err)
+		return
+	}
+	s.stats.answered.Add(1)
+}
+
+// housekeep sweeps abandoned queue tickets and logs the counters.
+func (s *server) housekeep(ctx context.Context) {
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	var last Stats
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.tickets.sweep(ctx, s.seats)
+		if st := s.stats.snapshot(); st != last {
+			s.log.Debug("sentinel counters", st.logArgs()...)
+			if st.Malformed != last.Malformed || st.RateLimited != last.RateLimited || st.Busy != last.Busy {
+				s.log.Info("sentinel dropped datagrams", st.logArgs()...)
+			}
+			last = st
+		}
+	}
+}
+
+// hostOf is the IP of addr, the unit of rate limiting.
+func hostOf(addr net.Addr) string {
+	if u, ok := addr.(*net.UDPAddr); ok {
+		return u.IP.String()
+	}
+	host, _, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	return host
+}
