@@ -21,7 +21,7 @@ type Message struct {
 }
 
 // Lookup returns the value of key and whether the line carried it.
-func (m *Message) Lookup(key string) (string, bool) {
+func (m Message) Lookup(key string) (string, bool) {
 	for _, p := range m.Pairs {
 		if p.Key == key {
 			return p.Value, true
@@ -31,10 +31,10 @@ func (m *Message) Lookup(key string) (string, bool) {
 }
 
 // Get returns the value of key, or "".
-func (m *Message) Get(key string) string { v, _ := m.Lookup(key); return v }
+func (m Message) Get(key string) string { v, _ := m.Lookup(key); return v }
 
 // Int returns key as an integer; ok is false when it is missing or bad.
-func (m *Message) Int(key string) (n int, ok bool) {
+func (m Message) Int(key string) (n int, ok bool) {
 	v, found := m.Lookup(key)
 	if !found {
 		return 0, false
@@ -44,7 +44,7 @@ func (m *Message) Int(key string) (n int, ok bool) {
 }
 
 // Time returns key as a protocol time.
-func (m *Message) Time(key string) (time.Time, bool) {
+func (m Message) Time(key string) (time.Time, bool) {
 	v, found := m.Lookup(key)
 	if !found {
 		return time.Time{}, false

@@ -1,0 +1,304 @@
+package concurrentlm
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/licensegw/licensegw/plugins/concurrentlm/wire"
+	"github.com/licensegw/licensegw/sdk"
+)
+
+// slot is one request's place in a connection's answer order.
+type slot struct {
+	buf   []byte
+	done  bool // buf holds the complete answer
+	flush bool // flush after writing: the reader found no further line buffered
+	after after
+	close bool // close the connection after writing (line-too-long)
+}
+
+// conn is one TCP session.
+type conn struct {
+	s    *server
+	nc   net.Conn
+	ip   *ipState
+	addr string
+	br   *bufio.Reader
+
+	// mu guards the output side: the answer ring and the writer.
+	mu       sync.Mutex
+	bw       *bufio.Writer
+	ring     []*slot // answers in request order, head first
+	head, n  int
+	werr     error
+	wdl      time.Time // the write deadline last set
+	inflight chan struct{}
+
+	// sm guards the session state.
+	sm      sync.Mutex
+	tickets map[string]*ticketWatch
+	bound   map[string]struct{}
+
+	done    chan struct{} // closed when the connection has ended
+	watches sync.WaitGroup
+	async   sync.WaitGroup
+}
+
+// ticketWatch follows one queued checkout of this connection.
+type ticketWatch struct {
+	ticket    string
+	id        string // the CHECKOUT's id=, echoed on its EVENT
+	bind      bool
+	updates   <-chan sdk.TicketUpdate
+	cancelled atomic.Bool // the client sent CANCEL: no EVENT denied
+}
+
+func newConn(s *server, nc net.Conn, ip *ipState) *conn {
+	return &conn{
+		s:        s,
+		nc:       nc,
+		ip:       ip,
+		addr:     nc.RemoteAddr().String(),
+		br:       bufio.NewReaderSize(nc, wire.MaxLine+2), // a full buffer without LF is a line too long
+		bw:       bufio.NewWriterSize(nc, 4096),
+		ring:     make([]*slot, s.lim.MaxPipelined),
+		inflight: make(chan struct{}, s.lim.MaxPipelined),
+		tickets:  make(map[string]*ticketWatch),
+		bound:    make(map[string]struct{}),
+		done:     make(chan struct{}),
+	}
+}
+
+// serve reads requests until the client goes, misbehaves or quits, then
+// waits for the answers still owed, closes, and cleans up.
+func (c *conn) serve(ctx context.Context) {
+	c.readLoop(ctx)
+	// Wait for every answer to be written: all in-flight tokens back.
+	c.async.Wait()
+	for range cap(c.inflight) {
+		c.inflight <- struct{}{}
+	}
+	c.mu.Lock()
+	if c.werr == nil {
+		c.setWriteDeadline()
+		c.werr = c.bw.Flush()
+	}
+	c.mu.Unlock()
+	c.nc.Close()
+	close(c.done)
+	c.cleanup(ctx)
+}
+
+func (c *conn) readLoop(ctx context.Context) {
+	idle := c.s.lim.IdleTimeout
+	var deadlineSet time.Time
+	for {
+		if !c.lineBuffered() {
+			c.requestFlush()
+		}
+		if now := time.Now(); now.Sub(deadlineSet) > idle/16 {
+			deadlineSet = now
+			_ = c.nc.SetReadDeadline(now.Add(idle))
+		}
+		line, err := c.br.ReadSlice('\n')
+		switch {
+		case err == nil:
+		case errors.Is(err, bufio.ErrBufferFull):
+			c.enqueueDone(errLine(nil, wire.CodeLineTooLong, "line longer than 4096 bytes", ""), true)
+			return
+		case isTimeout(err) && len(line) == 0 && c.exemptFromIdle():
+			deadlineSet = time.Time{}
+			continue
+		default:
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !isTimeout(err) {
+				c.s.log.Debug("read failed", "remote", c.addr, "error", err)
+			}
+			return
+		}
+		if c.handleLine(ctx, line) {
+			return
+		}
+	}
+}
+
+// handleLine parses and dispatches one line; it reports whether reading
+// must stop (QUIT).
+func (c *conn) handleLine(ctx context.Context, line []byte) (stop bool) {
+	c.inflight <- struct{}{} // blocks while MaxPipelined answers are owed
+	str := string(line)
+	var r wire.Request
+	err := wire.ParseLine(str, &r)
+	if errors.Is(err, wire.ErrEmptyLine) {
+		<-c.inflight
+		return false
+	}
+	allowed := c.s.ips.allow(c.ip) // garbage costs tokens too
+	sl := c.s.newSlot()
+	if err != nil {
+		var we *wire.Error
+		code, msg := wire.CodeBadRequest, err.Error()
+		if errors.As(err, &we) {
+			code, msg = we.Code, we.Message
+		}
+		sl.buf = errLine(sl.buf, code, msg, r.ID())
+		c.push(sl, true)
+		return false
+	}
+	if !allowed {
+		sl.buf = errLine(sl.buf, wire.CodeTooManyRequests, "request rate limit; slow down", r.ID())
+		c.push(sl, true)
+		return false
+	}
+	if r.Verb == wire.Quit || r.Verb == wire.Ping || !c.lineBuffered() {
+		// Cheap, or nothing else to overlap with: answer inline.
+		c.push(sl, false)
+		sl.buf, sl.after = c.s.handle(ctx, &r, c, c.addr, 0, sl.buf)
+		c.finish(sl)
+		return r.Verb == wire.Quit
+	}
+	// More requests are already buffered: let this one run alongside.
+	c.push(sl, false)
+	c.async.Add(1)
+	go func() {
+		defer c.async.Done()
+		sl.buf, sl.after = c.s.handle(ctx, &r, c, c.addr, 0, sl.buf)
+		c.finish(sl)
+	}()
+	return false
+}
+
+// lineBuffered reports whether a complete line waits in the read buffer.
+func (c *conn) lineBuffered() bool {
+	n := c.br.Buffered()
+	if n == 0 {
+		return false
+	}
+	b, _ := c.br.Peek(n)
+	return bytes.IndexByte(b, '\n') >= 0
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// push appends sl to the answer order; with done set it is complete.
+func (c *conn) push(sl *slot, done bool) {
+	c.mu.Lock()
+	c.ring[(c.head+c.n)%len(c.ring)] = sl
+	c.n++
+	if done {
+		sl.done = true
+		c.drain()
+	}
+	c.mu.Unlock()
+}
+
+// enqueueDone queues a complete answer built outside the request path.
+func (c *conn) enqueueDone(b []byte, closeAfter bool) {
+	c.inflight <- struct{}{}
+	sl := c.s.newSlot()
+	sl.buf = append(sl.buf, b...)
+	sl.close = closeAfter
+	sl.flush = true
+	c.push(sl, true)
+}
+
+// finish marks sl complete and writes what the order allows.
+func (c *conn) finish(sl *slot) {
+	c.mu.Lock()
+	sl.done = true
+	c.drain()
+	c.mu.Unlock()
+}
+
+// requestFlush is called by the reader before it may block: output owed
+// so far must reach the client. If answers are still being computed the
+// last of them carries the duty.
+func (c *conn) requestFlush() {
+	c.mu.Lock()
+	if c.n == 0 {
+		c.flushLocked()
+	} else {
+		c.ring[(c.head+c.n-1)%len(c.ring)].flush = true
+	}
+	c.mu.Unlock()
+}
+
+// drain writes the complete answers at the head of the order; c.mu held.
+func (c *conn) drain() {
+	flush := false
+	for c.n > 0 {
+		sl := c.ring[c.head]
+		if !sl.done {
+			break
+		}
+		c.ring[c.head] = nil
+		c.head = (c.head + 1) % len(c.ring)
+		c.n--
+		if c.werr == nil {
+			c.setWriteDeadline()
+			_, c.werr = c.bw.Write(sl.buf)
+		}
+		if w := sl.after.queued; w != nil {
+			go c.watch(w)
+		}
+		flush = flush || sl.flush || sl.after.quit || sl.close
+		c.s.putSlot(sl)
+		<-c.inflight
+	}
+	if flush {
+		c.flushLocked()
+	}
+}
+
+func (c *conn) flushLocked() {
+	if c.werr == nil && c.bw.Buffered() > 0 {
+		c.setWriteDeadline()
+		c.werr = c.bw.Flush()
+	}
+}
+
+// setWriteDeadline keeps the write deadline at least 3/4 of WriteTimeout
+// ahead without touching it on every write.
+func (c *conn) setWriteDeadline() {
+	wt := c.s.lim.WriteTimeout
+	if now := time.Now(); c.wdl.Sub(now) < wt*3/4 {
+		c.wdl = now.Add(wt)
+		_ = c.nc.SetWriteDeadline(c.wdl)
+	}
+}
+
+// event writes an asynchronous line between answers.
+func (c *conn) event(b []byte) {
+	c.mu.Lock()
+	if c.werr == nil {
+		c.setWriteDeadline()
+		if _, c.werr = c.bw.Write(b); c.werr == nil {
+			c.werr = c.bw.Flush()
+		}
+	}
+	c.mu.Unlock()
+}
+
+func (s *server) newSlot() *slot {
+	if sl, ok := s.slots.Get().(*slot); ok {
+		return sl
+	}
+	return &slot{buf: make([]byte, 0, 256)}
+}
+
+func (s *server) putSlot(sl *slot) {
+	if cap(sl.buf) > 4096 {
+		return // do not keep a STATUS-sized buffer around
+	}
+	*sl = slot{buf: sl.buf[:0]}
+	s.slots.Put(sl)
+}

@@ -1,0 +1,365 @@
+package concurrentlm
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/licensegw/licensegw/sdk"
+	"github.com/licensegw/licensegw/sdk/sdktest"
+)
+
+func TestHelloAndSignedGrant(t *testing.T) {
+	seats := newSeats()
+	h := start(t, seats, nil)
+	c := h.dial(t)
+
+	hello := c.call("HELLO client=cad version=2024.1 proto=1")
+	want(t, hello, "OK", "server", Product, "proto", "1", "ttl", "120")
+	key, err := base64.RawURLEncoding.DecodeString(hello.Get("key"))
+	if err != nil || len(key) != ed25519.PublicKeySize {
+		t.Fatalf("key=%q: %v", hello.Get("key"), err)
+	}
+
+	g := c.call("CHECKOUT feature=cad user=alice host=ws-01 nonce=n-42 id=7")
+	want(t, g, "GRANTED", "feature", "cad", "count", "1", "ttl", "120", "id", "7")
+	// The exact text of the contract, built here independently of sdk.GrantText.
+	text := fmt.Sprintf("CLM1 lease=%s feature=cad count=1 user=alice host=ws-01 expires=%s nonce=n-42", g.Get("lease"), g.Get("expires"))
+	sig, err := base64.RawURLEncoding.DecodeString(g.Get("sig"))
+	if err != nil {
+		t.Fatalf("sig=%q: %v", g.Get("sig"), err)
+	}
+	if !ed25519.Verify(key, []byte(text), sig) {
+		t.Fatalf("signature does not verify over %q", text)
+	}
+	if strings.Contains(g.Get("expires"), ".") || !strings.HasSuffix(g.Get("expires"), "Z") {
+		t.Errorf("expires=%q is not RFC 3339 UTC seconds", g.Get("expires"))
+	}
+
+	lease := g.Get("lease")
+	want(t, c.call("HEARTBEAT lease="+lease), "OK", "lease", lease, "ttl", "120")
+	want(t, c.call("CHECKIN lease="+lease+" id=x"), "OK", "lease", lease, "id", "x")
+	want(t, c.call("CHECKIN lease="+lease), "GONE", "lease", lease, "reason", "unknown")
+	want(t, c.call("PING id=p"), "PONG", "id", "p")
+	want(t, c.call("QUIT"), "BYE")
+	c.expectClosed()
+}
+
+func TestDenials(t *testing.T) {
+	seats := &scripted{Seats: newSeats()}
+	h := start(t, seats, nil)
+	c := h.dial(t)
+	reasons := []string{"no-seats", "unknown-feature", "expired", "not-started", "version", "excluded",
+		"limit", "reserved", "count", "queue-full", "timeout"}
+	for _, reason := range reasons {
+		t.Run(reason, func(t *testing.T) {
+			seats.deny(&sdk.Denial{Reason: reason, Message: "because " + reason, InUse: 3, Seats: 4})
+			m := c.call("CHECKOUT feature=cad user=u host=h id=" + reason)
+			want(t, m, "DENIED", "reason", reason, "message", "because "+reason, "id", reason)
+			_, hasInUse := m.Lookup("in_use")
+			if counted := countedReason(reason); counted {
+				want(t, m, "DENIED", "in_use", "3", "seats", "4")
+			} else if hasInUse {
+				t.Errorf("%s carries in_use=", reason)
+			}
+		})
+	}
+	// And the real in-memory Seats' own denials.
+	seats.deny(nil)
+	want(t, c.call("CHECKOUT feature=nope user=u host=h"), "DENIED", "reason", "unknown-feature")
+	want(t, c.call("CHECKOUT feature=cad user=u host=h count=5"), "DENIED", "reason", "count")
+	want(t, c.call("CHECKOUT feature=cad user=u host=h version=3.0"), "DENIED", "reason", "version")
+	want(t, c.call("CHECKOUT feature=cad user=u host=h count=2"), "GRANTED")
+	want(t, c.call("CHECKOUT feature=cad user=u host=h"), "DENIED", "reason", "no-seats", "in_use", "2", "seats", "2")
+}
+
+func TestGoneReasons(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	var clock atomic.Int64
+	clock.Store(now.UnixNano())
+	seats := newSeats(sdktest.Feature{Name: "cad", Seats: 5, TTL: time.Minute}).WithClock(func() time.Time { return time.Unix(0, clock.Load()) })
+	h := start(t, seats, nil)
+	c := h.dial(t)
+	a := c.call("CHECKOUT feature=cad user=u host=h").Get("lease")
+	b := c.call("CHECKOUT feature=cad user=u host=h").Get("lease")
+	if err := seats.Remove(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	want(t, c.call("HEARTBEAT lease="+a), "GONE", "lease", a, "reason", "removed")
+	want(t, c.call("HEARTBEAT lease=nosuch"), "GONE", "lease", "nosuch", "reason", "unknown")
+	clock.Store(now.Add(2 * time.Minute).UnixNano())
+	want(t, c.call("HEARTBEAT lease="+b), "GONE", "lease", b, "reason", "expired")
+}
+
+func TestErrors(t *testing.T) {
+	seats := newSeats()
+	h := start(t, seats, nil)
+	c := h.dial(t)
+	tests := []struct{ line, code string }{
+		{"FROB id=1", "unknown-verb"},
+		{"CHECKOUT feature=cad id=2", "bad-request"},
+		{"CHECKOUT feature=cad user=u host=h count=0", "bad-request"},
+		{"CHECKOUT feature=cad user=u host=h wait=-1", "bad-request"},
+		{"CHECKOUT feature=cad user=u host=h bind=forever", "bad-request"},
+		{"CHECKOUT feature=cad user=u host=h nonce=\"a b\"", "bad-request"},
+		{"HEARTBEAT", "bad-request"},
+		{"PING id=1 id=2", "bad-request"},
+		{`PING x="unterminated`, "bad-request"},
+	}
+	for _, tt := range tests {
+		m := c.call(tt.line)
+		want(t, m, "ERR", "code", tt.code)
+		if m.Get("message") == "" {
+			t.Errorf("%q: ERR without message", tt.line)
+		}
+	}
+	// The connection survived all of that.
+	want(t, c.call("PING"), "PONG")
+
+	seats.FailWith(sdk.ErrUnavailable)
+	want(t, c.call("CHECKOUT feature=cad user=u host=h id=9"), "ERR", "code", "unavailable", "id", "9")
+	want(t, c.call("HEARTBEAT lease=x"), "ERR", "code", "unavailable")
+	seats.FailWith(nil)
+}
+
+func TestPipeliningKeepsOrder(t *testing.T) {
+	// Even-numbered features answer slowly, so completions come out of order.
+	seats := &scripted{Seats: newSeats(sdktest.Feature{Name: "f0", Seats: 100}, sdktest.Feature{Name: "f1", Seats: 100})}
+	seats.delay = func(f string) time.Duration {
+		if f == "f0" {
+			return 20 * time.Millisecond
+		}
+		return 0
+	}
+	h := start(t, seats, nil)
+	c := h.dial(t)
+	const n = 40
+	var lines []string
+	for i := range n {
+		switch i % 4 {
+		case 0, 1:
+			lines = append(lines, fmt.Sprintf("CHECKOUT feature=f%d user=u host=h id=r%d", i%2, i))
+		case 2:
+			lines = append(lines, fmt.Sprintf("PING id=r%d", i))
+		case 3:
+			lines = append(lines, fmt.Sprintf("STATUS feature=f1 id=r%d", i))
+		}
+	}
+	start := time.Now()
+	c.send(lines...)
+	for i := range n {
+		m := c.msg()
+		if m.Word == "FEATURE" {
+			want(t, m, "FEATURE", "id", fmt.Sprintf("r%d", i))
+			m = c.msg()
+			want(t, m, "END", "count", "1")
+		}
+		if got := m.Get("id"); got != fmt.Sprintf("r%d", i) {
+			t.Fatalf("answer %d: %s id=%s, want id=r%d", i, m.Word, got, i)
+		}
+	}
+	// 10 slow checkouts overlapped rather than ran one after another.
+	if el := time.Since(start); el > 150*time.Millisecond {
+		t.Logf("pipelined batch took %v (slow checkouts may not overlap)", el)
+	}
+}
+
+func TestQueueFIFOAndEvents(t *testing.T) {
+	seats := newSeats(sdktest.Feature{Name: "solo", Seats: 1, Queue: true})
+	h := start(t, seats, nil)
+	holder := h.dial(t)
+	lease := holder.call("CHECKOUT feature=solo user=a host=h").Get("lease")
+
+	var waiters []*client
+	var tickets []string
+	for i := range 3 {
+		w := h.dial(t)
+		m := w.call(fmt.Sprintf("CHECKOUT feature=solo user=w%d host=h wait=60 id=q%d", i, i))
+		want(t, m, "QUEUED", "position", fmt.Sprint(i+1), "id", fmt.Sprintf("q%d", i))
+		waiters = append(waiters, w)
+		tickets = append(tickets, m.Get("ticket"))
+	}
+	if _, q := inUse(t, seats, "solo"); q != 3 {
+		t.Fatalf("queued = %d, want 3", q)
+	}
+	// Each checkin hands the seat to the next waiter, in order.
+	for i, w := range waiters {
+		want(t, holder.call("CHECKIN lease="+lease), "OK")
+		ev := w.msg()
+		want(t, ev, "EVENT", "ticket", tickets[i], "feature", "solo", "count", "1", "id", fmt.Sprintf("q%d", i))
+		if ev.Sub != "granted" || ev.Get("lease") == "" {
+			t.Fatalf("waiter %d: %+v", i, ev)
+		}
+		lease = ev.Get("lease")
+		// The waiter's connection still serves requests after the EVENT.
+		want(t, w.call("HEARTBEAT lease="+lease), "OK")
+	}
+}
+
+func TestQueueCancelAndClose(t *testing.T) {
+	seats := newSeats(sdktest.Feature{Name: "solo", Seats: 1, Queue: true})
+	h := start(t, seats, nil)
+	holder := h.dial(t)
+	want(t, holder.call("CHECKOUT feature=solo user=a host=h"), "GRANTED")
+
+	w1 := h.dial(t)
+	t1 := w1.call("CHECKOUT feature=solo user=b host=h wait=60").Get("ticket")
+	want(t, w1.call("CANCEL ticket="+t1), "OK", "ticket", t1)
+	want(t, w1.call("CANCEL ticket="+t1), "GONE", "ticket", t1)
+	// No EVENT denied follows a client's own CANCEL: the next line is PONG.
+	want(t, w1.call("PING"), "PONG")
+
+	w2 := h.dial(t)
+	want(t, w2.call("CHECKOUT feature=solo user=c host=h wait=60"), "QUEUED")
+	if _, q := inUse(t, seats, "solo"); q != 1 {
+		t.Fatalf("queued = %d, want 1", q)
+	}
+	w2.nc.Close()
+	eventually(t, "ticket cancelled on close", func() bool { _, q := inUse(t, seats, "solo"); return q == 0 })
+}
+
+func TestQueueTimeoutEvent(t *testing.T) {
+	seats := newSeats(sdktest.Feature{Name: "solo", Seats: 1, Queue: true})
+	h := start(t, seats, nil)
+	holder := h.dial(t)
+	want(t, holder.call("CHECKOUT feature=solo user=a host=h"), "GRANTED")
+	w := h.dial(t)
+	want(t, w.call("CHECKOUT feature=solo user=b host=h wait=1 id=t"), "QUEUED")
+	time.Sleep(1100 * time.Millisecond)
+	seats.Expire() // sdktest evaluates wait deadlines lazily
+	ev := w.msg()
+	want(t, ev, "EVENT", "reason", "timeout", "id", "t")
+	if ev.Sub != "denied" {
+		t.Fatalf("got %+v", ev)
+	}
+}
+
+func TestTicketLimitPerConnection(t *testing.T) {
+	seats := newSeats(sdktest.Feature{Name: "solo", Seats: 1, Queue: true})
+	h := start(t, seats, map[string]any{"max_tickets_per_connection": float64(2)})
+	holder := h.dial(t)
+	want(t, holder.call("CHECKOUT feature=solo user=a host=h"), "GRANTED")
+	w := h.dial(t)
+	want(t, w.call("CHECKOUT feature=solo user=b host=h wait=60"), "QUEUED")
+	want(t, w.call("CHECKOUT feature=solo user=b host=h wait=60"), "QUEUED")
+	want(t, w.call("CHECKOUT feature=solo user=b host=h wait=60"), "DENIED", "reason", "no-seats")
+}
+
+func TestBindConn(t *testing.T) {
+	seats := newSeats()
+	h := start(t, seats, nil)
+	c := h.dial(t)
+	want(t, c.call("CHECKOUT feature=cad user=u host=h bind=conn"), "GRANTED")
+	free := c.call("CHECKOUT feature=cad user=u host=h").Get("lease")
+	if n, _ := inUse(t, seats, "cad"); n != 2 {
+		t.Fatalf("in use %d", n)
+	}
+	c.nc.Close()
+	eventually(t, "bind=conn lease released", func() bool { n, _ := inUse(t, seats, "cad"); return n == 1 })
+	// The unbound lease survived the connection.
+	want(t, h.dial(t).call("HEARTBEAT lease="+free), "OK")
+}
+
+func TestHeartbeatFromNewConnection(t *testing.T) {
+	seats := newSeats()
+	h := start(t, seats, nil)
+	c1 := h.dial(t)
+	lease := c1.call("CHECKOUT feature=cad user=u host=h").Get("lease")
+	c1.nc.Close()
+	c2 := h.dial(t)
+	want(t, c2.call("HEARTBEAT lease="+lease), "OK", "lease", lease)
+	want(t, c2.call("CHECKIN lease="+lease), "OK")
+	if n, _ := inUse(t, seats, "cad"); n != 0 {
+		t.Fatalf("in use %d", n)
+	}
+}
+
+func TestStatusTCP(t *testing.T) {
+	seats := newSeats(sdktest.Feature{Vendor: "acme", Name: "cad", Version: "1.0", Seats: 3},
+		sdktest.Feature{Vendor: "acme", Name: "cad", Version: "2.0", Seats: 1},
+		sdktest.Feature{Vendor: "other", Name: "sim", Seats: 1})
+	h := start(t, seats, nil)
+	c := h.dial(t)
+	c.send("STATUS feature=cad")
+	want(t, c.msg(), "FEATURE", "name", "cad", "vendor", "acme", "version", "1.0", "seats", "3", "in_use", "0", "queued", "0", "expires", "permanent")
+	want(t, c.msg(), "FEATURE", "version", "2.0")
+	want(t, c.msg(), "END", "count", "2")
+	c.send("STATUS")
+	for range 3 {
+		want(t, c.msg(), "FEATURE")
+	}
+	want(t, c.msg(), "END", "count", "3")
+	want(t, c.call("STATUS feature=none"), "END", "count", "0")
+}
+
+func TestLineTooLongClosesOnlyThatConnection(t *testing.T) {
+	h := start(t, newSeats(), nil)
+	good := h.dial(t)
+	bad := h.dial(t)
+	bad.send("PING pad=" + strings.Repeat("x", 5000))
+	want(t, bad.msg(), "ERR", "code", "line-too-long")
+	bad.expectClosed()
+	want(t, good.call("PING"), "PONG")
+	// Exactly 4096 bytes is still fine.
+	want(t, good.call("PING pad="+strings.Repeat("x", 4096-len("PING pad="))), "PONG")
+}
+
+func TestRateLimit(t *testing.T) {
+	h := start(t, newSeats(), map[string]any{"rate": float64(5), "burst": float64(10)})
+	c := h.dial(t)
+	var lines []string
+	for i := range 30 {
+		lines = append(lines, fmt.Sprintf("PING id=%d", i))
+	}
+	c.send(lines...)
+	limited := 0
+	for i := range 30 {
+		m := c.msg()
+		if m.Get("id") != fmt.Sprint(i) {
+			t.Fatalf("answer %d has id %q", i, m.Get("id"))
+		}
+		if m.Word == "ERR" {
+			want(t, m, "ERR", "code", "too-many-requests")
+			limited++
+		}
+	}
+	if limited < 15 {
+		t.Fatalf("%d of 30 limited, want at least 15 (burst 10)", limited)
+	}
+	// Another address would not be affected; the same one recovers.
+	time.Sleep(500 * time.Millisecond)
+	want(t, c.call("PING"), "PONG")
+}
+
+func TestConnectionLimits(t *testing.T) {
+	h := start(t, newSeats(), map[string]any{"max_connections_per_ip": float64(2)})
+	a, b := h.dial(t), h.dial(t)
+	want(t, a.call("PING"), "PONG")
+	want(t, b.call("PING"), "PONG")
+	c := h.dial(t)
+	want(t, c.msg(), "ERR", "code", "too-many-requests")
+	c.expectClosed()
+	a.nc.Close()
+	eventually(t, "a slot frees up", func() bool {
+		d := h.dial(t)
+		d.send("PING")
+		line, err := d.recvErr(time.Second)
+		return err == nil && line == "PONG"
+	})
+}
+
+func TestIdleTimeout(t *testing.T) {
+	h := start(t, newSeats(), map[string]any{"idle_timeout": 300 * time.Millisecond})
+	idle := h.dial(t)
+	bound := h.dial(t)
+	want(t, idle.call("PING"), "PONG")
+	want(t, bound.call("CHECKOUT feature=cad user=u host=h bind=conn"), "GRANTED")
+	idle.expectClosed()
+	time.Sleep(500 * time.Millisecond)
+	want(t, bound.call("PING"), "PONG") // holding a bind=conn lease: kept
+}
