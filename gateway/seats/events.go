@@ -9,24 +9,27 @@ import (
 // event appends an event about pool p to evs, with the pool's counts as they
 // are now (callers emit after changing the state), who asked, and the time.
 func (e *Engine) event(evs []events.Event, kind events.Kind, now time.Time, p *pool, c *Client, count int) []events.Event {
-	return append(evs, events.Event{
-		Time:     now,
-		Kind:     kind,
-		Vendor:   p.key.Vendor,
-		Feature:  p.key.Name,
-		Version:  p.key.Version,
-		Count:    count,
-		User:     c.User,
-		Host:     c.Host,
-		Display:  c.Display,
-		Project:  c.Project,
-		Protocol: c.Protocol,
-		Plugin:   c.Plugin,
-		Client:   c.Addr,
-		InUse:    p.inUse,
-		Seats:    p.feat.Seats,
-		Queued:   p.queuedSeats,
-	})
+	// Filled in place: appending a composite literal would build the large
+	// struct on the stack and copy it.
+	evs = append(evs, events.Event{})
+	ev := &evs[len(evs)-1]
+	ev.Time = now
+	ev.Kind = kind
+	ev.Vendor = p.key.Vendor
+	ev.Feature = p.key.Name
+	ev.Version = p.key.Version
+	ev.Count = count
+	ev.User = c.User
+	ev.Host = c.Host
+	ev.Display = c.Display
+	ev.Project = c.Project
+	ev.Protocol = c.Protocol
+	ev.Plugin = c.Plugin
+	ev.Client = c.Addr
+	ev.InUse = p.inUse
+	ev.Seats = p.feat.Seats
+	ev.Queued = p.queuedSeats
+	return evs
 }
 
 // heldMS returns a pointer for Event.HeldMS. The values live in a slab so
