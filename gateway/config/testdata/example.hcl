@@ -89,7 +89,7 @@ feature "cad_viewer" {
 
 plugin "concurrentlm" {
   path    = "./bin/licensegw-concurrentlm"
-  sha256  = "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"
+  sha256  = "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08" # placeholder: sha256sum of the executable
   args    = ["-v"]
   listen  = { tcp = ":1648", udp = ":1648" }
   enabled = true
