@@ -3,7 +3,7 @@ package wire
 import "fmt"
 
 // EncodeRequest encodes r padded with zero bytes to size bytes, at least
-// MinRequest. A client pads list requests (Features, Clients) further: the
+// MinRequest (a request whose fields are longer is not padded). A client pads list requests (Features, Clients) further: the
 // server answers with at most Amplification times the request's size.
 func EncodeRequest(r *Request, size int) ([]byte, error) {
 	if !r.Type.Known() {
@@ -39,7 +39,7 @@ func EncodeRequest(r *Request, size int) ([]byte, error) {
 	if w.err != nil {
 		return nil, fmt.Errorf("encode %v request: %w", r.Type, w.err)
 	}
-	size = min(max(size, MinRequest), MaxDatagram)
+	size = min(max(size, MinRequest, len(w.b)), MaxDatagram)
 	if len(w.b) > size {
 		return nil, fmt.Errorf("encode %v request: %d bytes: %w", r.Type, len(w.b), ErrTooLarge)
 	}

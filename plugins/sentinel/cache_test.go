@@ -1,0 +1,77 @@
+package sentinel
+
+import (
+	"testing"
+	"time"
+)
+
+func TestResponseCache(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := newResponseCache(2, time.Minute)
+	a, b, d := cacheKey{"x:1", 1}, cacheKey{"x:1", 2}, cacheKey{"x:1", 3}
+	if !c.begin(a, t0) {
+		t.Fatal("begin a refused")
+	}
+	if st, _ := c.lookup(a); st != cacheInFlight {
+		t.Errorf("a is %v, want in flight", st)
+	}
+	if c.begin(a, t0) {
+		t.Error("a begun twice")
+	}
+	c.finish(a, []byte("A"))
+	if st, ans := c.lookup(a); st != cacheAnswered || string(ans) != "A" {
+		t.Errorf("a = %v %q", st, ans)
+	}
+	if !c.begin(b, t0.Add(time.Second)) {
+		t.Fatal("begin b refused")
+	}
+	// Full of entries younger than the TTL: a new request is refused
+	// rather than a remembered one forgotten.
+	if c.begin(d, t0.Add(30*time.Second)) {
+		t.Error("full cache accepted d before a was a minute old")
+	}
+	if st, _ := c.lookup(a); st != cacheAnswered {
+		t.Error("a forgotten too early")
+	}
+	// A minute on, a may go.
+	if !c.begin(d, t0.Add(time.Minute)) {
+		t.Error("d refused although a is a minute old")
+	}
+	if st, _ := c.lookup(a); st != cacheMiss {
+		t.Error("a still remembered")
+	}
+	// b is still in flight: it is never evicted, even when old.
+	if c.begin(cacheKey{"y:1", 9}, t0.Add(time.Hour)) {
+		t.Error("in-flight b evicted")
+	}
+	c.abort(b)
+	if st, _ := c.lookup(b); st != cacheMiss {
+		t.Error("aborted b remembered")
+	}
+	if c.len() != 2 {
+		t.Errorf("len = %d, want 2 (aborted b waits in the ring)", c.len())
+	}
+	if !c.begin(cacheKey{"y:1", 9}, t0.Add(time.Hour)) {
+		t.Error("begin refused after b was aborted and d expired")
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := newLimiter(2, 3) // 2/s, burst 3
+	allowed := 0
+	for range 10 {
+		if l.allow("10.0.0.1", t0) {
+			allowed++
+		}
+	}
+	if allowed != 3 {
+		t.Errorf("burst allowed %d, want 3", allowed)
+	}
+	if !l.allow("10.0.0.2", t0) {
+		t.Error("another address limited")
+	}
+	if !l.allow("10.0.0.1", t0.Add(500*time.Millisecond)) || l.allow("10.0.0.1", t0.Add(500*time.Millisecond)) {
+		t.Error("refill after 0.5s at 2/s should allow exactly one")
+	}
+}
