@@ -209,8 +209,8 @@ func TestMalformedDropped(t *testing.T) {
 	junk := [][]byte{
 		{},
 		[]byte("HELLO\n"),
-		good[:20],                                 // unpadded
-		append([]byte("XX"), good[2:]...),         // bad magic
+		good[:20],                         // unpadded
+		append([]byte("XX"), good[2:]...), // bad magic
 		append(bytes.Clone(good[:3]), good[3:]...), // placeholder, replaced below
 		bytes.Repeat([]byte{0x4c}, wire.MaxDatagram+1),
 	}
