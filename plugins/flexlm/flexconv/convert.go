@@ -58,8 +58,8 @@ type Result struct {
 }
 
 // Convert maps a licence file and an options file (nil when there is none)
-// onto the gateway's model. Dates are taken in UTC: Start is midnight at the
-// start of the START day, Expiry the last second of the expiry day.
+// onto the gateway's model. Dates are taken in UTC: Start is the start of
+// the START day, Expiry the end of the expiry day (see EndOfDay).
 func Convert(lic *licfile.File, opts *optfile.File) (*Result, []Diagnostic) {
 	c := &converter{
 		r: &Result{Groups: map[string][]string{}, HostGroups: map[string][]string{}},
@@ -105,10 +105,11 @@ func poolName(vendor, name, version string) string {
 	return vendor + " " + name + " v" + version
 }
 
-// EndOfDay is the last second of d in UTC: a licence expiring on d is
-// usable through that whole day.
+// EndOfDay is the end of day d in UTC, that is the start of the next day:
+// a licence expiring on d is usable through that whole day. It is what the
+// gateway's configuration makes of expiry = "YYYY-MM-DD".
 func EndOfDay(d licfile.Date) time.Time {
-	return time.Date(d.Year, d.Month, d.Day, 23, 59, 59, 0, time.UTC)
+	return time.Date(d.Year, d.Month, d.Day+1, 0, 0, 0, 0, time.UTC)
 }
 
 func (c *converter) licence(lic *licfile.File) {

@@ -108,7 +108,7 @@ func TestConvertSpec(t *testing.T) {
 	if cad.Seats != 15 || cad.Vendor != "acme" {
 		t.Errorf("cad_pro seats=%d vendor=%s, want 15 acme", cad.Seats, cad.Vendor)
 	}
-	if want := time.Date(2027, 12, 31, 23, 59, 59, 0, time.UTC); !cad.Expiry.Equal(want) {
+	if want := time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC); !cad.Expiry.Equal(want) {
 		t.Errorf("expiry = %v, want %v", cad.Expiry, want)
 	}
 	if want := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC); !cad.Start.Equal(want) {
@@ -177,7 +177,7 @@ func TestConvertPooling(t *testing.T) {
 		t.Errorf("sim 5.0 seats = %d, want 16", sim5.Seats)
 	}
 	// The pool's earliest expiry wins.
-	if sim5.Expiry.Format("2006-01-02") != "2027-06-30" {
+	if want := time.Date(2027, 7, 1, 0, 0, 0, 0, time.UTC); !sim5.Expiry.Equal(want) {
 		t.Errorf("sim 5.0 expiry = %v, want 2027-06-30", sim5.Expiry)
 	}
 	if len(sim5.Reserve) != 1 {

@@ -86,7 +86,8 @@ func writeFeature(b *bytes.Buffer, f seats.Feature, diags []Diagnostic) {
 	if f.Expiry.IsZero() {
 		b.WriteString("  expiry = \"permanent\"\n")
 	} else {
-		fmt.Fprintf(b, "  expiry = %s\n", quote(f.Expiry.Format("2006-01-02")))
+		// Expiry is the end of the last day: print that day.
+		fmt.Fprintf(b, "  expiry = %s\n", quote(f.Expiry.Add(-time.Nanosecond).Format("2006-01-02")))
 	}
 	if f.LeaseTTL > 0 {
 		fmt.Fprintf(b, "  lease_ttl = %s\n", quote(duration(f.LeaseTTL)))
