@@ -1,0 +1,68 @@
+package journal
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/licensegw/licensegw/gateway/events"
+)
+
+// Commit is the outcome of one Append: done when the stream has
+// acknowledged every one of its events.
+type Commit struct {
+	events []events.Event
+	done   chan struct{}
+
+	// remaining is touched only by the publisher goroutine (and by Append
+	// before the commit is queued).
+	remaining int
+	permErr   error // an event could not be encoded; reported when done
+
+	mu      sync.Mutex
+	err     error // final outcome, set before done is closed
+	lastErr error // latest failed attempt, for a Wait that gives up
+}
+
+// Wait returns nil once every event of the Append is acknowledged by the
+// stream, the error that made the journal give up on them (ErrClosed), or,
+// if ctx ends first, ctx's error joined with the last publish failure. Events
+// a Wait gave up on are still published in order unless the journal is
+// closed.
+func (c *Commit) Wait(ctx context.Context) error {
+	select {
+	case <-c.done:
+		return c.err // written before done was closed
+	default:
+	}
+	select {
+	case <-c.done:
+		return c.err
+	case <-ctx.Done():
+		c.mu.Lock()
+		last := c.lastErr
+		c.mu.Unlock()
+		if last != nil {
+			return fmt.Errorf("journal: %d events not acknowledged: %w (last attempt: %w)", len(c.events), ctx.Err(), last)
+		}
+		return fmt.Errorf("journal: %d events not acknowledged: %w", len(c.events), ctx.Err())
+	}
+}
+
+// Done is closed when Wait would return without blocking.
+func (c *Commit) Done() <-chan struct{} { return c.done }
+
+// Events are the appended events as published: with their ids, schema and
+// gateway. The caller must not modify them.
+func (c *Commit) Events() []events.Event { return c.events }
+
+func (c *Commit) failedAttempt(err error) {
+	c.mu.Lock()
+	c.lastErr = err
+	c.mu.Unlock()
+}
+
+func (c *Commit) finish(err error) {
+	c.err = err
+	close(c.done)
+}

@@ -1,0 +1,202 @@
+package journal
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/licensegw/licensegw/gateway/events"
+)
+
+// ErrClosed is reported for events appended after Close, or still pending
+// when Close gave up waiting for them.
+var ErrClosed = errors.New("journal: closed")
+
+// DuplicateWindow is how long the stream remembers message ids: a publish
+// retried within it is stored once.
+const DuplicateWindow = 2 * time.Minute
+
+// Config says where the journal writes.
+type Config struct {
+	Conn     *nats.Conn    // required; the journal does not close it
+	Gateway  string        // node name, written into every event
+	Prefix   string        // subject prefix; default events.DefaultPrefix
+	Stream   string        // stream name; default events.DefaultStream
+	Replicas int           // stream replicas; default 1
+	MaxAge   time.Duration // how long events are kept; 0 keeps them forever
+	Log      hclog.Logger  // default: discard
+}
+
+// Journal appends events to the event stream and replays them.
+type Journal struct {
+	cfg    Config
+	js     jetstream.JetStream
+	stream jetstream.Stream
+
+	mu      sync.Mutex
+	queue   []pending // appended, not yet handed to the publisher
+	closing bool
+	entropy *ulid.MonotonicEntropy
+	lastMs  uint64
+
+	wake    chan struct{} // a send means "the queue may have work"
+	drain   chan struct{} // closed by Close: publish what is queued, then stop
+	abort   chan struct{} // closed when Close's ctx ends: stop now
+	stopped chan struct{} // closed when the publisher has returned
+
+	lastSeq   atomic.Uint64
+	closeOnce sync.Once
+	abortOnce sync.Once
+}
+
+// Open creates the event stream, or updates it to cfg, and starts the
+// publisher.
+func Open(ctx context.Context, cfg Config) (*Journal, error) {
+	if cfg.Conn == nil {
+		return nil, errors.New("journal: Config.Conn is required")
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = events.DefaultPrefix
+	}
+	if cfg.Stream == "" {
+		cfg.Stream = events.DefaultStream
+	}
+	if cfg.Replicas <= 0 {
+		cfg.Replicas = 1
+	}
+	if cfg.Log == nil {
+		cfg.Log = hclog.NewNullLogger()
+	}
+	js, err := jetstream.New(cfg.Conn,
+		jetstream.WithPublishAsyncMaxPending(maxBurst),
+		// Acks that never come (server gone without the connection
+		// noticing) are failed after this long, so the publisher retries.
+		jetstream.WithPublishAsyncTimeout(ackTimeout),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        cfg.Stream,
+		Description: "licensegw events: the audit trail and the gateway's journal",
+		Subjects:    events.StreamSubjects(cfg.Prefix),
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+		Replicas:    cfg.Replicas,
+		MaxAge:      cfg.MaxAge,
+		Duplicates:  DuplicateWindow,
+		AllowDirect: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("journal: stream %s: %w", cfg.Stream, err)
+	}
+	j := &Journal{
+		cfg:     cfg,
+		js:      js,
+		stream:  stream,
+		entropy: ulid.Monotonic(rand.Reader, 0),
+		wake:    make(chan struct{}, 1),
+		drain:   make(chan struct{}),
+		abort:   make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	go j.publish()
+	return j, nil
+}
+
+// Prefix is the subject prefix the journal publishes under.
+func (j *Journal) Prefix() string { return j.cfg.Prefix }
+
+// Stream is the name of the event stream.
+func (j *Journal) Stream() string { return j.cfg.Stream }
+
+// Append stamps evs (Schema, ID, Gateway, and Time when zero) and queues them
+// for publishing, in order, after everything appended before. It never
+// blocks on the network, so the engine may call it under its lock. The
+// caller may reuse evs once Append returns; Commit.Events has the stamped
+// copies.
+func (j *Journal) Append(evs []events.Event) *Commit {
+	c := &Commit{events: make([]events.Event, len(evs)), done: make(chan struct{})}
+	copy(c.events, evs)
+	if len(evs) == 0 {
+		close(c.done)
+		return c
+	}
+	c.remaining = len(evs)
+
+	now := time.Now()
+	j.mu.Lock()
+	if j.closing {
+		j.mu.Unlock()
+		c.finish(ErrClosed)
+		return c
+	}
+	// IDs are drawn under the lock that orders the queue, so id order,
+	// queue order and stream order are one order. The millisecond never
+	// goes back, even if the wall clock does, so ids stay sorted.
+	ms := ulid.Timestamp(now)
+	if ms < j.lastMs {
+		ms = j.lastMs
+	}
+	j.lastMs = ms
+	for i := range c.events {
+		ev := &c.events[i]
+		id, err := ulid.New(ms, j.entropy)
+		if err != nil {
+			// The entropy overflowed within one millisecond (2^80
+			// ids): move to the next millisecond.
+			ms++
+			j.lastMs = ms
+			id = ulid.MustNew(ms, j.entropy)
+		}
+		ev.Schema = events.Schema
+		ev.ID = id.String()
+		ev.Gateway = j.cfg.Gateway
+		if ev.Time.IsZero() {
+			ev.Time = now
+		}
+		j.queue = append(j.queue, pending{commit: c, index: i})
+	}
+	j.mu.Unlock()
+
+	select {
+	case j.wake <- struct{}{}:
+	default: // the publisher is already due to look at the queue
+	}
+	return c
+}
+
+// LastSeq is the stream sequence of the last event this journal had
+// acknowledged, or 0 if none yet.
+func (j *Journal) LastSeq() uint64 { return j.lastSeq.Load() }
+
+// Close publishes every event already appended, then stops the publisher;
+// later Appends fail with ErrClosed. If ctx ends first, Close stops at once:
+// the commits still pending fail with ErrClosed and Close returns ctx's
+// error. The connection is left open.
+func (j *Journal) Close(ctx context.Context) error {
+	j.closeOnce.Do(func() {
+		j.mu.Lock()
+		j.closing = true
+		j.mu.Unlock()
+		close(j.drain)
+	})
+	select {
+	case <-j.stopped:
+		return nil
+	case <-ctx.Done():
+		j.abortOnce.Do(func() { close(j.abort) })
+		<-j.stopped
+		return fmt.Errorf("journal: close: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,515 @@
+package journal_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/licensegw/licensegw/gateway/events"
+	"github.com/licensegw/licensegw/gateway/journal"
+	"github.com/licensegw/licensegw/gateway/natsd"
+	"github.com/licensegw/licensegw/gateway/natsd/natstest"
+)
+
+// open starts a journal on an in-process connection to s.
+func open(t testing.TB, s *natsd.Server) *journal.Journal {
+	t.Helper()
+	nc, err := s.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return openConn(t, nc)
+}
+
+func openConn(t testing.TB, nc *nats.Conn) *journal.Journal {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	j, err := journal.Open(ctx, journal.Config{Conn: nc, Gateway: "gw1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = j.Close(ctx) // the server may be gone already
+	})
+	return j
+}
+
+// ev builds a checkout event numbered n.
+func ev(n int) events.Event {
+	return events.Event{
+		Kind: events.Checkout, Vendor: "acme", Feature: "cad pro", Version: "2024.1",
+		Lease: "L" + strconv.Itoa(n), Count: 1, User: "alice", Host: "ws1",
+		Protocol: "concurrent-lm", InUse: n, Seats: 1 << 20,
+		Time: time.Date(2026, 11, 26, 20, 0, 0, n*1000, time.UTC),
+	}
+}
+
+func waitCtx(t testing.TB) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// stored reads every message of the stream, in order.
+func stored(t testing.TB, s *natsd.Server) []*jetstream.RawStreamMsg {
+	t.Helper()
+	nc, err := s.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx := waitCtx(t)
+	st, err := js.Stream(ctx, events.DefaultStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []*jetstream.RawStreamMsg
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatalf("GetMsg(%d): %v", seq, err)
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs
+}
+
+func TestAppendPublishesEvents(t *testing.T) {
+	s := natstest.Start(t)
+	j := open(t, s)
+	ctx := waitCtx(t)
+
+	in := []events.Event{ev(1), ev(2)}
+	in[1].Vendor = "" // the default vendor in the subject, empty in the payload
+	in[1].Kind = events.Denied
+	in[1].Reason = "no seats"
+	c := j.Append(in)
+	in[0].Lease = "reused" // the caller's slice is free after Append
+	if err := c.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	got := c.Events()
+	if len(got) != 2 || got[0].Lease != "L1" {
+		t.Fatalf("Events() = %+v", got)
+	}
+	msgs := stored(t, s)
+	if len(msgs) != 2 {
+		t.Fatalf("stream holds %d messages, want 2", len(msgs))
+	}
+	wantSubjects := []string{"licensegw.events.acme.cad_pro.checkout", "licensegw.events.local.cad_pro.denied"}
+	for i, m := range msgs {
+		if m.Subject != wantSubjects[i] {
+			t.Errorf("msg %d subject %q, want %q", i, m.Subject, wantSubjects[i])
+		}
+		if id := m.Header.Get(jetstream.MsgIDHeader); id != got[i].ID || id == "" {
+			t.Errorf("msg %d Nats-Msg-Id %q, want %q", i, id, got[i].ID)
+		}
+		var fields map[string]any
+		if err := json.Unmarshal(m.Data, &fields); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{
+			"schema": events.Schema, "id": got[i].ID, "gateway": "gw1", "kind": string(in[i].Kind),
+			"feature": "cad pro", "user": "alice", "time": fmt.Sprintf("2026-11-26T20:00:00.00000%dZ", i+1),
+		}
+		for k, v := range want {
+			if fields[k] != v {
+				t.Errorf("msg %d field %s = %v, want %v", i, k, fields[k], v)
+			}
+		}
+	}
+	if j.LastSeq() != msgs[1].Sequence {
+		t.Errorf("LastSeq = %d, want %d", j.LastSeq(), msgs[1].Sequence)
+	}
+	if got[0].ID >= got[1].ID {
+		t.Errorf("ids not increasing: %s, %s", got[0].ID, got[1].ID)
+	}
+}
+
+func TestEmptyAppend(t *testing.T) {
+	j := open(t, natstest.Start(t))
+	c := j.Append(nil)
+	if err := c.Wait(waitCtx(t)); err != nil || len(c.Events()) != 0 {
+		t.Fatalf("Wait = %v, Events = %v", err, c.Events())
+	}
+	if j.LastSeq() != 0 {
+		t.Errorf("LastSeq = %d before any event", j.LastSeq())
+	}
+}
+
+// TestStreamOrderIsAppendOrder appends from many goroutines, the way the
+// engine does (Append under the engine's lock, Wait outside it), and checks
+// that the stream holds the events in exactly the order of the Appends.
+func TestStreamOrderIsAppendOrder(t *testing.T) {
+	s := natstest.Start(t)
+	j := open(t, s)
+	ctx := waitCtx(t)
+
+	const workers, perWorker = 16, 100
+	var (
+		engine sync.Mutex
+		order  []string // event ids in Append order
+		wg     sync.WaitGroup
+		errs   = make(chan error, workers+1)
+	)
+	// Another writer on the stream (lifecycle messages here) interleaves
+	// with the events; it must not cost an event or reorder them.
+	wg.Go(func() {
+		for i := range 50 {
+			if err := j.PublishLifecycle(ctx, events.PluginSubject(j.Prefix(), "p", "started"), i); err != nil {
+				errs <- err
+				return
+			}
+		}
+	})
+	for w := range workers {
+		wg.Go(func() {
+			for i := range perWorker {
+				batch := []events.Event{ev(w*1000 + i)}
+				if i%3 == 0 {
+					batch = append(batch, ev(w*1000+i+500)) // some multi-event appends
+				}
+				engine.Lock()
+				c := j.Append(batch)
+				for _, e := range c.Events() {
+					order = append(order, e.ID)
+				}
+				engine.Unlock()
+				if err := c.Wait(ctx); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+
+	var replayed []string
+	last, err := j.Replay(ctx, 0, func(seq uint64, e events.Event) error {
+		replayed = append(replayed, e.ID)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(replayed, order) {
+		t.Fatalf("stream order differs from append order (%d vs %d events)", len(replayed), len(order))
+	}
+	if !slices.IsSorted(order) {
+		t.Error("ids are not sorted in append order")
+	}
+	if last != uint64(len(order)+50) || j.LastSeq() > last {
+		t.Errorf("Replay reached %d, LastSeq %d, events %d", last, j.LastSeq(), len(order))
+	}
+}
+
+func TestDuplicatePublishStoredOnce(t *testing.T) {
+	s := natstest.Start(t)
+	j := open(t, s)
+	ctx := waitCtx(t)
+	c := j.Append([]events.Event{ev(1)})
+	if err := c.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Send the same event again, as the publisher's retry does.
+	nc, err := s.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	e := c.Events()[0]
+	data, _ := json.Marshal(e)
+	ack, err := js.PublishMsg(ctx, &nats.Msg{
+		Subject: e.Subject(events.DefaultPrefix), Data: data,
+		Header: nats.Header{jetstream.MsgIDHeader: []string{e.ID}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ack.Duplicate || ack.Sequence != j.LastSeq() {
+		t.Errorf("ack = %+v, want a duplicate of seq %d", ack, j.LastSeq())
+	}
+	if n := len(stored(t, s)); n != 1 {
+		t.Fatalf("stream holds %d messages, want 1", n)
+	}
+}
+
+func TestReplay(t *testing.T) {
+	s := natstest.Start(t)
+	j := open(t, s)
+	ctx := waitCtx(t)
+
+	var all []events.Event
+	for i := range 10 {
+		c := j.Append([]events.Event{ev(2 * i), ev(2*i + 1)})
+		if err := c.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, c.Events()...)
+		if i == 4 {
+			// Lifecycle messages share the stream; replay skips them.
+			if err := j.PublishLifecycle(ctx, events.GatewaySubject(j.Prefix(), "reloaded"), map[string]string{"gateway": "gw1"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := j.PublishLifecycle(ctx, events.PluginSubject(j.Prefix(), "clm", "exited"), map[string]int{"code": 1}); err != nil {
+		t.Fatal(err)
+	}
+	const total = 22 // 20 events, 2 lifecycle messages
+
+	type seen struct {
+		seq uint64
+		id  string
+	}
+	replay := func(after uint64) ([]seen, uint64) {
+		t.Helper()
+		var got []seen
+		last, err := j.Replay(ctx, after, func(seq uint64, e events.Event) error {
+			if e.Schema != events.Schema || e.Gateway != "gw1" {
+				return fmt.Errorf("bad event %+v", e)
+			}
+			got = append(got, seen{seq, e.ID})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, last
+	}
+
+	tests := []struct {
+		name      string
+		after     uint64
+		wantFirst int // index into all
+	}{
+		{"from 0", 0, 0},
+		{"from the middle", 5, 5},
+		{"after the lifecycle message", 11, 10},
+		{"from the last event", 21, 20},
+		{"from the end", total, 20},
+		{"beyond the end", total + 5, 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, last := replay(tt.after)
+			want := all[tt.wantFirst:]
+			if len(got) != len(want) {
+				t.Fatalf("replayed %d events, want %d", len(got), len(want))
+			}
+			for i := range got {
+				if got[i].id != want[i].ID {
+					t.Fatalf("event %d: id %s, want %s", i, got[i].id, want[i].ID)
+				}
+				if i > 0 && got[i].seq <= got[i-1].seq {
+					t.Fatalf("sequences not increasing: %d after %d", got[i].seq, got[i-1].seq)
+				}
+			}
+			wantLast := uint64(total)
+			if tt.after > total {
+				wantLast = tt.after
+			}
+			if last != wantLast {
+				t.Errorf("lastSeq = %d, want %d", last, wantLast)
+			}
+		})
+	}
+
+	t.Run("callback error stops", func(t *testing.T) {
+		stop := errors.New("stop")
+		n := 0
+		last, err := j.Replay(ctx, 0, func(seq uint64, e events.Event) error {
+			if n == 3 {
+				return stop
+			}
+			n++
+			return nil
+		})
+		if !errors.Is(err, stop) || last != 3 {
+			t.Fatalf("Replay = %d, %v; want 3, %v", last, err, stop)
+		}
+	})
+}
+
+func TestPublishLifecycleRejectsOtherSubjects(t *testing.T) {
+	j := open(t, natstest.Start(t))
+	for _, subj := range []string{"licensegw.events.acme.x.checkout", "other.gateway.started", "licensegw.gatewayx"} {
+		if err := j.PublishLifecycle(waitCtx(t), subj, nil); !errors.Is(err, journal.ErrSubject) {
+			t.Errorf("PublishLifecycle(%q) = %v, want ErrSubject", subj, err)
+		}
+	}
+}
+
+func TestCloseFlushes(t *testing.T) {
+	s := natstest.Start(t)
+	j := open(t, s)
+	var commits []*journal.Commit
+	for i := range 2000 {
+		commits = append(commits, j.Append([]events.Event{ev(i)}))
+	}
+	if err := j.Close(waitCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range commits {
+		select {
+		case <-c.Done():
+		default:
+			t.Fatalf("commit %d not done after Close", i)
+		}
+		if err := c.Wait(context.Background()); err != nil {
+			t.Fatalf("commit %d: %v", i, err)
+		}
+	}
+	if n := len(stored(t, s)); n != 2000 {
+		t.Fatalf("stream holds %d messages, want 2000", n)
+	}
+	if err := j.Append([]events.Event{ev(1)}).Wait(waitCtx(t)); !errors.Is(err, journal.ErrClosed) {
+		t.Errorf("Append after Close: %v, want ErrClosed", err)
+	}
+	if err := j.Close(waitCtx(t)); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+func TestWaitFailsWhenServerGone(t *testing.T) {
+	s := natstest.Start(t)
+	j := open(t, s)
+	if err := j.Append([]events.Event{ev(0)}).Wait(waitCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	s.Shutdown()
+
+	c := j.Append([]events.Event{ev(1)})
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := c.Wait(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait = %v, want a deadline error", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Wait took %v", d)
+	}
+
+	// Close gives up on the pending commit when its ctx ends.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel2()
+	if err := j.Close(ctx2); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close = %v, want a deadline error", err)
+	}
+	if err := c.Wait(context.Background()); !errors.Is(err, journal.ErrClosed) {
+		t.Errorf("Wait after Close = %v, want ErrClosed", err)
+	}
+}
+
+// freePort returns a loopback address nobody listens on right now.
+func freePort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestRetryAcrossServerRestart appends while the server is down: the
+// publisher retries with the same ids, the client replays its buffered
+// publishes on reconnect, and the stream still holds every event once and in
+// order, the events from before the restart included.
+func TestRetryAcrossServerRestart(t *testing.T) {
+	dir, addr := t.TempDir(), freePort(t)
+	start := func() *natsd.Server {
+		s, err := natsd.Start(waitCtx(t), natsd.Config{Listen: addr, StoreDir: dir}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Shutdown)
+		return s
+	}
+	s := start()
+	nc, err := nats.Connect(s.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	j := openConn(t, nc)
+	ctx := waitCtx(t)
+
+	var ids []string
+	for i := range 50 {
+		c := j.Append([]events.Event{ev(i)})
+		if err := c.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.Events()[0].ID)
+	}
+	s.Shutdown()
+
+	var commits []*journal.Commit
+	for i := range 50 {
+		c := j.Append([]events.Event{ev(100 + i)})
+		commits = append(commits, c)
+		ids = append(ids, c.Events()[0].ID)
+	}
+	time.Sleep(300 * time.Millisecond) // let the publisher fail and retry
+	s = start()
+	for i, c := range commits {
+		if err := c.Wait(ctx); err != nil {
+			t.Fatalf("commit %d after restart: %v", i, err)
+		}
+	}
+
+	msgs := stored(t, s)
+	var got []string
+	for _, m := range msgs {
+		got = append(got, m.Header.Get(jetstream.MsgIDHeader))
+	}
+	if !slices.Equal(got, ids) {
+		pos := make(map[string]int, len(ids))
+		for i, id := range ids {
+			pos[id] = i
+		}
+		var order []int
+		for _, id := range got {
+			order = append(order, pos[id])
+		}
+		t.Fatalf("stream after restart holds %d messages, want %d in append order; append positions in stream order: %v", len(got), len(ids), order)
+	}
+
+	// A new journal on the restarted server replays everything.
+	j2 := open(t, s)
+	n := 0
+	if _, err := j2.Replay(ctx, 0, func(uint64, events.Event) error { n++; return nil }); err != nil || n != 100 {
+		t.Fatalf("replay after restart: %d events, %v", n, err)
+	}
+}
+
+// startServer is natstest.Start, for benchmarks too.
+func startServer(tb testing.TB) *natsd.Server { return natstest.Start(tb) }
