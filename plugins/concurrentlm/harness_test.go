@@ -15,50 +15,17 @@ import (
 	"github.com/licensegw/licensegw/sdk/sdktest"
 )
 
-// harness runs the plugin on real loopback sockets.
+// harness runs the plugin on real loopback sockets via sdktest.Run.
 type harness struct {
 	tcp, udp string
 	seats    sdk.Seats
-	done     chan error
 }
 
-// start serves the plugin with seats and config values (float64 numbers,
-// time.Duration durations) until the test ends.
+// start serves the plugin with seats and config values until the test ends.
 func start(t testing.TB, seats sdk.Seats, cfg map[string]any) *harness {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg == nil {
-		cfg = map[string]any{}
-	}
-	env := &sdk.Env{
-		Name:        "test",
-		Config:      sdk.NewConfig(cfg),
-		Listeners:   map[string]net.Listener{ListenerTCP: ln},
-		PacketConns: map[string]net.PacketConn{ListenerUDP: pc},
-		Seats:       seats,
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{tcp: ln.Addr().String(), udp: pc.LocalAddr().String(), seats: seats, done: make(chan error, 1)}
-	go func() { h.done <- New().Serve(ctx, env) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-h.done:
-			if !errors.Is(err, context.Canceled) {
-				t.Errorf("Serve returned %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("Serve did not return after cancel")
-		}
-	})
-	return h
+	h := sdktest.Run(t, New(), seats, cfg)
+	return &harness{tcp: h.Addr(ListenerTCP), udp: h.Addr(ListenerUDP), seats: seats}
 }
 
 // feature is the default pool of the tests: 2 seats, queueing.

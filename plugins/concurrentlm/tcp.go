@@ -17,6 +17,7 @@ import (
 
 // slot is one request's place in a connection's answer order.
 type slot struct {
+	req   wire.Request // kept here so that the pooled slot carries it
 	buf   []byte
 	done  bool // buf holds the complete answer
 	flush bool // flush after writing: the reader found no further line buffered
@@ -132,15 +133,15 @@ func (c *conn) readLoop(ctx context.Context) {
 // must stop (QUIT).
 func (c *conn) handleLine(ctx context.Context, line []byte) (stop bool) {
 	c.inflight <- struct{}{} // blocks while MaxPipelined answers are owed
-	str := string(line)
-	var r wire.Request
-	err := wire.ParseLine(str, &r)
+	sl := c.s.newSlot()
+	r := &sl.req
+	err := wire.ParseLine(string(line), r)
 	if errors.Is(err, wire.ErrEmptyLine) {
+		c.s.putSlot(sl)
 		<-c.inflight
 		return false
 	}
 	allowed := c.s.ips.allow(c.ip) // garbage costs tokens too
-	sl := c.s.newSlot()
 	if err != nil {
 		var we *wire.Error
 		code, msg := wire.CodeBadRequest, err.Error()
@@ -158,17 +159,18 @@ func (c *conn) handleLine(ctx context.Context, line []byte) (stop bool) {
 	}
 	if r.Verb == wire.Quit || r.Verb == wire.Ping || !c.lineBuffered() {
 		// Cheap, or nothing else to overlap with: answer inline.
+		quit := r.Verb == wire.Quit
 		c.push(sl, false)
-		sl.buf, sl.after = c.s.handle(ctx, &r, c, c.addr, 0, sl.buf)
-		c.finish(sl)
-		return r.Verb == wire.Quit
+		sl.buf, sl.after = c.s.handle(ctx, r, c, c.addr, 0, sl.buf)
+		c.finish(sl) // sl may be reused from here on
+		return quit
 	}
 	// More requests are already buffered: let this one run alongside.
 	c.push(sl, false)
 	c.async.Add(1)
 	go func() {
 		defer c.async.Done()
-		sl.buf, sl.after = c.s.handle(ctx, &r, c, c.addr, 0, sl.buf)
+		sl.buf, sl.after = c.s.handle(ctx, r, c, c.addr, 0, sl.buf)
 		c.finish(sl)
 	}()
 	return false

@@ -363,3 +363,7 @@ func TestIdleTimeout(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	want(t, bound.call("PING"), "PONG") // holding a bind=conn lease: kept
 }
+
+func TestConformance(t *testing.T) {
+	sdktest.Conformance(t, New())
+}

@@ -1,0 +1,317 @@
+package client
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/licensegw/licensegw/plugins/concurrentlm/wire"
+)
+
+// Options configure a Client. The zero value works.
+type Options struct {
+	// PublicKey pins the gateway's grant-signing key. When set, HELLO must
+	// announce this key and every grant must carry a valid signature.
+	PublicKey ed25519.PublicKey
+	// Name and Version are sent in HELLO (client=, version=).
+	Name, Version string
+	// Dial opens connections; nil uses a net.Dialer.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// RequestTimeout bounds a request when the caller's context has no
+	// deadline (default 10 s).
+	RequestTimeout time.Duration
+	// ReconnectMin and ReconnectMax bound the backoff between reconnect
+	// attempts (default 100 ms and 5 s).
+	ReconnectMin, ReconnectMax time.Duration
+}
+
+// Client is a connection to a gateway that reconnects as needed. It is safe
+// for concurrent use; requests from several goroutines are pipelined.
+type Client struct {
+	addr string
+	opts Options
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	nextID atomic.Uint64
+
+	mu   sync.Mutex
+	sess *session
+	ttl  time.Duration // HELLO's ttl=
+	key  []byte        // HELLO's key=, decoded
+
+	dialMu sync.Mutex // one reconnect at a time
+}
+
+// Dial connects to addr (host:port) and says HELLO. Later connection
+// losses are repaired by the next request that needs the connection.
+func Dial(ctx context.Context, addr string, opts Options) (*Client, error) {
+	if opts.Dial == nil {
+		var d net.Dialer
+		opts.Dial = d.DialContext
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 10 * time.Second
+	}
+	if opts.ReconnectMin <= 0 {
+		opts.ReconnectMin = 100 * time.Millisecond
+	}
+	if opts.ReconnectMax < opts.ReconnectMin {
+		opts.ReconnectMax = max(5*time.Second, opts.ReconnectMin)
+	}
+	c := &Client{addr: addr, opts: opts}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if _, err := c.connect(ctx); err != nil {
+		c.cancel()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Close ends the client and its leases' heartbeat loops; the leases stay
+// checked out on the gateway until their TTL passes.
+func (c *Client) Close() error {
+	c.cancel()
+	c.mu.Lock()
+	s := c.sess
+	c.sess = nil
+	c.mu.Unlock()
+	if s != nil {
+		s.close()
+	}
+	return nil
+}
+
+// ServerKey returns the signing key the gateway announced, or nil.
+func (c *Client) ServerKey() ed25519.PublicKey {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.key
+}
+
+// TTL returns the default lease TTL the gateway announced.
+func (c *Client) TTL() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ttl
+}
+
+// session returns the live session, reconnecting with backoff until ctx
+// ends if there is none.
+func (c *Client) session(ctx context.Context) (*session, error) {
+	c.mu.Lock()
+	s := c.sess
+	c.mu.Unlock()
+	if s != nil {
+		select {
+		case <-s.done:
+		default:
+			return s, nil
+		}
+	}
+	c.dialMu.Lock()
+	defer c.dialMu.Unlock()
+	backoff := c.opts.ReconnectMin
+	for {
+		c.mu.Lock()
+		s := c.sess
+		c.mu.Unlock()
+		if s != nil {
+			select {
+			case <-s.done:
+			default:
+				return s, nil // another caller reconnected
+			}
+		}
+		s, err := c.connect(ctx)
+		if err == nil {
+			return s, nil
+		}
+		if errors.Is(err, ErrKeyMismatch) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (last: %v)", ctx.Err(), err)
+		case <-c.ctx.Done():
+			return nil, ErrClosed
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, c.opts.ReconnectMax)
+	}
+}
+
+// connect dials, says HELLO and installs the new session.
+func (c *Client) connect(ctx context.Context) (*session, error) {
+	if c.ctx.Err() != nil {
+		return nil, ErrClosed
+	}
+	nc, err := c.opts.Dial(ctx, "tcp", c.addr)
+	if err != nil {
+		return nil, fmt.Errorf("clm: dial %s: %w", c.addr, err)
+	}
+	s := newSession(nc)
+	var r wire.Request
+	r.Verb = wire.Hello
+	if c.opts.Name != "" {
+		r.Set(wire.KeyClient, c.opts.Name)
+	}
+	if c.opts.Version != "" {
+		r.Set(wire.KeyVersion, c.opts.Version)
+	}
+	r.Set(wire.KeyProto, "1")
+	m, err := c.roundTrip(ctx, s, &r)
+	if err == nil && m.Word != "OK" {
+		err = answerError(m)
+	}
+	var key []byte
+	if err == nil && m.Get("key") != "" {
+		key, err = base64.RawURLEncoding.DecodeString(m.Get("key"))
+	}
+	if err == nil && c.opts.PublicKey != nil && !c.opts.PublicKey.Equal(ed25519.PublicKey(key)) {
+		err = ErrKeyMismatch
+	}
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	ttl, _ := m.Int("ttl")
+	c.mu.Lock()
+	if old := c.sess; old != nil {
+		old.close()
+	}
+	c.sess, c.ttl, c.key = s, time.Duration(ttl)*time.Second, key
+	c.mu.Unlock()
+	return s, nil
+}
+
+// roundTrip sends r on s and waits for the single answer line.
+func (c *Client) roundTrip(ctx context.Context, s *session, r *wire.Request) (wire.Message, error) {
+	lines, err := c.exchange(ctx, s, r, false)
+	if err != nil {
+		return wire.Message{}, err
+	}
+	return lines[0], nil
+}
+
+func (c *Client) exchange(ctx context.Context, s *session, r *wire.Request, multi bool) ([]wire.Message, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.opts.RequestTimeout)
+		defer cancel()
+	}
+	r.Set(wire.KeyID, strconv.FormatUint(c.nextID.Add(1), 36))
+	call, err := s.send(r, multi)
+	if err != nil {
+		return nil, err
+	}
+	return s.wait(ctx, call)
+}
+
+// do sends r on the current connection (reconnecting if needed).
+func (c *Client) do(ctx context.Context, r *wire.Request) (wire.Message, *session, error) {
+	s, err := c.session(ctx)
+	if err != nil {
+		return wire.Message{}, nil, err
+	}
+	m, err := c.roundTrip(ctx, s, r)
+	return m, s, err
+}
+
+// Ping checks that the gateway answers.
+func (c *Client) Ping(ctx context.Context) error {
+	m, _, err := c.do(ctx, &wire.Request{Verb: wire.Ping})
+	if err == nil && m.Word != "PONG" {
+		err = answerError(m)
+	}
+	return err
+}
+
+// FeatureStatus is one FEATURE line of STATUS.
+type FeatureStatus struct {
+	Name, Vendor, Version string
+	Seats, InUse, Queued  int
+	Expires               time.Time // zero: permanent
+}
+
+// Status lists the features matching feature and vendor ("" for all).
+func (c *Client) Status(ctx context.Context, feature, vendor string) ([]FeatureStatus, error) {
+	s, err := c.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := wire.Request{Verb: wire.Status}
+	if feature != "" {
+		r.Set(wire.KeyFeature, feature)
+	}
+	if vendor != "" {
+		r.Set(wire.KeyVendor, vendor)
+	}
+	lines, err := c.exchange(ctx, s, &r, true)
+	if err != nil {
+		return nil, err
+	}
+	var out []FeatureStatus
+	for _, m := range lines {
+		switch m.Word {
+		case "FEATURE":
+			f := FeatureStatus{Name: m.Get("name"), Vendor: m.Get("vendor"), Version: m.Get("version")}
+			f.Seats, _ = m.Int("seats")
+			f.InUse, _ = m.Int("in_use")
+			f.Queued, _ = m.Int("queued")
+			f.Expires, _ = m.Time("expires")
+			out = append(out, f)
+		case "END":
+		default:
+			return nil, answerError(m)
+		}
+	}
+	return out, nil
+}
+
+// answerError turns an unexpected answer into an error.
+func answerError(m wire.Message) error {
+	switch m.Word {
+	case "ERR":
+		return &ServerError{Code: m.Get("code"), Message: m.Get("message")}
+	case "DENIED":
+		d := &DeniedError{Reason: m.Get("reason"), Message: m.Get("message")}
+		d.InUse, _ = m.Int("in_use")
+		d.Seats, _ = m.Int("seats")
+		return d
+	case "GONE":
+		return &GoneError{Lease: m.Get("lease"), Ticket: m.Get("ticket"), Reason: m.Get("reason")}
+	}
+	return fmt.Errorf("%w: unexpected %s", ErrProtocol, m.Word)
+}
+
+func newNonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func defaultUser() string {
+	for _, k := range []string{"USER", "USERNAME", "LOGNAME"} {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	return "unknown"
+}
+
+func defaultHost() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "unknown"
+}

@@ -1,0 +1,254 @@
+package client
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/licensegw/licensegw/plugins/concurrentlm/wire"
+)
+
+// CheckoutOptions describe a checkout. Feature is required; User and Host
+// default to the process's user and host name.
+type CheckoutOptions struct {
+	Feature string
+	Vendor  string
+	Version string // minimum version
+	Count   int    // default 1
+	User    string
+	Host    string
+	Display string
+	PID     int
+	// Wait > 0 queues for up to this long when the feature queues. The
+	// context still bounds the wait; cancelling it cancels the ticket.
+	Wait time.Duration
+	// BindConn ties the lease to the current connection: the gateway
+	// releases it when that connection closes (so it does not survive a
+	// reconnect).
+	BindConn bool
+}
+
+// Lease is a granted seat. It heartbeats itself until Checkin, until the
+// gateway says it is gone, or until heartbeats fail past its expiry.
+type Lease struct {
+	ID      string
+	Feature string
+	Count   int
+	TTL     time.Duration
+
+	c    *Client
+	stop context.CancelFunc
+	done chan struct{}
+
+	mu      sync.Mutex
+	expires time.Time
+	err     error
+}
+
+// Expires returns the lease's expiry as of the last heartbeat.
+func (l *Lease) Expires() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.expires
+}
+
+// Done is closed when the lease ends: checked in, gone, or lost.
+func (l *Lease) Done() <-chan struct{} { return l.done }
+
+// Err says why Done was closed: nil after Checkin, a *GoneError, or
+// ErrLeaseLost; nil while the lease is held.
+func (l *Lease) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+// Checkin gives the seat back and stops the heartbeat loop.
+func (l *Lease) Checkin(ctx context.Context) error {
+	l.stop()
+	<-l.done
+	r := wire.Request{Verb: wire.Checkin}
+	r.Set(wire.KeyLease, l.ID)
+	m, _, err := l.c.do(ctx, &r)
+	if err != nil {
+		return err
+	}
+	if m.Word != "OK" {
+		return answerError(m)
+	}
+	return nil
+}
+
+// Checkout asks for a seat. A denial is a *DeniedError; with a pinned key a
+// grant without a valid signature is ErrBadSignature.
+func (c *Client) Checkout(ctx context.Context, o CheckoutOptions) (*Lease, error) {
+	if o.Feature == "" {
+		return nil, errors.New("clm: CheckoutOptions.Feature is required")
+	}
+	if o.User == "" {
+		o.User = defaultUser()
+	}
+	if o.Host == "" {
+		o.Host = defaultHost()
+	}
+	r := wire.Request{Verb: wire.Checkout}
+	r.Set(wire.KeyFeature, o.Feature)
+	r.Set(wire.KeyUser, o.User)
+	r.Set(wire.KeyHost, o.Host)
+	for k, v := range map[wire.Key]string{wire.KeyVendor: o.Vendor, wire.KeyVersion: o.Version, wire.KeyDisplay: o.Display} {
+		if v != "" {
+			r.Set(k, v)
+		}
+	}
+	if o.Count > 1 {
+		r.Set(wire.KeyCount, strconv.Itoa(o.Count))
+	}
+	if o.PID > 0 {
+		r.Set(wire.KeyPID, strconv.Itoa(o.PID))
+	}
+	if o.Wait > 0 {
+		r.Set(wire.KeyWait, strconv.Itoa(int((o.Wait+time.Second-1)/time.Second)))
+	}
+	if o.BindConn {
+		r.Set(wire.KeyBind, "conn")
+	}
+	nonce := ""
+	if c.opts.PublicKey != nil {
+		nonce = newNonce()
+		r.Set(wire.KeyNonce, nonce)
+	}
+
+	reqCtx := ctx
+	if o.Wait > 0 {
+		// The QUEUED answer itself comes at once; only the EVENT waits.
+		var cancel context.CancelFunc
+		reqCtx, cancel = context.WithTimeout(ctx, c.opts.RequestTimeout)
+		defer cancel()
+	}
+	m, s, err := c.do(reqCtx, &r)
+	if err != nil {
+		return nil, err
+	}
+	switch m.Word {
+	case "GRANTED":
+		return c.granted(m, o, nonce)
+	case "QUEUED":
+		return c.waitTicket(ctx, s, m.Get("ticket"), o, nonce)
+	}
+	return nil, answerError(m)
+}
+
+// waitTicket waits for the EVENT of a queued checkout.
+func (c *Client) waitTicket(ctx context.Context, s *session, ticket string, o CheckoutOptions, nonce string) (*Lease, error) {
+	ch := s.ticket(ticket)
+	if ch == nil {
+		return nil, fmt.Errorf("%w: QUEUED without a ticket", ErrProtocol)
+	}
+	select {
+	case ev := <-ch:
+		if ev.Sub == "granted" {
+			return c.granted(ev, o, nonce)
+		}
+		return nil, &DeniedError{Reason: ev.Get("reason"), Message: ev.Get("message")}
+	case <-s.done:
+		return nil, fmt.Errorf("%w while queued (the gateway cancels the ticket)", ErrDisconnected)
+	case <-ctx.Done():
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RequestTimeout)
+		defer cancel()
+		r := wire.Request{Verb: wire.Cancel}
+		r.Set(wire.KeyTicket, ticket)
+		if m, err := c.roundTrip(cctx, s, &r); err == nil && m.Word == "GONE" {
+			// Too late to cancel: the grant is on its way; give it back.
+			select {
+			case ev := <-ch:
+				if ev.Sub == "granted" {
+					cr := wire.Request{Verb: wire.Checkin}
+					cr.Set(wire.KeyLease, ev.Get("lease"))
+					_, _ = c.roundTrip(cctx, s, &cr)
+				}
+			case <-cctx.Done():
+			case <-s.done:
+			}
+		}
+		return nil, ctx.Err()
+	}
+}
+
+// granted checks a GRANTED or EVENT granted line and starts the lease.
+func (c *Client) granted(m wire.Message, o CheckoutOptions, nonce string) (*Lease, error) {
+	id := m.Get("lease")
+	count, ok1 := m.Int("count")
+	ttl, ok2 := m.Int("ttl")
+	expires, ok3 := m.Time("expires")
+	if id == "" || !ok1 || !ok2 || !ok3 || ttl <= 0 {
+		return nil, fmt.Errorf("%w: incomplete grant %+v", ErrProtocol, m.Pairs)
+	}
+	if c.opts.PublicKey != nil {
+		sig, err := base64.RawURLEncoding.DecodeString(m.Get("sig"))
+		text := fmt.Sprintf("CLM1 lease=%s feature=%s count=%s user=%s host=%s expires=%s nonce=%s",
+			id, m.Get("feature"), m.Get("count"), o.User, o.Host, m.Get("expires"), nonce)
+		if err != nil || !ed25519.Verify(c.opts.PublicKey, []byte(text), sig) {
+			return nil, ErrBadSignature
+		}
+	}
+	ctx, stop := context.WithCancel(c.ctx)
+	l := &Lease{
+		ID: id, Feature: m.Get("feature"), Count: count, TTL: time.Duration(ttl) * time.Second,
+		c: c, stop: stop, done: make(chan struct{}), expires: expires,
+	}
+	go l.heartbeatLoop(ctx)
+	return l, nil
+}
+
+// heartbeatLoop renews the lease every TTL/3. Failures other than GONE
+// (a broken connection, an unavailable gateway) are retried quickly on
+// whatever connection the Client has by then, until the lease's expiry.
+func (l *Lease) heartbeatLoop(ctx context.Context) {
+	defer close(l.done)
+	interval := max(l.TTL/3, 100*time.Millisecond)
+	retry := max(min(l.TTL/20, time.Second), 50*time.Millisecond)
+	next := interval
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(next):
+		}
+		r := wire.Request{Verb: wire.Heartbeat}
+		r.Set(wire.KeyLease, l.ID)
+		hctx, cancel := context.WithDeadline(ctx, l.Expires())
+		m, _, err := l.c.do(hctx, &r)
+		cancel()
+		switch {
+		case err == nil && m.Word == "OK":
+			if t, ok := m.Time("expires"); ok {
+				l.mu.Lock()
+				l.expires = t
+				l.mu.Unlock()
+			}
+			next = interval
+			continue
+		case err == nil && m.Word == "GONE":
+			l.end(answerError(m))
+			return
+		case ctx.Err() != nil:
+			return
+		}
+		if !time.Now().Before(l.Expires()) {
+			l.end(ErrLeaseLost)
+			return
+		}
+		next = retry
+	}
+}
+
+func (l *Lease) end(err error) {
+	l.mu.Lock()
+	l.err = err
+	l.mu.Unlock()
+}
