@@ -1,0 +1,160 @@
+package pluginhost
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"github.com/licensegw/licensegw/sdk"
+)
+
+// Errors callers branch on.
+var (
+	// ErrChecksum: the plugin binary does not have the configured SHA-256.
+	ErrChecksum = errors.New("plugin checksum mismatch")
+	// ErrAPIVersion: the plugin speaks a plugin API this gateway does not.
+	ErrAPIVersion = errors.New("unsupported plugin API version")
+)
+
+// defaultStartTimeout bounds a plugin's handshake when ctx has no deadline.
+const defaultStartTimeout = 30 * time.Second
+
+// process is one running plugin process.
+type process struct {
+	cmd    *exec.Cmd
+	client *plugin.Client
+	remote *sdk.Remote
+	pid    int
+}
+
+// launch starts the plugin binary at path with files inherited as fd 3...,
+// completes the go-plugin handshake and dispenses the Protocol handle.
+func launch(ctx context.Context, path string, args []string, sum string, files []*os.File, log hclog.Logger) (*process, error) {
+	secure, err := secureConfig(sum)
+	if err != nil {
+		return nil, err
+	}
+	// go-plugin verifies the checksum too, but only says it did not match;
+	// checking first gives a better error, and go-plugin's check still
+	// covers a binary swapped in between.
+	if err := verifyChecksum(path, sum); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(path, args...)
+	cmd.ExtraFiles = files
+	cmd.Env = []string{sdk.EnvLogLevel + "=" + strings.ToLower(log.GetLevel().String())}
+	setPdeathsig(cmd)
+
+	timeout := defaultStartTimeout
+	if d, ok := ctx.Deadline(); ok {
+		timeout = max(time.Until(d), time.Millisecond)
+	}
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  sdk.Handshake(),
+		Plugins:          sdk.PluginMap(),
+		Cmd:              cmd,
+		SecureConfig:     secure,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		StartTimeout:     timeout,
+		Logger:           log,
+	})
+	rpc, err := client.Client()
+	if err != nil {
+		client.Kill()
+		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
+			return nil, fmt.Errorf("%w: %s", ErrChecksum, path)
+		}
+		return nil, fmt.Errorf("start plugin %s: %w", path, err)
+	}
+	raw, err := rpc.Dispense(sdk.PluginName)
+	if err != nil {
+		client.Kill()
+		return nil, fmt.Errorf("plugin %s: %w", path, err)
+	}
+	remote, ok := raw.(*sdk.Remote)
+	if !ok {
+		client.Kill()
+		return nil, fmt.Errorf("plugin %s: dispensed %T, not *sdk.Remote", path, raw)
+	}
+	p := &process{cmd: cmd, client: client, remote: remote}
+	if cmd.Process != nil {
+		p.pid = cmd.Process.Pid
+	}
+	return p, nil
+}
+
+// kill ends the process: go-plugin's graceful close, then a hard kill.
+func (p *process) kill() { p.client.Kill() }
+
+// killNow kills the process without grace, then lets go-plugin clean up.
+func (p *process) killNow() {
+	if p.cmd.Process != nil {
+		_ = p.cmd.Process.Kill()
+	}
+	p.client.Kill()
+}
+
+func secureConfig(sum string) (*plugin.SecureConfig, error) {
+	if sum == "" {
+		return nil, nil
+	}
+	b, err := hex.DecodeString(sum)
+	if err != nil || len(b) != sha256.Size {
+		return nil, fmt.Errorf("sha256 %q: not 64 hexadecimal digits", sum)
+	}
+	return &plugin.SecureConfig{Checksum: b, Hash: sha256.New()}, nil
+}
+
+// verifyChecksum checks the binary at path against sum (hex SHA-256); an
+// empty sum checks nothing.
+func verifyChecksum(path, sum string) error {
+	if sum == "" {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("plugin binary: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return fmt.Errorf("plugin binary %s: %w", path, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, sum) {
+		return fmt.Errorf("%w: %s has sha256 %s, configured %s", ErrChecksum, path, got, sum)
+	}
+	return nil
+}
+
+// Describe runs the plugin binary at path only to ask its Info, then kills
+// it. The gateway uses the Info's config schema to decode the plugin's
+// configuration block and its listeners to know what to bind.
+func Describe(ctx context.Context, path string, args []string, sha256 string, log hclog.Logger) (sdk.Info, error) {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	p, err := launch(ctx, path, args, sha256, nil, log)
+	if err != nil {
+		return sdk.Info{}, err
+	}
+	defer p.kill()
+	info, err := p.remote.Info(ctx)
+	if err != nil {
+		return sdk.Info{}, err
+	}
+	if info.APIVersion != sdk.APIVersion {
+		return info, fmt.Errorf("%w: plugin %s (%s) speaks API version %d, this gateway %d",
+			ErrAPIVersion, info.Name, path, info.APIVersion, sdk.APIVersion)
+	}
+	return info, nil
+}
