@@ -3,6 +3,7 @@ package seats
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"testing"
@@ -38,7 +39,7 @@ func genFeature(t *rapid.T, name, version string) Feature {
 		Name: name, Version: version,
 		Seats:    rapid.IntRange(0, 6).Draw(t, "seats"),
 		LeaseTTL: time.Duration(rapid.IntRange(0, 3).Draw(t, "ttl")) * time.Minute,
-		Queue:    rapid.Bool().Draw(t, "queue"),
+		Queue:    rapid.IntRange(0, 3).Draw(t, "queue") > 0,
 		MaxQueue: rapid.IntRange(0, 4).Draw(t, "maxqueue"),
 		MaxWait:  time.Duration(rapid.IntRange(0, 300).Draw(t, "maxwait")) * time.Second,
 		Borrow:   rapid.Bool().Draw(t, "borrow"),
@@ -55,8 +56,8 @@ func genFeature(t *rapid.T, name, version string) Feature {
 		left -= n
 		f.Reserve = append(f.Reserve, Reservation{n, genSubject(t, fmt.Sprint("res", i))})
 	}
-	for i := range rapid.IntRange(0, 2).Draw(t, "nmax") {
-		f.Max = append(f.Max, Limit{rapid.IntRange(0, 4).Draw(t, "max"), genSubject(t, fmt.Sprint("max", i))})
+	if rapid.IntRange(0, 2).Draw(t, "hasmax") == 0 {
+		f.Max = append(f.Max, Limit{rapid.IntRange(0, 4).Draw(t, "max"), genSubject(t, "max")})
 	}
 	if rapid.IntRange(0, 5).Draw(t, "exclude") == 0 {
 		f.Exclude = []Subject{genSubject(t, "excl")}
@@ -119,6 +120,7 @@ type propModel struct {
 	ended   map[string]events.Kind  // lease -> how it ended
 	queues  map[PoolKey][]string    // tickets, head first
 	tickets map[string]PoolKey
+	ids     []string // every lease ever granted, directly or from a queue
 	all     []events.Event
 }
 
@@ -149,6 +151,7 @@ func (m *propModel) observe(t *rapid.T, evs []events.Event) {
 				delete(m.tickets, ev.Ticket)
 			}
 			m.live[ev.Lease] = ev
+			m.ids = append(m.ids, ev.Lease)
 		case events.Checkin, events.Expired, events.Removed, events.Returned:
 			if _, ok := m.live[ev.Lease]; !ok {
 				t.Fatalf("%s of a lease not live: %s", ev.Kind, ev.Lease)
@@ -189,25 +192,32 @@ func TestProperties(t *testing.T) {
 		}
 		m := &propModel{live: map[string]events.Event{}, ended: map[string]events.Kind{}, queues: map[PoolKey][]string{}, tickets: map[string]PoolKey{}}
 		now := t0
-		var granted, ticketIDs []string
+		var ticketIDs []string
 		prev := map[PoolKey]poolUse{}
 		var evs []events.Event
+		// pick mostly chooses a live lease, sometimes one that ended or
+		// one that never existed.
 		pick := func(ids []string, label string) string {
-			if len(ids) == 0 || rapid.IntRange(0, 9).Draw(t, label+"bogus") == 0 {
+			switch live := slices.Sorted(maps.Keys(m.live)); {
+			case rapid.IntRange(0, 9).Draw(t, label+"bogus") == 0:
 				return "nope"
+			case len(live) > 0 && rapid.IntRange(0, 2).Draw(t, label+"live") > 0:
+				return rapid.SampledFrom(live).Draw(t, label)
+			case len(ids) > 0:
+				return rapid.SampledFrom(ids).Draw(t, label)
 			}
-			return rapid.SampledFrom(ids).Draw(t, label)
+			return "nope"
 		}
 		steps := rapid.IntRange(1, 80).Draw(t, "steps")
 		for range steps {
 			evs = evs[:0]
 			reload := false
-			switch op := rapid.IntRange(0, 9).Draw(t, "op"); op {
-			case 0, 1, 2:
-				feature := rapid.SampledFrom([]string{"cad", "cad", "sim", "viz", "none"}).Draw(t, "feature")
+			switch op := rapid.IntRange(0, 11).Draw(t, "op"); op {
+			case 0, 1, 2, 10:
+				feature := rapid.SampledFrom([]string{"cad", "cad", "cad", "sim", "sim", "viz", "none"}).Draw(t, "feature")
 				r := CheckoutRequest{
 					Feature: feature,
-					Version: rapid.SampledFrom([]string{"", "", "1", "1.5", "2", "4"}).Draw(t, "version"),
+					Version: rapid.SampledFrom([]string{"", "", "", "", "1", "1.5", "2", "4"}).Draw(t, "version"),
 					Count:   rapid.IntRange(0, 3).Draw(t, "count"),
 					Client: Client{
 						User: rapid.SampledFrom(propUsers).Draw(t, "user"), Host: rapid.SampledFrom(propHosts).Draw(t, "host"),
@@ -217,14 +227,13 @@ func TestProperties(t *testing.T) {
 				if rapid.Bool().Draw(t, "waits") {
 					r.Wait = time.Duration(rapid.IntRange(1, 600).Draw(t, "wait")) * time.Second
 				}
-				if rapid.IntRange(0, 4).Draw(t, "borrows") == 0 {
+				if rapid.IntRange(0, 7).Draw(t, "borrows") == 0 {
 					r.Borrow = time.Duration(rapid.IntRange(1, 4000).Draw(t, "borrow")) * time.Second
 				}
 				var res Result
 				res, evs = e.Checkout(now, r, evs)
 				switch res.Outcome {
 				case Granted:
-					granted = append(granted, res.Lease.ID)
 					if len(evs) != 1 || evs[0].Lease != res.Lease.ID {
 						t.Fatalf("grant events %+v", evs)
 					}
@@ -244,18 +253,18 @@ func TestProperties(t *testing.T) {
 					}
 				}
 			case 3:
-				id := pick(granted, "hb")
+				id := pick(m.ids, "hb")
 				_, err := e.Heartbeat(now, id)
 				_, live := m.live[id]
 				if (err == nil) != live {
 					t.Fatalf("heartbeat %s: %v, live %v", id, err, live)
 				}
-			case 4:
-				id := pick(granted, "ci")
+			case 4, 11:
+				id := pick(m.ids, "ci")
 				evs, err = e.Checkin(now, id, evs)
 				checkGone(t, m, id, err)
 			case 5:
-				id := pick(granted, "rm")
+				id := pick(m.ids, "rm")
 				evs, err = e.Remove(now, id, evs)
 				checkGone(t, m, id, err)
 			case 6:
@@ -281,7 +290,7 @@ func TestProperties(t *testing.T) {
 				reload = true
 			}
 			m.observe(t, evs)
-			prev = checkInvariants(t, e, m, prev, reload, granted)
+			prev = checkInvariants(t, e, m, prev, reload)
 		}
 		// Replay: the events alone rebuild the same state.
 		r, err := New(cfg, Options{})
@@ -355,10 +364,10 @@ func checkGone(t *rapid.T, m *propModel, id string, err error) {
 	}
 }
 
-func checkInvariants(t *rapid.T, e *Engine, m *propModel, prev map[PoolKey]poolUse, reload bool, granted []string) map[PoolKey]poolUse {
+func checkInvariants(t *rapid.T, e *Engine, m *propModel, prev map[PoolKey]poolUse, reload bool) map[PoolKey]poolUse {
 	// Every lease ever granted is live in both the engine and the model, or
 	// ended by an event.
-	for _, id := range granted {
+	for _, id := range m.ids {
 		_, inEngine := e.Lease(id)
 		_, live := m.live[id]
 		if inEngine != live || !live && m.ended[id] == "" {
