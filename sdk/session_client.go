@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -84,6 +85,10 @@ func (c *sessionClient) writeLoop() {
 			return
 		case <-c.wake:
 		}
+		// Let the callers that are runnable enqueue too: one frame then
+		// carries them all (batching is what makes the stream cheaper
+		// than a call per request).
+		runtime.Gosched()
 		for {
 			c.mu.Lock()
 			n := min(len(c.out), maxBatch)

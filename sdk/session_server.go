@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"time"
 
@@ -172,6 +173,10 @@ func (ss *session) writeLoop(ctx context.Context) error {
 			return ctx.Err()
 		case <-ss.wake:
 		}
+		// Let the callers that are runnable enqueue too: one frame then
+		// carries them all (batching is what makes the stream cheaper
+		// than a call per request).
+		runtime.Gosched()
 		for {
 			ss.mu.Lock()
 			nr := min(len(ss.responses), maxBatch)
