@@ -9,6 +9,10 @@ import (
 	"time"
 )
 
+// DefaultMaxBorrow is the longest borrow of a feature that allows borrowing
+// and names no maximum: a week, FlexLM's default BORROW period.
+const DefaultMaxBorrow = 7 * 24 * time.Hour
+
 // ErrUnknownTicket is returned by Cancel for a ticket that is not waiting.
 var ErrUnknownTicket = errors.New("seats: unknown ticket")
 
@@ -105,14 +109,11 @@ func New(cfg Config, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("seats: invalid configuration: %w", err)
 	}
 	e := &Engine{
+		cfg:     cfg,
 		newID:   opts.NewID,
-		pools:   make(map[PoolKey]*pool),
+		pools:   compile(cfg),
 		leases:  make(map[string]*lease),
 		tickets: make(map[string]*ticket),
-	}
-	e.cfg = cfg
-	for key, p := range compile(cfg) {
-		e.pools[key] = p
 	}
 	e.reindex()
 	return e, nil

@@ -8,10 +8,6 @@ import (
 	"github.com/licensegw/licensegw/gateway/events"
 )
 
-// DefaultMaxBorrow is the longest borrow of a feature that allows borrowing
-// and names no maximum: a week, FlexLM's default BORROW period.
-const DefaultMaxBorrow = 7 * 24 * time.Hour
-
 // Validate checks cfg and returns every problem found, joined with
 // errors.Join; each names the feature (vendor/name version) it concerns.
 func Validate(cfg Config) error {
