@@ -58,7 +58,9 @@ type ServerError struct {
 	Message string
 }
 
-func (e *ServerError) Error() string { return fmt.Sprintf("clm: server error %s: %s", e.Code, e.Message) }
+func (e *ServerError) Error() string {
+	return fmt.Sprintf("clm: server error %s: %s", e.Code, e.Message)
+}
 
 // Temporary reports whether retrying later may succeed.
 func (e *ServerError) Temporary() bool {

@@ -130,13 +130,14 @@ func (c *Client) Checkout(ctx context.Context, o CheckoutOptions) (*Lease, error
 		reqCtx, cancel = context.WithTimeout(ctx, c.opts.RequestTimeout)
 		defer cancel()
 	}
+	sent := time.Now()
 	m, s, err := c.do(reqCtx, &r)
 	if err != nil {
 		return nil, err
 	}
 	switch m.Word {
 	case "GRANTED":
-		return c.granted(m, o, nonce)
+		return c.granted(m, o, nonce, sent)
 	case "QUEUED":
 		return c.waitTicket(ctx, s, m.Get("ticket"), o, nonce)
 	}
@@ -152,7 +153,7 @@ func (c *Client) waitTicket(ctx context.Context, s *session, ticket string, o Ch
 	select {
 	case ev := <-ch:
 		if ev.Sub == "granted" {
-			return c.granted(ev, o, nonce)
+			return c.granted(ev, o, nonce, time.Now())
 		}
 		return nil, &DeniedError{Reason: ev.Get("reason"), Message: ev.Get("message")}
 	case <-s.done:
@@ -180,7 +181,7 @@ func (c *Client) waitTicket(ctx context.Context, s *session, ticket string, o Ch
 }
 
 // granted checks a GRANTED or EVENT granted line and starts the lease.
-func (c *Client) granted(m wire.Message, o CheckoutOptions, nonce string) (*Lease, error) {
+func (c *Client) granted(m wire.Message, o CheckoutOptions, nonce string, sent time.Time) (*Lease, error) {
 	id := m.Get("lease")
 	count, ok1 := m.Int("count")
 	ttl, ok2 := m.Int("ttl")
@@ -201,17 +202,20 @@ func (c *Client) granted(m wire.Message, o CheckoutOptions, nonce string) (*Leas
 		ID: id, Feature: m.Get("feature"), Count: count, TTL: time.Duration(ttl) * time.Second,
 		c: c, stop: stop, done: make(chan struct{}), expires: expires,
 	}
-	go l.heartbeatLoop(ctx)
+	go l.heartbeatLoop(ctx, sent)
 	return l, nil
 }
 
 // heartbeatLoop renews the lease every TTL/3. Failures other than GONE
 // (a broken connection, an unavailable gateway) are retried quickly on
-// whatever connection the Client has by then, until the lease's expiry.
-func (l *Lease) heartbeatLoop(ctx context.Context) {
+// whatever connection the Client has by then, until the lease must have
+// expired. That moment is measured on the local clock from the last
+// successful heartbeat (send time + TTL), so clock skew does not matter.
+func (l *Lease) heartbeatLoop(ctx context.Context, granted time.Time) {
 	defer close(l.done)
 	interval := max(l.TTL/3, 100*time.Millisecond)
 	retry := max(min(l.TTL/20, time.Second), 50*time.Millisecond)
+	deadline := granted.Add(l.TTL)
 	next := interval
 	for {
 		select {
@@ -221,7 +225,8 @@ func (l *Lease) heartbeatLoop(ctx context.Context) {
 		}
 		r := wire.Request{Verb: wire.Heartbeat}
 		r.Set(wire.KeyLease, l.ID)
-		hctx, cancel := context.WithDeadline(ctx, l.Expires())
+		sent := time.Now()
+		hctx, cancel := context.WithTimeout(ctx, max(time.Until(deadline), retry))
 		m, _, err := l.c.do(hctx, &r)
 		cancel()
 		switch {
@@ -231,6 +236,11 @@ func (l *Lease) heartbeatLoop(ctx context.Context) {
 				l.expires = t
 				l.mu.Unlock()
 			}
+			ttl := l.TTL
+			if n, ok := m.Int("ttl"); ok && n > 0 {
+				ttl = time.Duration(n) * time.Second
+			}
+			deadline = sent.Add(ttl)
 			next = interval
 			continue
 		case err == nil && m.Word == "GONE":
@@ -239,7 +249,7 @@ func (l *Lease) heartbeatLoop(ctx context.Context) {
 		case ctx.Err() != nil:
 			return
 		}
-		if !time.Now().Before(l.Expires()) {
+		if !time.Now().Before(deadline) {
 			l.end(ErrLeaseLost)
 			return
 		}
