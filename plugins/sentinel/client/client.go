@@ -186,8 +186,11 @@ func (c *Client) Do(ctx context.Context, req *wire.Request, size int) (*wire.Res
 			return nil, fmt.Errorf("sentinel client: %w", err)
 		}
 		resp, err := c.await(ctx, req, timeout)
-		if err != nil || resp != nil {
-			return resp, err
+		if err != nil {
+			return nil, fmt.Errorf("%v: %w (%w)", req.Type, ErrNoAnswer, err)
+		}
+		if resp != nil {
+			return resp, nil
 		}
 		// Exponential backoff with ±25% jitter, so that clients that lost
 		// answers together do not retransmit together.
@@ -218,9 +221,14 @@ func (c *Client) await(ctx context.Context, req *wire.Request, wait time.Duratio
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
+				if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+					// The read deadline was ctx's: the context is over
+					// even if its timer has not fired yet.
+					return nil, context.DeadlineExceeded
+				}
 				return nil, nil
 			}
-			return nil, fmt.Errorf("sentinel client: %w", err)
+			return nil, err
 		}
 		if !sameAddr(from, c.server) {
 			continue

@@ -52,8 +52,11 @@ func Discover(ctx context.Context, feature string, addrs []string, opts Options)
 			_, _ = conn.WriteTo(b, t)
 		}
 		f, err := c.awaitAny(ctx, c.nextID, timeout)
-		if err != nil || f != nil {
-			return f, err
+		if err != nil {
+			return nil, fmt.Errorf("discover %q: %w (%w)", feature, ErrNoServer, err)
+		}
+		if f != nil {
+			return f, nil
 		}
 		timeout = min(2*timeout, opts.MaxTimeout)
 	}
@@ -79,6 +82,9 @@ func (c *Client) awaitAny(ctx context.Context, id uint64, wait time.Duration) (*
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
+				if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+					return nil, context.DeadlineExceeded
+				}
 				return nil, nil
 			}
 			return nil, err
