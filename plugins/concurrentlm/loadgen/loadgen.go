@@ -1,0 +1,339 @@
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/licensegw/licensegw/plugins/concurrentlm/wire"
+)
+
+// Options describe a load run.
+type Options struct {
+	Addr     string        // the gateway's CLM/1 TCP address (Run)
+	Clients  int           // concurrent connections; default 16
+	Duration time.Duration // how long to run; default 5 s
+	Feature  string        // the feature to cycle; it needs Clients free seats; default "bench"
+	Vendor   string        // optional vendor=
+	// Timeout bounds a single request (default 5 s); a run never hangs on
+	// a gateway that stops answering.
+	Timeout time.Duration
+}
+
+func (o *Options) defaults() {
+	if o.Clients <= 0 {
+		o.Clients = 16
+	}
+	if o.Duration <= 0 {
+		o.Duration = 5 * time.Second
+	}
+	if o.Feature == "" {
+		o.Feature = "bench"
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
+	}
+}
+
+// Report is the result of one run.
+type Report struct {
+	Name      string // "gateway" or "echo"
+	Clients   int
+	Elapsed   time.Duration
+	Ops       int64 // requests answered
+	Denied    int64 // CHECKOUTs answered DENIED
+	Errors    int64 // ERR answers, unexpected answers, broken connections
+	OpsPerSec float64
+	P50, P90  time.Duration
+	P99, Max  time.Duration
+}
+
+func (r Report) String() string {
+	return fmt.Sprintf("%-7s clients=%d ops=%d (%.0f/s) p50=%v p90=%v p99=%v max=%v denied=%d errors=%d",
+		r.Name, r.Clients, r.Ops, r.OpsPerSec, r.P50, r.P90, r.P99, r.Max, r.Denied, r.Errors)
+}
+
+// Run loads the gateway at o.Addr.
+func Run(ctx context.Context, o Options) (Report, error) {
+	o.defaults()
+	if o.Addr == "" {
+		return Report{}, errors.New("loadgen: Options.Addr is required")
+	}
+	return run(ctx, "gateway", o, gatewayCycle)
+}
+
+// Echo starts a line echo server on 127.0.0.1 and loads it with lines of
+// the sizes Run sends; o.Addr is ignored.
+func Echo(ctx context.Context, o Options) (Report, error) {
+	o.defaults()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return Report{}, fmt.Errorf("loadgen: echo listener: %w", err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		serveEcho(ln)
+	}()
+	defer func() { ln.Close(); wg.Wait() }()
+	o.Addr = ln.Addr().String()
+	return run(ctx, "echo", o, echoCycle)
+}
+
+// Comparison is a gateway run next to an echo run.
+type Comparison struct {
+	Gateway, Echo Report
+	Ratio         float64 // gateway ops/s over echo ops/s
+}
+
+func (c Comparison) String() string {
+	return fmt.Sprintf("%v\n%v\ngateway/echo throughput ratio: %.2f", c.Gateway, c.Echo, c.Ratio)
+}
+
+// Compare runs Run and then Echo with the same options.
+func Compare(ctx context.Context, o Options) (Comparison, error) {
+	g, err := Run(ctx, o)
+	if err != nil {
+		return Comparison{}, err
+	}
+	e, err := Echo(ctx, o)
+	if err != nil {
+		return Comparison{}, err
+	}
+	c := Comparison{Gateway: g, Echo: e}
+	if e.OpsPerSec > 0 {
+		c.Ratio = g.OpsPerSec / e.OpsPerSec
+	}
+	return c, nil
+}
+
+// worker is one client's connection and tallies.
+type worker struct {
+	o      Options
+	n      int // the client's number
+	nc     net.Conn
+	br     *bufio.Reader
+	buf    []byte
+	lat    []time.Duration
+	denied int64
+	errors int64
+	lease  string
+}
+
+// cycle runs one CHECKOUT -> HEARTBEAT -> CHECKIN round (or the echo
+// equivalent) and returns an error only for a broken connection.
+type cycle func(w *worker) error
+
+func run(ctx context.Context, name string, o Options, cyc cycle) (Report, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.Duration)
+	defer cancel()
+	workers := make([]*worker, o.Clients)
+	for i := range workers {
+		w := &worker{o: o, n: i, buf: make([]byte, 0, 256), lat: make([]time.Duration, 0, 1<<14)}
+		if err := w.connect(); err != nil {
+			for _, w := range workers[:i] {
+				w.nc.Close()
+			}
+			return Report{}, err
+		}
+		workers[i] = w
+	}
+	begin := time.Now()
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer w.nc.Close()
+			for ctx.Err() == nil {
+				if err := cyc(w); err != nil {
+					if ctx.Err() != nil {
+						return // the deadline broke the request off
+					}
+					w.errors++
+					w.nc.Close()
+					if w.connect() != nil {
+						time.Sleep(10 * time.Millisecond)
+					}
+				}
+			}
+		}()
+	}
+	// Workers stop at the deadline: unblock any read in progress.
+	<-ctx.Done()
+	for _, w := range workers {
+		_ = w.nc.SetDeadline(time.Now())
+	}
+	wg.Wait()
+	elapsed := time.Since(begin)
+
+	r := Report{Name: name, Clients: o.Clients, Elapsed: elapsed}
+	var all []time.Duration
+	for _, w := range workers {
+		all = append(all, w.lat...)
+		r.Denied += w.denied
+		r.Errors += w.errors
+	}
+	slices.Sort(all)
+	r.Ops = int64(len(all))
+	r.OpsPerSec = float64(r.Ops) / elapsed.Seconds()
+	if n := len(all); n > 0 {
+		q := func(p float64) time.Duration { return all[min(n-1, int(float64(n)*p))] }
+		r.P50, r.P90, r.P99, r.Max = q(0.50), q(0.90), q(0.99), all[n-1]
+	}
+	if r.Ops == 0 {
+		return r, fmt.Errorf("loadgen: %s: no request was answered (%d errors)", name, r.Errors)
+	}
+	return r, nil
+}
+
+func (w *worker) connect() error {
+	nc, err := net.DialTimeout("tcp", w.o.Addr, w.o.Timeout)
+	if err != nil {
+		return fmt.Errorf("loadgen: dial %s: %w", w.o.Addr, err)
+	}
+	w.nc, w.br = nc, bufio.NewReaderSize(nc, 8192)
+	return nil
+}
+
+// exchange sends line and reads one answer line, recording the latency.
+func (w *worker) exchange(line []byte) (string, error) {
+	start := time.Now()
+	_ = w.nc.SetDeadline(start.Add(w.o.Timeout))
+	if _, err := w.nc.Write(line); err != nil {
+		return "", err
+	}
+	ans, err := w.br.ReadSlice('\n')
+	if err != nil {
+		return "", err
+	}
+	w.lat = append(w.lat, time.Since(start))
+	return string(ans), nil
+}
+
+// The lines of a cycle; the echo cycle sends the same bytes.
+func (w *worker) checkoutLine() []byte {
+	w.buf = append(w.buf[:0], "CHECKOUT"...)
+	w.buf = wire.AppendPair(w.buf, "feature", w.o.Feature)
+	if w.o.Vendor != "" {
+		w.buf = wire.AppendPair(w.buf, "vendor", w.o.Vendor)
+	}
+	w.buf = append(w.buf, " user=loadgen"...)
+	w.buf = wire.AppendInt(w.buf, "host", int64(w.n))
+	// bind=conn: a cycle cut off by the end of the run leaves no seat
+	// behind, since the connection closes.
+	w.buf = append(w.buf, " bind=conn"...)
+	return append(w.buf, '\n')
+}
+
+func (w *worker) leaseLine(verb, lease string) []byte {
+	w.buf = append(w.buf[:0], verb...)
+	w.buf = wire.AppendPair(w.buf, "lease", lease)
+	return append(w.buf, '\n')
+}
+
+func gatewayCycle(w *worker) error {
+	ans, err := w.exchange(w.checkoutLine())
+	if err != nil {
+		return err
+	}
+	m, err := wire.ParseMessage(ans)
+	switch {
+	case err != nil:
+		w.errors++
+		return nil
+	case m.Word == "DENIED":
+		w.denied++
+		return nil
+	case m.Word != "GRANTED":
+		w.errors++
+		return nil
+	}
+	w.lease = m.Get("lease")
+	for _, verb := range []string{"HEARTBEAT", "CHECKIN"} {
+		ans, err := w.exchange(w.leaseLine(verb, w.lease))
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(ans, "OK ") {
+			w.errors++
+		}
+	}
+	return nil
+}
+
+// sampleLease has the length of a typical lease id.
+const sampleLease = "l0123456789abcdef0123456789abcdef"
+
+func echoCycle(w *worker) error {
+	// Built one at a time: the lines share w.buf.
+	for i := range 3 {
+		var line []byte
+		switch i {
+		case 0:
+			line = w.checkoutLine()
+		case 1:
+			line = w.leaseLine("HEARTBEAT", sampleLease)
+		default:
+			line = w.leaseLine("CHECKIN", sampleLease)
+		}
+		if _, err := w.exchange(line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// serveEcho echoes lines back until ln is closed: one goroutine per
+// connection, buffered, flushing when no more input is buffered, as a
+// well-written line server would.
+func serveEcho(ln net.Listener) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	var mu sync.Mutex
+	conns := map[net.Conn]struct{}{}
+	defer func() {
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		conns[nc] = struct{}{}
+		mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { mu.Lock(); delete(conns, nc); mu.Unlock(); nc.Close() }()
+			br := bufio.NewReaderSize(nc, 8192)
+			bw := bufio.NewWriterSize(nc, 8192)
+			for {
+				line, err := br.ReadSlice('\n')
+				if err != nil {
+					return
+				}
+				if _, err := bw.Write(line); err != nil {
+					return
+				}
+				if br.Buffered() == 0 {
+					if err := bw.Flush(); err != nil {
+						return
+					}
+				}
+			}
+		}()
+	}
+}
