@@ -97,6 +97,8 @@ const (
 	TProgram     Tag = 35 // (s) client program name (HELLO)
 	TRole        Tag = 36 // (s) "lmgrd" or "vendor" (HELLO_OK)
 	TStartDate   Tag = 37 // (i) unix seconds: feature usable from
+	TZoneName    Tag = 38 // (s) the server's time zone name, e.g. "CET"
+	TZoneOffset  Tag = 39 // (i) the server's UTC offset now, seconds east
 )
 
 func (t Tag) String() string { return fmt.Sprintf("tag%d", uint8(t)) }

@@ -1,0 +1,343 @@
+package flexlm
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/licensegw/licensegw/plugins/flexlm/wire"
+	"github.com/licensegw/licensegw/sdk"
+)
+
+// role says which listener a connection came in on.
+type role string
+
+const (
+	roleLmgrd  role = "lmgrd"
+	roleVendor role = "vendor"
+)
+
+// cleanupTimeout bounds the checkins done when a client disconnects.
+const cleanupTimeout = 10 * time.Second
+
+// conn is one client connection. Requests are handled in order; queued
+// checkouts are watched by their own goroutines, which write to the
+// connection under wmu.
+type conn struct {
+	s    *server
+	nc   net.Conn
+	role role
+	addr string
+
+	wmu sync.Mutex
+
+	mu      sync.Mutex
+	closed  bool
+	leases  map[int]held   // handle -> lease, held by this connection
+	tickets map[int]string // handle -> ticket id
+}
+
+// held is a lease a connection holds.
+type held struct {
+	id       string
+	borrowed bool
+}
+
+func newConn(s *server, nc net.Conn, r role) *conn {
+	return &conn{s: s, nc: nc, role: r, addr: nc.RemoteAddr().String(),
+		leases: map[int]held{}, tickets: map[int]string{}}
+}
+
+func (c *conn) send(f *wire.Frame) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return wire.Write(c.nc, f)
+}
+
+func (c *conn) fail(id uint32, code int, msg string) error {
+	return c.send(wire.New(wire.Error, id).Int(wire.TCode, int64(code)).Str(wire.TMessage, msg))
+}
+
+// refuseDown tells a client the vendor daemon is down and hangs up.
+func (c *conn) refuseDown() {
+	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	_ = c.fail(0, wire.CodeVendorDown, "vendor daemon is down (lmdown); lmreread starts it again")
+	c.nc.Close()
+}
+
+// serve reads and answers requests until the peer hangs up or ctx ends,
+// then gives back what the connection held, as a FlexLM vendor daemon
+// does when a client goes away.
+func (c *conn) serve(ctx context.Context) {
+	defer c.cleanup()
+	r := bufio.NewReader(c.nc)
+	for {
+		f, err := wire.Read(r)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && ctx.Err() == nil {
+				c.s.log.Debug("connection dropped", "addr", c.addr, "error", err)
+				// A framing error leaves the stream unusable: say so and hang up.
+				if errors.Is(err, wire.ErrBadMagic) || errors.Is(err, wire.ErrChecksum) ||
+					errors.Is(err, wire.ErrVersion) || errors.Is(err, wire.ErrTooLarge) || errors.Is(err, wire.ErrMalformed) {
+					_ = c.fail(0, wire.CodeBadRequest, err.Error())
+				}
+			}
+			return
+		}
+		if err := c.handle(ctx, f); err != nil {
+			c.s.log.Debug("write failed", "addr", c.addr, "error", err)
+			return
+		}
+	}
+}
+
+func (c *conn) handle(ctx context.Context, f *wire.Frame) error {
+	switch f.Type {
+	case wire.Hello:
+		return c.send(wire.New(wire.HelloOK, f.ID).Str(wire.TRole, string(c.role)).
+			Str(wire.TServerHost, c.s.st.host).Str(wire.TServerVer, c.s.st.version))
+	case wire.ServerInfo:
+		return c.serverInfo(ctx, f)
+	case wire.VendorPort:
+		return c.vendorPort(ctx, f)
+	case wire.Reread:
+		return c.reread(ctx, f)
+	case wire.Shutdown:
+		return c.shutdown(f)
+	}
+	if c.role != roleVendor {
+		return c.fail(f.ID, wire.CodeWrongRole, f.Type.String()+" goes to the vendor daemon port; ask VENDOR_PORT")
+	}
+	switch f.Type {
+	case wire.Checkout:
+		return c.checkout(ctx, f)
+	case wire.Heartbeat:
+		return c.heartbeat(ctx, f)
+	case wire.Checkin:
+		return c.checkin(ctx, f)
+	case wire.Cancel:
+		return c.cancel(ctx, f)
+	case wire.Status:
+		return c.status(ctx, f)
+	case wire.Remove:
+		return c.remove(ctx, f)
+	}
+	return c.fail(f.ID, wire.CodeBadRequest, "unknown request "+f.Type.String())
+}
+
+// seatsError answers a failed call to the gateway.
+func (c *conn) seatsError(id uint32, err error) error {
+	var gone *sdk.GoneError
+	switch {
+	case errors.As(err, &gone):
+		return c.send(wire.New(wire.Gone, id).Str(wire.TReason, gone.Reason).Str(wire.TMessage, err.Error()))
+	case errors.Is(err, sdk.ErrUnavailable):
+		return c.fail(id, wire.CodeUnavailable, "gateway unavailable, try again: "+err.Error())
+	case errors.Is(err, sdk.ErrUnknownTicket):
+		return c.fail(id, wire.CodeNoHandle, err.Error())
+	}
+	return c.fail(id, wire.CodeUnavailable, err.Error())
+}
+
+func (c *conn) client(f *wire.Frame) sdk.Client {
+	return sdk.Client{
+		User: f.GetStr(wire.TUser), Host: f.GetStr(wire.THost),
+		Display: f.GetStr(wire.TDisplay), Project: f.GetStr(wire.TProject), Addr: c.addr,
+	}
+}
+
+func grantFrame(id uint32, handle int, g *sdk.Grant) *wire.Frame {
+	fr := wire.New(wire.Granted, id).Int(wire.THandle, int64(handle)).Str(wire.TLease, g.Lease).
+		Str(wire.TFeature, g.Feature).Str(wire.TVendor, g.Vendor).Str(wire.TVersion, g.Version).
+		Int(wire.TCount, int64(g.Count)).Int(wire.TTTLMs, g.TTL.Milliseconds()).Bool(wire.TBorrowed, g.Borrowed)
+	if !g.Expires.IsZero() {
+		fr.Int(wire.TExpires, g.Expires.Unix())
+	}
+	return fr
+}
+
+func denialFrame(id uint32, d *sdk.Denial) *wire.Frame {
+	return wire.New(wire.Denied, id).Str(wire.TReason, d.Reason).Str(wire.TMessage, d.Message).
+		Int(wire.TInUse, int64(d.InUse)).Int(wire.TSeats, int64(d.Seats))
+}
+
+func (c *conn) checkout(ctx context.Context, f *wire.Frame) error {
+	req := sdk.CheckoutRequest{
+		Vendor: f.GetStr(wire.TVendor), Feature: f.GetStr(wire.TFeature), Version: f.GetStr(wire.TVersion),
+		Count: int(f.GetInt(wire.TCount)), Client: c.client(f),
+		Wait:   time.Duration(f.GetInt(wire.TWaitMs)) * time.Millisecond,
+		Borrow: time.Duration(f.GetInt(wire.TBorrowS)) * time.Second,
+	}
+	if req.Feature == "" || req.Count < 0 || req.Wait < 0 || req.Borrow < 0 {
+		return c.fail(f.ID, wire.CodeBadRequest, "CHECKOUT needs a feature and non-negative count, wait and borrow")
+	}
+	res, err := c.s.seats.Checkout(ctx, req)
+	if err != nil {
+		return c.seatsError(f.ID, err)
+	}
+	switch res.Outcome {
+	case sdk.Granted:
+		n := c.s.handles.of(res.Grant.Lease)
+		c.hold(n, res.Grant)
+		return c.send(grantFrame(f.ID, n, res.Grant))
+	case sdk.Queued:
+		n := c.s.handles.of(res.Ticket)
+		c.mu.Lock()
+		c.tickets[n] = res.Ticket
+		c.mu.Unlock()
+		err := c.send(wire.New(wire.Queued, f.ID).Int(wire.TTicket, int64(n)).Int(wire.TPosition, int64(res.Position)))
+		go c.watchTicket(f.ID, n, res.Ticket, res.Updates)
+		return err
+	default:
+		d := res.Denial
+		if d == nil {
+			d = &sdk.Denial{Reason: "unknown", Message: "denied"}
+		}
+		return c.send(denialFrame(f.ID, d))
+	}
+}
+
+func (c *conn) hold(n int, g *sdk.Grant) {
+	c.mu.Lock()
+	c.leases[n] = held{id: g.Lease, borrowed: g.Borrowed}
+	c.mu.Unlock()
+}
+
+// watchTicket relays a queued checkout's progress to the client under the
+// checkout's request id.
+func (c *conn) watchTicket(reqID uint32, n int, ticket string, updates <-chan sdk.TicketUpdate) {
+	for u := range updates {
+		switch {
+		case u.Grant != nil:
+			c.s.handles.rebind(n, u.Grant.Lease)
+			c.mu.Lock()
+			delete(c.tickets, n)
+			closed := c.closed
+			if !closed {
+				c.leases[n] = held{id: u.Grant.Lease, borrowed: u.Grant.Borrowed}
+			}
+			c.mu.Unlock()
+			if closed {
+				// The client left while it waited: give the seats back.
+				ctx, cancel := context.WithTimeout(c.s.ctx, cleanupTimeout)
+				_ = c.s.seats.Checkin(ctx, u.Grant.Lease)
+				cancel()
+				c.s.handles.drop(u.Grant.Lease)
+				return
+			}
+			_ = c.send(grantFrame(reqID, n, u.Grant).Int(wire.TTicket, int64(n)))
+			return
+		case u.Denial != nil:
+			c.s.handles.drop(ticket)
+			c.mu.Lock()
+			delete(c.tickets, n)
+			c.mu.Unlock()
+			_ = c.send(denialFrame(reqID, u.Denial).Int(wire.TTicket, int64(n)))
+			return
+		default:
+			_ = c.send(wire.New(wire.Queued, reqID).Int(wire.TTicket, int64(n)).Int(wire.TPosition, int64(u.Position)))
+		}
+	}
+}
+
+// leaseOf finds the lease of a handle the request names.
+func (c *conn) leaseOf(f *wire.Frame) (int, string, bool) {
+	n := int(f.GetInt(wire.THandle))
+	id, ok := c.s.handles.id(n)
+	return n, id, ok
+}
+
+func (c *conn) forget(n int, id string) {
+	c.s.handles.drop(id)
+	c.mu.Lock()
+	delete(c.leases, n)
+	c.mu.Unlock()
+}
+
+func (c *conn) heartbeat(ctx context.Context, f *wire.Frame) error {
+	n, id, ok := c.leaseOf(f)
+	if !ok {
+		return c.send(wire.New(wire.Gone, f.ID).Str(wire.TReason, "unknown").Str(wire.TMessage, "no such license handle"))
+	}
+	st, err := c.s.seats.Heartbeat(ctx, id)
+	if err != nil {
+		var gone *sdk.GoneError
+		if errors.As(err, &gone) {
+			c.forget(n, id)
+		}
+		return c.seatsError(f.ID, err)
+	}
+	fr := wire.New(wire.HeartbeatOK, f.ID).Int(wire.THandle, int64(n)).Int(wire.TTTLMs, st.TTL.Milliseconds())
+	if !st.Expires.IsZero() {
+		fr.Int(wire.TExpires, st.Expires.Unix())
+	}
+	return c.send(fr)
+}
+
+func (c *conn) checkin(ctx context.Context, f *wire.Frame) error {
+	n, id, ok := c.leaseOf(f)
+	if !ok {
+		return c.send(wire.New(wire.Gone, f.ID).Str(wire.TReason, "unknown").Str(wire.TMessage, "no such license handle"))
+	}
+	err := c.s.seats.Checkin(ctx, id)
+	var gone *sdk.GoneError
+	if err == nil || errors.As(err, &gone) {
+		c.forget(n, id)
+	}
+	if err != nil {
+		return c.seatsError(f.ID, err)
+	}
+	return c.send(wire.New(wire.OK, f.ID))
+}
+
+func (c *conn) cancel(ctx context.Context, f *wire.Frame) error {
+	n := int(f.GetInt(wire.TTicket))
+	c.mu.Lock()
+	id, ok := c.tickets[n]
+	c.mu.Unlock()
+	if !ok {
+		return c.fail(f.ID, wire.CodeNoHandle, "no such queue ticket "+strconv.Itoa(n))
+	}
+	// The watcher sends the final DENIED (reason cancelled) and forgets it.
+	if err := c.s.seats.Cancel(ctx, id); err != nil {
+		return c.seatsError(f.ID, err)
+	}
+	return c.send(wire.New(wire.OK, f.ID))
+}
+
+// cleanup runs when the connection ends: leases that are not borrowed are
+// checked in and tickets cancelled, so a crashed client frees its seats.
+func (c *conn) cleanup() {
+	c.nc.Close()
+	c.mu.Lock()
+	c.closed = true
+	leases := make(map[int]held, len(c.leases))
+	for n, h := range c.leases {
+		leases[n] = h
+	}
+	tickets := make([]string, 0, len(c.tickets))
+	for _, t := range c.tickets {
+		tickets = append(tickets, t)
+	}
+	c.leases = map[int]held{}
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.s.ctx), cleanupTimeout)
+	defer cancel()
+	for _, t := range tickets {
+		_ = c.s.seats.Cancel(ctx, t)
+	}
+	for _, h := range leases {
+		if h.borrowed {
+			continue // a borrowed license outlives its connection
+		}
+		if err := c.s.seats.Checkin(ctx, h.id); err != nil {
+			c.s.log.Debug("checkin on disconnect", "lease", h.id, "error", err)
+		}
+		c.s.handles.drop(h.id)
+	}
+}

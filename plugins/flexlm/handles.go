@@ -1,0 +1,89 @@
+package flexlm
+
+import "sync"
+
+// firstHandle is the first license handle given out; FlexLM's handles are
+// small integers and lmstat prints them.
+const firstHandle = 100
+
+// handles numbers the gateway's lease and ticket ids for the wire and for
+// lmstat. A ticket that is granted keeps its number for the lease.
+type handles struct {
+	mu   sync.Mutex
+	next int
+	ids  map[string]int // lease or ticket id -> handle
+	nums map[int]string // handle -> id
+}
+
+func newHandles() *handles {
+	return &handles{next: firstHandle, ids: map[string]int{}, nums: map[int]string{}}
+}
+
+// of returns id's handle, numbering it if it has none.
+func (h *handles) of(id string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if n, ok := h.ids[id]; ok {
+		return n
+	}
+	n := h.next
+	h.next++
+	h.ids[id], h.nums[n] = n, id
+	return n
+}
+
+// rebind gives handle n to id (a ticket's number passing to its lease).
+func (h *handles) rebind(n int, id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if old, ok := h.nums[n]; ok {
+		delete(h.ids, old)
+	}
+	h.ids[id], h.nums[n] = n, id
+}
+
+// id returns the lease or ticket id of handle n.
+func (h *handles) id(n int) (string, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	id, ok := h.nums[n]
+	return id, ok
+}
+
+// drop forgets id.
+func (h *handles) drop(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if n, ok := h.ids[id]; ok {
+		delete(h.ids, id)
+		delete(h.nums, n)
+	}
+}
+
+// mark returns the next handle to be given out; handles below it existed
+// when mark was called.
+func (h *handles) mark() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.next
+}
+
+// prune forgets the handles numbered before mark whose ids are not in live:
+// leases of other protocols that lmstat numbered and that have gone since.
+func (h *handles) prune(mark int, live map[string]bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, n := range h.ids {
+		if n < mark && !live[id] {
+			delete(h.ids, id)
+			delete(h.nums, n)
+		}
+	}
+}
+
+// size reports how many ids are numbered.
+func (h *handles) size() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.ids)
+}

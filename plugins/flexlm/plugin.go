@@ -1,0 +1,289 @@
+package flexlm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/licensegw/licensegw/plugins/flexlm/licfile"
+	"github.com/licensegw/licensegw/plugins/flexlm/optfile"
+	"github.com/licensegw/licensegw/sdk"
+)
+
+// Version is the plugin's version; lmstat shows it as the server's and the
+// vendor daemons' version unless the configuration says otherwise.
+const Version = "0.1.0"
+
+// Listener names.
+const (
+	ListenerLmgrd  = "lmgrd"
+	ListenerVendor = "vendor"
+)
+
+// Protocol is the flexlm plugin. It holds no state between Serve calls.
+type Protocol struct{}
+
+// New returns the flexlm plugin.
+func New() sdk.Protocol { return Protocol{} }
+
+// Info describes the plugin and its configuration schema.
+func (Protocol) Info() sdk.Info {
+	return sdk.Info{
+		Name:        "flexlm",
+		Version:     Version,
+		APIVersion:  sdk.APIVersion,
+		Description: "FlexLM-style licence server: lmgrd and vendor daemon listeners, lmutil-compatible status",
+		Listeners: []sdk.ListenerSpec{
+			{Name: ListenerLmgrd, Network: "tcp", Address: ":27000"},
+			{Name: ListenerVendor, Network: "tcp", Address: ":27100"},
+		},
+		Config: sdk.Schema{
+			{Name: "license_file", Type: sdk.String, Description: "FlexLM licence file(s), ':'-separated: shown by lmstat; their SERVER and VENDOR lines give the defaults of server_host and vendors"},
+			{Name: "options_file", Type: sdk.String, Description: "FlexLM options file; checked at start (its policy is imported into the gateway's configuration with `licensegw import flexlm`)"},
+			{Name: "server_host", Type: sdk.String, Description: "the server host name lmstat shows (default: the licence file's SERVER host, else the machine's host name)"},
+			{Name: "vendors", Type: sdk.StringList, Description: "vendor daemons to report (default: the licence file's VENDOR lines, else the vendors of the gateway's features)"},
+			{Name: "timezone", Type: sdk.String, Description: "IANA time zone lmstat times are shown in (default: the machine's)"},
+			{Name: "reported_version", Type: sdk.String, Description: "version shown for the server and vendor daemons (default: the plugin's version)"},
+			{Name: "allow_shutdown", Type: sdk.Bool, Description: "whether lmdown may stop the vendor daemon (default false)"},
+			{Name: "allow_remove", Type: sdk.Bool, Description: "whether lmremove may release licences (default true)"},
+			{Name: "allow_reread", Type: sdk.Bool, Description: "whether lmreread may reload the gateway's configuration (default true)"},
+		},
+	}
+}
+
+// Serve speaks the protocol on env's listeners until ctx is done.
+func (Protocol) Serve(ctx context.Context, env *sdk.Env) error {
+	s, err := newServer(env)
+	if err != nil {
+		return err
+	}
+	return s.run(ctx)
+}
+
+// ErrNoListener is returned by Serve when the gateway did not hand over a
+// listener the plugin needs.
+var ErrNoListener = errors.New("flexlm: listener missing")
+
+// settings is the decoded configuration.
+type settings struct {
+	host          string
+	licenseFiles  []string
+	vendors       []string
+	location      *time.Location
+	version       string
+	allowShutdown bool
+	allowRemove   bool
+	allowReread   bool
+}
+
+func loadSettings(cfg sdk.Config, log hclog.Logger) (settings, error) {
+	st := settings{
+		host:          cfg.String("server_host", ""),
+		vendors:       cfg.Strings("vendors", nil),
+		version:       cfg.String("reported_version", Version),
+		allowShutdown: cfg.Bool("allow_shutdown", false),
+		allowRemove:   cfg.Bool("allow_remove", true),
+		allowReread:   cfg.Bool("allow_reread", true),
+		location:      time.Local,
+	}
+	if tz := cfg.String("timezone", ""); tz != "" {
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			return st, fmt.Errorf("flexlm: timezone %q: %w", tz, err)
+		}
+		st.location = loc
+	}
+	if lf := cfg.String("license_file", ""); lf != "" {
+		for _, path := range strings.Split(lf, ":") {
+			if path == "" {
+				continue
+			}
+			st.licenseFiles = append(st.licenseFiles, path)
+			f, err := licfile.ParseFile(path)
+			if f == nil {
+				return st, err
+			}
+			if err != nil {
+				log.Warn("licence file has errors", "file", path, "error", err)
+			}
+			if st.host == "" && len(f.Servers) > 0 {
+				st.host = f.Servers[0].Host
+			}
+			if cfg.Has("vendors") {
+				continue
+			}
+			for _, v := range f.Vendors {
+				st.vendors = appendUnique(st.vendors, v.Name)
+			}
+		}
+	}
+	if of := cfg.String("options_file", ""); of != "" {
+		if _, err := optfile.ParseFile(of); err != nil {
+			log.Warn("options file has errors", "file", of, "error", err)
+		}
+	}
+	if st.host == "" || strings.EqualFold(st.host, "this_host") {
+		h, err := os.Hostname()
+		if err != nil {
+			h = "localhost"
+		}
+		st.host = h
+	}
+	return st, nil
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// server is one running instance of the plugin.
+type server struct {
+	st         settings
+	seats      sdk.Seats
+	log        hclog.Logger
+	lmgrd      net.Listener
+	vendor     net.Listener
+	lmgrdPort  int
+	vendorPort int
+	handles    *handles
+
+	mu    sync.Mutex
+	down  bool // lmdown stopped the vendor daemon
+	conns map[*conn]struct{}
+	wg    sync.WaitGroup
+	ctx   context.Context
+}
+
+func newServer(env *sdk.Env) (*server, error) {
+	log := env.Logger
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	st, err := loadSettings(env.Config, log)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{st: st, seats: env.Seats, log: log, handles: newHandles(), conns: map[*conn]struct{}{}}
+	if s.lmgrd = env.Listeners[ListenerLmgrd]; s.lmgrd == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNoListener, ListenerLmgrd)
+	}
+	if s.vendor = env.Listeners[ListenerVendor]; s.vendor == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNoListener, ListenerVendor)
+	}
+	s.lmgrdPort = portOf(s.lmgrd.Addr())
+	s.vendorPort = portOf(s.vendor.Addr())
+	return s, nil
+}
+
+func portOf(a net.Addr) int {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.Port
+	}
+	return 0
+}
+
+// run accepts on both listeners until ctx is done, then closes the
+// listeners and every connection and waits for their goroutines.
+func (s *server) run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.ctx = ctx
+	errc := make(chan error, 2)
+	go func() { errc <- s.accept(ctx, s.lmgrd, roleLmgrd) }()
+	go func() { errc <- s.accept(ctx, s.vendor, roleVendor) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	cancel()
+	s.lmgrd.Close()
+	s.vendor.Close()
+	s.closeConns(nil)
+	s.wg.Wait()
+	if err != nil && ctx.Err() == nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+func (s *server) accept(ctx context.Context, l net.Listener, r role) error {
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("flexlm: accept on %s: %w", r, err)
+		}
+		c := newConn(s, nc, r)
+		s.mu.Lock()
+		if r == roleVendor && s.down {
+			s.mu.Unlock()
+			c.refuseDown()
+			continue
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			c.serve(ctx)
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// closeConns closes the connections of role r, or all when r is nil.
+func (s *server) closeConns(r *role) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if r == nil || c.role == *r {
+			c.nc.Close()
+		}
+	}
+}
+
+func (s *server) isDown() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.down
+}
+
+// vendorNames returns the vendors to report.
+func (s *server) vendorNames(ctx context.Context) []string {
+	if len(s.st.vendors) > 0 {
+		return s.st.vendors
+	}
+	var names []string
+	if fs, err := s.seats.Status(ctx, sdk.StatusQuery{}); err == nil {
+		for _, f := range fs {
+			if f.Vendor != "" {
+				names = appendUnique(names, f.Vendor)
+			}
+		}
+	}
+	if len(names) == 0 {
+		names = []string{"licensegw"}
+	}
+	return names
+}
