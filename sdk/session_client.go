@@ -284,6 +284,9 @@ func (c *sessionClient) Checkout(ctx context.Context, req CheckoutRequest) (*Che
 		return nil, err
 	}
 	co := checkoutFromPB(r.GetCheckout())
+	if err := checkCheckout(co); err != nil {
+		return nil, err
+	}
 	if co.Outcome == Queued {
 		co.Updates = cl.updates
 	}
@@ -352,4 +355,31 @@ func (c *sessionClient) Sign(ctx context.Context, data []byte) ([]byte, error) {
 		return nil, err
 	}
 	return r.GetBytes().GetData(), nil
+}
+
+// checkCheckout rejects an answer a plugin could not act on (a grant
+// without a lease, ...), so that plugins may trust the fields the
+// outcome promises.
+func checkCheckout(c *Checkout) error {
+	var bad string
+	switch c.Outcome {
+	case Granted:
+		if c.Grant == nil || c.Grant.Lease == "" {
+			bad = "granted without a lease"
+		}
+	case Denied:
+		if c.Denial == nil {
+			bad = "denied without a reason"
+		}
+	case Queued:
+		if c.Ticket == "" {
+			bad = "queued without a ticket"
+		}
+	default:
+		bad = fmt.Sprintf("unknown outcome %d", c.Outcome)
+	}
+	if bad != "" {
+		return &RemoteError{Message: "malformed checkout answer: " + bad}
+	}
+	return nil
 }

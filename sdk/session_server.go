@@ -15,6 +15,9 @@ import (
 // tickets of a plugin whose session ended.
 const cancelGrace = 5 * time.Second
 
+// maxInflight bounds the requests of one session handled at once.
+const maxInflight = 4096
+
 // sessionServer is the gateway's side of the Seats service: it serves each
 // Session stream by handling every request in its own goroutine against
 // seats, and batching the answers through one writer goroutine.
@@ -59,6 +62,9 @@ func (s *sessionServer) Session(stream pb.Seats_SessionServer) error {
 	go func() { writeErr <- ss.writeLoop(ctx) }()
 
 	var handlers sync.WaitGroup
+	// A full semaphore stops reading: gRPC flow control then pushes back
+	// on the plugin instead of the gateway growing goroutines without end.
+	sem := make(chan struct{}, maxInflight)
 	var err error
 	for {
 		var f *pb.PluginFrame
@@ -71,16 +77,24 @@ func (s *sessionServer) Session(stream pb.Seats_SessionServer) error {
 				c()
 			}
 		}
-		for _, req := range f.GetRequests() {
-			rctx, rcancel := requestContext(ctx, req)
-			ss.inflight[req.GetId()] = rcancel
-			handlers.Add(1)
-			go func() {
-				defer handlers.Done()
-				ss.handle(rctx, req)
-			}()
-		}
 		ss.mu.Unlock()
+		for _, req := range f.GetRequests() {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+			}
+			if ctx.Err() != nil {
+				break
+			}
+			rctx, rcancel := requestContext(ctx, req)
+			ss.mu.Lock()
+			ss.inflight[req.GetId()] = rcancel
+			ss.mu.Unlock()
+			handlers.Go(func() {
+				defer func() { <-sem }()
+				ss.handle(rctx, req)
+			})
+		}
 	}
 	cancel()
 	handlers.Wait()
@@ -201,6 +215,9 @@ func (s *sessionServer) call(ctx context.Context, req *pb.Request) (*pb.Response
 	switch op := req.GetOp().(type) {
 	case *pb.Request_Checkout:
 		c, err := s.seats.Checkout(ctx, checkoutRequestFromPB(op.Checkout))
+		if err == nil && c == nil {
+			err = errors.New("the accounting returned no checkout answer")
+		}
 		if err != nil {
 			return fail(err), nil
 		}
