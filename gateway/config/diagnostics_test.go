@@ -51,7 +51,7 @@ func TestWriteDiagnosticsWithoutSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := buf.String()
-	for _, s := range []string{"Error: Bad thing", "gone.hcl line 3", "It is bad."} {
+	for _, s := range []string{"gone.hcl:3:7: error: Bad thing", "It is bad."} {
 		if !strings.Contains(got, s) {
 			t.Errorf("output lacks %q:\n%s", s, got)
 		}
