@@ -11,8 +11,8 @@ import (
 const (
 	DefaultRateLimit      = 200 // requests per second per client IP
 	DefaultRateBurst      = 400
-	DefaultCacheSize      = 16384
-	DefaultCacheTTL       = 2 * time.Minute
+	DefaultCacheSize      = 1 << 18 // a minute of 4369 state-changing requests per second
+	DefaultCacheTTL       = time.Minute
 	MinCacheTTL           = time.Minute
 	DefaultWorkers        = 32
 	DefaultBacklog        = 1024
@@ -26,8 +26,8 @@ var schema = sdk.Schema{
 	{Name: "server_name", Type: sdk.String, Description: "the name discovery answers give (default: the plugin instance's name)"},
 	{Name: "rate_limit", Type: sdk.Number, Description: "requests per second allowed per client IP address (default 200)"},
 	{Name: "rate_burst", Type: sdk.Number, Description: "burst of requests allowed per client IP address (default 400)"},
-	{Name: "cache_size", Type: sdk.Number, Description: "answers kept for retransmitted requests (default 16384)"},
-	{Name: "cache_ttl", Type: sdk.Duration, Description: "how long an answer is kept for retransmits, at least 60s (default 120s)"},
+	{Name: "cache_size", Type: sdk.Number, Description: "state-changing requests remembered for retransmits (default 262144); beyond cache_size/cache_ttl such requests per second, new ones are dropped until old ones may be forgotten"},
+	{Name: "cache_ttl", Type: sdk.Duration, Description: "how long a state-changing request is remembered for retransmits, at least 60s (default 60s)"},
 	{Name: "workers", Type: sdk.Number, Description: "requests executed concurrently (default 32)"},
 	{Name: "backlog", Type: sdk.Number, Description: "requests waiting for a worker before new ones are dropped (default 1024)"},
 	{Name: "queue_wait", Type: sdk.Duration, Description: "longest wait of a queued checkout that names none (default 10m)"},

@@ -36,7 +36,7 @@ type running struct {
 
 // serve runs the plugin on 127.0.0.1 with seats and config values until
 // the test ends, and checks that Serve then returns ctx's error.
-func serve(t *testing.T, seats sdk.Seats, config map[string]any, now func() time.Time) *running {
+func serve(t testing.TB, seats sdk.Seats, config map[string]any, now func() time.Time) *running {
 	t.Helper()
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -71,7 +71,7 @@ func serve(t *testing.T, seats sdk.Seats, config map[string]any, now func() time
 }
 
 // dial returns a client of r with fast retransmits.
-func (r *running) dial(t *testing.T, user string) *client.Client {
+func (r *running) dial(t testing.TB, user string) *client.Client {
 	t.Helper()
 	c, err := client.Dial(r.addr, client.Options{User: user, Host: user + "-host", Timeout: 50 * time.Millisecond, MaxTimeout: 400 * time.Millisecond})
 	if err != nil {

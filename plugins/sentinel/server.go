@@ -36,10 +36,11 @@ type server struct {
 
 // job is a decoded request waiting for a worker.
 type job struct {
-	req  *wire.Request
-	size int // the request datagram's size: the answer may be three times that
-	addr net.Addr
-	key  cacheKey
+	req    *wire.Request
+	size   int // the request datagram's size: the answer may be three times that
+	addr   net.Addr
+	key    cacheKey
+	cached bool // key is in flight in the cache
 }
 
 // serve reads datagrams until ctx is done. Workers execute requests; the
@@ -96,10 +97,22 @@ func (s *server) datagram(b []byte, addr net.Addr) {
 		s.stats.rateLimited.Add(1)
 		return
 	}
-	_, id, err := wire.PeekID(b)
+	t, id, err := wire.PeekID(b)
 	if err != nil {
 		s.stats.malformed.Add(1)
 		s.log.Trace("dropped malformed datagram", "from", addr, "error", err)
+		return
+	}
+	if !mutates(t) {
+		// Queries are idempotent: a retransmit is simply answered again,
+		// and the cache keeps its room for requests that change state.
+		req, err := wire.DecodeRequest(b)
+		if err != nil {
+			s.stats.malformed.Add(1)
+			s.log.Trace("dropped malformed datagram", "from", addr, "error", err)
+			return
+		}
+		s.enqueue(job{req: req, size: len(b), addr: addr})
 		return
 	}
 	key := cacheKey{addr: addr.String(), id: id}
@@ -126,12 +139,30 @@ func (s *server) datagram(b []byte, addr net.Addr) {
 		s.stats.busy.Add(1)
 		return
 	}
+	s.enqueue(job{req: req, size: len(b), addr: addr, key: key, cached: true})
+}
+
+// enqueue hands a job to the workers, or drops it when all are busy and
+// the backlog is full: the client retransmits.
+func (s *server) enqueue(j job) {
 	select {
-	case s.jobs <- job{req: req, size: len(b), addr: addr, key: key}:
+	case s.jobs <- j:
 	default:
-		s.cache.abort(key)
+		if j.cached {
+			s.cache.abort(j.key)
+		}
 		s.stats.busy.Add(1)
 	}
+}
+
+// mutates reports whether requests of type t change state, so that a
+// retransmit must be answered from the cache rather than executed again.
+func mutates(t wire.Type) bool {
+	switch t {
+	case wire.Features, wire.Clients, wire.Discover, wire.Poll:
+		return false
+	}
+	return true
 }
 
 // work executes one request, remembers its answer and sends it.
@@ -140,7 +171,9 @@ func (s *server) work(ctx context.Context, j job) {
 	resp := s.execute(cctx, j.req, j.addr)
 	cancel()
 	if resp == nil {
-		s.cache.abort(j.key)
+		if j.cached {
+			s.cache.abort(j.key)
+		}
 		s.stats.silent.Add(1)
 		return
 	}
@@ -158,7 +191,9 @@ func (s *server) work(ctx context.Context, j job) {
 		// A status-only answer is 13 bytes: it always fits.
 		answer, _ = wire.EncodeResponse(&wire.Response{ID: j.req.ID, Type: j.req.Type, Status: status}, 0, limit)
 	}
-	s.cache.finish(j.key, answer)
+	if j.cached {
+		s.cache.finish(j.key, answer)
+	}
 	s.send(answer, j.addr)
 }
 

@@ -8,7 +8,7 @@ type Stats struct {
 	Answered    uint64 // answers sent, retransmitted ones included
 	Malformed   uint64 // dropped: not a request of the protocol
 	RateLimited uint64 // dropped: over the sender's rate limit
-	Retransmits uint64 // requests seen again: answered from the cache or dropped while in flight
+	Retransmits uint64 // state-changing requests seen again: answered from the cache, or dropped while in flight
 	Busy        uint64 // dropped: no worker or cache room free
 	Silent      uint64 // discoveries of a feature not served here, left unanswered
 }
