@@ -92,14 +92,11 @@ func newServer(ctx context.Context, seats sdk.Seats, log hclog.Logger, lim Limit
 
 // serve runs until ctx is done or the TCP listener fails.
 func (s *server) serve(ctx context.Context, ln net.Listener, pc net.PacketConn) error {
-	errc := make(chan error, 1)
 	if ln != nil {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			if err := s.acceptLoop(ctx, ln); err != nil {
-				errc <- err
-			}
+			s.acceptLoop(ctx, ln)
 		}()
 	}
 	if pc != nil {
@@ -113,14 +110,10 @@ func (s *server) serve(ctx context.Context, ln net.Listener, pc net.PacketConn) 
 	}
 	sweep := time.NewTicker(time.Minute)
 	defer sweep.Stop()
-	var err error
 loop:
 	for {
 		select {
 		case <-ctx.Done():
-			err = ctx.Err()
-			break loop
-		case err = <-errc:
 			break loop
 		case <-sweep.C:
 			s.ips.sweep()
@@ -138,24 +131,25 @@ loop:
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
-	return err
+	return ctx.Err()
 }
 
-func (s *server) acceptLoop(ctx context.Context, ln net.Listener) error {
+// acceptLoop accepts until ln is closed. Accept errors (out of file
+// descriptors and the like) are retried with backoff, as net/http does:
+// the gateway owns the socket, so giving up would only restart the plugin.
+func (s *server) acceptLoop(ctx context.Context, ln net.Listener) {
 	var delay time.Duration
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
+				return
 			}
-			// Out of file descriptors and the like: back off and retry,
-			// as net/http does; the gateway keeps the socket.
 			delay = max(5*time.Millisecond, min(2*delay, time.Second))
 			s.log.Warn("accept failed; retrying", "error", err, "delay", delay)
 			select {
 			case <-ctx.Done():
-				return nil
+				return
 			case <-time.After(delay):
 			}
 			continue
@@ -191,6 +185,10 @@ func (s *server) admit(ctx context.Context, nc net.Conn) {
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
+	if ctx.Err() != nil {
+		// Shutdown's sweep of s.conns may have run before the insert.
+		nc.Close()
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
