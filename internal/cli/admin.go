@@ -59,7 +59,7 @@ func runStatus(ctx context.Context, e *env, args []string) int {
 func writeStatus(w io.Writer, st *admin.Status, now time.Time) {
 	fmt.Fprintf(w, "Gateway %s, licensegw %s, up %s\n\n", st.Gateway, st.Version, now.Sub(st.Started).Round(time.Second))
 
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "FEATURE\tVENDOR\tVERSION\tSEATS\tIN USE\tQUEUED\tRESERVED\tEXPIRES\t")
 	for _, f := range st.Features {
 		name := f.Name
