@@ -114,7 +114,10 @@ func (p *pool) evaluate(now time.Time, c *Client, count int, borrow time.Duratio
 		}
 	}
 	free := f.Seats - p.inUse
-	_, take := p.reservationFor(c, count)
+	take := 0 // how many of count the reservations would cover
+	if len(p.reserves) > 0 {
+		take = p.reservedCover(p.sigOf(c), count) - p.covered
+	}
 	if !head && len(p.queue) > 0 {
 		// A freed seat goes to the head of the queue before any new request,
 		// except one the client's own reservation covers entirely.
@@ -132,18 +135,8 @@ func (p *pool) evaluate(now time.Time, c *Client, count int, borrow time.Duratio
 	return stageSeats, NoSeats
 }
 
-// reservationFor returns the first reservation matching c that has seats
-// left, and how many of count it covers; (-1, 0) when none.
-func (p *pool) reservationFor(c *Client, count int) (idx, take int) {
-	for i := range p.reserves {
-		r := &p.reserves[i]
-		if free := r.Seats - r.used; free > 0 && r.who.match(c) {
-			return i, min(free, count)
-		}
-	}
-	return -1, 0
-}
-
+// unreservedFree is how many more seats leases not covered by a reservation
+// may hold.
 func (p *pool) unreservedFree() int {
 	return max(0, p.feat.Seats-p.sumReserved-p.unreservedUsed)
 }
@@ -184,15 +177,12 @@ func (e *Engine) newLease() *lease {
 }
 
 // addLease files l (fields of Lease set) in p: the seat accounting, the
-// lease list, the index and the timer. Its reservation share follows the
-// canonical rule (see recount), so replay reaches the same split.
+// lease list, the index and the timer.
 func (e *Engine) addLease(p *pool, l *lease) {
 	e.seq++
 	l.pool = p
 	l.tm.seq = e.seq
 	l.tm.at = l.Expires.UnixNano()
-	l.resIdx, l.Reserved = p.reservationFor(&l.Client, l.Count)
-	p.account(l, 1)
 	l.prev, l.next = p.tail, nil
 	if p.tail != nil {
 		p.tail.next = l
@@ -200,18 +190,26 @@ func (e *Engine) addLease(p *pool, l *lease) {
 		p.head = l
 	}
 	p.tail = l
+	l.sig = p.sigOf(&l.Client)
+	p.account(l, 1)
+	p.rebalance()
 	e.leases[l.ID] = l
 	e.timers.push(&l.tm)
 }
 
-// account adds (sign 1) or takes away (sign -1) l's seats in p's counts.
+// account adds (sign 1) or takes away (sign -1) l's seats in p's counts;
+// rebalance then settles the reservations.
 func (p *pool) account(l *lease, sign int) {
 	n := sign * l.Count
 	p.inUse += n
-	if l.resIdx >= 0 {
-		p.reserves[l.resIdx].used += sign * l.Reserved
+	if l.sig != 0 {
+		if p.sigSeats == nil {
+			p.sigSeats = make(map[uint64]int)
+		}
+		if p.sigSeats[l.sig] += n; p.sigSeats[l.sig] == 0 {
+			delete(p.sigSeats, l.sig)
+		}
 	}
-	p.unreservedUsed += n - sign*l.Reserved
 	for i := range p.limits {
 		if p.limits[i].who.match(&l.Client) {
 			p.limits[i].used += n
@@ -219,23 +217,18 @@ func (p *pool) account(l *lease, sign int) {
 	}
 }
 
-// recount recomputes p's counts from its leases after a policy change or
-// the release of a reserved lease. Reservation shares are assigned greedily
-// in grant order, each lease from the first matching reservation with seats
-// left: a pure function of the configuration and the live leases, which is
-// what lets replay under the current configuration reach the same state.
+// recount recomputes p's counts from its leases after a policy change.
 func (p *pool) recount() {
-	p.inUse, p.unreservedUsed = 0, 0
-	for i := range p.reserves {
-		p.reserves[i].used = 0
-	}
+	p.inUse = 0
+	clear(p.sigSeats)
 	for i := range p.limits {
 		p.limits[i].used = 0
 	}
 	for l := p.head; l != nil; l = l.next {
-		l.resIdx, l.Reserved = p.reservationFor(&l.Client, l.Count)
+		l.sig = p.sigOf(&l.Client)
 		p.account(l, 1)
 	}
+	p.rebalance()
 }
 
 // enqueue queues req on p, or denies it queue-full.

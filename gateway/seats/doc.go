@@ -33,19 +33,23 @@
 //
 // # Reservations
 //
-// A reservation keeps seats for its subjects: nobody else gets them. A lease
-// of a matching client takes what it can from the first matching reservation
-// with seats left (Lease.Reserved) and the rest from the unreserved seats,
-// of which there are Seats minus all reservations. A request refused only
-// because the free seats are reserved for others is denied reserved; one for
-// which there are not enough free seats at all, no-seats.
+// A reservation keeps seats for its subjects: nobody else gets them. There
+// are Seats minus all reservations unreserved seats. The seats held by
+// clients that match reservations are assigned to those reservations by a
+// maximum flow (reserve.go), so a client matching several reservations
+// never strands a seat another holder needs, whatever the order of grants;
+// what the reservations cannot cover counts against the unreserved seats. A
+// request is granted when there are enough free seats and the part of it
+// its reservations cannot cover fits in the free unreserved seats. Refused
+// only because the free seats are reserved for others, it is denied
+// reserved; when there are not enough free seats at all, no-seats.
 //
-// The reservation share of each lease is canonical: reservations are handed
-// to the live leases greedily in grant order. When a lease holding a
-// reserved seat ends, a later lease of the same subject takes the seat over
-// and frees the unreserved seat it held. Because the split follows from the
-// configuration and the live leases alone, replaying the journal under the
-// current configuration reproduces it exactly.
+// Lease.Reserved is the lease's share of its signature's covered seats,
+// handed out in grant order. The flow is a function of the configuration
+// and the seats held, so replaying the journal under the current
+// configuration reproduces every share exactly, and a release can only
+// lower the unreserved use. PoolStatus.ReservedUse is the flow into each
+// reservation.
 //
 // # Queues
 //

@@ -71,9 +71,11 @@ type pool struct {
 	sumReserved      int
 
 	inUse          int
-	unreservedUsed int       // seats of leases not covered by a reservation
-	head, tail     *lease    // live leases in grant order
-	queue          []*ticket // waiting tickets, head first
+	unreservedUsed int            // seats of leases not covered by a reservation
+	covered        int            // seats of leases covered by reservations
+	sigSeats       map[uint64]int // seats held per reservation signature (reserve.go)
+	head, tail     *lease         // live leases in grant order
+	queue          []*ticket      // waiting tickets, head first
 	queuedSeats    int
 }
 
@@ -94,7 +96,7 @@ type lease struct {
 	tm         timer
 	pool       *pool
 	prev, next *lease
-	resIdx     int // the reservation Lease.Reserved comes from, or -1
+	sig        uint64 // the reservations its client matches (reserve.go)
 }
 
 type ticket struct {

@@ -126,3 +126,62 @@ func TestLimits(t *testing.T) {
 	// dave holds 7 of 10, alice 2: one left, and eng is below its MAX again.
 	mustGrant(t, e, t0, req("cad", who("alice", "h")))
 }
+
+// TestOverlappingReservations is the case a first-fit rule gets wrong: a
+// client matching two reservations must not strand a seat of the one that
+// another client needs.
+func TestOverlappingReservations(t *testing.T) {
+	cfg := Config{Features: []Feature{{Name: "cad", Seats: 3, Reserve: []Reservation{
+		{1, Subject{User, "u1"}},
+		{2, Subject{Host, "h2"}},
+	}}}}
+	e := newEngine(t, cfg)
+	first := mustGrant(t, e, t0, req("cad", who("u1", "h1")))
+	both := mustGrant(t, e, t0, CheckoutRequest{Feature: "cad", Count: 2, Client: who("u1", "h2")})
+	if first.Reserved != 1 || both.Reserved != 2 {
+		t.Fatalf("shares %d, %d, want 1, 2", first.Reserved, both.Reserved)
+	}
+	if _, err := e.Checkin(t0, first.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	// u1@h2 sits in the host reservation, so u1's own seat is free for u1
+	// anywhere, and for nobody else.
+	if res, _ := e.Checkout(t0, req("cad", who("u9", "h9")), nil); res.Reason != ReservedSeats {
+		t.Errorf("an outsider: %+v, want reserved", res)
+	}
+	again := mustGrant(t, e, t0, req("cad", who("u1", "h1")))
+	if again.Reserved != 1 {
+		t.Errorf("u1's share %d, want 1", again.Reserved)
+	}
+	st := e.Status()[0]
+	if st.Reserved != 0 || st.ReservedUse[0] != 1 || st.ReservedUse[1] != 2 {
+		t.Errorf("status %+v", st)
+	}
+}
+
+// TestReservationFlowIsOptimal: whatever the order of grants, every seat a
+// reservation can cover is covered.
+func TestReservationFlowIsOptimal(t *testing.T) {
+	cfg := Config{
+		Features: []Feature{{Name: "cad", Seats: 4, Reserve: []Reservation{
+			{1, Subject{Group, "g"}},
+			{1, Subject{User, "b"}},
+			{1, Subject{Host, "x"}},
+		}}},
+		Groups: map[string][]string{"g": {"a", "b"}},
+	}
+	e := newEngine(t, cfg)
+	// b@x matches all three; a@x two; then a lone c@x one.
+	mustGrant(t, e, t0, req("cad", who("b", "x")))
+	mustGrant(t, e, t0, req("cad", who("a", "x")))
+	mustGrant(t, e, t0, req("cad", who("c", "x")))
+	st := e.Status()[0]
+	if st.Reserved != 0 {
+		t.Fatalf("status %+v: all three reservations should be in use", st)
+	}
+	for _, l := range st.Leases {
+		if l.Reserved != 1 {
+			t.Errorf("lease %s of %s: Reserved %d, want 1", l.ID, l.Client.User, l.Reserved)
+		}
+	}
+}

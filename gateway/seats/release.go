@@ -129,11 +129,9 @@ func (e *Engine) release(l *lease) {
 	} else {
 		p.tail = l.prev
 	}
+	p.rebalance()
 	delete(e.leases, l.ID)
 	e.timers.remove(&l.tm)
-	if l.Reserved > 0 {
-		p.recount() // later leases may now be covered by the reservation
-	}
 	if p.retired && p.head == nil && len(p.queue) == 0 {
 		delete(e.pools, p.key)
 	}

@@ -57,6 +57,9 @@ func Validate(cfg Config) error {
 				bad("reservation: %v", err)
 			}
 		}
+		if len(f.Reserve) > maxReservations {
+			bad("%d reservations, at most %d", len(f.Reserve), maxReservations)
+		}
 		if sum > f.Seats {
 			bad("reservations total %d seats, more than its %d", sum, f.Seats)
 		}

@@ -56,3 +56,13 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateTooManyReservations(t *testing.T) {
+	f := Feature{Name: "cad", Seats: 100}
+	for range maxReservations + 1 {
+		f.Reserve = append(f.Reserve, Reservation{1, Subject{User, "u"}})
+	}
+	if err := Validate(Config{Features: []Feature{f}}); err == nil || !strings.Contains(err.Error(), "at most 64") {
+		t.Fatalf("Validate: %v", err)
+	}
+}
