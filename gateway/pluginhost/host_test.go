@@ -299,3 +299,40 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A Start that fails leaves nothing behind: no process, no socket.
+func TestStartFailureLeavesNothing(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	info, err := Describe(ctx, minimalPlugin, nil, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started []int
+	h := New(Options{
+		Seats: func(string, string) sdk.Seats { return sdktest.NewSeats() },
+		Lifecycle: func(_ context.Context, _, what string, info map[string]any) {
+			if what == "started" {
+				started = append(started, info["pid"].(int))
+			}
+		},
+		Log: testLogger(t),
+	})
+	free := Spec{Name: "a", Path: minimalPlugin, Info: info, Listen: map[string]string{"tcp": "127.0.0.1:0"}}
+	clash := Spec{Name: "b", Path: minimalPlugin, Info: info, Listen: map[string]string{"tcp": busy.Addr().String()}}
+	if err := h.Start(ctx, []Spec{free, clash}); err == nil || !strings.Contains(err.Error(), `plugin "b"`) {
+		t.Fatalf("Start: %v, want an error about plugin b", err)
+	}
+	if len(started) != 1 {
+		t.Fatalf("started %v, want plugin a only", started)
+	}
+	waitFor(t, "plugin a to be gone", func() bool { return !alive(started[0]) })
+	if err := h.Start(ctx, []Spec{free, free}); err == nil {
+		t.Fatal("Start with a duplicate name succeeded")
+	}
+}
