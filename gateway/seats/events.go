@@ -56,6 +56,8 @@ func (e *Engine) leaseEvent(evs []events.Event, kind events.Kind, now time.Time,
 	evs = e.event(evs, kind, now, p, &l.Client, l.Count)
 	ev := &evs[len(evs)-1]
 	ev.Lease = l.ID
-	ev.Ticket = l.Ticket
+	if kind == events.Checkout {
+		ev.Ticket = l.Ticket // the grant of a queue ticket ends it (Apply)
+	}
 	return evs
 }

@@ -156,8 +156,8 @@ func (m *propModel) observe(t *rapid.T, evs []events.Event) {
 			if _, ok := m.live[ev.Lease]; !ok {
 				t.Fatalf("%s of a lease not live: %s", ev.Kind, ev.Lease)
 			}
-			if ev.HeldMS == nil || *ev.HeldMS < 0 {
-				t.Fatalf("%s without held_ms", ev.Kind)
+			if ev.HeldMS == nil || *ev.HeldMS < 0 || ev.Ticket != "" {
+				t.Fatalf("%s without held_ms or with a ticket: %+v", ev.Kind, ev)
 			}
 			delete(m.live, ev.Lease)
 			m.ended[ev.Lease] = ev.Kind
