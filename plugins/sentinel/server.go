@@ -97,25 +97,19 @@ func (s *server) datagram(b []byte, addr net.Addr) {
 		s.stats.rateLimited.Add(1)
 		return
 	}
-	t, id, err := wire.PeekID(b)
+	req, err := wire.DecodeRequest(b)
 	if err != nil {
 		s.stats.malformed.Add(1)
 		s.log.Trace("dropped malformed datagram", "from", addr, "error", err)
 		return
 	}
-	if !mutates(t) {
+	if !mutates(req.Type) {
 		// Queries are idempotent: a retransmit is simply answered again,
 		// and the cache keeps its room for requests that change state.
-		req, err := wire.DecodeRequest(b)
-		if err != nil {
-			s.stats.malformed.Add(1)
-			s.log.Trace("dropped malformed datagram", "from", addr, "error", err)
-			return
-		}
 		s.enqueue(job{req: req, size: len(b), addr: addr})
 		return
 	}
-	key := cacheKey{addr: addr.String(), id: id}
+	key := cacheKey{addr: addr.String(), id: req.ID}
 	switch state, answer := s.cache.lookup(key); state {
 	case cacheInFlight:
 		s.stats.retransmits.Add(1)
@@ -124,15 +118,9 @@ func (s *server) datagram(b []byte, addr net.Addr) {
 		s.stats.retransmits.Add(1)
 		// The answer was sized for the first datagram; a shorter copy
 		// with the same id must not turn it into an amplifier.
-		if len(answer) > 0 && len(answer) <= wire.Amplification*len(b) {
+		if len(answer) <= wire.Amplification*len(b) {
 			s.send(answer, addr)
 		}
-		return
-	}
-	req, err := wire.DecodeRequest(b)
-	if err != nil {
-		s.stats.malformed.Add(1)
-		s.log.Trace("dropped malformed datagram", "from", addr, "error", err)
 		return
 	}
 	if !s.cache.begin(key, now) {

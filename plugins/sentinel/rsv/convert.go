@@ -171,3 +171,13 @@ func cloneGroups(m map[string][]string) map[string][]string {
 	}
 	return out
 }
+
+// Load parses the reservation file at path and converts it: what the
+// gateway calls before Policy.Apply.
+func Load(path string) (*Policy, error) {
+	f, err := ParseFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Convert(f)
+}

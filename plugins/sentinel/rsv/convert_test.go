@@ -93,3 +93,16 @@ func TestApplyErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestLoad(t *testing.T) {
+	p, err := Load("testdata/example.rsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Reservations) != 2 || p.Groups["night-shift"].Exclude[0] != "dave" {
+		t.Errorf("Load = %+v", p)
+	}
+	if _, err := Load("testdata/none.rsv"); err == nil {
+		t.Error("Load of a missing file succeeded")
+	}
+}
