@@ -131,8 +131,9 @@ func (p *lossyProxy) pass(b []byte, send func([]byte)) {
 
 // held is what a client believes it holds.
 type held struct {
-	feature string
-	count   int
+	feature  string
+	count    int
+	commuter bool
 }
 
 // TestLossyNetwork: several clients check out, refresh and release
@@ -151,7 +152,7 @@ func TestLossyNetwork(t *testing.T) {
 	features := map[string]int{"cad": 4, "solver": 2, "viewer": 6}
 	var fs []sdktest.Feature
 	for name, n := range features {
-		fs = append(fs, sdktest.Feature{Name: name, Seats: n, TTL: 10 * time.Minute})
+		fs = append(fs, sdktest.Feature{Name: name, Seats: n, TTL: 10 * time.Minute, Borrow: true, MaxBorrow: 7 * day})
 	}
 	seats := sdktest.NewSeats(fs...)
 	r := serve(t, seats, map[string]any{"rate_limit": 1e6, "rate_burst": 1e6}, nil)
@@ -212,10 +213,17 @@ func TestLossyNetwork(t *testing.T) {
 				case len(handles) == 0 || (x < 0.45 && len(handles) < 3):
 					f := names[rnd.IntN(len(names))]
 					n := 1 + rnd.IntN(2)
-					tok, _, err := c.Checkout(ctx, client.CheckoutRequest{Feature: f, Count: n})
+					var tok *client.Token
+					var err error
+					commuter := rnd.IntN(5) == 0
+					if commuter {
+						tok, err = c.Commute(ctx, f, "", n, 1+rnd.IntN(7))
+					} else {
+						tok, _, err = c.Checkout(ctx, client.CheckoutRequest{Feature: f, Count: n})
+					}
 					switch {
 					case err == nil:
-						mine[tok.Handle] = held{f, n}
+						mine[tok.Handle] = held{f, n, commuter}
 						granted.Add(1)
 					case client.IsStatus(err, wire.NoSeats):
 						denied.Add(1)
@@ -231,7 +239,11 @@ func TestLossyNetwork(t *testing.T) {
 					refreshed.Add(1)
 				default:
 					h := handles[rnd.IntN(len(handles))]
-					if err := c.Release(ctx, h); err != nil {
+					release := c.Release
+					if mine[h].commuter {
+						release = c.ReturnCommuter
+					}
+					if err := release(ctx, h); err != nil {
 						t.Errorf("release: %v", err)
 						return
 					}
@@ -263,7 +275,7 @@ func TestLossyNetwork(t *testing.T) {
 	for _, f := range fss {
 		sum := 0
 		for _, l := range f.Leases {
-			actual[l.Lease] = held{f.Feature, l.Count}
+			actual[l.Lease] = held{f.Feature, l.Count, l.Borrowed}
 			sum += l.Count
 		}
 		if sum != f.InUse {

@@ -81,11 +81,7 @@ func (p *Plugin) Serve(ctx context.Context, env *sdk.Env) error {
 	}
 	var policy *rsv.Policy
 	if opts.reservationFile != "" {
-		f, err := rsv.ParseFile(opts.reservationFile)
-		if err != nil {
-			return fmt.Errorf("sentinel: %w", err)
-		}
-		if policy, err = rsv.Convert(f); err != nil {
+		if policy, err = rsv.Load(opts.reservationFile); err != nil {
 			return fmt.Errorf("sentinel: %w", err)
 		}
 	}

@@ -134,7 +134,7 @@ func (c *Client) simple(ctx context.Context, t wire.Type, handle string) error {
 
 // KeepAlive refreshes a token every third of its lifetime until ctx ends
 // or the token is gone; it returns the error that stopped it (ctx.Err() or
-// the refresh failure).
+// the refresh failure). It updates tok.Expires: do not read tok meanwhile.
 func (c *Client) KeepAlive(ctx context.Context, tok *Token) error {
 	interval := max(tok.Lifetime/3, time.Second)
 	t := time.NewTicker(interval)
