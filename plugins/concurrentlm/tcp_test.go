@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -366,4 +367,40 @@ func TestIdleTimeout(t *testing.T) {
 
 func TestConformance(t *testing.T) {
 	sdktest.Conformance(t, New())
+}
+
+// concurrency counts Checkout calls in progress at once.
+type concurrency struct {
+	sdk.Seats
+	mu       sync.Mutex
+	now, max int
+}
+
+func (c *concurrency) Checkout(ctx context.Context, req sdk.CheckoutRequest) (*sdk.Checkout, error) {
+	c.mu.Lock()
+	c.now++
+	c.max = max(c.max, c.now)
+	c.mu.Unlock()
+	time.Sleep(30 * time.Millisecond)
+	defer func() { c.mu.Lock(); c.now--; c.mu.Unlock() }()
+	return c.Seats.Checkout(ctx, req)
+}
+
+func TestMaxPipelinedBoundsWork(t *testing.T) {
+	seats := &concurrency{Seats: newSeats(sdktest.Feature{Name: "f", Seats: 100})}
+	h := start(t, seats, map[string]any{"max_pipelined": 3})
+	c := h.dial(t)
+	var lines []string
+	for i := range 12 {
+		lines = append(lines, fmt.Sprintf("CHECKOUT feature=f user=u host=h id=%d", i))
+	}
+	c.send(lines...)
+	for i := range 12 {
+		want(t, c.msg(), "GRANTED", "id", fmt.Sprint(i))
+	}
+	seats.mu.Lock()
+	defer seats.mu.Unlock()
+	if seats.max > 3 || seats.max < 2 {
+		t.Fatalf("%d checkouts ran at once, want 2..3 (max_pipelined 3, pipelined requests overlap)", seats.max)
+	}
 }

@@ -332,3 +332,27 @@ func TestQueueWaitAndCancel(t *testing.T) {
 		t.Fatalf("lease %+v", l)
 	}
 }
+
+func TestUDPRequest(t *testing.T) {
+	seats := sdktest.NewSeats(sdktest.Feature{Name: "cad", Seats: 1})
+	h := sdktest.Run(t, concurrentlm.New(), seats, nil)
+	addr := h.Addr(concurrentlm.ListenerUDP)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	m, err := UDPRequest(ctx, addr, "CHECKOUT feature=cad user=u host=h nonce=abc")
+	if err != nil || m.Word != "GRANTED" || m.Get("sig") == "" {
+		t.Fatalf("UDP CHECKOUT: %+v %v", m, err)
+	}
+	if _, err := UDPRequest(ctx, addr, "HEARTBEAT lease="+m.Get("lease")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = UDPRequest(ctx, addr, "CHECKOUT feature=cad user=u host=h")
+	var d *DeniedError
+	if !errors.As(err, &d) || d.Reason != "no-seats" {
+		t.Fatalf("second UDP CHECKOUT: %v", err)
+	}
+	st, err := UDPRequest(ctx, addr, "STATUS feature=cad")
+	if err != nil || st.Word != "FEATURE" || st.Get("in_use") != "1" {
+		t.Fatalf("UDP STATUS: %+v %v", st, err)
+	}
+}
