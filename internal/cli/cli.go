@@ -41,6 +41,11 @@ func commands() map[string]command {
 		"reload":   {"reread the configuration, keeping every lease", runReload},
 		"events":   {"events tail: print live events", runEvents},
 		"version":  {"print the version", runVersion},
+		"run":      {"hold a seat while a program runs", runRun},
+		"bench":    {"load-test a gateway over concurrent-lm, beside a TCP echo baseline", runBench},
+		"import":   {"import flexlm: print the HCL equivalent of FlexLM licence and options files", runImport},
+		"lmutil":   {"FlexLM-compatible lmutil (lmstat, lmremove, lmreread, ...)", runLmutil},
+		"lsmon":    {"Sentinel-style monitor of a sentinel plugin", runLsmon},
 	}
 }
 
