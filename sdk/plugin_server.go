@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -15,6 +16,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
+
+// stopTimeout bounds Stop's wait for Serve when the host set no deadline.
+const stopTimeout = 30 * time.Second
 
 // pluginServer is the Plugin service in the plugin process: it runs
 // Protocol.Serve in the background between Configure and Stop.
@@ -154,6 +158,8 @@ func (s *pluginServer) Stop(ctx context.Context, _ *pb.StopRequest) (*pb.StopRes
 	if !started {
 		return &pb.StopResponse{}, nil
 	}
+	ctx, stop := context.WithTimeout(ctx, stopTimeout)
+	defer stop()
 	cancel()
 	select {
 	case <-done:

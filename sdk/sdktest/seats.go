@@ -32,7 +32,7 @@ type Feature struct {
 	Queue     bool          // checkouts with Wait > 0 may queue
 	QueueMax  int           // > 0: at most this many tickets wait (then queue-full)
 	TTL       time.Duration // lease TTL; 0 means DefaultTTL
-	Borrow    bool          // borrowing allowed
+	Borrow    bool          // borrowing allowed (else a Borrow checkout is denied "excluded")
 	MaxBorrow time.Duration // > 0: the longest borrow allowed
 }
 
