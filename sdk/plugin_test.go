@@ -27,7 +27,7 @@ type outPlugin struct{}
 func (outPlugin) Info() sdk.Info {
 	return sdk.Info{
 		Name: "out", Version: "1", APIVersion: sdk.APIVersion,
-		Listeners: []sdk.ListenerSpec{{Name: "tcp", Network: "tcp", Address: ":0"}},
+		Listeners: []sdk.ListenerSpec{{Name: "tcp", Network: "tcp", Address: ":0"}, {Name: "udp", Network: "udp", Address: ":0"}},
 		Config:    sdk.Schema{{Name: "fail", Type: sdk.Bool}, {Name: "ttl", Type: sdk.Duration}},
 	}
 }
@@ -36,9 +36,19 @@ func (outPlugin) Serve(ctx context.Context, env *sdk.Env) error {
 	if env.Config.Bool("fail", false) {
 		return errors.New("configured to fail")
 	}
-	ln := env.Listeners["tcp"]
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	ln, pc := env.Listeners["tcp"], env.PacketConns["udp"]
+	stop := context.AfterFunc(ctx, func() { ln.Close(); pc.Close() })
 	defer stop()
+	go func() { // UDP: echo
+		buf := make([]byte, 64)
+		for {
+			n, addr, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = pc.WriteTo(buf[:n], addr)
+		}
+	}()
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
@@ -78,21 +88,45 @@ func (e *exits) last() int {
 	return e.codes[len(e.codes)-1]
 }
 
-// startPlugin serves outPlugin in-process over go-plugin's gRPC transport
-// and broker, with ln as its inherited socket.
-func startPlugin(t *testing.T, ln net.Listener) (*plugin.GRPCClient, *sdk.Remote, *exits) {
+// sockets are the sockets a test hands the plugin, as a host would.
+type sockets struct {
+	ln    net.Listener
+	pc    net.PacketConn
+	files []*os.File // by fd index
+}
+
+func newSockets(t *testing.T) *sockets {
 	t.Helper()
-	f, err := ln.(*net.TCPListener).File()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { f.Close() })
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tf, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	uf, err := pc.(*net.UDPConn).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close(); pc.Close(); tf.Close(); uf.Close() })
+	return &sockets{ln: ln, pc: pc, files: []*os.File{tf, uf}}
+}
+
+// startPlugin serves outPlugin in-process over go-plugin's gRPC transport
+// and broker, with socks as its inherited sockets.
+func startPlugin(t *testing.T, socks *sockets) (*plugin.GRPCClient, *sdk.Remote, *exits) {
+	t.Helper()
 	ex := &exits{}
 	open := func(index uint32, name string) (*os.File, error) {
-		if index != 0 || name != "tcp" {
-			return nil, fmt.Errorf("unexpected listener %d %q", index, name)
+		if int(index) >= len(socks.files) {
+			return nil, fmt.Errorf("no listener %d %q", index, name)
 		}
-		fd, err := syscall.Dup(int(f.Fd())) // the plugin closes what it is given
+		fd, err := syscall.Dup(int(socks.files[index].Fd())) // the plugin closes what it is given
 		if err != nil {
 			return nil, err
 		}
@@ -106,20 +140,19 @@ func startPlugin(t *testing.T, ln net.Listener) (*plugin.GRPCClient, *sdk.Remote
 	return client, raw.(*sdk.Remote), ex
 }
 
-func configuration(ln net.Listener, seats sdk.Seats, cfg map[string]any) sdk.Configuration {
+func configuration(socks *sockets, seats sdk.Seats, cfg map[string]any) sdk.Configuration {
 	return sdk.Configuration{
 		Name: "out1", Config: sdk.NewConfig(cfg), Seats: seats, DataDir: os.TempDir(),
-		Listeners: []sdk.InheritedListener{{Name: "tcp", Network: "tcp", Address: ln.Addr().String()}},
+		Listeners: []sdk.InheritedListener{
+			{Name: "tcp", Network: "tcp", Address: socks.ln.Addr().String(), FDIndex: 0},
+			{Name: "udp", Network: "udp", Address: socks.pc.LocalAddr().String(), FDIndex: 1},
+		},
 	}
 }
 
 func TestRemoteLifecycle(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, remote, ex := startPlugin(t, ln)
+	socks := newSockets(t)
+	client, remote, ex := startPlugin(t, socks)
 	defer client.Close()
 	ctx := context.Background()
 
@@ -128,14 +161,28 @@ func TestRemoteLifecycle(t *testing.T) {
 		t.Fatalf("Info: %+v, %v", info, err)
 	}
 	seats := sdktest.NewSeats(sdktest.Feature{Name: "cad", Seats: 1})
-	if err := remote.Configure(ctx, configuration(ln, seats, map[string]any{"ttl": 90 * time.Second})); err != nil {
+	if err := remote.Configure(ctx, configuration(socks, seats, map[string]any{"ttl": 90 * time.Second})); err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Configure(ctx, configuration(ln, seats, nil)); err == nil {
+	if err := remote.Configure(ctx, configuration(socks, seats, nil)); err == nil {
 		t.Fatal("a second Configure succeeded")
 	}
 
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	u, err := net.Dial("udp", socks.pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	_ = u.SetDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 8)
+	if _, err := u.Write([]byte("echo")); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := u.Read(buf); err != nil || string(buf[:n]) != "echo" {
+		t.Fatalf("udp through the inherited socket: %q, %v", buf[:n], err)
+	}
+
+	conn, err := net.Dial("tcp", socks.ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,14 +211,10 @@ func TestRemoteLifecycle(t *testing.T) {
 }
 
 func TestServeFailureExits(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, remote, ex := startPlugin(t, ln)
+	socks := newSockets(t)
+	client, remote, ex := startPlugin(t, socks)
 	defer client.Close()
-	if err := remote.Configure(context.Background(), configuration(ln, sdktest.NewSeats(), map[string]any{"fail": true})); err != nil {
+	if err := remote.Configure(context.Background(), configuration(socks, sdktest.NewSeats(), map[string]any{"fail": true})); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the plugin to ask to exit", func() bool { return ex.last() == 1 })
