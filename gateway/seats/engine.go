@@ -190,6 +190,8 @@ func (p *pool) configure(f Feature, users, hosts map[string]map[string]struct{})
 // reservations (its leases all count as unreserved), nothing granted.
 func (p *pool) retire() {
 	p.retired = true
+	p.feat.Seats = 0 // what a replay or a snapshot can know of it
+	p.feat.Reserve, p.feat.Max, p.feat.Include, p.feat.Exclude = nil, nil, nil, nil
 	p.reserves = nil
 	p.limits = nil
 	p.sumReserved = 0

@@ -209,9 +209,17 @@ func TestProperties(t *testing.T) {
 			return "nope"
 		}
 		steps := rapid.IntRange(1, 80).Draw(t, "steps")
-		for range steps {
+		// From a random step on, a twin restored from a JSON snapshot runs
+		// the same operations and must answer exactly the same.
+		snapAt := rapid.IntRange(0, steps).Draw(t, "snapshot")
+		var twin *Engine
+		for step := range steps {
+			if step == snapAt {
+				twin = restoredTwin(t, e, cfg)
+			}
 			evs = evs[:0]
 			reload := false
+			var again func(x *Engine) []events.Event // the same operation on the twin
 			switch op := rapid.IntRange(0, 11).Draw(t, "op"); op {
 			case 0, 1, 2, 10:
 				feature := rapid.SampledFrom([]string{"cad", "cad", "cad", "sim", "sim", "viz", "none"}).Draw(t, "feature")
@@ -232,6 +240,13 @@ func TestProperties(t *testing.T) {
 				}
 				var res Result
 				res, evs = e.Checkout(now, r, evs)
+				again = func(x *Engine) []events.Event {
+					got, out := x.Checkout(now, r, nil)
+					if !reflect.DeepEqual(got, res) {
+						t.Fatalf("twin checkout %+v, want %+v", got, res)
+					}
+					return out
+				}
 				switch res.Outcome {
 				case Granted:
 					if len(evs) != 1 || evs[0].Lease != res.Lease.ID {
@@ -254,7 +269,13 @@ func TestProperties(t *testing.T) {
 				}
 			case 3:
 				id := pick(m.ids, "hb")
-				_, err := e.Heartbeat(now, id)
+				hb, err := e.Heartbeat(now, id)
+				again = func(x *Engine) []events.Event {
+					if got, err2 := x.Heartbeat(now, id); got != hb || fmt.Sprint(err2) != fmt.Sprint(err) {
+						t.Fatalf("twin heartbeat %+v %v, want %+v %v", got, err2, hb, err)
+					}
+					return nil
+				}
 				_, live := m.live[id]
 				if (err == nil) != live {
 					t.Fatalf("heartbeat %s: %v, live %v", id, err, live)
@@ -263,14 +284,17 @@ func TestProperties(t *testing.T) {
 				id := pick(m.ids, "ci")
 				evs, err = e.Checkin(now, id, evs)
 				checkGone(t, m, id, err)
+				again = func(x *Engine) []events.Event { out, _ := x.Checkin(now, id, nil); return out }
 			case 5:
 				id := pick(m.ids, "rm")
 				evs, err = e.Remove(now, id, evs)
 				checkGone(t, m, id, err)
+				again = func(x *Engine) []events.Event { out, _ := x.Remove(now, id, nil); return out }
 			case 6:
 				id := pick(ticketIDs, "cancel")
 				reason := rapid.SampledFrom([]Reason{Cancelled, Disconnected}).Draw(t, "reason")
 				evs, err = e.Cancel(now, id, reason, evs)
+				again = func(x *Engine) []events.Event { out, _ := x.Cancel(now, id, reason, nil); return out }
 				if _, waiting := m.tickets[id]; (err == nil) != waiting {
 					t.Fatalf("cancel %s: %v, waiting %v", id, err, waiting)
 				}
@@ -278,6 +302,7 @@ func TestProperties(t *testing.T) {
 				now = now.Add(time.Duration(rapid.IntRange(0, 200).Draw(t, "advance")) * time.Second)
 			case 8:
 				evs = e.Tick(now, evs)
+				again = func(x *Engine) []events.Event { return x.Tick(now, nil) }
 				if d := e.NextDeadline(); !d.IsZero() && !d.After(now) {
 					t.Fatalf("after Tick(%s) NextDeadline is %s", now, d)
 				}
@@ -287,10 +312,19 @@ func TestProperties(t *testing.T) {
 				if err != nil {
 					t.Fatalf("reload: %v", err)
 				}
+				again = func(x *Engine) []events.Event { out, _ := x.Reload(now, cfg, nil); return out }
 				reload = true
 			}
 			m.observe(t, evs)
 			prev = checkInvariants(t, e, m, prev, reload)
+			if twin != nil && again != nil {
+				if out := again(twin); !reflect.DeepEqual(normEvents(out), normEvents(evs)) {
+					t.Fatalf("twin events\n got %+v\nwant %+v", out, evs)
+				}
+				if got, want := normEmpty(twin.State()), normEmpty(e.State()); !reflect.DeepEqual(got, want) {
+					t.Fatalf("twin state\n got %+v\nwant %+v", got, want)
+				}
+			}
 		}
 		// Replay: the events alone rebuild the same state.
 		r, err := New(cfg, Options{})
@@ -324,6 +358,33 @@ func TestProperties(t *testing.T) {
 			t.Fatalf("restored NextDeadline %s, want %s", r.NextDeadline(), e.NextDeadline())
 		}
 	})
+}
+
+// restoredTwin returns a fresh engine restored from a JSON snapshot of e.
+func restoredTwin(t *rapid.T, e *Engine, cfg Config) *Engine {
+	b, err := json.Marshal(e.State())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	twin, err := New(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := twin.Restore(s); err != nil {
+		t.Fatal(err)
+	}
+	return twin
+}
+
+func normEvents(evs []events.Event) []events.Event {
+	if len(evs) == 0 {
+		return nil
+	}
+	return evs
 }
 
 func normEmpty(s State) State {

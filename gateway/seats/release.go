@@ -18,7 +18,9 @@ func (e *Engine) Heartbeat(now time.Time, id string) (Lease, error) {
 	if l.Borrowed {
 		return l.Lease, nil
 	}
-	l.TTL = l.pool.ttl
+	if !l.pool.retired {
+		l.TTL = l.pool.ttl // a reload's new TTL applies from the next heartbeat
+	}
 	l.Expires = now.UTC().Add(l.TTL)
 	l.tm.at = l.Expires.UnixNano()
 	e.timers.fix(l.tm.idx)

@@ -105,18 +105,20 @@ func (e *Engine) Apply(ev events.Event) error {
 }
 
 // replayPool returns the pool an event is about, creating a retired one
-// when the configuration does not name it (its seats from the event).
+// when the configuration does not name it.
 func (e *Engine) replayPool(ev events.Event) *pool {
 	key := PoolKey{Vendor: vendorOf(ev.Vendor), Name: ev.Feature, Version: ev.Version}
 	if p, ok := e.pools[key]; ok {
 		return p
 	}
-	return e.retiredPool(key, ev.Seats)
+	return e.retiredPool(key)
 }
 
-func (e *Engine) retiredPool(key PoolKey, seats int) *pool {
+// retiredPool makes a pool for leases of a feature the configuration does
+// not name: no seats, no policy, the default TTL.
+func (e *Engine) retiredPool(key PoolKey) *pool {
 	p := &pool{key: key}
-	p.configure(Feature{Vendor: key.Vendor, Name: key.Name, Version: key.Version, Seats: seats}, nil, nil)
+	p.configure(Feature{Vendor: key.Vendor, Name: key.Name, Version: key.Version}, nil, nil)
 	p.retired = true
 	e.pools[key] = p
 	return p

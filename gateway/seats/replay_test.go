@@ -90,7 +90,7 @@ func TestApplyErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := e.Status()[0]
-	if !st.Retired || st.InUse != 2 || st.Feature.Seats != 5 || st.Feature.Name != "gone" {
+	if !st.Retired || st.InUse != 2 || st.Feature.Seats != 0 || st.Feature.Name != "gone" {
 		t.Errorf("retired pool %+v", st)
 	}
 }

@@ -10,8 +10,12 @@ import (
 // the configuration: it survives a JSON round trip.
 type State struct {
 	Leases     []Lease     // in grant order
-	Tickets    []Ticket    // pools in status order, each queue head first
+	Tickets    []Ticket    // in queue order (so each pool's queue head first)
 	Tombstones []Tombstone // oldest first
+
+	// Counter is the last identifier the default generator (Options.NewID
+	// nil) made, so that a restored engine never reissues one.
+	Counter uint64 `json:",omitempty"`
 }
 
 // State returns a copy of the dynamic state.
@@ -25,14 +29,18 @@ func (e *Engine) State() State {
 	for _, l := range ls {
 		s.Leases = append(s.Leases, l.Lease)
 	}
-	for _, p := range e.sortedPools() {
-		for i, t := range p.queue {
-			out := t.Ticket
-			out.Position = i + 1
-			s.Tickets = append(s.Tickets, out)
-		}
+	ts := make([]*ticket, 0, len(e.tickets))
+	for _, t := range e.tickets {
+		ts = append(ts, t)
+	}
+	slices.SortFunc(ts, func(a, b *ticket) int { return cmp.Compare(a.tm.seq, b.tm.seq) })
+	for _, t := range ts {
+		out := t.Ticket
+		out.Position = t.pool.position(t)
+		s.Tickets = append(s.Tickets, out)
 	}
 	s.Tombstones = e.tombs.list()
+	s.Counter = e.counter
 	return s
 }
 
@@ -69,7 +77,7 @@ func (e *Engine) Restore(s State) error {
 	for _, in := range s.Leases {
 		p := e.pools[in.Pool]
 		if p == nil {
-			p = e.retiredPool(in.Pool, 0)
+			p = e.retiredPool(in.Pool)
 		}
 		l := e.newLease()
 		l.Lease = in
@@ -80,7 +88,7 @@ func (e *Engine) Restore(s State) error {
 	for _, in := range s.Tickets {
 		p := e.pools[in.Pool]
 		if p == nil {
-			p = e.retiredPool(in.Pool, 0)
+			p = e.retiredPool(in.Pool)
 		}
 		t := &ticket{Ticket: in}
 		t.Position = 0
@@ -92,6 +100,7 @@ func (e *Engine) Restore(s State) error {
 	for _, ts := range s.Tombstones {
 		e.tombs.add(ts.Lease, ts.Reason)
 	}
+	e.counter = max(e.counter, s.Counter)
 	return nil
 }
 
