@@ -21,6 +21,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "host_group", LabelNames: []string{"name"}},
 		{Type: "feature", LabelNames: []string{"name"}},
 		{Type: "plugin", LabelNames: []string{"name"}},
+		{Type: "import", LabelNames: []string{"format"}},
 	},
 }
 
@@ -67,6 +68,7 @@ func (d *decoder) root(c *Config, body hcl.Body) {
 			c.Plugins = append(c.Plugins, p)
 		}
 	}
+	d.imports(c, content.Blocks, features)
 }
 
 type featureKey struct{ vendor, name, version string }
