@@ -83,7 +83,8 @@
 //
 // Reload keeps every lease. A pool the new configuration drops is retired:
 // its leases stay until they end, its tickets are dequeued (removed), its
-// reservations are dropped, and checkouts no longer find it. A pool whose
+// reservations are dropped, checkouts no longer find it, and it counts zero
+// seats (which is also all that replay or a snapshot can know of it). A pool whose
 // seats were lowered below those in use keeps its leases and grants nothing
 // until fewer seats are in use than exist. Reservation changes are reserved
 // and unreserved events whose Count is the reservation's seats and whose
