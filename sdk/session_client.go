@@ -62,12 +62,10 @@ func newSessionClient(stream pb.Seats_SessionClient, onEnd func(error)) *session
 	return c
 }
 
-// Done is closed when the session has ended.
-func (c *sessionClient) Done() <-chan struct{} { return c.done }
-
-// close ends the session from the plugin's side.
+// close ends the session from the plugin's side: calls fail from now on.
+// Closing the connection under the stream is the caller's business (a
+// CloseSend here could race the writer's Send).
 func (c *sessionClient) close() {
-	_ = c.stream.CloseSend()
 	c.fail(fmt.Errorf("%w: session closed", ErrUnavailable))
 }
 
