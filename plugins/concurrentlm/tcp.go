@@ -149,8 +149,12 @@ func (c *conn) handleLine(ctx context.Context, line []byte) (stop bool) {
 			code, msg = we.Code, we.Message
 		}
 		sl.buf = errLine(sl.buf, code, msg, r.ID())
+		// A line that only just fit the read buffer can still be too long
+		// (4097 bytes + LF): the connection is closed all the same.
+		tooLong := errors.Is(err, wire.ErrLineTooLong)
+		sl.close = tooLong
 		c.push(sl, true)
-		return false
+		return tooLong
 	}
 	if !allowed {
 		sl.buf = errLine(sl.buf, wire.CodeTooManyRequests, "request rate limit; slow down", r.ID())
@@ -248,6 +252,7 @@ func (c *conn) drain() {
 		if c.werr == nil {
 			c.setWriteDeadline()
 			_, c.werr = c.bw.Write(sl.buf)
+			c.checkWrite()
 		}
 		if w := sl.after.queued; w != nil {
 			go c.watch(w)
@@ -265,6 +270,15 @@ func (c *conn) flushLocked() {
 	if c.werr == nil && c.bw.Buffered() > 0 {
 		c.setWriteDeadline()
 		c.werr = c.bw.Flush()
+		c.checkWrite()
+	}
+}
+
+// checkWrite closes the connection once a write failed (the client went,
+// or did not read for WriteTimeout): the reader then stops too. c.mu held.
+func (c *conn) checkWrite() {
+	if c.werr != nil {
+		c.nc.Close()
 	}
 }
 
@@ -286,6 +300,7 @@ func (c *conn) event(b []byte) {
 		if _, c.werr = c.bw.Write(b); c.werr == nil {
 			c.werr = c.bw.Flush()
 		}
+		c.checkWrite()
 	}
 	c.mu.Unlock()
 }

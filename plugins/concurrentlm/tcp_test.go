@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -306,6 +309,11 @@ func TestLineTooLongClosesOnlyThatConnection(t *testing.T) {
 	want(t, bad.msg(), "ERR", "code", "line-too-long")
 	bad.expectClosed()
 	want(t, good.call("PING"), "PONG")
+	// One byte over, with CR LF: the same.
+	bad2 := h.dial(t)
+	bad2.send("PING pad=" + strings.Repeat("x", 4097-len("PING pad=")) + "\r")
+	want(t, bad2.msg(), "ERR", "code", "line-too-long")
+	bad2.expectClosed()
 	// Exactly 4096 bytes is still fine.
 	want(t, good.call("PING pad="+strings.Repeat("x", 4096-len("PING pad="))), "PONG")
 }
@@ -402,5 +410,35 @@ func TestMaxPipelinedBoundsWork(t *testing.T) {
 	defer seats.mu.Unlock()
 	if seats.max > 3 || seats.max < 2 {
 		t.Fatalf("%d checkouts ran at once, want 2..3 (max_pipelined 3, pipelined requests overlap)", seats.max)
+	}
+}
+
+func TestClientThatDoesNotReadIsDropped(t *testing.T) {
+	seats := newSeats()
+	h := start(t, seats, map[string]any{"write_timeout": 300 * time.Millisecond, "rate": 0})
+	c := h.dial(t)
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		_ = tc.SetReadBuffer(4096)
+	}
+	// Send STATUS requests without reading until the server gives up.
+	line := []byte(strings.Repeat("STATUS\n", 100))
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		if _, err := c.nc.Write(line); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue // our side is full too; the server is still deciding
+			}
+			return // reset by the server: dropped
+		}
+	}
+	// Still not failed writing? Drain: the stream must end, not go on forever.
+	_ = c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.Copy(io.Discard, c.nc); err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatal("connection of a client that does not read was not dropped")
+		}
 	}
 }
