@@ -339,6 +339,25 @@ func TestProperties(t *testing.T) {
 		if err := sameState(e.State(), r.State()); err != nil {
 			t.Fatal(err)
 		}
+		// Revive after the replay: every ticket dequeued, fresh TTLs.
+		waiting := len(e.State().Tickets)
+		out := r.Revive(now, nil)
+		if len(out) != waiting {
+			t.Fatalf("Revive made %d events for %d tickets", len(out), waiting)
+		}
+		for _, ev := range out {
+			if ev.Kind != events.Dequeued || ev.Reason != string(Restarted) {
+				t.Fatalf("Revive event %+v", ev)
+			}
+		}
+		for _, l := range r.State().Leases {
+			if !l.Borrowed && !l.Expires.Equal(now.Add(l.TTL)) {
+				t.Fatalf("revived lease %+v has no fresh TTL", l)
+			}
+		}
+		if _, tk := r.Counts(); tk != 0 {
+			t.Fatalf("%d tickets after Revive", tk)
+		}
 		// Snapshot: State survives JSON and Restore.
 		b, err := json.Marshal(e.State())
 		if err != nil {
