@@ -26,14 +26,25 @@ host_group "lab" {
   hosts = ["ws-01", "ws-02"]
 }
 
+# FlexLM licence and options files become features and policies of the
+# core (vendor acme: cad_pro, solver, viewer); the Sentinel reservation file
+# adds a group reservation.
+import "flexlm" {
+  license_file = "examples/licenses/acme.lic"
+  options_file = "examples/licenses/acme.opt"
+}
+
+import "sentinel_reservations" {
+  file = "examples/licenses/sentinel.rsv"
+}
+
 # A small feature that queues: with both seats taken, a CHECKOUT with
 # wait=60 waits its turn (first in, first out).
-feature "cad_pro" {
-  vendor      = "local"
+feature "cad_lite" {
   version     = "2024.1"
   seats       = 2
   lease_ttl   = "120s"
-  description = "CAD, professional edition (queueing)"
+  description = "CAD, light edition (queueing)"
   queue {
     max_length = 20
     max_wait   = "30m"
@@ -45,10 +56,10 @@ feature "cad_pro" {
 
 # A feature with a reservation and a limit: one seat is kept for the
 # designers, and nobody on the lab hosts takes more than two.
-feature "solver" {
+feature "analysis" {
   version     = "3.0"
   seats       = 4
-  description = "Solver (reservation and limit)"
+  description = "Analysis (reservation and limit)"
   reserve {
     seats = 1
     group = "designers"
@@ -63,16 +74,37 @@ feature "solver" {
 }
 
 # Many seats, long-lived.
-feature "viewer" {
+feature "docviewer" {
   version     = "1.0"
   seats       = 500
   lease_ttl   = "300s"
-  description = "Viewer (site licence)"
+  description = "Document viewer (site licence)"
 }
 
 # The IANA concurrent-lm protocol (docs/concurrent-lm.md) on TCP and UDP 1648:
-#   printf 'CHECKOUT feature=viewer user=u host=h\n' | nc localhost 1648
+#   printf 'CHECKOUT feature=docviewer user=u host=h\n' | nc localhost 1648
 plugin "concurrentlm" {
   path   = "./bin/licensegw-concurrentlm"
   listen = { tcp = ":1648", udp = ":1648" }
+}
+
+# FlexLM-style: lmgrd on 27000 tells clients the vendor daemon's port, 27100:
+#   ./bin/lmutil lmstat -a -c 27000@localhost
+plugin "flexlm" {
+  path   = "./bin/licensegw-flexlm"
+  listen = { lmgrd = ":27000", vendor = ":27100" }
+  config {
+    license_file = "examples/licenses/acme.lic"
+    options_file = "examples/licenses/acme.opt"
+  }
+}
+
+# Sentinel-style tokens over UDP 5093:
+#   ./bin/lsmon localhost
+plugin "sentinel" {
+  path   = "./bin/licensegw-sentinel"
+  listen = { udp = ":5093" }
+  config {
+    reservation_file = "examples/licenses/sentinel.rsv"
+  }
 }

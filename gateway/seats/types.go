@@ -192,8 +192,8 @@ type PoolStatus struct {
 	// ReservedUse is, per entry of Feature.Reserve, the seats in use that
 	// came from that reservation.
 	ReservedUse []int
-	Queued   int // seats asked by waiting tickets
-	Leases   []Lease
-	Tickets  []Ticket
-	Retired  bool // removed by a reload, kept while leases remain
+	Queued      int // seats asked by waiting tickets
+	Leases      []Lease
+	Tickets     []Ticket
+	Retired     bool // removed by a reload, kept while leases remain
 }

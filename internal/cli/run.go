@@ -134,11 +134,11 @@ func envOr(e *env, name, def string) string {
 // runBench is the load generator: CHECKOUT -> HEARTBEAT -> CHECKIN cycles
 // against a running gateway, beside a raw TCP echo baseline.
 func runBench(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "bench", "[--server HOST:1648] [--clients 64] [--duration 10s] [--feature viewer]")
+	fs := newFlags(e, "bench", "[--server HOST:1648] [--clients 64] [--duration 10s] [--feature docviewer]")
 	server := fs.String("server", envOr(e, "LICENSEGW_SERVER", "localhost:1648"), "gateway `address`")
 	clients := fs.Int("clients", 64, "concurrent `clients`")
 	duration := fs.Duration("duration", 10*time.Second, "how `long` each run lasts")
-	feature := fs.String("feature", "viewer", "`feature` to cycle (needs as many free seats as clients)")
+	feature := fs.String("feature", "docviewer", "`feature` to cycle (needs as many free seats as clients)")
 	noEcho := fs.Bool("no-echo", false, "skip the echo baseline")
 	if st, ok := parse(fs, args); !ok {
 		return st
