@@ -28,10 +28,18 @@ test: vet build
 	$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -count=1 -race -timeout 30m $(RACE_PKGS)
 
-# Benchmarks: engine, journal, plugin stream, wire codecs; then the
-# end-to-end load generator against a gateway it starts itself.
+# Benchmarks: engine, journal, ledger, plugin stream and wire codecs (Go
+# benchmarks), then `licensegw bench` against a gateway started with
+# examples/bench/config.hcl beside a raw TCP echo baseline. BENCHTIME and
+# CLIENTS tune it.
+BENCHTIME ?= 2s
+CLIENTS   ?= 64
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./gateway/seats/ ./gateway/journal/ ./gateway/ledger/ ./sdk/... ./plugins/...
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./gateway/seats/ ./gateway/journal/ ./gateway/ledger/ ./sdk/ ./plugins/concurrentlm/...
+	@mkdir -p data; rm -rf data/bench; ./$(BIN)/licensegw serve -config examples/bench/config.hcl 2>data/bench.log & pid=$$!; \
+	  trap "kill $$pid 2>/dev/null" EXIT; \
+	  for i in $$(seq 50); do ./$(BIN)/licensegw status --addr 127.0.0.1:17648 >/dev/null 2>&1 && break; sleep 0.2; done; \
+	  ./$(BIN)/licensegw bench --server 127.0.0.1:11648 --feature bench --clients $(CLIENTS) --duration 10s
 
 # Short coverage-guided runs of every fuzz target (corpora in testdata/fuzz).
 FUZZTIME ?= 20s
