@@ -22,7 +22,9 @@ func seats(ttl time.Duration) *sdktest.Seats {
 	)
 }
 
-func cfg() map[string]any { return map[string]any{"server_host": "gw-test", "vendors": []string{"acme"}} }
+func cfg() map[string]any {
+	return map[string]any{"server_host": "gw-test", "vendors": []string{"acme"}}
+}
 
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -25,6 +25,12 @@ type ServerError struct {
 
 func (e *ServerError) Error() string { return fmt.Sprintf("%s (%d)", e.Message, e.Code) }
 
+// waiter receives the answers to one request until quit is closed.
+type waiter struct {
+	ch   chan *wire.Frame
+	quit chan struct{}
+}
+
 // conn is one framed connection; answers are matched to requests by id.
 type conn struct {
 	nc  net.Conn
@@ -32,7 +38,7 @@ type conn struct {
 
 	mu      sync.Mutex
 	next    uint32
-	pending map[uint32]chan *wire.Frame
+	pending map[uint32]*waiter
 	err     error // why the connection ended
 	done    chan struct{}
 }
@@ -43,7 +49,7 @@ func dialConn(ctx context.Context, addr string) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{nc: nc, pending: map[uint32]chan *wire.Frame{}, done: make(chan struct{})}
+	c := &conn{nc: nc, pending: map[uint32]*waiter{}, done: make(chan struct{})}
 	go c.read()
 	return c, nil
 }
@@ -64,11 +70,14 @@ func (c *conn) read() {
 			continue
 		}
 		c.mu.Lock()
-		ch := c.pending[f.ID]
+		w := c.pending[f.ID]
 		c.mu.Unlock()
-		if ch != nil {
+		if w != nil {
+			// A caller that stopped listening must not stall the other
+			// requests on the connection.
 			select {
-			case ch <- f:
+			case w.ch <- f:
+			case <-w.quit:
 			case <-c.done:
 				return
 			}
@@ -102,7 +111,7 @@ func (c *conn) close() error {
 // start sends f with a fresh id and returns the channel of its answers and
 // a function to stop listening.
 func (c *conn) start(f *wire.Frame) (<-chan *wire.Frame, func(), error) {
-	ch := make(chan *wire.Frame, streamBuffer)
+	w := &waiter{ch: make(chan *wire.Frame, streamBuffer), quit: make(chan struct{})}
 	c.mu.Lock()
 	if c.err != nil {
 		err := c.err
@@ -114,12 +123,16 @@ func (c *conn) start(f *wire.Frame) (<-chan *wire.Frame, func(), error) {
 		c.next = 1
 	}
 	f.ID = c.next
-	c.pending[f.ID] = ch
+	c.pending[f.ID] = w
 	c.mu.Unlock()
+	var once sync.Once
 	stop := func() {
-		c.mu.Lock()
-		delete(c.pending, f.ID)
-		c.mu.Unlock()
+		once.Do(func() {
+			c.mu.Lock()
+			delete(c.pending, f.ID)
+			c.mu.Unlock()
+			close(w.quit)
+		})
 	}
 	c.wmu.Lock()
 	err := wire.Write(c.nc, f)
@@ -129,7 +142,7 @@ func (c *conn) start(f *wire.Frame) (<-chan *wire.Frame, func(), error) {
 		c.end(err)
 		return nil, nil, err
 	}
-	return ch, stop, nil
+	return w.ch, stop, nil
 }
 
 // next waits for the next answer on ch.

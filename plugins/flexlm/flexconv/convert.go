@@ -163,7 +163,9 @@ func (c *converter) pool(p *licfile.Pool) {
 			first.Keyword, p.Name, p.Version, first.HostID)
 		return
 	}
-	f := seats.Feature{Vendor: p.Vendor, Name: p.Name, Version: p.Version, Seats: p.Count}
+	// FlexLM lets any client that asks wait in a queue, so imported
+	// features queue too (with the gateway's default limits).
+	f := seats.Feature{Vendor: p.Vendor, Name: p.Name, Version: p.Version, Seats: p.Count, Queue: true}
 	if first.Notice != "" {
 		f.Description = first.Notice
 	} else if first.Issuer != "" {

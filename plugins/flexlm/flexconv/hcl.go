@@ -96,14 +96,18 @@ func writeFeature(b *bytes.Buffer, f seats.Feature, diags []Diagnostic) {
 		fmt.Fprintf(b, "  description = %s\n", quote(f.Description))
 	}
 	if f.Queue {
-		b.WriteString("\n  queue {\n")
-		if f.MaxQueue > 0 {
-			fmt.Fprintf(b, "    max_length = %d\n", f.MaxQueue)
+		if f.MaxQueue == 0 && f.MaxWait == 0 {
+			b.WriteString("\n  queue {}\n")
+		} else {
+			b.WriteString("\n  queue {\n")
+			if f.MaxQueue > 0 {
+				fmt.Fprintf(b, "    max_length = %d\n", f.MaxQueue)
+			}
+			if f.MaxWait > 0 {
+				fmt.Fprintf(b, "    max_wait = %s\n", quote(duration(f.MaxWait)))
+			}
+			b.WriteString("  }\n")
 		}
-		if f.MaxWait > 0 {
-			fmt.Fprintf(b, "    max_wait = %s\n", quote(duration(f.MaxWait)))
-		}
-		b.WriteString("  }\n")
 	}
 	if f.Borrow {
 		fmt.Fprintf(b, "\n  borrow {\n    max = %s\n  }\n", quote(duration(f.MaxBorrow)))
@@ -140,8 +144,10 @@ func writeSubjects(b *bytes.Buffer, block string, subs []seats.Subject) {
 	fmt.Fprintf(b, "\n  %s {\n", block)
 	for _, sa := range subjectAttrs {
 		var names []string
+		seen := map[string]bool{}
 		for _, s := range subs {
-			if s.Kind == sa.kind && !slices.Contains(names, s.Name) {
+			if s.Kind == sa.kind && !seen[s.Name] {
+				seen[s.Name] = true
 				names = append(names, s.Name)
 			}
 		}

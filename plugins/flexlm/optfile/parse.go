@@ -186,16 +186,16 @@ func (p *parser) group(list *[]Group, l lex.Line) {
 	*list = append(*list, Group{Name: name, Members: appendNew(nil, members), Lines: []Pos{l.Pos}})
 }
 
+// appendNew appends the members of add not already in have (linear, so
+// that huge groups stay cheap).
 func appendNew(have, add []string) []string {
+	seen := make(map[string]bool, len(have)+len(add))
+	for _, h := range have {
+		seen[h] = true
+	}
 	for _, m := range add {
-		dup := false
-		for _, h := range have {
-			if h == m {
-				dup = true
-				break
-			}
-		}
-		if !dup {
+		if !seen[m] {
+			seen[m] = true
 			have = append(have, m)
 		}
 	}

@@ -17,6 +17,8 @@ feature "f1" {
   seats   = 3
   expiry  = "2028-12-31"
 
+  queue {}
+
   reserve {
     seats = 1
     group = "g1"
@@ -29,6 +31,8 @@ feature "f2" {
   version = "2.0"
   seats   = 7
   expiry  = "2029-06-15"
+
+  queue {}
 
   max {
     seats = 2

@@ -14,4 +14,6 @@ feature "dup" {
   version = "1.0"
   seats   = 3
   expiry  = "permanent"
+
+  queue {}
 }

@@ -15,6 +15,8 @@ feature "long" {
   expiry      = "2029-12-31"
   description = "issued by Acme"
 
+  queue {}
+
   borrow {
     max = "72h"
   }
@@ -26,4 +28,6 @@ feature "oldkey" {
   version = "1.0"
   seats   = 1
   expiry  = "permanent"
+
+  queue {}
 }

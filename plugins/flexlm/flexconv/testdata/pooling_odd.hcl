@@ -42,6 +42,8 @@ feature "sim" {
   seats   = 16
   expiry  = "2027-06-30"
 
+  queue {}
+
   reserve {
     seats = 1
     user  = "alice"
@@ -68,6 +70,8 @@ feature "sim" {
   seats   = 2
   expiry  = "2028-12-31"
 
+  queue {}
+
   max {
     seats = 4
     group = "g1"
@@ -93,6 +97,8 @@ feature "mesh" {
   start   = "2026-03-01"
   expiry  = "2027-12-31"
 
+  queue {}
+
   borrow {
     max = "24h"
   }
@@ -117,6 +123,8 @@ feature "sim" {
   version = "5.0"
   seats   = 1
   expiry  = "permanent"
+
+  queue {}
 
   reserve {
     seats = 1

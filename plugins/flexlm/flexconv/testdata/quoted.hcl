@@ -18,4 +18,6 @@ feature "q" {
   seats       = 2
   expiry      = "permanent"
   description = "Licensed to Example Org, Site 4"
+
+  queue {}
 }

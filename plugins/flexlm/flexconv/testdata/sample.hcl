@@ -21,15 +21,18 @@ feature "cad_pro" {
   # acme.lic:8:1: info: signature kept but not verified (verifying needs the vendor's keys)
   # acme.lic:8:1: info: ISSUER, NOTICE kept as metadata only
   # acme.lic:8:1: info: 2 lines pooled into 15 seats of acme cad_pro v2024.1
-  # acme.lic:8:1: warning: the pooled lines differ in BORROW; the gateway keeps one value per pool and takes the most restrictive (earliest expiry, latest start, shortest borrow)
-  # acme.lic:8:1: warning: only some pooled lines allow BORROW; borrowing is not enabled for the pool
   # acme.lic:10:1: info: signature kept but not verified (verifying needs the vendor's keys)
-  # acme.opt:9:1: warning: MAX_BORROW_HOURS 72: the licence does not allow borrowing acme cad_pro v2024.1; nothing to limit
   vendor      = "acme"
   version     = "2024.1"
   seats       = 15
   expiry      = "2030-12-31"
   description = "Acme CAD Professional"
+
+  queue {}
+
+  borrow {
+    max = "72h"
+  }
 
   reserve {
     seats = 2
@@ -43,6 +46,8 @@ feature "solver" {
   version = "3.0"
   seats   = 4
   expiry  = "permanent"
+
+  queue {}
 
   max {
     seats = 3
@@ -58,6 +63,8 @@ feature "viewer" {
   seats       = 20
   expiry      = "permanent"
   description = "Acme Viewer"
+
+  queue {}
 
   exclude {
     hosts = ["kiosk-01"]

@@ -42,6 +42,8 @@ feature "cad_pro" {
   start   = "2026-01-01"
   expiry  = "2027-12-31"
 
+  queue {}
+
   reserve {
     seats = 2
     group = "designers"
@@ -69,6 +71,8 @@ feature "solver" {
   version = "3.0"
   seats   = 2
   expiry  = "permanent"
+
+  queue {}
 
   include {
     groups      = ["designers"]

@@ -14,4 +14,6 @@ feature "tabbed" {
   version = "1.5"
   seats   = 6
   expiry  = "permanent"
+
+  queue {}
 }

@@ -15,4 +15,6 @@ feature "counted" {
   version = "1.0"
   seats   = 2
   expiry  = "permanent"
+
+  queue {}
 }

@@ -11,6 +11,8 @@ feature "a" {
   version = "1.0"
   seats   = 5
   expiry  = "permanent"
+
+  queue {}
 }
 
 feature "b" {
@@ -19,6 +21,8 @@ feature "b" {
   version = "1.0"
   seats   = 5
   expiry  = "permanent"
+
+  queue {}
 }
 
 feature "c" {
@@ -27,6 +31,8 @@ feature "c" {
   version = "1.0"
   seats   = 5
   expiry  = "permanent"
+
+  queue {}
 }
 
 feature "d" {
@@ -35,6 +41,8 @@ feature "d" {
   version = "1.0"
   seats   = 5
   expiry  = "permanent"
+
+  queue {}
 }
 
 feature "e" {
@@ -43,6 +51,8 @@ feature "e" {
   version = "1.0"
   seats   = 5
   expiry  = "2028-02-29"
+
+  queue {}
 }
 
 feature "f" {
@@ -51,4 +61,6 @@ feature "f" {
   version = "1.0"
   seats   = 5
   expiry  = "2030-01-01"
+
+  queue {}
 }
