@@ -84,6 +84,9 @@ func (c *conn) status(ctx context.Context, f *wire.Frame) error {
 		return c.seatsError(f.ID, err)
 	}
 	live := map[string]bool{}
+	// The answer is written in one go: a status of many leases is many
+	// frames, and one write per frame would cost a system call each.
+	var out []*wire.Frame
 	for _, ft := range fs {
 		fr := wire.New(wire.StatusFeature, f.ID).Str(wire.TFeature, ft.Feature).Str(wire.TVendor, ft.Vendor).
 			Str(wire.TVersion, ft.Version).Int(wire.TSeats, int64(ft.Seats)).Int(wire.TInUse, int64(ft.InUse)).
@@ -94,34 +97,26 @@ func (c *conn) status(ctx context.Context, f *wire.Frame) error {
 		if !ft.Start.IsZero() {
 			fr.Int(wire.TStartDate, ft.Start.Unix())
 		}
-		if err := c.send(fr); err != nil {
-			return err
-		}
+		out = append(out, fr)
 		for _, r := range ft.Reserved {
-			if err := c.send(wire.New(wire.StatusReservation, f.ID).Str(wire.TKind, r.Kind).Str(wire.TName, r.Name).
-				Int(wire.TSeats, int64(r.Seats)).Int(wire.TInUse, int64(r.InUse))); err != nil {
-				return err
-			}
+			out = append(out, wire.New(wire.StatusReservation, f.ID).Str(wire.TKind, r.Kind).Str(wire.TName, r.Name).
+				Int(wire.TSeats, int64(r.Seats)).Int(wire.TInUse, int64(r.InUse)))
 		}
 		for _, l := range ft.Leases {
 			live[l.Lease] = true
-			if err := c.send(wire.New(wire.StatusLease, f.ID).Int(wire.THandle, int64(c.s.handles.of(l.Lease))).
+			out = append(out, wire.New(wire.StatusLease, f.ID).Int(wire.THandle, int64(c.s.handles.of(l.Lease))).
 				Str(wire.TLease, l.Lease).Str(wire.TUser, l.Client.User).Str(wire.THost, l.Client.Host).
 				Str(wire.TDisplay, l.Client.Display).Str(wire.TProject, l.Client.Project).
 				Int(wire.TStart, l.Granted.Unix()).Int(wire.TCount, int64(max(l.Count, 1))).
 				Bool(wire.TBorrowed, l.Borrowed).Int(wire.TReserved, int64(l.Reserved)).
-				Str(wire.TProtocol, l.Protocol)); err != nil {
-				return err
-			}
+				Str(wire.TProtocol, l.Protocol))
 		}
 		for _, t := range ft.Tickets {
 			live[t.Ticket] = true
-			if err := c.send(wire.New(wire.StatusTicket, f.ID).Int(wire.TTicket, int64(c.s.handles.of(t.Ticket))).
+			out = append(out, wire.New(wire.StatusTicket, f.ID).Int(wire.TTicket, int64(c.s.handles.of(t.Ticket))).
 				Str(wire.TUser, t.Client.User).Str(wire.THost, t.Client.Host).Str(wire.TDisplay, t.Client.Display).
 				Int(wire.TCount, int64(max(t.Count, 1))).Int(wire.TPosition, int64(t.Position)).
-				Int(wire.TStart, t.Queued.Unix())); err != nil {
-				return err
-			}
+				Int(wire.TStart, t.Queued.Unix()))
 		}
 	}
 	if q == (sdk.StatusQuery{}) {
@@ -129,7 +124,7 @@ func (c *conn) status(ctx context.Context, f *wire.Frame) error {
 		// gone meanwhile (through other protocols) can be forgotten.
 		c.s.handles.prune(mark, c.s.connHeld(live))
 	}
-	return c.send(wire.New(wire.StatusEnd, f.ID).Int(wire.TCount, int64(len(fs))))
+	return c.sendAll(append(out, wire.New(wire.StatusEnd, f.ID).Int(wire.TCount, int64(len(fs)))))
 }
 
 // connHeld adds the ids connections hold to live, so that pruning never

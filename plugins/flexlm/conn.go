@@ -2,8 +2,10 @@ package flexlm
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -57,6 +59,24 @@ func (c *conn) send(f *wire.Frame) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	return wire.Write(c.nc, f)
+}
+
+// sendAll writes frames in one write, keeping them together.
+func (c *conn) sendAll(frames []*wire.Frame) error {
+	var buf bytes.Buffer
+	for _, f := range frames {
+		b, err := f.Encode()
+		if err != nil {
+			return err
+		}
+		buf.Write(b)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if _, err := c.nc.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("flexlm: write status: %w", err)
+	}
+	return nil
 }
 
 func (c *conn) fail(id uint32, code int, msg string) error {

@@ -218,7 +218,8 @@ func checkHeader(h []byte) error {
 }
 
 // Decode decodes the frame at the start of b and reports how many bytes it
-// used. ErrShort means b holds only part of a frame.
+// used. ErrShort means b holds only part of a frame. The fields' values
+// alias b: the caller must not reuse b while it uses the frame.
 func Decode(b []byte) (*Frame, int, error) {
 	if len(b) < headerLen {
 		return nil, 0, ErrShort
@@ -244,9 +245,7 @@ func Decode(b []byte) (*Frame, int, error) {
 		if len(p) < 3+l {
 			return nil, 0, fmt.Errorf("%w: field %s wants %d bytes, %d left", ErrMalformed, tag, l, len(p)-3)
 		}
-		v := make([]byte, l)
-		copy(v, p[3:3+l])
-		f.Fields = append(f.Fields, Field{Tag: tag, Value: v})
+		f.Fields = append(f.Fields, Field{Tag: tag, Value: p[3 : 3+l : 3+l]})
 		p = p[3+l:]
 	}
 	return f, total, nil
