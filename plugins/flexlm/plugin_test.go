@@ -127,14 +127,14 @@ func TestBorrowOutlivesConnection(t *testing.T) {
 }
 
 func TestHeartbeatsKeepAndRemoveEnds(t *testing.T) {
-	s := seats(300 * time.Millisecond)
+	s := seats(600 * time.Millisecond)
 	srv := flextest.Start(t, s, cfg())
 	lic, err := dial(t, srv, "alice").Checkout(ctx(t), client.CheckoutRequest{Feature: "cad"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Several TTLs pass: heartbeats keep the licence.
-	time.Sleep(time.Second)
+	time.Sleep(2 * time.Second)
 	select {
 	case <-lic.Lost():
 		t.Fatalf("licence lost while heartbeating: %v", lic.Err())

@@ -142,7 +142,8 @@ func (l *License) heartbeat() {
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), every)
+		// Wait up to half the TTL: a slow answer still beats expiry.
+		ctx, cancel := context.WithTimeout(context.Background(), max(l.TTL/2, every))
 		ans, err := l.c.vendor.request(ctx, wire.New(wire.Heartbeat, 0).Int(wire.THandle, int64(l.Handle)))
 		cancel()
 		switch {

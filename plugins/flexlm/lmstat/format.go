@@ -134,7 +134,7 @@ func writeFeature(w *errWriter, st *Status, f *Feature) {
 		w.printf("\t%d %s for %s %s (%s)\n", r.Count, word, r.Type, r.Name, where)
 	}
 	for _, u := range f.Users {
-		w.printf("    %s %s %s (v%s) (%s %d), start %s", u.User, u.Host, u.Display,
+		w.printf("    %s %s %s (v%s) (%s %d), start %s", word(u.User), word(u.Host), word(u.Display),
 			strings.TrimPrefix(u.Version, "v"), where, u.Handle, startTime(u.Start.In(loc(st))))
 		if u.Count > 1 {
 			w.printf(", %d licenses", u.Count)
@@ -144,9 +144,19 @@ func writeFeature(w *errWriter, st *Status, f *Feature) {
 	for _, q := range f.Queued {
 		n := max(q.Count, 1)
 		v := strings.TrimPrefix(q.Version, "v")
-		w.printf("    %s %s %s %s (v%s) (%s %d) queued for %s\n", q.User, q.Host, q.Display, v, v, where, q.Handle, licenses(n))
+		w.printf("    %s %s %s %s (v%s) (%s %d) queued for %s\n", word(q.User), word(q.Host), word(q.Display), v, v, where, q.Handle, licenses(n))
 	}
 	w.printf("\n")
+}
+
+// word keeps a user, host or display one whitespace-free word, as the
+// parsers of lmstat output split on whitespace: empty becomes "-", spaces
+// become "_".
+func word(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return strings.Join(strings.Fields(s), "_")
 }
 
 // startTime formats a start time as FlexLM does, the hour unpadded:

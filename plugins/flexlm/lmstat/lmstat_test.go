@@ -135,6 +135,18 @@ func TestUsersLineRule(t *testing.T) {
 	}
 }
 
+func TestUserFieldsStayWords(t *testing.T) {
+	st := specStatus()
+	st.Features[0].Users = []User{{User: "Jane Doe", Host: "", Display: "", Version: "2024.1", Handle: 7, Start: at(26, 9, 0)}}
+	var buf bytes.Buffer
+	if err := Write(&buf, st, Options{Feature: "cad_pro"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "    Jane_Doe - - (v2024.1) (gw-01/27000 7), start Thu 11/26 9:00\n"; !strings.Contains(buf.String(), want) {
+		t.Errorf("output\n%s\nlacks %q", buf.String(), want)
+	}
+}
+
 type failWriter struct{}
 
 func (failWriter) Write([]byte) (int, error) { return 0, os.ErrClosed }

@@ -125,11 +125,21 @@ func convert(f client.FeatureStatus) lmstat.Feature {
 		}
 	}
 	for _, l := range f.Leases {
-		out.Users = append(out.Users, lmstat.User{User: l.User, Host: l.Host, Display: l.Display,
+		// A client that names no display (other protocols) shows its host,
+		// as FlexLM does.
+		display := l.Display
+		if display == "" {
+			display = l.Host
+		}
+		out.Users = append(out.Users, lmstat.User{User: l.User, Host: l.Host, Display: display,
 			Version: f.Version, Handle: l.Handle, Start: l.Start, Count: l.Count})
 	}
 	for _, t := range f.Tickets {
-		out.Queued = append(out.Queued, lmstat.Queued{User: t.User, Host: t.Host, Display: t.Display,
+		display := t.Display
+		if display == "" {
+			display = t.Host
+		}
+		out.Queued = append(out.Queued, lmstat.Queued{User: t.User, Host: t.Host, Display: display,
 			Version: f.Version, Handle: t.Handle, Count: t.Count})
 	}
 	return out

@@ -185,6 +185,9 @@ func TestLmstatThroughProtocol(t *testing.T) {
 	golden(t, "busy_a", out)
 	out, _, _ = run(t, srv, "lmstat", "-f", "cad_pro", "-c", spec)
 	golden(t, "busy_f", out)
+	if out, _, code := run(t, srv, "lmstat", "-f", "nosuch", "-c", spec); code == 0 || !strings.Contains(out, "No such feature exists") {
+		t.Errorf("lmstat -f nosuch: exit %d\n%s", code, out)
+	}
 	out, _, _ = run(t, srv, "lmstat", "-i", "-c", spec)
 	golden(t, "busy_i", out)
 	out, _, _ = run(t, srv, "lmstat", "-c", spec)
