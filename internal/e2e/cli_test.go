@@ -1,0 +1,155 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/licensegw/licensegw/gateway/events"
+)
+
+const cliFeatures = `
+feature "cad" {
+  version = "2024.1"
+  seats   = %d
+}
+`
+
+// TestCLI drives the licensegw administration commands against a running
+// gateway: status, remove, reload and events tail.
+func TestCLI(t *testing.T) {
+	t.Parallel()
+	g := StartGateway(t, strings.Replace(cliFeatures, "%d", "2", 1))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := g.Dial()
+	kept := c.checkout("cad", "alice", "ws-01")
+	doomed := c.checkout("cad", "bob", "ws-02")
+
+	t.Run("status", func(t *testing.T) {
+		code, out, errOut := g.CLI(ctx, "status")
+		if code != 0 {
+			t.Fatalf("status: exit %d: %s", code, errOut)
+		}
+		for _, want := range []string{"gw-e2e", "cad", "2024.1", kept, doomed, "alice", "concurrentlm", "running"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("status output lacks %q:\n%s", want, out)
+			}
+		}
+		row := lineWith(out, "cad ")
+		if f := strings.Fields(row); len(f) < 5 || f[3] != "2" || f[4] != "2" {
+			t.Errorf("feature row %q, want seats 2 and in use 2", row)
+		}
+	})
+
+	t.Run("remove", func(t *testing.T) {
+		code, out, errOut := g.CLI(ctx, "remove", doomed)
+		if code != 0 || !strings.Contains(out, "removed "+doomed) {
+			t.Fatalf("remove: exit %d, stdout %q, stderr %q", code, out, errOut)
+		}
+		expect(t, c.Do("HEARTBEAT lease="+doomed), "GONE", "lease", doomed, "reason", "removed")
+		if code, _, _ := g.CLI(ctx, "remove", doomed); code != 1 {
+			t.Errorf("removing it again: exit %d, want 1", code)
+		}
+	})
+
+	t.Run("reload", func(t *testing.T) {
+		g.SetFeatures(strings.Replace(cliFeatures, "%d", "7", 1))
+		code, out, errOut := g.CLI(ctx, "reload")
+		if code != 0 || !strings.Contains(out, "reloaded") {
+			t.Fatalf("reload: exit %d, stdout %q, stderr %q", code, out, errOut)
+		}
+		code, out, _ = g.CLI(ctx, "status", "--json")
+		if code != 0 {
+			t.Fatalf("status --json: exit %d", code)
+		}
+		var st struct {
+			Features []struct {
+				Name   string
+				Seats  int
+				Leases []struct{ ID string }
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &st); err != nil {
+			t.Fatalf("status --json: %v\n%s", err, out)
+		}
+		if len(st.Features) != 1 || st.Features[0].Seats != 7 || len(st.Features[0].Leases) != 1 || st.Features[0].Leases[0].ID != kept {
+			t.Errorf("after the reload: %+v, want 7 seats and lease %s", st.Features, kept)
+		}
+		expect(t, c.Do("HEARTBEAT lease="+kept), "OK", "lease", kept)
+	})
+
+	t.Run("events tail", func(t *testing.T) {
+		cmd := exec.CommandContext(ctx, bins.licensegw, "events", "tail", "--count", "1", "--kind", "checkout", "--nats", g.NATSURL())
+		var stdout bytes.Buffer
+		stderr := &syncBuffer{}
+		cmd.Stdout, cmd.Stderr = &stdout, stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		t.Cleanup(func() { _ = cmd.Process.Kill() })
+		// It subscribes, then says so; events before that are not its.
+		eventually(t, 20*time.Second, "events tail subscribed", func() error {
+			if !strings.Contains(stderr.String(), "listening on") {
+				return errors.New("not subscribed yet")
+			}
+			return nil
+		})
+		// A denial first: --kind checkout must skip it.
+		expect(t, c.Do("CHECKOUT feature=nope user=carol host=h"), "DENIED")
+		lease := c.checkout("cad", "carol", "ws-03")
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("events tail: %v\n%s", err, stderr.String())
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("events tail did not stop after one checkout; stdout %q", stdout.String())
+		}
+		out := stdout.String()
+		if strings.Count(strings.TrimSpace(out), "\n") != 0 {
+			t.Errorf("--count 1 printed several lines:\n%s", out)
+		}
+		for _, want := range []string{string(events.Checkout), "cad", lease, "carol"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("events tail output lacks %q: %q", want, out)
+			}
+		}
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// lineWith is the first line of s that starts with prefix.
+func lineWith(s, prefix string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return l
+		}
+	}
+	return ""
+}
