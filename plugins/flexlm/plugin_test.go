@@ -84,6 +84,10 @@ func TestInfo(t *testing.T) {
 	}
 }
 
+func TestConformance(t *testing.T) {
+	sdktest.Conformance(t, flexlm.New(), sdktest.WithConfig(cfg()))
+}
+
 func TestServeNeedsListeners(t *testing.T) {
 	err := flexlm.New().Serve(context.Background(), &sdk.Env{Config: sdk.NewConfig(nil), Seats: seats(time.Minute)})
 	if !errors.Is(err, flexlm.ErrNoListener) {
