@@ -163,28 +163,48 @@ feature "cad" {
 	expect(t, c.Do("PING"), "PONG")
 }
 
-// TestPipelinedRequestsRunInOrder sends several requests in one write. The
-// answers come in request order, and each request sees the effect of the
-// ones before it on the same connection: a STATUS after a CHECKOUT counts
-// that seat, and a CHECKOUT after a CHECKIN of the only seat gets it.
+// TestPipelinedRequestsRunInOrder sends two requests in one write, many
+// times. The answers come in request order, and each request must see the
+// effect of the one before it on the same connection: a STATUS after a
+// CHECKOUT counts that seat, and a CHECKOUT after the CHECKIN of the only
+// seat gets it. One round could pass by luck; twenty rounds do not.
 func TestPipelinedRequestsRunInOrder(t *testing.T) {
 	t.Parallel()
 	g := StartGateway(t, `
 feature "one" {
-  seats     = 1
-  queue {
-    max_length = 1
-  }
+  seats = 1
+  queue {}
 }
 `)
 	c := g.Dial()
-	c.Send("CHECKOUT feature=one user=alice host=h id=a\nSTATUS feature=one id=b")
-	grant := c.Next()
-	expect(t, grant, "GRANTED", "id", "a")
-	expect(t, c.Next(), "FEATURE", "id", "b", "in_use", "1")
-	expect(t, c.Next(), "END", "count", "1")
+	const rounds = 20
+	statusStale, checkoutDenied := 0, 0
+	lease := c.checkout("one", "alice", "h")
+	expect(t, c.Do("CHECKIN lease="+lease), "OK")
+	for i := range rounds {
+		c.Send(fmt.Sprintf("CHECKOUT feature=one user=alice host=h id=a%d\nSTATUS feature=one id=b%d", i, i))
+		grant := c.Next()
+		expect(t, grant, "GRANTED", "id", fmt.Sprint("a", i))
+		st := c.Next()
+		expect(t, st, "FEATURE", "id", fmt.Sprint("b", i))
+		if st.Get("in_use") != "1" {
+			statusStale++
+		}
+		expect(t, c.Next(), "END", "count", "1")
 
-	c.Send("CHECKIN lease=" + grant.Get("lease") + " id=c\nCHECKOUT feature=one user=bob host=h id=d")
-	expect(t, c.Next(), "OK", "id", "c", "lease", grant.Get("lease"))
-	expect(t, c.Next(), "GRANTED", "id", "d")
+		c.Send(fmt.Sprintf("CHECKIN lease=%s id=c%d\nCHECKOUT feature=one user=bob host=h id=d%d", grant.Get("lease"), i, i))
+		expect(t, c.Next(), "OK", "id", fmt.Sprint("c", i), "lease", grant.Get("lease"))
+		r := c.Next()
+		expect(t, r, "", "id", fmt.Sprint("d", i))
+		if r.Verb != "GRANTED" {
+			checkoutDenied++
+			continue
+		}
+		expect(t, c.Do("CHECKIN lease="+r.Get("lease")), "OK")
+	}
+	if statusStale > 0 || checkoutDenied > 0 {
+		t.Errorf("in %d rounds: %d STATUS answers missed the CHECKOUT just before them; "+
+			"%d CHECKOUTs were denied although the CHECKIN just before them freed the seat",
+			rounds, statusStale, checkoutDenied)
+	}
 }

@@ -131,7 +131,6 @@ func (g *Gateway) Start() {
 	// Its own process group: cleanup kills the daemon and the plugins it
 	// started in one signal, whatever state a failed test left them in.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Env = append(os.Environ(), "LICENSEGW_LOG=debug")
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		g.t.Fatalf("start licensegw: %v", err)

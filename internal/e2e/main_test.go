@@ -25,6 +25,12 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	// LICENSEGW_E2E_BIN names a directory of binaries already built (by
+	// `make build`, or from a clean checkout while others edit the tree).
+	if dir := os.Getenv("LICENSEGW_E2E_BIN"); dir != "" {
+		bins = binariesIn(dir)
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "licensegw-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -35,12 +41,19 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: build:", err)
 		return 1
 	}
-	bins = binaries{
+	bins = binariesIn(dir)
+	return m.Run()
+}
+
+func binariesIn(dir string) binaries {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return binaries{
 		dir:       dir,
 		licensegw: filepath.Join(dir, "licensegw"),
 		plugin:    filepath.Join(dir, "licensegw-concurrentlm"),
 	}
-	return m.Run()
 }
 
 // build compiles the daemon and the concurrent-lm plugin into dir, from the
