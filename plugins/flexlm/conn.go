@@ -244,7 +244,7 @@ func (c *conn) watchTicket(reqID uint32, n int, ticket string, updates <-chan sd
 			c.mu.Unlock()
 			if closed {
 				// The client left while it waited: give the seats back.
-				ctx, cancel := context.WithTimeout(c.s.ctx, cleanupTimeout)
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(c.s.ctx), cleanupTimeout)
 				_ = c.s.seats.Checkin(ctx, u.Grant.Lease)
 				cancel()
 				c.s.handles.drop(u.Grant.Lease)

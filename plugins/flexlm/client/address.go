@@ -43,7 +43,19 @@ func ParseServers(spec string) ([]Address, error) {
 	}
 	var out []Address
 	for _, part := range strings.FieldsFunc(spec, func(r rune) bool { return r == ',' || r == ':' }) {
-		a, err := parseOne(strings.TrimSpace(part))
+		part = strings.TrimSpace(part)
+		if !strings.Contains(part, "@") {
+			// $LM_LICENSE_FILE may mix licence files and port@host.
+			if _, err := os.Stat(part); err == nil {
+				as, err := serversOfFile(part)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, as...)
+				continue
+			}
+		}
+		a, err := parseOne(part)
 		if err != nil {
 			return nil, err
 		}

@@ -29,6 +29,7 @@ func TestParseServers(t *testing.T) {
 		{"1@a:2@b", []Address{{"a", 1}, {"b", 2}}, false},
 		{lic, []Address{{"gw-01", 27001}, {"gw-02", DefaultPort}, {"localhost", 5}}, false},
 		{empty, nil, true},
+		{"9@x:" + lic, []Address{{"x", 9}, {"gw-01", 27001}, {"gw-02", DefaultPort}, {"localhost", 5}}, false},
 		{"gw-01", nil, true},
 		{"x@gw", nil, true},
 		{"70000@gw", nil, true},
