@@ -3,11 +3,14 @@ package journal_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/licensegw/licensegw/gateway/events"
 	"github.com/licensegw/licensegw/gateway/journal"
@@ -20,7 +23,7 @@ import (
 func BenchmarkAppendWait(b *testing.B) {
 	for _, appenders := range []int{1, 16, 256} {
 		b.Run(fmt.Sprintf("appenders=%d", appenders), func(b *testing.B) {
-			j := open(b, startServer(b))
+			j := openBench(b)
 			ctx := context.Background()
 			var (
 				engine    sync.Mutex
@@ -75,7 +78,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 // BenchmarkReplay100k replays a stream of 100,000 events, as a restart does.
 func BenchmarkReplay100k(b *testing.B) {
 	const n = 100_000
-	j := open(b, startServer(b))
+	j := openBench(b)
 	ctx := context.Background()
 	var last *journal.Commit
 	for i := 0; i < n; i += 1000 {
@@ -99,4 +102,19 @@ func BenchmarkReplay100k(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// openBench opens a journal on a fresh server, in-process by default or over
+// loopback TCP with JOURNAL_BENCH_TCP=1.
+func openBench(b *testing.B) *journal.Journal {
+	s := startServer(b)
+	if os.Getenv("JOURNAL_BENCH_TCP") == "" {
+		return open(b, s)
+	}
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(nc.Close)
+	return openConn(b, nc)
 }

@@ -17,6 +17,10 @@ import (
 	"github.com/licensegw/licensegw/gateway/events"
 )
 
+// ErrAckTimeout is the cause reported when the stream's acknowledgements of
+// a burst did not all come within the ack timeout.
+var ErrAckTimeout = errors.New("journal: no acknowledgement in time")
+
 // ErrClosed is reported for events appended after Close, or still pending
 // when Close gave up waiting for them.
 var ErrClosed = errors.New("journal: closed")
@@ -41,6 +45,7 @@ type Journal struct {
 	cfg    Config
 	js     jetstream.JetStream
 	stream jetstream.Stream
+	acks   *acks // answers to the publisher's publishes
 
 	mu      sync.Mutex
 	queue   []pending // appended, not yet handed to the publisher
@@ -76,12 +81,7 @@ func Open(ctx context.Context, cfg Config) (*Journal, error) {
 	if cfg.Log == nil {
 		cfg.Log = hclog.NewNullLogger()
 	}
-	js, err := jetstream.New(cfg.Conn,
-		jetstream.WithPublishAsyncMaxPending(maxBurst),
-		// Acks that never come (server gone without the connection
-		// noticing) are failed after this long, so the publisher retries.
-		jetstream.WithPublishAsyncTimeout(ackTimeout),
-	)
+	js, err := jetstream.New(cfg.Conn)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
@@ -100,8 +100,13 @@ func Open(ctx context.Context, cfg Config) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal: stream %s: %w", cfg.Stream, err)
 	}
+	a, err := newAcks(cfg.Conn)
+	if err != nil {
+		return nil, fmt.Errorf("journal: ack subscription: %w", err)
+	}
 	j := &Journal{
 		cfg:     cfg,
+		acks:    a,
 		js:      js,
 		stream:  stream,
 		entropy: ulid.Monotonic(rand.Reader, 0),

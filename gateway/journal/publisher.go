@@ -11,12 +11,12 @@ import (
 
 const (
 	// maxBurst bounds how many events go out before the publisher waits
-	// for their acks; it is also the jetstream async max-pending limit, so
-	// a burst never stalls in the client.
+	// for their acks.
 	maxBurst = 4096
-	// ackTimeout fails an ack that never comes, so that the publisher
-	// retries instead of waiting forever.
-	ackTimeout = 5 * time.Second
+	// ackTimeout fails a burst whose answers do not all come (server gone
+	// without the connection noticing, answers lost on a reconnect), so
+	// that the publisher retries instead of waiting forever.
+	ackTimeout = 2 * time.Second
 	// Backoff between retries of a failed burst.
 	minBackoff = 20 * time.Millisecond
 	maxBackoff = 2 * time.Second
@@ -37,6 +37,7 @@ type pending struct {
 // completes their commits, in queue order, until Close.
 func (j *Journal) publish() {
 	defer close(j.stopped)
+	defer j.acks.close()
 	var retry []pending // the unacknowledged tail of the last burst
 	backoff := minBackoff
 	for {
@@ -99,14 +100,14 @@ func (j *Journal) publish() {
 	}
 }
 
-// send publishes burst, pipelined, and waits for every ack. The events before
-// index failed are acknowledged and their commits advanced; from failed on
-// nothing is, and err says why. Events after the first failure may have been
-// stored all the same: they are sent again with their ids, and the stream
-// drops the duplicates.
+// send publishes burst, pipelined, and waits for every answer. The events
+// before index failed are acknowledged and their commits advanced; from
+// failed on nothing is, and err says why. Events after the first failure may
+// have been stored all the same: they are sent again with their ids, and the
+// stream drops the duplicates.
 func (j *Journal) send(burst []pending) (failed int, err error) {
-	futures := make([]jetstream.PubAckFuture, len(burst))
-	sent := len(burst)
+	reply := j.acks.begin(len(burst))
+	sent, published := len(burst), 0
 	prevID := "" // the first event of a burst follows acknowledged ones
 	for i := range burst {
 		p := &burst[i]
@@ -127,35 +128,49 @@ func (j *Journal) send(burst []pending) (failed int, err error) {
 			delete(p.msg.Header, jetstream.ExpectedLastMsgIDHeader)
 		}
 		prevID = p.commit.events[p.index].ID
-		f, perr := j.js.PublishMsgAsync(p.msg, jetstream.WithRetryAttempts(0))
-		if perr != nil {
+		p.msg.Reply = reply(i)
+		if perr := j.cfg.Conn.PublishMsg(p.msg); perr != nil {
 			sent, err = i, fmt.Errorf("journal: publish: %w", perr)
 			break
 		}
-		futures[i] = f
+		published++
 	}
+	done := j.acks.arm(published)
 
-	// Wait for every future sent, even after a failure, so that none is
-	// left pending in the client when the burst is retried.
-	failed = sent
-	seqs := make([]uint64, sent)
-	for i, f := range futures[:sent] {
-		if f == nil {
+	timer := time.NewTimer(ackTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+	case <-j.abort:
+	}
+	results := j.acks.result()
+	if sent < len(burst) {
+		failed = sent // err is the publish error
+	} else {
+		failed = len(burst)
+	}
+	seqs := make([]uint64, failed)
+	for i, r := range results[:failed] {
+		if burst[i].unencodable {
 			continue
 		}
-		select {
-		case ack := <-f.Ok():
-			seqs[i] = ack.Sequence
-		case aerr := <-f.Err():
-			if i < failed {
-				failed, err = i, fmt.Errorf("journal: publish: %w", aerr)
-			}
-		case <-j.abort:
-			j.acknowledge(burst[:min(i, failed)], seqs)
-			return min(i, failed), ErrClosed
+		if r.err == nil && r.seq > 0 {
+			seqs[i] = r.seq
+			continue
 		}
+		failed, err = i, ErrAckTimeout
+		if r.err != nil {
+			err = fmt.Errorf("journal: publish: %w", r.err)
+		}
+		select {
+		case <-j.abort:
+			err = ErrClosed
+		default:
+		}
+		break
 	}
-	j.acknowledge(burst[:failed], seqs)
+	j.acknowledge(burst[:failed], seqs[:failed])
 	return failed, err
 }
 
@@ -189,7 +204,7 @@ func (j *Journal) encode(p *pending) {
 // message encodes one event as a NATS message.
 func (j *Journal) message(p *pending) (*nats.Msg, error) {
 	ev := &p.commit.events[p.index]
-	data, err := ev.MarshalJSON() // what json.Marshal would call, minus a re-validation pass
+	data, err := encodeEvent(ev)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package journal
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -78,7 +77,7 @@ func (j *Journal) Replay(ctx context.Context, afterSeq uint64, fn func(seq uint6
 			return end, nil // appended after Replay began
 		}
 		var ev events.Event
-		if err := json.Unmarshal(msg.Data(), &ev); err != nil {
+		if err := decodeEvent(msg.Data(), &ev); err != nil {
 			return done, fmt.Errorf("journal: replay: event at %d (%s): %w", seq, msg.Subject(), err)
 		}
 		if err := fn(seq, ev); err != nil {
