@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/licensegw/licensegw/gateway/config"
 	"github.com/licensegw/licensegw/gateway/node"
@@ -25,6 +29,9 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	}
 	log := logger(e, "info")
 	log.Info("starting", "version", version.String(), "config", *path)
+	if addr := e.getenv("LICENSEGW_PPROF"); addr != "" {
+		servePprof(addr, log)
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -99,4 +106,20 @@ func runVersion(_ context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintln(e.stdout, version.String())
 	return exitOK
+}
+
+// servePprof serves net/http/pprof on addr (LICENSEGW_PPROF): an opt-in
+// for profiling a running gateway, off by default.
+func servePprof(addr string, log hclog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	go func() {
+		log.Warn("profiling endpoint enabled", "addr", addr)
+		if err := http.ListenAndServe(addr, mux); err != nil {
+			log.Error("profiling endpoint", "error", err)
+		}
+	}()
 }
