@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -89,12 +90,12 @@ func (a *acks) arm(sent int) <-chan struct{} {
 	return a.done
 }
 
-// result returns the answers of the current burst; a zero ackInfo means no
-// answer yet.
+// result returns a copy of the answers of the current burst (answers may
+// still arrive after a timeout); a zero ackInfo means no answer yet.
 func (a *acks) result() []ackInfo {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.results
+	return slices.Clone(a.results)
 }
 
 // handle records one answer. It runs on the subscription's goroutine.
