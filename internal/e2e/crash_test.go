@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -227,4 +228,75 @@ func zombie(stat []byte) bool {
 		}
 	}
 	return false
+}
+
+// TestCrashDropsConnectionState: queue tickets and bind=conn leases belong
+// to their TCP connection. When a crash closes the connection (plugin or
+// gateway killed), they must end: a ticket that nobody waits on must not
+// take the next free seat, and a bound lease must not hold one.
+func TestCrashDropsConnectionState(t *testing.T) {
+	t.Parallel()
+	crashes := []struct {
+		name  string
+		crash func(g *Gateway)
+	}{
+		{"plugin killed", func(g *Gateway) {
+			old := g.Plugin()
+			if err := syscall.Kill(old.PID, syscall.SIGKILL); err != nil {
+				t.Errorf("kill plugin: %v", err)
+			}
+			eventually(t, 30*time.Second, "plugin restarted", func() error {
+				if p := g.Plugin(); p.State != "running" || p.PID == old.PID {
+					return fmt.Errorf("plugin %+v", p)
+				}
+				return nil
+			})
+		}},
+		{"gateway killed", func(g *Gateway) {
+			g.Kill()
+			g.Restart()
+		}},
+	}
+	for _, tc := range crashes {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			g := StartGateway(t, `
+feature "queued" {
+  seats = 1
+  queue {}
+}
+feature "bound" {
+  seats = 1
+}
+`)
+			holder := g.Dial().checkout("queued", "holder", "h")
+			waiter := g.Dial()
+			expect(t, waiter.Do("CHECKOUT feature=queued user=waiter host=h wait=600"), "QUEUED")
+			expect(t, g.Dial().Do("CHECKOUT feature=bound user=b host=h bind=conn"), "GRANTED")
+
+			tc.crash(g)
+
+			c := g.Dial()
+			expect(t, c.Do("CHECKIN lease="+holder), "OK", "lease", holder)
+			eventually(t, 10*time.Second, "the orphaned ticket gone", func() error {
+				if q := g.Feature("queued"); q.Queued != 0 || q.InUse != 0 {
+					return fmt.Errorf("in_use=%d queued=%d leases=%+v", q.InUse, q.Queued, q.Leases)
+				}
+				return nil
+			})
+			expect(t, c.Do("CHECKOUT feature=queued user=next host=h"), "GRANTED")
+
+			// The bound lease's connection is closed too; it must not
+			// hold its seat until its TTL runs out.
+			var last string
+			deadline := time.Now().Add(5 * time.Second)
+			for time.Now().Before(deadline) {
+				if last = c.Do("CHECKOUT feature=bound user=next host=h").Line; strings.HasPrefix(last, "GRANTED ") {
+					return
+				}
+				time.Sleep(250 * time.Millisecond)
+			}
+			t.Errorf("bind=conn lease outlived its connection: the seat is still taken after the %s: %q", tc.name, last)
+		})
+	}
 }
