@@ -108,3 +108,71 @@ feature "cad.pro" {
 		t.Errorf("held_ms = %v", in.Raw["held_ms"])
 	}
 }
+
+// TestEventKindFields checks which fields the other kinds carry: those
+// that apply and none that do not.
+func TestEventKindFields(t *testing.T) {
+	t.Parallel()
+	g := StartGateway(t, `
+feature "cad" {
+  seats = 1
+  queue {}
+}
+`)
+	c := g.Dial()
+	lease := c.checkout("cad", "alice", "h")
+	expect(t, c.Do("CHECKOUT feature=cad user=bob host=h"), "DENIED", "reason", "no-seats")
+	q := c.Do("CHECKOUT feature=cad user=carol host=h wait=60")
+	expect(t, q, "QUEUED")
+	expect(t, c.Do("CANCEL ticket="+q.Get("ticket")), "OK")
+	if err := g.Admin().RemoveLease(t.Context(), lease); err != nil {
+		t.Fatalf("remove: %v", err)
+	}
+
+	tests := []struct {
+		kind    events.Kind
+		match   func(*StreamEvent) bool
+		present []string
+		absent  []string
+	}{
+		{events.Denied, func(e *StreamEvent) bool { return e.User == "bob" },
+			[]string{"reason", "user", "host", "in_use", "seats", "queued", "protocol", "plugin", "client_addr"},
+			[]string{"lease", "ticket", "held_ms"}},
+		{events.Queued, func(e *StreamEvent) bool { return e.Ticket == q.Get("ticket") },
+			[]string{"ticket", "count", "user", "host", "in_use", "seats", "queued"},
+			[]string{"lease", "held_ms", "reason"}},
+		{events.Dequeued, func(e *StreamEvent) bool { return e.Ticket == q.Get("ticket") },
+			[]string{"ticket", "reason", "in_use", "seats", "queued"},
+			[]string{"lease", "held_ms"}},
+		{events.Removed, func(e *StreamEvent) bool { return e.Lease == lease },
+			[]string{"lease", "held_ms", "count", "user", "host", "in_use", "seats", "queued"},
+			[]string{"ticket", "reason"}},
+	}
+	evs := g.Events()
+	for _, tt := range tests {
+		t.Run(string(tt.kind), func(t *testing.T) {
+			var found *StreamEvent
+			for i := range evs {
+				if evs[i].Kind == tt.kind && tt.match(&evs[i]) {
+					found = &evs[i]
+				}
+			}
+			if found == nil {
+				t.Fatalf("no %s event among %d", tt.kind, len(evs))
+			}
+			for _, k := range append([]string{"schema", "id", "time", "kind", "gateway", "vendor", "feature", "version"}, tt.present...) {
+				if _, ok := found.Raw[k]; !ok {
+					t.Errorf("%s event lacks %s: %v", tt.kind, k, found.Raw)
+				}
+			}
+			for _, k := range tt.absent {
+				if v, ok := found.Raw[k]; ok {
+					t.Errorf("%s event has %s=%v, which does not apply", tt.kind, k, v)
+				}
+			}
+			if want := "licensegw.events.local.cad." + string(tt.kind); found.Subject != want {
+				t.Errorf("subject %q, want %q", found.Subject, want)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +111,27 @@ feature "x" {
 		if !ok || !strings.HasPrefix(ans, "GRANTED ") {
 			t.Errorf("padded retry answered %q (ok=%v), want GRANTED", ans, ok)
 		}
+	})
+	t.Run("lease taken over TCP, kept over UDP", func(t *testing.T) {
+		lease := g.Dial().checkout("cad", "carol", "h")
+		exchange := func(req string) Reply {
+			t.Helper()
+			ans, ok := u.Exchange(pad(req, 256), 5*time.Second)
+			if !ok {
+				t.Fatalf("%q: no answer", req)
+			}
+			r, err := parseReply(ans)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		expect(t, exchange("HEARTBEAT lease="+lease+" id=h1"), "OK", "lease", lease, "id", "h1")
+		st := exchange("STATUS feature=cad id=st1")
+		expect(t, st, "FEATURE", "name", "cad", "id", "st1", "in_use", fmt.Sprint(g.Feature("cad").InUse))
+		expect(t, exchange("STATUS feature=none id=st2"), "END", "count", "0")
+		expect(t, exchange("CHECKIN lease="+lease+" id=c1"), "OK", "lease", lease)
+		expect(t, exchange("CHECKIN lease="+lease+" id=c2"), "GONE", "lease", lease)
+		expect(t, exchange("CHECKOUT feature=cad user=u host=h wait=5 bind=conn id=b1"), "ERR", "code", "bad-request")
 	})
 }
