@@ -167,7 +167,7 @@ feature "cad" {
 // times. The answers come in request order, and each request must see the
 // effect of the one before it on the same connection: a STATUS after a
 // CHECKOUT counts that seat, and a CHECKOUT after the CHECKIN of the only
-// seat gets it. One round could pass by luck; twenty rounds do not.
+// seat gets it. One round could pass by luck; fifty rounds do not.
 func TestPipelinedRequestsRunInOrder(t *testing.T) {
 	t.Parallel()
 	g := StartGateway(t, `
@@ -177,7 +177,7 @@ feature "one" {
 }
 `)
 	c := g.Dial()
-	const rounds = 20
+	const rounds = 50
 	statusStale, checkoutDenied := 0, 0
 	lease := c.checkout("one", "alice", "h")
 	expect(t, c.Do("CHECKIN lease="+lease), "OK")

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -134,4 +135,62 @@ feature "x" {
 		expect(t, exchange("CHECKIN lease="+lease+" id=c2"), "GONE", "lease", lease)
 		expect(t, exchange("CHECKOUT feature=cad user=u host=h wait=5 bind=conn id=b1"), "ERR", "code", "bad-request")
 	})
+}
+
+// TestUDPRetransmitAcrossRestart retransmits a UDP CHECKOUT after the
+// plugin or the gateway restarted: the answer must be the one already
+// given and no second seat taken, because the server promises to remember
+// each answer for at least 60 seconds.
+func TestUDPRetransmitAcrossRestart(t *testing.T) {
+	t.Parallel()
+	restarts := []struct {
+		name    string
+		restart func(g *Gateway)
+	}{
+		{"plugin killed", func(g *Gateway) {
+			old := g.Plugin()
+			if err := syscall.Kill(old.PID, syscall.SIGKILL); err != nil {
+				t.Errorf("kill plugin: %v", err)
+			}
+			eventually(t, 30*time.Second, "plugin restarted", func() error {
+				if p := g.Plugin(); p.State != "running" || p.PID == old.PID {
+					return fmt.Errorf("plugin %+v", p)
+				}
+				return nil
+			})
+		}},
+		{"gateway restarted", func(g *Gateway) {
+			g.Stop()
+			g.Restart()
+		}},
+	}
+	for _, tc := range restarts {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			g := StartGateway(t, `
+feature "cad" {
+  seats = 5
+}
+`)
+			u := g.UDP()
+			req := pad("CHECKOUT feature=cad user=alice host=ws-01 id=retry-1", 256)
+			first, ok := u.Exchange(req, 5*time.Second)
+			if !ok || !strings.HasPrefix(first, "GRANTED ") {
+				t.Fatalf("first answer %q (ok=%v)", first, ok)
+			}
+			tc.restart(g)
+			var again string
+			for range 5 { // the client's own retry policy
+				if again, ok = u.Exchange(req, time.Second); ok {
+					break
+				}
+			}
+			if again != first {
+				t.Errorf("retransmission after the %s answered %q, first answer %q", tc.name, again, first)
+			}
+			if f := g.Feature("cad"); f.InUse != 1 {
+				t.Errorf("in_use=%d after one checkout retransmitted across a restart, want 1", f.InUse)
+			}
+		})
+	}
 }

@@ -1,0 +1,331 @@
+package vendors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/licensegw/licensegw/gateway/events"
+	"github.com/licensegw/licensegw/internal/e2etest"
+	"github.com/licensegw/licensegw/plugins/flexlm/client"
+)
+
+// flexlmConfig imports the zeta licence and options files and serves them
+// with the flexlm plugin on free ports; lmstat shows the server as e2ehost
+// in UTC so that its lines can be compared exactly.
+const flexlmConfig = `
+import "flexlm" {
+  license_file = "{{.Path "zeta.lic"}}"
+  options_file = "{{.Path "zeta.opt"}}"
+}
+
+plugin "flexlm" {
+  path   = "{{.Bin "licensegw-flexlm"}}"
+  listen = { lmgrd = "{{.TCP "lmgrd"}}", vendor = "{{.TCP "vendor"}}" }
+  config {
+    license_file = "{{.Path "zeta.lic"}}"
+    options_file = "{{.Path "zeta.opt"}}"
+    server_host  = "e2ehost"
+    timezone     = "UTC"
+  }
+}
+`
+
+func startFlexLM(t *testing.T) *e2etest.Gateway {
+	t.Helper()
+	return e2etest.Start(t, e2etest.Options{
+		Bins:   bins,
+		Config: flexlmConfig,
+		Files:  map[string]string{"zeta.lic": "testdata/zeta.lic", "zeta.opt": "testdata/zeta.opt"},
+	})
+}
+
+// lmgrd is the plugin's lmgrd address as lmutil's -c takes it.
+func lmgrd(g *e2etest.Gateway) string {
+	addr := g.Addr("lmgrd")
+	return addr[strings.LastIndex(addr, ":")+1:] + "@127.0.0.1"
+}
+
+// lmutil runs the built lmutil against the gateway's plugin.
+func lmutil(ctx context.Context, t *testing.T, g *e2etest.Gateway, verb string, args ...string) e2etest.Result {
+	t.Helper()
+	return e2etest.Run(ctx, t, bins.Path("lmutil"), append([]string{verb, "-c", lmgrd(g)}, args...))
+}
+
+func dialFlex(ctx context.Context, t *testing.T, g *e2etest.Gateway, user string) *client.Client {
+	t.Helper()
+	c, err := client.Dial(ctx, lmgrd(g), client.Options{Vendor: "zeta", User: user, Host: user + "-ws", Display: ":0"})
+	if err != nil {
+		t.Fatalf("dial as %s: %v", user, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// block is the part of lmstat output about one feature: from its "Users
+// of" line to the next one, blank lines dropped.
+func block(out, feature string) []string {
+	var lines []string
+	in := false
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "Users of ") {
+			in = strings.HasPrefix(l, "Users of "+feature+":")
+		}
+		if in && strings.TrimSpace(l) != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// matchLines checks lines against patterns one for one: each pattern is a
+// regular expression matched against the whole line.
+func matchLines(t *testing.T, what string, lines []string, patterns ...string) {
+	t.Helper()
+	ok := len(lines) == len(patterns)
+	for i := 0; ok && i < len(lines); i++ {
+		ok = regexp.MustCompile(`^` + patterns[i] + `$`).MatchString(lines[i])
+	}
+	if !ok {
+		t.Errorf("%s:\n%s\nwant lines matching:\n%s", what, strings.Join(lines, "\n"), strings.Join(patterns, "\n"))
+	}
+}
+
+// userLine is the pattern of an lmstat user line.
+func userLine(user, port string, handle int, more string) string {
+	return regexp.QuoteMeta(fmt.Sprintf("    %s %s-ws :0 (v5.0) (e2ehost/%s %d), start ", user, user, port, handle)) +
+		`[A-Z][a-z]{2} \d{1,2}/\d{1,2} \d{1,2}:\d{2}` + regexp.QuoteMeta(more)
+}
+
+func usersOf(feature string, issued, inUse int) string {
+	plural := func(n int) string {
+		if n == 1 {
+			return "1 license"
+		}
+		return fmt.Sprintf("%d licenses", n)
+	}
+	return regexp.QuoteMeta(fmt.Sprintf("Users of %s:  (Total of %s issued;  Total of %s in use)", feature, plural(issued), plural(inUse)))
+}
+
+// TestFlexLMLmstat drives the flexlm plugin of a real gateway with its Go
+// client and checks, after each step, what the built lmutil prints: seats
+// held, a reservation for a group, a queued user, a limit, lmremove and
+// lmreread.
+func TestFlexLMLmstat(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	g := startFlexLM(t)
+	port := lmgrd(g)[:strings.Index(lmgrd(g), "@")]
+	resv := regexp.QuoteMeta(fmt.Sprintf("\t1 RESERVATION for GROUP artists (e2ehost/%s)", port))
+	header := []string{usersOf("modeler", 3, 3), regexp.QuoteMeta(`  "modeler" v5.0, vendor: zeta, expiry: permanent`), `  floating license`}
+
+	// carl and dan, outside the artists group, take the two seats that are
+	// not reserved; erin, outside too, queues although one seat is free.
+	carl, dan, erin, ann := dialFlex(ctx, t, g, "carl"), dialFlex(ctx, t, g, "dan"), dialFlex(ctx, t, g, "erin"), dialFlex(ctx, t, g, "ann")
+	carlLic, err := carl.Checkout(ctx, client.CheckoutRequest{Feature: "modeler"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	danLic, err := dan.Checkout(ctx, client.CheckoutRequest{Feature: "modeler"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued := make(chan int, 4)
+	type result struct {
+		lic *client.License
+		err error
+	}
+	erinDone := make(chan result, 1)
+	go func() {
+		lic, err := erin.Checkout(ctx, client.CheckoutRequest{Feature: "modeler", Wait: time.Minute, OnQueued: func(p int) { queued <- p }})
+		erinDone <- result{lic, err}
+	}()
+	select {
+	case p := <-queued:
+		if p != 1 {
+			t.Errorf("erin queued at position %d, want 1", p)
+		}
+	case r := <-erinDone:
+		t.Fatalf("erin was not queued: %v, %v", r.lic, r.err)
+	case <-ctx.Done():
+		t.Fatal("erin was never queued")
+	}
+
+	out := lmutil(ctx, t, g, "lmstat", "-a")
+	if out.Code != 0 {
+		t.Fatalf("lmstat -a: exit %d\n%s%s", out.Code, out.Stdout, out.Stderr)
+	}
+	st := g.Feature("modeler")
+	if len(st.Tickets) != 1 {
+		t.Fatalf("admin status: %d tickets, want erin's", len(st.Tickets))
+	}
+	erinHandle := 0
+	matchLines(t, "lmstat -a with two users, a reservation and a queued user", block(out.Stdout, "modeler"),
+		append(header, resv,
+			userLine("carl", port, carlLic.Handle, ""),
+			userLine("dan", port, danLic.Handle, ""),
+			regexp.QuoteMeta(fmt.Sprintf("    erin erin-ws :0 5.0 (v5.0) (e2ehost/%s ", port))+`(\d+)`+regexp.QuoteMeta(") queued for 1 license"),
+		)...)
+	if m := regexp.MustCompile(`erin .*\(e2ehost/\d+ (\d+)\) queued`).FindStringSubmatch(out.Stdout); m != nil {
+		fmt.Sscan(m[1], &erinHandle)
+	}
+	matchLines(t, "lmstat -a, other features", block(out.Stdout, "render"), usersOf("render", 3, 0))
+
+	// ann is an artist: the reserved seat is hers although the feature is
+	// full for everybody else.
+	annLic, err := ann.Checkout(ctx, client.CheckoutRequest{Feature: "modeler"})
+	if err != nil {
+		t.Fatalf("ann, an artist, denied the reserved seat: %v", err)
+	}
+	// carl leaves: erin, first in the queue, gets his seat under the
+	// number her ticket had.
+	if err := carlLic.Checkin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var erinLic *client.License
+	select {
+	case r := <-erinDone:
+		if r.err != nil {
+			t.Fatalf("erin's queued checkout: %v", r.err)
+		}
+		erinLic = r.lic
+	case <-ctx.Done():
+		t.Fatal("erin never got carl's seat")
+	}
+	if erinLic.Handle != erinHandle {
+		t.Errorf("erin granted handle %d, lmstat showed her ticket as %d", erinLic.Handle, erinHandle)
+	}
+	out = lmutil(ctx, t, g, "lmstat", "-f", "modeler")
+	lines := block(out.Stdout, "modeler")
+	matchLines(t, "lmstat -f modeler after ann took the reserved seat and erin carl's", lines,
+		append(header,
+			userLine("dan", port, danLic.Handle, ""),
+			userLine("erin", port, erinLic.Handle, ""),
+			userLine("ann", port, annLic.Handle, ""),
+		)...)
+	if strings.Contains(out.Stdout, "Users of render") || strings.Contains(out.Stdout, "Users of meshgen") {
+		t.Errorf("lmstat -f modeler shows other features:\n%s", out.Stdout)
+	}
+
+	// MAX 1 meshgen USER dan.
+	if _, err := dan.Checkout(ctx, client.CheckoutRequest{Feature: "meshgen"}); err != nil {
+		t.Fatal(err)
+	}
+	var denied *client.DeniedError
+	if _, err := dan.Checkout(ctx, client.CheckoutRequest{Feature: "meshgen"}); !errors.As(err, &denied) || denied.Reason != "limit" {
+		t.Errorf("dan's second meshgen seat: %v, want a denial for the limit", err)
+	}
+
+	out = lmutil(ctx, t, g, "lmstat", "-i")
+	var table []string
+	for _, l := range strings.Split(out.Stdout, "\n") {
+		if strings.HasPrefix(l, "Feature ") || strings.HasPrefix(l, "_") || strings.Contains(l, " zeta") {
+			table = append(table, l)
+		}
+	}
+	matchLines(t, "lmstat -i", table,
+		`Feature                         Version     #licenses    Expires      Vendor`,
+		`_______                         _________   _________    __________   ______`,
+		`meshgen                         1.0          4           permanent    zeta`,
+		`modeler                         5.0          3           permanent    zeta`,
+		`render                          2.1          3           31-dec-2030  zeta`)
+
+	// lmremove: dan loses his modeler seat, the stream says removed.
+	out = lmutil(ctx, t, g, "lmremove", "modeler", "dan", "dan-ws", ":0")
+	if out.Code != 0 {
+		t.Fatalf("lmremove: exit %d\n%s%s", out.Code, out.Stdout, out.Stderr)
+	}
+	g.WaitEvent(20*time.Second, "removed dan's modeler seat", func(e e2etest.Event) bool {
+		return e.Kind == events.Removed && e.Feature == "modeler" && e.User == "dan" && e.Lease == danLic.Lease
+	})
+	select {
+	case <-danLic.Lost():
+		var gone *client.GoneError
+		if !errors.As(danLic.Err(), &gone) {
+			t.Errorf("dan's licence lost with %v, want a GoneError", danLic.Err())
+		}
+	case <-time.After(20 * time.Second):
+		t.Error("dan's client was not told its licence was removed")
+	}
+
+	// lmreread after the licence file grew: the new total, leases kept.
+	g.WriteFile("zeta.lic", strings.Replace(readFile(t, "testdata/zeta.lic"), "permanent 3", "permanent 5", 1))
+	out = lmutil(ctx, t, g, "lmreread")
+	if out.Code != 0 {
+		t.Fatalf("lmreread: exit %d\n%s%s", out.Code, out.Stdout, out.Stderr)
+	}
+	e2etest.Eventually(t, 20*time.Second, "modeler has 5 seats after lmreread", func() error {
+		if f := g.Feature("modeler"); f.Seats != 5 {
+			return fmt.Errorf("%d seats", f.Seats)
+		}
+		return nil
+	})
+	out = lmutil(ctx, t, g, "lmstat", "-a")
+	matchLines(t, "lmstat -a after lmreread", block(out.Stdout, "modeler"),
+		usersOf("modeler", 5, 2), header[1], header[2],
+		userLine("erin", port, erinLic.Handle, ""),
+		userLine("ann", port, annLic.Handle, ""))
+	for _, l := range []*client.License{erinLic, annLic} {
+		select {
+		case <-l.Lost():
+			t.Errorf("%s's licence lost by the reread: %v", l.Lease, l.Err())
+		default:
+		}
+	}
+}
+
+// TestFlexLMUnreachable: lmstat against a port nobody listens on prints
+// FlexLM's message and fails.
+func TestFlexLMUnreachable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	addr, err := e2etest.FreeTCPAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := addr[strings.LastIndex(addr, ":")+1:]
+	r := e2etest.Run(ctx, t, bins.Path("lmutil"), []string{"lmstat", "-a", "-c", port + "@127.0.0.1"})
+	want := `127.0.0.1: Cannot connect to license server system. (-15,570:111 "Connection refused")`
+	if r.Code == 0 || !strings.Contains(r.Stdout+r.Stderr, want) {
+		t.Errorf("lmstat of a closed port: exit %d, output\n%s%s\nwant a non-zero exit and %q", r.Code, r.Stdout, r.Stderr, want)
+	}
+}
+
+// TestFlexLMImportValidates: what `licensegw import flexlm` prints is a
+// configuration `licensegw validate` accepts.
+func TestFlexLMImportValidates(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	lg := bins.Path("licensegw")
+	r := e2etest.Run(ctx, t, lg, []string{"import", "flexlm", "testdata/zeta.lic", "--options", "testdata/zeta.opt"})
+	if r.Code != 0 {
+		t.Fatalf("import: exit %d\n%s", r.Code, r.Stderr)
+	}
+	for _, want := range []string{`feature "modeler"`, `group "artists"`, `reserve {`, `max {`} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("import output lacks %s:\n%s", want, r.Stdout)
+		}
+	}
+	cfg := filepath.Join(t.TempDir(), "config.hcl")
+	if err := os.WriteFile(cfg, []byte("gateway {\n  name = \"imported\"\n}\n\n"+r.Stdout), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if v := e2etest.Run(ctx, t, lg, []string{"validate", cfg}); v.Code != 0 {
+		t.Errorf("validate of the imported configuration: exit %d\n%s%s\nconfiguration:\n%s", v.Code, v.Stdout, v.Stderr, r.Stdout)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
