@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -20,7 +21,7 @@ var ErrNoStream = errors.New("journal: no stream answered")
 // errBadAck is the cause reported for an answer that is not a PubAck.
 var errBadAck = errors.New("journal: malformed publish acknowledgement")
 
-// acks collects the stream's answers to one burst of publishes. Every
+// acks collects the stream's answers to the publisher's bursts. Every
 // publish carries a reply subject <prefix><n>, n counting up across bursts,
 // and one wildcard subscription receives all answers. This is what the
 // jetstream client's PublishMsgAsync does, without a future, two channels, a
@@ -29,13 +30,22 @@ type acks struct {
 	prefix string
 	sub    *nats.Subscription
 
-	mu        sync.Mutex
-	base      uint64        // token of the burst's first publish
-	results   []ackInfo     // one per publish of the current burst
-	remaining int           // answers still due, once armed
-	armed     bool          // the burst's publishes are all sent
-	done      chan struct{} // closed when armed and remaining reaches 0
-	next      uint64        // next token to hand out
+	mu       sync.Mutex
+	next     uint64   // next token to hand out
+	inflight []*burst // bursts whose answers are still of interest
+}
+
+// burst is one group of events published together, awaiting answers.
+type burst struct {
+	items    []pending
+	base     uint64    // token of items[0]
+	deadline time.Time // when missing answers count as lost
+
+	// Guarded by acks.mu.
+	results   []ackInfo // one per item; zero: no answer (yet)
+	remaining int       // answers still due, once armed
+	armed     bool      // every publish of the burst is sent
+	done      chan struct{}
 }
 
 // ackInfo is one publish's answer: a stream sequence, or why not.
@@ -60,42 +70,55 @@ func newAcks(nc *nats.Conn) (*acks, error) {
 	return a, nil
 }
 
-// begin starts a burst of up to n publishes; the answers to any earlier
-// burst are ignored from now on. It returns the reply subject of publish i.
-// Once the publishes are sent, arm says how many, and done is closed when
-// they are all answered.
-func (a *acks) begin(n int) (reply func(i int) string) {
+// start registers a burst of items and hands out its tokens.
+func (a *acks) start(items []pending) *burst {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.base = a.next
-	a.next += uint64(n)
-	a.results = make([]ackInfo, n)
-	a.remaining = 0
-	a.armed = false
-	a.done = make(chan struct{})
-	base := a.base
-	return func(i int) string { return a.prefix + strconv.FormatUint(base+uint64(i), 10) }
+	b := &burst{items: items, base: a.next, results: make([]ackInfo, len(items)), done: make(chan struct{})}
+	a.next += uint64(len(items))
+	a.inflight = append(a.inflight, b)
+	return b
 }
 
-// arm says that sent publishes of the burst went out; the returned channel
-// is closed when all are answered.
-func (a *acks) arm(sent int) <-chan struct{} {
+// reply is the reply subject of b.items[i].
+func (a *acks) reply(b *burst, i int) string {
+	return a.prefix + strconv.FormatUint(b.base+uint64(i), 10)
+}
+
+// arm says that sent publishes of b went out; b.done is closed once they are
+// all answered.
+func (a *acks) arm(b *burst, sent int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.remaining += sent
-	a.armed = true
-	if a.remaining == 0 {
-		close(a.done)
+	b.remaining += sent
+	b.armed = true
+	b.deadline = time.Now().Add(ackTimeout)
+	if b.remaining == 0 {
+		close(b.done)
 	}
-	return a.done
 }
 
-// result returns a copy of the answers of the current burst (answers may
-// still arrive after a timeout); a zero ackInfo means no answer yet.
-func (a *acks) result() []ackInfo {
+// refused records that the connection refused to send b.items[i].
+func (a *acks) refused(b *burst, i int, err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return slices.Clone(a.results)
+	b.results[i] = ackInfo{err: err}
+}
+
+// results returns a copy of b's answers (more may arrive after a timeout)
+// and stops collecting them.
+func (a *acks) results(b *burst) []ackInfo {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.inflight = slices.DeleteFunc(a.inflight, func(x *burst) bool { return x == b })
+	return slices.Clone(b.results)
+}
+
+// forget stops collecting answers for bs.
+func (a *acks) forget(bs []*burst) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.inflight = slices.DeleteFunc(a.inflight, func(x *burst) bool { return slices.Contains(bs, x) })
 }
 
 // handle records one answer. It runs on the subscription's goroutine.
@@ -107,18 +130,22 @@ func (a *acks) handle(m *nats.Msg) {
 	info := parseAck(m)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if n < a.base || n-a.base >= uint64(len(a.results)) {
-		return // an earlier burst's, given up on
+	for _, b := range a.inflight {
+		if n < b.base || n-b.base >= uint64(len(b.results)) {
+			continue
+		}
+		r := &b.results[n-b.base]
+		if *r != (ackInfo{}) {
+			return // answered twice: keep the first
+		}
+		*r = info
+		b.remaining--
+		if b.armed && b.remaining == 0 {
+			close(b.done)
+		}
+		return
 	}
-	r := &a.results[n-a.base]
-	if *r != (ackInfo{}) {
-		return // answered twice: keep the first
-	}
-	*r = info
-	a.remaining--
-	if a.armed && a.remaining == 0 {
-		close(a.done)
-	}
+	// An answer to a burst given up on: ignore it.
 }
 
 func (a *acks) close() { _ = a.sub.Unsubscribe() }

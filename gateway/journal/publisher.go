@@ -3,6 +3,7 @@ package journal
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -10,9 +11,10 @@ import (
 )
 
 const (
-	// maxBurst bounds how many events go out before the publisher waits
-	// for their acks.
-	maxBurst = 4096
+	// maxBurst bounds how many events one burst carries, and maxInflight
+	// how many bursts await their acks at once.
+	maxBurst    = 1024
+	maxInflight = 4
 	// ackTimeout fails a burst whose answers do not all come (server gone
 	// without the connection noticing, answers lost on a reconnect), so
 	// that the publisher retries instead of waiting forever.
@@ -35,63 +37,97 @@ type pending struct {
 
 // publish is the publisher goroutine: it sends bursts of queued events and
 // completes their commits, in queue order, until Close.
+//
+// Up to maxInflight bursts are on the wire at once, so that the server
+// stores one burst while the commits of the previous one complete and the
+// next one gathers. The stream's order is kept by chaining: every event
+// sent while others are unacknowledged carries Nats-Expected-Last-Msg-Id,
+// the id of the event sent before it, so the stream stores it only right
+// after that one. When a publish fails, every later event is rejected too
+// (or was stored in order anyway, and comes back as a duplicate), and the
+// publisher sends them all again from the failed one, in order.
 func (j *Journal) publish() {
 	defer close(j.stopped)
 	defer j.acks.close()
-	var retry []pending // the unacknowledged tail of the last burst
-	backoff := minBackoff
+	var (
+		inflight []*burst  // sent, oldest first
+		retry    []pending // to send again, before anything queued
+		lastSent string    // id of the last event sent
+		backoff  = minBackoff
+		timer    = time.NewTimer(time.Hour)
+	)
+	defer timer.Stop()
 	for {
-		burst := retry
-		j.mu.Lock()
-		if n := min(maxBurst-len(burst), len(j.queue)); n > 0 {
-			burst = append(burst, j.queue[:n]...)
-			j.queue = j.queue[n:]
-			if len(j.queue) == 0 {
-				j.queue = nil // let the old backing array go
+		if len(inflight) < maxInflight {
+			if items := j.next(&retry); len(items) > 0 {
+				prev := lastSent
+				if len(inflight) == 0 {
+					prev = "" // everything sent before is acknowledged
+				}
+				b, last := j.send(items, prev)
+				lastSent = last
+				inflight = append(inflight, b)
+				continue
 			}
 		}
-		empty := len(burst) == 0
-		j.mu.Unlock()
 
-		if empty {
+		if len(inflight) == 0 {
 			select {
 			case <-j.wake:
 			case <-j.abort:
 				j.abandon(nil, nil)
 				return
 			case <-j.drain:
-				j.mu.Lock()
-				done := len(j.queue) == 0 // closing is set: nothing more comes
-				j.mu.Unlock()
-				if done {
-					return
+				if j.queueEmpty() {
+					return // closing is set: nothing more comes
 				}
 			}
 			continue
 		}
 
-		failed, err := j.send(burst)
-		if errors.Is(err, ErrClosed) {
-			j.abandon(burst[failed:], nil)
+		head := inflight[0]
+		var more <-chan struct{}
+		if len(inflight) < maxInflight {
+			more = j.wake // room for another burst: take new events
+		}
+		timer.Reset(time.Until(head.deadline))
+		select {
+		case <-head.done:
+		case <-timer.C:
+		case <-more:
+			continue
+		case <-j.abort:
+			j.abandon(unsent(inflight, nil), nil)
 			return
 		}
+
+		failed, err := j.complete(head)
+		inflight = inflight[1:]
 		if err == nil {
-			retry, backoff = nil, minBackoff
+			backoff = minBackoff
 			continue
 		}
-		retry = burst[failed:]
+		// Everything from the failure on goes again, in order, and the
+		// first of it unconditionally: nothing before it is pending.
+		j.acks.forget(inflight)
+		retry = unsent(inflight, head.items[failed:])
+		inflight = nil
+		if errors.Is(err, ErrClosed) {
+			j.abandon(retry, nil)
+			return
+		}
 		if isWrongLastMsgID(err) {
 			// Another writer's message came between two of ours:
-			// the first unstored event starts the next burst, with
-			// no expectation, at once.
+			// no reason to wait.
 			continue
 		}
 		for i := range retry {
 			retry[i].commit.failedAttempt(err)
 		}
 		j.cfg.Log.Warn("publishing events failed; retrying", "events", len(retry), "backoff", backoff, "error", err)
+		timer.Reset(backoff)
 		select {
-		case <-time.After(backoff):
+		case <-timer.C:
 			backoff = min(2*backoff, maxBackoff)
 		case <-j.abort:
 			j.abandon(retry, err)
@@ -100,78 +136,100 @@ func (j *Journal) publish() {
 	}
 }
 
-// send publishes burst, pipelined, and waits for every answer. The events
-// before index failed are acknowledged and their commits advanced; from
-// failed on nothing is, and err says why. Events after the first failure may
-// have been stored all the same: they are sent again with their ids, and the
-// stream drops the duplicates.
-func (j *Journal) send(burst []pending) (failed int, err error) {
-	reply := j.acks.begin(len(burst))
-	sent, published := len(burst), 0
-	prevID := "" // the first event of a burst follows acknowledged ones
-	for i := range burst {
-		p := &burst[i]
+// unsent gathers first and the items of bursts, in order.
+func unsent(bursts []*burst, first []pending) []pending {
+	items := slices.Clone(first)
+	for _, b := range bursts {
+		items = append(items, b.items...)
+	}
+	return items
+}
+
+// next takes up to maxBurst events to send: retries first, then the queue.
+func (j *Journal) next(retry *[]pending) []pending {
+	n := min(maxBurst, len(*retry))
+	items := (*retry)[:n:n]
+	*retry = (*retry)[n:]
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if k := min(maxBurst-len(items), len(j.queue)); k > 0 {
+		// Copy out, so that the queue keeps its backing array and
+		// Append (under the engine's lock) does not grow a new one.
+		items = append(items, j.queue[:k]...)
+		rest := copy(j.queue, j.queue[k:])
+		clear(j.queue[rest:]) // drop references for the GC
+		j.queue = j.queue[:rest]
+	}
+	return items
+}
+
+func (j *Journal) queueEmpty() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.queue) == 0
+}
+
+// send publishes items, chained after the event prev ("" for none), and
+// returns their burst and the id of the last event sent. A publish the
+// connection refuses ends the burst early: the burst then fails there once
+// the publishes before it are answered.
+func (j *Journal) send(items []pending, prev string) (*burst, string) {
+	b := j.acks.start(items)
+	sent := 0
+	for i := range items {
+		p := &items[i]
 		if p.msg == nil && !p.unencodable {
 			j.encode(p)
 		}
 		if p.unencodable {
 			continue
 		}
-		// Every event but the first of the burst is stored only right
-		// after its predecessor: if one fails, those after it fail too,
-		// and the retry sends them again in order. Without this, one
-		// rejected publish (no responders during a leader change or a
-		// restart) would let the next ones be stored ahead of it.
-		if prevID != "" {
-			p.msg.Header[jetstream.ExpectedLastMsgIDHeader] = []string{prevID}
+		if prev != "" {
+			p.msg.Header[jetstream.ExpectedLastMsgIDHeader] = []string{prev}
 		} else {
 			delete(p.msg.Header, jetstream.ExpectedLastMsgIDHeader)
 		}
-		prevID = p.commit.events[p.index].ID
-		p.msg.Reply = reply(i)
-		if perr := j.cfg.Conn.PublishMsg(p.msg); perr != nil {
-			sent, err = i, fmt.Errorf("journal: publish: %w", perr)
+		p.msg.Reply = j.acks.reply(b, i)
+		if err := j.cfg.Conn.PublishMsg(p.msg); err != nil {
+			j.acks.refused(b, i, err)
 			break
 		}
-		published++
+		prev = p.commit.events[p.index].ID
+		sent++
 	}
-	done := j.acks.arm(published)
+	j.acks.arm(b, sent)
+	return b, prev
+}
 
-	timer := time.NewTimer(ackTimeout)
-	defer timer.Stop()
-	select {
-	case <-done:
-	case <-timer.C:
-	case <-j.abort:
-	}
-	results := j.acks.result()
-	if sent < len(burst) {
-		failed = sent // err is the publish error
-	} else {
-		failed = len(burst)
-	}
-	seqs := make([]uint64, failed)
-	for i, r := range results[:failed] {
-		if burst[i].unencodable {
+// complete advances the commits of head's acknowledged events, up to the
+// first failure, and returns its index and cause.
+func (j *Journal) complete(head *burst) (failed int, err error) {
+	results := j.acks.results(head)
+	seqs := make([]uint64, len(results))
+	for i, r := range results {
+		if head.items[i].unencodable {
 			continue
 		}
 		if r.err == nil && r.seq > 0 {
 			seqs[i] = r.seq
 			continue
 		}
-		failed, err = i, ErrAckTimeout
-		if r.err != nil {
-			err = fmt.Errorf("journal: publish: %w", r.err)
+		err = r.err
+		if err == nil {
+			err = ErrAckTimeout
+		} else if !errors.Is(err, ErrNoStream) {
+			err = fmt.Errorf("journal: publish: %w", err)
 		}
 		select {
 		case <-j.abort:
 			err = ErrClosed
 		default:
 		}
-		break
+		j.acknowledge(head.items[:i], seqs[:i])
+		return i, err
 	}
-	j.acknowledge(burst[:failed], seqs[:failed])
-	return failed, err
+	j.acknowledge(head.items, seqs)
+	return len(results), nil
 }
 
 // acknowledge advances the commits of events the stream has acknowledged
