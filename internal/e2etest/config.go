@@ -1,0 +1,81 @@
+package e2etest
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"text/template"
+)
+
+// templateData is what a configuration template sees as its dot. Its
+// address methods pick a free port the first time a name is used and give
+// the same address for the same name afterwards, so a template may name a
+// listener twice (a TCP and a UDP listener on one port) and the test reads
+// the address back with Gateway.Addr.
+type templateData struct {
+	g *Gateway
+}
+
+// Bin is the path of the built executable name.
+func (d templateData) Bin(name string) string { return d.g.opts.Bins.Path(name) }
+
+// Dir is the gateway's directory: where config.hcl and copied files are.
+func (d templateData) Dir() string { return d.g.Dir }
+
+// Path is the absolute path of name inside the gateway's directory.
+func (d templateData) Path(name string) string { return filepath.Join(d.g.Dir, name) }
+
+// TCP is a free loopback TCP address, named name.
+func (d templateData) TCP(name string) (string, error) { return d.g.alloc(name, FreeTCPAddr) }
+
+// UDP is a free loopback UDP address, named name.
+func (d templateData) UDP(name string) (string, error) { return d.g.alloc(name, FreeUDPAddr) }
+
+// TCPUDP is a loopback address free for both TCP and UDP, named name.
+func (d templateData) TCPUDP(name string) (string, error) { return d.g.alloc(name, FreeTCPUDPAddr) }
+
+// alloc returns the address named name, picking one with free the first
+// time.
+func (g *Gateway) alloc(name string, free func() (string, error)) (string, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if a, ok := g.addrs[name]; ok {
+		return a, nil
+	}
+	a, err := free()
+	if err != nil {
+		return "", fmt.Errorf("address %q: %w", name, err)
+	}
+	g.addrs[name] = a
+	return a, nil
+}
+
+// render is the whole configuration file: the blocks the harness needs
+// (gateway, admin, nats on its own ports) and then the test's template.
+func (g *Gateway) render(tmpl string) (string, error) {
+	t, err := template.New("config.hcl").Option("missingkey=error").Parse(tmpl)
+	if err != nil {
+		return "", fmt.Errorf("config template: %w", err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `gateway {
+  name     = %q
+  data_dir = "./data"
+}
+
+admin {
+  listen = %q
+}
+
+nats {
+  embedded = true
+  listen   = %q
+}
+
+`, g.opts.Name, g.AdminAddr, g.NATSAddr)
+	if err := t.Execute(&b, templateData{g}); err != nil {
+		return "", fmt.Errorf("config template: %w", err)
+	}
+	b.WriteString("\n")
+	return b.String(), nil
+}

@@ -1,0 +1,154 @@
+package e2etest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/licensegw/licensegw/gateway/events"
+)
+
+// The contract's stream and subjects, which the harness's configuration
+// keeps (it sets no nats prefix or stream).
+const (
+	StreamName    = "LICENSEGW_EVENTS"
+	EventSubjects = "licensegw.events.>"
+)
+
+// Event is one accounting event as stored in the stream.
+type Event struct {
+	Seq     uint64 // stream sequence
+	Subject string
+	events.Event
+}
+
+// NATSURL is the embedded NATS server's client URL.
+func (g *Gateway) NATSURL() string { return "nats://" + g.NATSAddr }
+
+// Events returns every accounting event the stream holds now, in order, or
+// fails the test. It reads like an audit consumer: nats.go connected to the
+// NATS port, an ordered consumer from the start up to the stream's last
+// sequence at the time of the call.
+func (g *Gateway) Events() []Event {
+	g.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	evs, err := ReadEvents(ctx, g.NATSURL())
+	if err != nil {
+		g.t.Fatalf("read the event stream: %v", err)
+	}
+	return evs
+}
+
+// WaitEvent polls the stream until an event matches, and returns it; the
+// test fails after timeout.
+func (g *Gateway) WaitEvent(timeout time.Duration, what string, match func(Event) bool) Event {
+	g.t.Helper()
+	var found Event
+	Eventually(g.t, timeout, "event "+what, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		evs, err := ReadEvents(ctx, g.NATSURL())
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			if match(e) {
+				found = e
+				return nil
+			}
+		}
+		return fmt.Errorf("none among %d events", len(evs))
+	})
+	return found
+}
+
+// ReadEvents reads every accounting event of the stream at url, up to its
+// last sequence when called.
+func ReadEvents(ctx context.Context, url string) ([]Event, error) {
+	nc, err := nats.Connect(url, nats.Name("licensegw e2etest"))
+	if err != nil {
+		return nil, fmt.Errorf("connect %s: %w", url, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	st, err := js.Stream(ctx, StreamName)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", StreamName, err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	last := info.State.LastSeq
+	if last == 0 {
+		return nil, nil
+	}
+	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{EventSubjects},
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ordered consumer: %w", err)
+	}
+	var out []Event
+	for {
+		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			return nil, fmt.Errorf("fetch: %w", err)
+		}
+		n, done := 0, false
+		for m := range batch.Messages() {
+			n++
+			md, err := m.Metadata()
+			if err != nil {
+				return nil, err
+			}
+			if md.Sequence.Stream > last {
+				done = true
+				continue
+			}
+			e := Event{Seq: md.Sequence.Stream, Subject: m.Subject()}
+			if err := json.Unmarshal(m.Data(), &e.Event); err != nil {
+				return nil, fmt.Errorf("seq %d: %w", e.Seq, err)
+			}
+			out = append(out, e)
+			if e.Seq == last {
+				done = true
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			return nil, fmt.Errorf("fetch: %w", err)
+		}
+		// The filter skips the stream's other subjects, so the last event
+		// may come before last: an empty fetch means nothing more matches.
+		if done || n == 0 {
+			return out, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+	}
+}
+
+// Kinds filters events by kind.
+func Kinds(evs []Event, kinds ...events.Kind) []Event {
+	var out []Event
+	for _, e := range evs {
+		for _, k := range kinds {
+			if e.Kind == k {
+				out = append(out, e)
+				break
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,403 @@
+package e2etest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/licensegw/licensegw/gateway/admin"
+	"github.com/licensegw/licensegw/gateway/config"
+)
+
+// Defaults of Options.
+const (
+	DefaultName         = "gw-e2e"
+	DefaultStartTimeout = 60 * time.Second // generous: the machine is small and shared
+	stopTimeout         = 40 * time.Second
+)
+
+// Options describe a gateway to start.
+type Options struct {
+	Bins Binaries // must hold licensegw and the plugins the template names
+
+	// Config is a text/template of the configuration after the gateway,
+	// admin and nats blocks (features, imports, plugins, ...). Its dot has
+	// Bin, Dir, Path, TCP, UDP and TCPUDP (see the package documentation).
+	Config string
+
+	// Files are copied into the gateway's directory before it starts:
+	// destination name -> source path (relative to the test's working
+	// directory, the package directory). Tests may edit the copies.
+	Files map[string]string
+
+	Name         string        // the gateway's name; DefaultName when empty
+	Env          []string      // added to the daemon's environment
+	StartTimeout time.Duration // DefaultStartTimeout when 0
+}
+
+// Gateway is one licensegw daemon run as a subprocess, with its own
+// directory, data directory and ports.
+type Gateway struct {
+	t    testing.TB
+	opts Options
+
+	Dir        string // the config's directory; data is in Dir/data
+	ConfigPath string
+	AdminAddr  string // host:port of the admin API
+	NATSAddr   string // host:port of the embedded NATS server
+	LogPath    string // the daemon's stdout and stderr, every run appended
+
+	plugins []string // names of the enabled plugins, all "running" when ready
+
+	mu    sync.Mutex
+	addrs map[string]string
+	proc  *process
+	pgids []int // every process group started, killed at cleanup
+}
+
+// process is one run of the daemon.
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has exited
+	err  error         // Wait's result, set before done is closed
+}
+
+// Start writes the configuration into a new t.TempDir(), starts the daemon
+// and waits until it is ready and every plugin it names runs. Cleanup kills
+// every process it started, also when the test fails, and logs the daemon's
+// output when the test failed.
+func Start(t testing.TB, opts Options) *Gateway {
+	t.Helper()
+	g := New(t, opts)
+	g.Start()
+	return g
+}
+
+// New prepares a gateway (directory, ports, configuration, files) without
+// starting it.
+func New(t testing.TB, opts Options) *Gateway {
+	t.Helper()
+	if opts.Name == "" {
+		opts.Name = DefaultName
+	}
+	if opts.StartTimeout == 0 {
+		opts.StartTimeout = DefaultStartTimeout
+	}
+	dir := t.TempDir()
+	g := &Gateway{
+		t:          t,
+		opts:       opts,
+		Dir:        dir,
+		ConfigPath: filepath.Join(dir, "config.hcl"),
+		LogPath:    filepath.Join(dir, "gateway.log"),
+		addrs:      map[string]string{},
+	}
+	var err error
+	if g.AdminAddr, err = FreeTCPAddr(); err != nil {
+		t.Fatal(err)
+	}
+	if g.NATSAddr, err = FreeTCPAddr(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.cleanup)
+	for dst, src := range opts.Files {
+		if err := copyFile(filepath.Join(dir, dst), src); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.Reconfigure(opts.Config)
+	return g
+}
+
+// Reconfigure renders tmpl into the configuration file, with the addresses
+// already picked kept; the running daemon is not told (reload or restart
+// it).
+func (g *Gateway) Reconfigure(tmpl string) {
+	g.t.Helper()
+	text, err := g.render(tmpl)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	if err := os.WriteFile(g.ConfigPath, []byte(text), 0o644); err != nil {
+		g.t.Fatal(err)
+	}
+	// The same loader as the daemon's: a configuration error shows here
+	// with positions, and the plugin names say what "ready" means.
+	cfg, diags := config.Load(g.ConfigPath)
+	if diags.HasErrors() {
+		g.t.Fatalf("configuration %s: %v\n%s", g.ConfigPath, diags, numbered(text))
+	}
+	g.plugins = g.plugins[:0]
+	for _, p := range cfg.Plugins {
+		if p.Enabled {
+			g.plugins = append(g.plugins, p.Name)
+		}
+	}
+}
+
+// Addr is the address a template picked for name; the test fails when the
+// template named no such address.
+func (g *Gateway) Addr(name string) string {
+	g.t.Helper()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	a, ok := g.addrs[name]
+	if !ok {
+		g.t.Fatalf("the configuration template named no address %q", name)
+	}
+	return a
+}
+
+// Path is the absolute path of name in the gateway's directory.
+func (g *Gateway) Path(name string) string { return filepath.Join(g.Dir, name) }
+
+// WriteFile replaces the file name in the gateway's directory (a licence
+// file before a reread, say).
+func (g *Gateway) WriteFile(name, content string) {
+	g.t.Helper()
+	if err := os.WriteFile(g.Path(name), []byte(content), 0o644); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
+// Start starts the daemon (again, on the same directory and ports) and
+// waits until it is ready.
+func (g *Gateway) Start() {
+	g.t.Helper()
+	logf, err := os.OpenFile(g.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	fmt.Fprintf(logf, "==== start %s\n", time.Now().UTC().Format(time.RFC3339Nano))
+	cmd := exec.Command(g.opts.Bins.Path("licensegw"), "serve", "-config", g.ConfigPath)
+	cmd.Dir = g.Dir
+	cmd.Env = append(os.Environ(), g.opts.Env...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own process group: cleanup kills the daemon and the plugins it
+	// started with one signal, whatever state a failed test left them in.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		g.t.Fatalf("start licensegw: %v", err)
+	}
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		logf.Close()
+		close(p.done)
+	}()
+	g.mu.Lock()
+	g.proc = p
+	g.pgids = append(g.pgids, cmd.Process.Pid)
+	g.mu.Unlock()
+	g.waitReady(p)
+}
+
+// waitReady polls /readyz and the plugins' states until all are good.
+func (g *Gateway) waitReady(p *process) {
+	g.t.Helper()
+	c := g.Admin()
+	deadline := time.Now().Add(g.opts.StartTimeout)
+	var last error
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			g.t.Fatalf("licensegw exited during start: %v\n%s", p.err, g.Log())
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		last = c.Ready(ctx)
+		if last == nil {
+			var st *admin.Status
+			if st, last = c.Status(ctx); last == nil {
+				last = running(st, g.plugins)
+			}
+		}
+		cancel()
+		if last == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	g.t.Fatalf("gateway not ready after %s: %v\n%s", g.opts.StartTimeout, last, g.Log())
+}
+
+// ErrNotRunning is what readiness waits out: a plugin not (yet) running.
+var ErrNotRunning = errors.New("plugin not running")
+
+func running(st *admin.Status, want []string) error {
+	state := map[string]string{}
+	for _, p := range st.Plugins {
+		state[p.Name] = p.State
+	}
+	for _, name := range want {
+		if s := state[name]; s != "running" {
+			return fmt.Errorf("%w: %s is %q", ErrNotRunning, name, s)
+		}
+	}
+	return nil
+}
+
+// PID is the running daemon's process id.
+func (g *Gateway) PID() int {
+	g.t.Helper()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.proc == nil {
+		g.t.Fatal("gateway not running")
+	}
+	return g.proc.cmd.Process.Pid
+}
+
+// Stop sends SIGTERM and waits for a clean exit.
+func (g *Gateway) Stop() {
+	g.t.Helper()
+	p := g.take()
+	if p == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		if p.err != nil {
+			g.t.Errorf("licensegw exited with %v after SIGTERM", p.err)
+		}
+	case <-time.After(stopTimeout):
+		_ = p.cmd.Process.Kill()
+		g.t.Fatalf("licensegw still running %s after SIGTERM", stopTimeout)
+	}
+}
+
+// Kill sends SIGKILL to the daemon alone (its plugins must notice by
+// themselves) and waits until it is gone.
+func (g *Gateway) Kill() {
+	g.t.Helper()
+	p := g.take()
+	if p == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// Restart stops the daemon (SIGTERM) if it runs and starts it again with
+// the same directory, data and ports.
+func (g *Gateway) Restart() {
+	g.t.Helper()
+	g.Stop()
+	g.Start()
+}
+
+func (g *Gateway) take() *process {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	p := g.proc
+	g.proc = nil
+	return p
+}
+
+// cleanup kills every process group the gateway started and shows the
+// daemon's output when the test failed.
+func (g *Gateway) cleanup() {
+	g.mu.Lock()
+	p := g.proc
+	g.proc = nil
+	pgids := g.pgids
+	g.mu.Unlock()
+	for _, pg := range pgids {
+		_ = syscall.Kill(-pg, syscall.SIGKILL)
+	}
+	if p != nil {
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+		}
+	}
+	if g.t.Failed() {
+		g.t.Logf("gateway log (%s):\n%s", g.LogPath, g.Log())
+	}
+}
+
+// Log returns the daemon's output so far, at most its last 64 KiB.
+func (g *Gateway) Log() string {
+	b, err := os.ReadFile(g.LogPath)
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	const max = 64 << 10
+	if len(b) > max {
+		b = b[len(b)-max:]
+	}
+	return string(b)
+}
+
+// Admin is a client of the gateway's admin API.
+func (g *Gateway) Admin() *admin.Client { return admin.NewClient(g.AdminAddr) }
+
+// Status fetches the admin status or fails the test.
+func (g *Gateway) Status() *admin.Status {
+	g.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := g.Admin().Status(ctx)
+	if err != nil {
+		g.t.Fatalf("admin status: %v", err)
+	}
+	return st
+}
+
+// Feature is the admin status of the feature called name (the first, when
+// several vendors or versions share it); the test fails when there is none.
+func (g *Gateway) Feature(name string) admin.Feature {
+	g.t.Helper()
+	for _, f := range g.Status().Features {
+		if f.Name == name {
+			return f
+		}
+	}
+	g.t.Fatalf("no feature %q in the admin status", name)
+	return admin.Feature{}
+}
+
+func copyFile(dst, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	return out.Close()
+}
+
+// numbered is text with line numbers, to read a configuration error.
+func numbered(text string) string {
+	var b []byte
+	line := 1
+	b = fmt.Appendf(b, "%4d | ", line)
+	for i := 0; i < len(text); i++ {
+		b = append(b, text[i])
+		if text[i] == '\n' && i+1 < len(text) {
+			line++
+			b = fmt.Appendf(b, "%4d | ", line)
+		}
+	}
+	return string(b)
+}
