@@ -80,6 +80,7 @@ type loadResult struct {
 	mu        sync.Mutex
 	held      map[string]bool // GRANTED received, no CHECKIN sent
 	uncertain map[string]bool // CHECKIN sent, answer lost
+	released  map[string]bool // CHECKIN answered OK
 	grants    int
 	denials   int
 }
@@ -125,6 +126,7 @@ func loadClient(g *Gateway, user string, res *loadResult) {
 		if r.Verb == "OK" {
 			res.mu.Lock()
 			delete(res.uncertain, l)
+			res.released[l] = true
 			res.mu.Unlock()
 		}
 	}
@@ -141,7 +143,7 @@ feature "load" {
   seats = %d
 }
 `, seats))
-	res := &loadResult{held: map[string]bool{}, uncertain: map[string]bool{}}
+	res := &loadResult{held: map[string]bool{}, uncertain: map[string]bool{}, released: map[string]bool{}}
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() { loadClient(g, fmt.Sprintf("u%d", i), res) })
@@ -187,6 +189,11 @@ feature "load" {
 			t.Errorf("granted lease %s after the restart: %q", l, r.Line)
 		}
 	}
+	for l := range inStatus {
+		if res.released[l] {
+			t.Errorf("lease %s, checked in before the kill, is back after the restart", l)
+		}
+	}
 	if f := g.Feature("load"); f.InUse > seats || f.InUse != len(f.Leases) {
 		t.Errorf("admin after the restart: in_use=%d seats=%d leases=%d", f.InUse, f.Seats, len(f.Leases))
 	}
@@ -214,6 +221,11 @@ feature "load" {
 	for l := range res.held {
 		if byLease[l] == 0 {
 			t.Errorf("granted lease %s has no checkout event", l)
+		}
+	}
+	for l := range inStatus {
+		if byLease[l] == 0 {
+			t.Errorf("lease %s in the restarted gateway has no checkout event", l)
 		}
 	}
 	t.Logf("stream: %d checkout events", len(evs))

@@ -136,3 +136,40 @@ feature "cad" {
 		t.Errorf("admin: in_use=%d leases=%+v, want the one lease", f.InUse, f.Leases)
 	}
 }
+
+// TestLeaseRevivedAfterRestart: heartbeats are not journaled, so a
+// restarted gateway gives every lease a fresh TTL (seats.Engine.Revive)
+// rather than expiring leases whose clients could not reach it while it was
+// down. A lease nobody heartbeats then expires one TTL after the restart.
+func TestLeaseRevivedAfterRestart(t *testing.T) {
+	t.Parallel()
+	g := StartGateway(t, `
+feature "short" {
+  seats     = 1
+  lease_ttl = "5s"
+}
+`)
+	grant := g.Dial().Do("CHECKOUT feature=short user=alice host=h")
+	expect(t, grant, "GRANTED")
+	lease := grant.Get("lease")
+	g.Kill()
+	restarted := time.Now()
+	g.Restart()
+
+	f := g.Feature("short")
+	if len(f.Leases) != 1 || f.Leases[0].ID != lease {
+		t.Fatalf("leases after the restart: %+v, want %s", f.Leases, lease)
+	}
+	if exp := f.Leases[0].Expires; exp.Before(restarted.Add(4 * time.Second)) {
+		t.Errorf("revived lease expires %s, less than a TTL after the restart at %s", exp, restarted)
+	}
+	ev := g.WaitEvent(20*time.Second, "expired after the restart", func(e *StreamEvent) bool {
+		return e.Kind == events.Expired && e.Lease == lease
+	})
+	if ev.Time.Before(restarted.Add(4500 * time.Millisecond)) {
+		t.Errorf("expired at %s, before a TTL after the restart at %s", ev.Time, restarted)
+	}
+	c := g.Dial()
+	expect(t, c.Do("HEARTBEAT lease="+lease), "GONE", "lease", lease, "reason", "expired")
+	expect(t, c.Do("CHECKOUT feature=short user=bob host=h"), "GRANTED")
+}

@@ -1,0 +1,209 @@
+package vendors
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/licensegw/licensegw/gateway/events"
+	"github.com/licensegw/licensegw/internal/e2etest"
+	"github.com/licensegw/licensegw/plugins/sentinel/client"
+	"github.com/licensegw/licensegw/plugins/sentinel/wire"
+)
+
+// sentinelConfig serves cad (short token lifetime, commuting allowed) and
+// solver (one token reserved for the team by team.rsv) with the sentinel
+// plugin on a free UDP port. Every client is 127.0.0.1, so the per-IP rate
+// limit is lifted.
+const sentinelConfig = `
+feature "cad" {
+  version   = "2.0"
+  seats     = 3
+  lease_ttl = "{{.TTL}}"
+  borrow {
+    max = "72h"
+  }
+}
+
+feature "solver" {
+  version   = "1.0"
+  seats     = 2
+  lease_ttl = "{{.TTL}}"
+}
+
+import "sentinel_reservations" {
+  file = "{{.Path "team.rsv"}}"
+}
+
+plugin "sentinel" {
+  path   = "{{.Bin "licensegw-sentinel"}}"
+  listen = { udp = "{{.UDP "sentinel"}}" }
+  config {
+    reservation_file = "{{.Path "team.rsv"}}"
+    server_name      = "e2e-sentinel"
+    rate_limit       = 100000
+    rate_burst       = 100000
+  }
+}
+`
+
+func startSentinel(t *testing.T, ttl string) *e2etest.Gateway {
+	t.Helper()
+	return e2etest.Start(t, e2etest.Options{
+		Bins:   bins,
+		Config: strings.ReplaceAll(sentinelConfig, "{{.TTL}}", ttl),
+		Files:  map[string]string{"team.rsv": "testdata/team.rsv"},
+	})
+}
+
+func dialSentinel(t *testing.T, addr, user string) *client.Client {
+	t.Helper()
+	c, err := client.Dial(addr, client.Options{User: user, Host: user + "-ws", Display: ":0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func isStatus(err error, st wire.Status) bool { return client.IsStatus(err, st) }
+
+// TestSentinel drives the sentinel plugin of a real gateway: checkout and
+// refresh, a silent client's token reclaimed after its lifetime, a
+// commuter token that outlives it without refreshes, a group reservation,
+// discovery and lsmon.
+func TestSentinel(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	g := startSentinel(t, "5s")
+	addr := g.Addr("sentinel")
+	carl, dan, ann, ben := dialSentinel(t, addr, "carl"), dialSentinel(t, addr, "dan"), dialSentinel(t, addr, "ann"), dialSentinel(t, addr, "ben")
+
+	// carl checks out and refreshes: the expiry moves on.
+	tok, _, err := carl.Checkout(ctx, client.CheckoutRequest{Feature: "cad"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Lifetime != 5*time.Second || tok.Commuter {
+		t.Errorf("carl's token: lifetime %s, commuter %v; want 5s, false", tok.Lifetime, tok.Commuter)
+	}
+	time.Sleep(1100 * time.Millisecond) // expiries have a one-second resolution
+	exp, err := carl.Refresh(ctx, tok.Handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !exp.After(tok.Expires) {
+		t.Errorf("refresh: expiry %s, not after the grant's %s", exp, tok.Expires)
+	}
+
+	// dan commutes for two days, then neither refreshes: carl's token is
+	// reclaimed after its lifetime, dan's stays.
+	com, err := dan.Commute(ctx, "cad", "", 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !com.Commuter || time.Until(com.Expires) < 47*time.Hour {
+		t.Errorf("commuter token: commuter %v, expires %s; want two days", com.Commuter, com.Expires)
+	}
+	g.WaitEvent(10*time.Second, "borrowed by dan", func(e e2etest.Event) bool {
+		return e.Kind == events.Borrowed && e.Lease == com.Handle && e.User == "dan"
+	})
+
+	// Meanwhile: the reservation. solver has 2 tokens, 1 kept for the team.
+	if _, _, err := carl.Checkout(ctx, client.CheckoutRequest{Feature: "solver"}); err != nil {
+		t.Fatalf("carl, the first solver token (not reserved): %v", err)
+	}
+	if _, _, err := dan.Checkout(ctx, client.CheckoutRequest{Feature: "solver"}); !isStatus(err, wire.Reserved) {
+		t.Errorf("dan, outside the team, asked for the reserved solver token: %v, want status reserved", err)
+	}
+	annTok, _, err := ann.Checkout(ctx, client.CheckoutRequest{Feature: "solver"})
+	if err != nil {
+		t.Errorf("ann, in the team, denied the reserved solver token: %v", err)
+	} else if err := ann.Release(ctx, annTok.Handle); err != nil {
+		t.Fatal(err)
+	}
+	benTok, _, err := ben.Checkout(ctx, client.CheckoutRequest{Feature: "solver"})
+	if err != nil {
+		t.Errorf("ben, in the team, denied the reserved solver token: %v", err)
+	}
+	go keepAlive(ctx, ben, benTok) // ben stays through lsmon below
+
+	// Discovery on loopback: the plugin's address answers for cad, and
+	// for a feature it does not serve nobody answers.
+	found, err := client.Discover(ctx, "cad", []string{addr}, client.Options{})
+	if err != nil {
+		t.Fatalf("discover cad: %v", err)
+	}
+	if found.Server.Name != "e2e-sentinel" || found.Addr.String() != addr || !strings.HasSuffix(found.Server.Storage, "team.rsv") {
+		t.Errorf("discover cad: %+v at %s, want e2e-sentinel at %s with team.rsv", found.Server, found.Addr, addr)
+	}
+	if _, err := client.Discover(ctx, "nothing", []string{addr}, client.Options{Attempts: 2, Timeout: 100 * time.Millisecond}); !errors.Is(err, client.ErrNoServer) {
+		t.Errorf("discover a feature nobody serves: %v, want ErrNoServer", err)
+	}
+
+	// lsmon: cad's block names the commuter and carl (refreshed a moment
+	// ago), one client block each.
+	out := e2etest.Run(ctx, t, bins.Path("lsmon"), []string{"-f", "cad", addr})
+	if out.Code != 0 {
+		t.Fatalf("lsmon: exit %d\n%s%s", out.Code, out.Stdout, out.Stderr)
+	}
+	for _, re := range []string{
+		`(?m)^   \|- Feature name +: "cad"$`,
+		`(?m)^   \|- Feature version +: "2\.0"$`,
+		`(?m)^   \|- Commuter license allowed +: YES$`,
+		`(?m)^   \|- Maximum concurrent user\(s\) +: 3$`,
+		`(?m)^   \|- Commuter tokens in use +: 1$`,
+		`(?m)^     \|- Token lifetime \(heartbeat\) +: 5 secs`,
+		`(?m)^     \|- User name +: carl$`,
+		`(?m)^     \|- User name +: dan$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out.Stdout) {
+			t.Errorf("lsmon output lacks %s:\n%s", re, out.Stdout)
+		}
+	}
+	if n := strings.Count(out.Stdout, "|- Client Information"); n != 2 {
+		t.Errorf("lsmon -f cad: %d client blocks, want 2 (carl, dan):\n%s", n, out.Stdout)
+	}
+	out = e2etest.Run(ctx, t, bins.Path("lsmon"), []string{"-f", "solver", addr})
+	if !regexp.MustCompile(`(?m)^     \|- User name +: ben$`).MatchString(out.Stdout) ||
+		!regexp.MustCompile(`(?m)^     \|- Group name +: team$`).MatchString(out.Stdout) {
+		t.Errorf("lsmon -f solver: want ben's block with group team:\n%s", out.Stdout)
+	}
+
+	// carl stays silent: his token goes after its lifetime.
+	g.WaitEvent(30*time.Second, "carl's cad token expired", func(e e2etest.Event) bool {
+		return e.Kind == events.Expired && e.Lease == tok.Handle
+	})
+	if _, err := carl.Refresh(ctx, tok.Handle); !isStatus(err, wire.Gone) {
+		t.Errorf("refresh of a reclaimed token: %v, want status gone", err)
+	} else if se := (*client.StatusError)(nil); errors.As(err, &se) && se.Reason != "expired" {
+		t.Errorf("refresh of a reclaimed token: reason %q, want expired", se.Reason)
+	}
+	// dan's commuter token outlived it without a refresh, and goes back.
+	var held bool
+	for _, l := range g.Feature("cad").Leases {
+		held = held || (l.ID == com.Handle && l.Borrowed)
+	}
+	if !held {
+		t.Fatalf("dan's commuter token is gone after %s without refreshes: %+v", time.Since(com.Expires.Add(-48*time.Hour)), g.Feature("cad").Leases)
+	}
+	if err := dan.ReturnCommuter(ctx, com.Handle); err != nil {
+		t.Fatal(err)
+	}
+	g.WaitEvent(10*time.Second, "dan's commuter token returned", func(e e2etest.Event) bool {
+		return e.Kind == events.Returned && e.Lease == com.Handle
+	})
+	if f := g.Feature("cad"); f.InUse != 0 {
+		t.Errorf("cad: %d in use after the expiry and the return, want 0: %+v", f.InUse, f.Leases)
+	}
+}
+
+// keepAlive refreshes tok until ctx ends.
+func keepAlive(ctx context.Context, c *client.Client, tok *client.Token) {
+	if tok != nil {
+		_ = c.KeepAlive(ctx, tok)
+	}
+}
