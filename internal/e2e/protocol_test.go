@@ -220,3 +220,63 @@ feature "cad" {
 		t.Errorf("%d checkout events, want 1 (a restart must not replay into the stream)", n)
 	}
 }
+
+// TestConnectionLimit: beyond max_connections_per_ip a connection is
+// answered too-many-requests and closed; closing one makes room.
+func TestConnectionLimit(t *testing.T) {
+	t.Parallel()
+	g := StartGateway(t, `
+feature "cad" {
+  seats = 1
+}
+`, WithPluginConfig(`    max_connections_per_ip = 2`))
+	a, b := g.Dial(), g.Dial()
+	expect(t, a.Do("PING"), "PONG")
+	expect(t, b.Do("PING"), "PONG")
+	third := g.Dial()
+	r, err := third.readLine(5 * time.Second)
+	if err != nil {
+		t.Fatalf("third connection: %v, want ERR too-many-requests", err)
+	}
+	expect(t, r, "ERR", "code", "too-many-requests")
+	if _, err := third.readLine(5 * time.Second); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("third connection after the refusal: %v, want it closed", err)
+	}
+	a.Close()
+	eventually(t, 10*time.Second, "room for a new connection", func() error {
+		c := g.Dial()
+		defer c.Close()
+		r, err := c.do("PING")
+		if err != nil {
+			return err
+		}
+		if r.Verb != "PONG" {
+			return errors.New(r.Line)
+		}
+		return nil
+	})
+}
+
+// TestLeaseIdentifiers: lease and ticket ids are opaque tokens of at most
+// 64 characters, distinct, and not guessable from the feature name.
+func TestLeaseIdentifiers(t *testing.T) {
+	t.Parallel()
+	g := StartGateway(t, `
+feature "cad" {
+  seats = 50
+}
+`)
+	c := g.Dial()
+	seen := map[string]bool{}
+	for range 50 {
+		l := c.checkout("cad", "u", "h")
+		if len(l) < 16 || len(l) > 64 || strings.Contains(l, "cad") {
+			t.Errorf("lease id %q", l)
+		}
+		if seen[l] {
+			t.Errorf("lease id %q given twice", l)
+		}
+		seen[l] = true
+	}
+	expect(t, c.Do("HEARTBEAT lease=not-a-lease"), "GONE", "lease", "not-a-lease", "reason", "unknown")
+}
