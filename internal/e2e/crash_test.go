@@ -268,6 +268,10 @@ func TestCrashDropsConnectionState(t *testing.T) {
 			g.Kill()
 			g.Restart()
 		}},
+		{"gateway stopped", func(g *Gateway) {
+			g.Stop()
+			g.Restart()
+		}},
 	}
 	for _, tc := range crashes {
 		t.Run(tc.name, func(t *testing.T) {
