@@ -101,3 +101,85 @@ feature "cad" {
 		t.Errorf("admin in_use=%d, %d grants answered: a limited request was executed", f.InUse, granted)
 	}
 }
+
+// TestReloadRetiresFeature removes a feature that has a lease: the lease
+// keeps working, new checkouts are refused, and the feature goes away with
+// its last lease.
+func TestReloadRetiresFeature(t *testing.T) {
+	t.Parallel()
+	g := StartGateway(t, `
+feature "old" {
+  seats = 2
+}
+feature "kept" {
+  seats = 1
+}
+`)
+	c := g.Dial()
+	lease := c.checkout("old", "alice", "h")
+	g.SetFeatures(`
+feature "kept" {
+  seats = 1
+}
+`)
+	if err := g.Admin().Reload(t.Context()); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	if f := g.Feature("old"); !f.Retired || f.InUse != 1 {
+		t.Errorf("removed feature with a lease: retired=%v in_use=%d, want retired with its lease", f.Retired, f.InUse)
+	}
+	expect(t, c.Do("HEARTBEAT lease="+lease), "OK", "lease", lease)
+	if r := c.Do("CHECKOUT feature=old user=bob host=h"); r.Verb != "DENIED" {
+		t.Errorf("checkout of a retired feature: %q, want DENIED", r.Line)
+	}
+	expect(t, c.Do("CHECKIN lease="+lease), "OK", "lease", lease)
+	eventually(t, 10*time.Second, "retired feature gone", func() error {
+		for _, f := range g.Status().Features {
+			if f.Name == "old" {
+				return fmt.Errorf("still listed: %+v", f)
+			}
+		}
+		return nil
+	})
+}
+
+// TestQueueMaxWaitAndRemoval: max_wait caps a longer wait= and an
+// administrator's removal hands the seat to the head of the queue.
+func TestQueueMaxWaitAndRemoval(t *testing.T) {
+	t.Parallel()
+	g := StartGateway(t, `
+feature "capped" {
+  seats = 1
+  queue {
+    max_wait = "1s"
+  }
+}
+feature "cad" {
+  seats = 1
+  queue {}
+}
+`)
+	c := g.Dial()
+	c.checkout("capped", "holder", "h")
+	w := g.Dial()
+	start := time.Now()
+	q := w.Do("CHECKOUT feature=capped user=w host=h wait=600")
+	expect(t, q, "QUEUED")
+	ev := w.Event(15 * time.Second)
+	expect(t, ev, "EVENT", "ticket", q.Get("ticket"), "reason", "timeout")
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("max_wait 1s ended a wait=600 after %s", d)
+	}
+
+	lease := c.checkout("cad", "holder", "h")
+	q = w.Do("CHECKOUT feature=cad user=w host=h wait=600")
+	expect(t, q, "QUEUED")
+	if code, out, errOut := g.CLI(t.Context(), "remove", lease); code != 0 {
+		t.Fatalf("remove: exit %d %q %q", code, out, errOut)
+	}
+	ev = w.Event(10 * time.Second)
+	if ev.Event != "granted" || ev.Get("ticket") != q.Get("ticket") {
+		t.Fatalf("%q, want EVENT granted for ticket %s", ev.Line, q.Get("ticket"))
+	}
+	expect(t, c.Do("HEARTBEAT lease="+lease), "GONE", "reason", "removed")
+}
