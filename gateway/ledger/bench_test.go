@@ -1,0 +1,118 @@
+package ledger_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/licensegw/licensegw/gateway/seats"
+)
+
+// BenchmarkJournaledPairs measures checkout+checkin pairs through the whole
+// ledger: engine, journal, embedded JetStream acknowledgement. Each op is
+// one pair; pairs/s and the per-request latency percentiles are reported.
+func BenchmarkJournaledPairs(b *testing.B) {
+	for _, workers := range []int{1, 16, 256} {
+		b.Run(fmt.Sprintf("requesters=%d", workers), func(b *testing.B) {
+			r := newRig(b, features(seats.Feature{Name: "hot", Version: "1.0", Seats: 1_000_000}))
+			l, _ := r.open(nil)
+			ctx := context.Background()
+			lat := make([][]time.Duration, workers)
+			var wg sync.WaitGroup
+			per := b.N/workers + 1
+			b.ResetTimer()
+			start := time.Now()
+			for w := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					q := req("hot", fmt.Sprintf("u%d", w))
+					mine := make([]time.Duration, 0, 2*per)
+					for range per {
+						t0 := time.Now()
+						res, _, err := l.Checkout(ctx, q)
+						t1 := time.Now()
+						if err != nil || res.Outcome != seats.Granted {
+							b.Error(res, err)
+							return
+						}
+						if err := l.Checkin(ctx, res.Lease.ID); err != nil {
+							b.Error(err)
+							return
+						}
+						mine = append(mine, t1.Sub(t0), time.Since(t1))
+					}
+					lat[w] = mine
+				}()
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			reportLatency(b, slices.Concat(lat...), float64(per*workers)/elapsed.Seconds(), "pairs/s")
+		})
+	}
+}
+
+func reportLatency(b *testing.B, all []time.Duration, rate float64, unit string) {
+	slices.Sort(all)
+	pct := func(p float64) float64 {
+		if len(all) == 0 {
+			return 0
+		}
+		return float64(all[int(p*float64(len(all)-1))].Microseconds())
+	}
+	b.ReportMetric(rate, unit)
+	b.ReportMetric(pct(0.50), "p50-µs")
+	b.ReportMetric(pct(0.99), "p99-µs")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkRestart100k measures a restart with 100,000 live leases: the
+// snapshot is read, later events replayed, every lease revived.
+func BenchmarkRestart100k(b *testing.B) {
+	for _, mode := range []string{"snapshot", "replay-only"} {
+		b.Run(mode, func(b *testing.B) {
+			const leases = 100_000
+			r := newRig(b, features(seats.Feature{Name: "big", Version: "1.0", Seats: leases}))
+			l, j := r.open(nil)
+			ctx := context.Background()
+			var wg sync.WaitGroup
+			for w := range 64 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := w; i < leases; i += 64 {
+						if res, _, err := l.Checkout(ctx, req("big", fmt.Sprint("u", i))); err != nil || res.Outcome != seats.Granted {
+							b.Error(res, err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			if mode == "snapshot" {
+				if err := l.Snapshot(ctx); err != nil {
+					b.Fatal(err)
+				}
+			} else {
+				r.dataDir = b.TempDir() // no snapshot to start from
+			}
+			j.Close(ctx)
+			b.ResetTimer()
+			var took time.Duration
+			for range b.N {
+				t0 := time.Now()
+				l2, j2 := r.open(nil)
+				took = time.Since(t0)
+				if n, _ := l2.Counts(); n != leases {
+					b.Fatalf("rebuilt %d leases", n)
+				}
+				j2.Close(ctx)
+			}
+			b.ReportMetric(took.Seconds(), "restart-s")
+		})
+	}
+}
