@@ -2,6 +2,7 @@ package e2etest
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -38,30 +39,36 @@ func TestLossyRelay(t *testing.T) {
 	defer c.Close()
 
 	const n = 400
+	// Read while sending, so that the socket's buffer never overflows.
+	seen := map[uint32]int{}
+	var order []uint32
+	done := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			m, err := c.Read(buf)
+			if err != nil {
+				done <- nil
+				return
+			}
+			v := binary.BigEndian.Uint32(buf)
+			if m != 4 || v >= n {
+				done <- fmt.Errorf("%x came back, never sent", buf[:m])
+				return
+			}
+			seen[v]++
+			order = append(order, v)
+		}
+	}()
 	for i := range n {
 		if _, err := c.Write(binary.BigEndian.AppendUint32(nil, uint32(i))); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(200 * time.Microsecond) // paced: no socket buffer overflows
+		time.Sleep(200 * time.Microsecond)
 	}
-	seen := map[uint32]int{}
-	var order []uint32
-	buf := make([]byte, 64)
-	for {
-		_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-		m, err := c.Read(buf)
-		if err != nil {
-			break
-		}
-		if m != 4 {
-			t.Fatalf("a datagram of %d bytes came back", m)
-		}
-		v := binary.BigEndian.Uint32(buf)
-		if v >= n {
-			t.Fatalf("%d came back, never sent", v)
-		}
-		seen[v]++
-		order = append(order, v)
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 	twice, late := 0, 0
 	for _, k := range seen {
@@ -76,7 +83,7 @@ func TestLossyRelay(t *testing.T) {
 	}
 	st := r.Stats()
 	t.Logf("%d of %d came back (%d twice, %d out of order); relay %+v", len(seen), n, twice, late, st)
-	if len(seen) == n || len(seen) < n/4 {
+	if len(seen) == n || len(seen) < n/2 {
 		t.Errorf("%d of %d datagrams came back: want some, not all, lost", len(seen), n)
 	}
 	if twice == 0 || late == 0 {
