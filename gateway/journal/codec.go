@@ -115,14 +115,34 @@ func plainString(s string) bool {
 }
 
 // decodeEvent decodes an event payload, with exactly the result of
-// json.Unmarshal.
-func decodeEvent(data []byte, ev *events.Event) error {
-	d := decoder{data: data}
+// json.Unmarshal. names, if not nil, shares the strings that repeat from
+// event to event (see interner).
+func decodeEvent(data []byte, ev *events.Event, names interner) error {
+	d := decoder{data: data, names: names}
 	if d.event(ev) {
 		return nil
 	}
 	*ev = events.Event{}
 	return json.Unmarshal(data, ev)
+}
+
+// interner hands out one string per distinct value of the fields that repeat
+// across events (schema, kind, gateway, pool, protocol, plugin, who), so a
+// replay of many events allocates them once.
+type interner map[string]string
+
+// maxInterned bounds an interner; past it, strings are allocated as usual.
+const maxInterned = 4096
+
+func (in interner) get(b []byte) string {
+	if s, ok := in[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(b)
+	if len(in) < maxInterned {
+		in[s] = s
+	}
+	return s
 }
 
 // decoder parses the JSON objects appendEvent writes (any key order, any
@@ -131,8 +151,9 @@ func decodeEvent(data []byte, ev *events.Event) error {
 // numbers that are not plain integers, syntax errors; decodeEvent then
 // leaves the payload to encoding/json.
 type decoder struct {
-	data []byte
-	pos  int
+	data  []byte
+	pos   int
+	names interner // may be nil
 }
 
 func (d *decoder) event(ev *events.Event) bool {
@@ -172,13 +193,14 @@ func (d *decoder) event(ev *events.Event) bool {
 // field decodes the value of key into ev.
 func (d *decoder) field(ev *events.Event, key []byte) bool {
 	var s *string
+	shared := true       // a value that repeats across events
 	switch string(key) { // no allocation: the compiler switches on the bytes
 	case "schema":
 		s = &ev.Schema
 	case "id":
-		s = &ev.ID
+		s, shared = &ev.ID, false
 	case "kind":
-		v, ok := d.str()
+		v, ok := d.str(true)
 		ev.Kind = events.Kind(v)
 		return ok
 	case "gateway":
@@ -190,9 +212,9 @@ func (d *decoder) field(ev *events.Event, key []byte) bool {
 	case "version":
 		s = &ev.Version
 	case "lease":
-		s = &ev.Lease
+		s, shared = &ev.Lease, false
 	case "ticket":
-		s = &ev.Ticket
+		s, shared = &ev.Ticket, false
 	case "user":
 		s = &ev.User
 	case "host":
@@ -204,7 +226,7 @@ func (d *decoder) field(ev *events.Event, key []byte) bool {
 	case "plugin":
 		s = &ev.Plugin
 	case "client_addr":
-		s = &ev.Client
+		s, shared = &ev.Client, false
 	case "reason":
 		s = &ev.Reason
 	case "project":
@@ -238,7 +260,7 @@ func (d *decoder) field(ev *events.Event, key []byte) bool {
 	default:
 		return false
 	}
-	v, ok := d.str()
+	v, ok := d.str(shared)
 	*s = v
 	return ok
 }
@@ -249,11 +271,15 @@ func (d *decoder) intField(dst *int) bool {
 	return ok
 }
 
-// str decodes a string value with no escapes.
-func (d *decoder) str() (string, bool) {
+// str decodes a string value with no escapes; shared strings go through the
+// interner.
+func (d *decoder) str(shared bool) (string, bool) {
 	raw, ok := d.rawString()
 	if !ok || !utf8.Valid(raw) {
 		return "", false
+	}
+	if shared && d.names != nil {
+		return d.names.get(raw), true
 	}
 	return string(raw), true
 }

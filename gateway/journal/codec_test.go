@@ -70,7 +70,7 @@ func TestDecodeEventMatchesUnmarshal(t *testing.T) {
 func checkDecode(t *testing.T, data []byte) {
 	t.Helper()
 	var got, want events.Event
-	errGot := decodeEvent(data, &got)
+	errGot := decodeEvent(data, &got, make(interner))
 	errWant := json.Unmarshal(data, &want)
 	if (errGot == nil) != (errWant == nil) {
 		t.Fatalf("%q: decodeEvent error %v, json.Unmarshal error %v", data, errGot, errWant)
@@ -113,5 +113,57 @@ func FuzzEncodeEvent(f *testing.F) {
 			t.Fatalf("encodeEvent = %s, %v\nMarshalJSON = %s", got, err, want)
 		}
 		checkDecode(t, got)
+	})
+}
+
+func BenchmarkDecodeEvent(b *testing.B) {
+	ev := sampleEvents()[1]
+	data, _ := ev.MarshalJSON()
+	for _, bc := range []struct {
+		name  string
+		names func() interner
+	}{
+		{"plain", func() interner { return nil }},
+		{"interned", func() interner { return make(interner) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			names := bc.names()
+			b.ReportAllocs()
+			for b.Loop() {
+				var e events.Event
+				if err := decodeEvent(data, &e, names); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("encoding/json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var e events.Event
+			if err := json.Unmarshal(data, &e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkEncodeEvent(b *testing.B) {
+	ev := sampleEvents()[1]
+	b.Run("appendEvent", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := encodeEvent(&ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("MarshalJSON", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ev.MarshalJSON(); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 }

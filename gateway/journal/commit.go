@@ -12,6 +12,7 @@ import (
 // acknowledged every one of its events.
 type Commit struct {
 	events []events.Event
+	one    [1]events.Event // backs events for single-event appends
 	done   chan struct{}
 
 	// remaining is touched only by the publisher goroutine (and by Append

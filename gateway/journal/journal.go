@@ -131,7 +131,12 @@ func (j *Journal) Stream() string { return j.cfg.Stream }
 // caller may reuse evs once Append returns; Commit.Events has the stamped
 // copies.
 func (j *Journal) Append(evs []events.Event) *Commit {
-	c := &Commit{events: make([]events.Event, len(evs)), done: make(chan struct{})}
+	c := &Commit{done: make(chan struct{})}
+	if len(evs) == 1 {
+		c.events = c.one[:] // the common case: one allocation, not two
+	} else {
+		c.events = make([]events.Event, len(evs))
+	}
 	copy(c.events, evs)
 	if len(evs) == 0 {
 		close(c.done)

@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,8 +11,17 @@ import (
 	"github.com/licensegw/licensegw/gateway/events"
 )
 
-// replayBatch is how many messages the replaying consumer keeps in flight.
-const replayBatch = 8192
+// ErrReplayGap is the cause reported when a replay's delivery skipped a
+// message (the connection dropped some): the replay must be run again.
+var ErrReplayGap = errors.New("journal: replay delivery skipped messages")
+
+const (
+	// replayHeartbeat is how often an idle replay consumer says it is
+	// alive; replayStall is how long a replay waits without any message
+	// before it gives up.
+	replayHeartbeat = time.Second
+	replayStall     = 5 * time.Second
+)
 
 // Replay calls fn for every event in the stream after sequence afterSeq, in
 // stream order, up to the last message present when Replay was called.
@@ -20,6 +30,10 @@ const replayBatch = 8192
 // so that a later Replay from it sees only newer events. An error from fn
 // stops the replay and is returned, wrapped, with the sequence of the last
 // event fn accepted.
+//
+// The events come from an ephemeral push consumer with flow control and no
+// acks: the server streams them as fast as the connection takes them, which
+// measured about twice as fast as pulling them in batches.
 func (j *Journal) Replay(ctx context.Context, afterSeq uint64, fn func(seq uint64, ev events.Event) error) (lastSeq uint64, err error) {
 	info, err := j.stream.Info(ctx)
 	if err != nil {
@@ -30,55 +44,81 @@ func (j *Journal) Replay(ctx context.Context, afterSeq uint64, fn func(seq uint6
 		return afterSeq, nil
 	}
 
-	// An ordered consumer is ephemeral, in-memory and flow-controlled: the
-	// cheapest way to stream a range of the stream in order.
-	cons, err := j.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects:    []string{j.cfg.Prefix + ".events.>"},
+	nc := j.cfg.Conn
+	inbox := nc.NewInbox()
+	sub, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		return afterSeq, fmt.Errorf("journal: replay: %w", err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	if err := sub.SetPendingLimits(-1, -1); err != nil {
+		return afterSeq, fmt.Errorf("journal: replay: %w", err)
+	}
+
+	cons, err := j.stream.CreateOrUpdatePushConsumer(ctx, jetstream.ConsumerConfig{
+		Description:       "licensegw replay",
+		DeliverSubject:    inbox,
+		FilterSubject:     j.cfg.Prefix + ".events.>",
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:       afterSeq + 1,
-		InactiveThreshold: 30 * time.Second,
+		AckPolicy:         jetstream.AckNonePolicy,
+		FlowControl:       true,
+		IdleHeartbeat:     replayHeartbeat,
+		InactiveThreshold: 30 * time.Second, // removed by the server if we vanish
+		MemoryStorage:     true,
 	})
 	if err != nil {
 		return afterSeq, fmt.Errorf("journal: replay: consumer: %w", err)
 	}
+	name := cons.CachedInfo().Name
+	defer func() {
+		// Best effort: the inactive threshold removes it otherwise.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = j.stream.DeleteConsumer(ctx, name)
+	}()
 	// The filter may leave nothing to deliver (only lifecycle messages
 	// after afterSeq): then there is nothing to wait for.
-	ci, err := cons.Info(ctx)
-	if err != nil {
-		return afterSeq, fmt.Errorf("journal: replay: consumer info: %w", err)
-	}
-	if ci.NumPending == 0 {
+	if cons.CachedInfo().NumPending == 0 {
 		return end, nil
 	}
 
-	it, err := cons.Messages(jetstream.PullMaxMessages(replayBatch))
-	if err != nil {
-		return afterSeq, fmt.Errorf("journal: replay: %w", err)
-	}
-	defer it.Stop()
-	stopOnCtx := context.AfterFunc(ctx, it.Stop)
-	defer stopOnCtx()
-
 	done := afterSeq
+	var delivered uint64 // consumer sequence of the last message
+	names := make(interner)
 	for {
-		msg, err := it.Next()
+		wait, cancel := context.WithTimeout(ctx, replayStall)
+		msg, err := sub.NextMsgWithContext(wait)
+		cancel()
 		if err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				err = ctxErr
 			}
 			return done, fmt.Errorf("journal: replay after %d: %w", done, err)
 		}
+		if len(msg.Data) == 0 && msg.Header.Get("Status") == "100" {
+			if msg.Reply != "" { // flow control: the server waits for this
+				if err := nc.Publish(msg.Reply, nil); err != nil {
+					return done, fmt.Errorf("journal: replay: flow control: %w", err)
+				}
+			}
+			continue // or an idle heartbeat
+		}
 		md, err := msg.Metadata()
 		if err != nil {
 			return done, fmt.Errorf("journal: replay after %d: %w", done, err)
 		}
+		if md.Sequence.Consumer != delivered+1 {
+			return done, fmt.Errorf("%w: after %d", ErrReplayGap, done)
+		}
+		delivered = md.Sequence.Consumer
 		seq := md.Sequence.Stream
 		if seq > end {
 			return end, nil // appended after Replay began
 		}
 		var ev events.Event
-		if err := decodeEvent(msg.Data(), &ev); err != nil {
-			return done, fmt.Errorf("journal: replay: event at %d (%s): %w", seq, msg.Subject(), err)
+		if err := decodeEvent(msg.Data, &ev, names); err != nil {
+			return done, fmt.Errorf("journal: replay: event at %d (%s): %w", seq, msg.Subject, err)
 		}
 		if err := fn(seq, ev); err != nil {
 			return done, fmt.Errorf("journal: replay: at %d: %w", seq, err)
