@@ -72,4 +72,10 @@ type Event struct {
 	// FlexLM-style project a client declared.
 	Expires *time.Time `json:"expires,omitempty"`
 	Project string     `json:"project,omitempty"`
+	// Bound marks a checkout whose lease ends with the client's connection
+	// (concurrent-lm bind=conn); Request is the client's retransmission key
+	// (a UDP client's address and request id), so that a retransmitted
+	// checkout finds its lease again, also after a restart.
+	Bound   bool   `json:"bound,omitempty"`
+	Request string `json:"request,omitempty"`
 }

@@ -41,6 +41,11 @@ var stageReasons = [...]Reason{
 // denies, and appends the event saying so to evs.
 func (e *Engine) Checkout(now time.Time, req CheckoutRequest, evs []events.Event) (Result, []events.Event) {
 	now = now.UTC()
+	if l, ok := e.keys[req.Key]; ok && req.Key != "" {
+		// A retransmission of a checkout already granted: the same
+		// lease, no second seat, no event.
+		return Result{Outcome: Granted, Lease: l.Lease, InUse: l.pool.inUse, Seats: l.pool.feat.Seats}, evs
+	}
 	count := req.Count
 	if count == 0 {
 		count = 1
@@ -61,7 +66,7 @@ func (e *Engine) Checkout(now time.Time, req CheckoutRequest, evs []events.Event
 			st, reason = p.evaluate(now, &req.Client, count, req.Borrow, false)
 		}
 		if st == stageGrant {
-			l := e.grant(now, p, &req.Client, count, req.Borrow, "")
+			l := e.grant(now, p, &req.Client, count, req.Borrow, origin{bound: req.Bound, key: req.Key})
 			kind := events.Checkout
 			if l.Borrowed {
 				kind = events.Borrowed
@@ -142,14 +147,14 @@ func (p *pool) unreservedFree() int {
 }
 
 // grant makes a lease of p for c; the checks have been made.
-func (e *Engine) grant(now time.Time, p *pool, c *Client, count int, borrow time.Duration, ticketID string) *lease {
+func (e *Engine) grant(now time.Time, p *pool, c *Client, count int, borrow time.Duration, o origin) *lease {
 	l := e.newLease()
 	l.ID = e.id('L')
 	l.Pool = p.key
 	l.Count = count
 	l.Client = *c
 	l.Granted = now
-	l.Ticket = ticketID
+	l.Ticket, l.Bound, l.Key = o.ticket, o.bound, o.key
 	if borrow > 0 {
 		l.Borrowed = true
 		l.TTL = borrow
@@ -159,6 +164,14 @@ func (e *Engine) grant(now time.Time, p *pool, c *Client, count int, borrow time
 	l.Expires = now.Add(l.TTL)
 	e.addLease(p, l)
 	return l
+}
+
+// origin is where a grant comes from: a queue ticket, or a request with its
+// connection binding and idempotency key.
+type origin struct {
+	ticket string
+	bound  bool
+	key    string
 }
 
 // newLease returns a cleared lease, reusing a released one when it can.
@@ -194,6 +207,9 @@ func (e *Engine) addLease(p *pool, l *lease) {
 	p.account(l, 1)
 	p.rebalance()
 	e.leases[l.ID] = l
+	if l.Key != "" {
+		e.keys[l.Key] = l
+	}
 	e.timers.push(&l.tm)
 }
 

@@ -46,6 +46,7 @@ type Engine struct {
 	byName map[string][]*pool // active pools by feature name, lowest version first
 
 	leases  map[string]*lease
+	keys    map[string]*lease // live leases by idempotency key
 	tickets map[string]*ticket
 	timers  timerHeap
 	tombs   tombstones
@@ -115,6 +116,7 @@ func New(cfg Config, opts Options) (*Engine, error) {
 		newID:   opts.NewID,
 		pools:   compile(cfg),
 		leases:  make(map[string]*lease),
+		keys:    make(map[string]*lease),
 		tickets: make(map[string]*ticket),
 	}
 	e.reindex()

@@ -56,8 +56,10 @@ func (e *Engine) leaseEvent(evs []events.Event, kind events.Kind, now time.Time,
 	evs = e.event(evs, kind, now, p, &l.Client, l.Count)
 	ev := &evs[len(evs)-1]
 	ev.Lease = l.ID
-	if kind == events.Checkout {
+	if kind == events.Checkout || kind == events.Borrowed {
 		ev.Ticket = l.Ticket // the grant of a queue ticket ends it (Apply)
+		ev.Bound = l.Bound
+		ev.Request = l.Key
 	}
 	return evs
 }

@@ -238,6 +238,12 @@ func TestProperties(t *testing.T) {
 				if rapid.IntRange(0, 7).Draw(t, "borrows") == 0 {
 					r.Borrow = time.Duration(rapid.IntRange(1, 4000).Draw(t, "borrow")) * time.Second
 				}
+				r.Bound = rapid.IntRange(0, 3).Draw(t, "bound") == 0
+				if rapid.IntRange(0, 3).Draw(t, "keyed") == 0 {
+					// A small key space: retransmissions of live
+					// checkouts happen often.
+					r.Key = rapid.SampledFrom([]string{"k1", "k2", "k3"}).Draw(t, "key")
+				}
 				var res Result
 				res, evs = e.Checkout(now, r, evs)
 				again = func(x *Engine) []events.Event {
@@ -247,8 +253,23 @@ func TestProperties(t *testing.T) {
 					}
 					return out
 				}
-				switch res.Outcome {
-				case Granted:
+				retransmit := false
+				if r.Key != "" {
+					for id := range m.live {
+						if l, ok := e.Lease(id); ok && l.Key == r.Key && id != res.Lease.ID {
+							t.Fatalf("key %s granted %s while %s holds it", r.Key, res.Lease.ID, id)
+						}
+					}
+					_, retransmit = m.live[res.Lease.ID]
+				}
+				switch {
+				case retransmit:
+					// The key's lease is still live: the same lease, no
+					// event, no seat.
+					if res.Outcome != Granted || len(evs) != 0 {
+						t.Fatalf("retransmission of %s: %+v, events %+v", r.Key, res, evs)
+					}
+				case res.Outcome == Granted:
 					if len(evs) != 1 || evs[0].Lease != res.Lease.ID {
 						t.Fatalf("grant events %+v", evs)
 					}
@@ -257,12 +278,12 @@ func TestProperties(t *testing.T) {
 					if q := m.queues[res.Lease.Pool]; len(q) > 0 && res.Lease.Reserved != res.Lease.Count {
 						t.Fatalf("%+v granted past waiting tickets %v", res.Lease, q)
 					}
-				case Queued:
+				case res.Outcome == Queued:
 					ticketIDs = append(ticketIDs, res.Ticket)
 					if q := m.queues[res.Lease.Pool]; res.Position < 1 || len(evs) != 1 || evs[0].Ticket != res.Ticket {
 						t.Fatalf("queue result %+v, events %+v, queue %v", res, evs, q)
 					}
-				case Denied:
+				case res.Outcome == Denied:
 					if len(evs) != 1 || evs[0].Reason != string(res.Reason) {
 						t.Fatalf("denial events %+v", evs)
 					}
@@ -339,16 +360,28 @@ func TestProperties(t *testing.T) {
 		if err := sameState(e.State(), r.State()); err != nil {
 			t.Fatal(err)
 		}
-		// Revive after the replay: every ticket dequeued, fresh TTLs.
-		waiting := len(e.State().Tickets)
-		out := r.Revive(now, nil)
-		if len(out) != waiting {
-			t.Fatalf("Revive made %d events for %d tickets", len(out), waiting)
+		// Revive after the replay: every ticket dequeued, every bound
+		// lease checked in (their connections are gone), fresh TTLs.
+		waiting, bound := len(e.State().Tickets), 0
+		for _, l := range e.State().Leases {
+			if l.Bound {
+				bound++
+			}
 		}
+		out := r.Revive(now, nil)
+		dequeued, checkins := 0, 0
 		for _, ev := range out {
-			if ev.Kind != events.Dequeued || ev.Reason != string(Restarted) {
+			switch {
+			case ev.Kind == events.Dequeued && ev.Reason == string(Restarted):
+				dequeued++
+			case ev.Kind == events.Checkin && ev.Reason == string(Disconnected):
+				checkins++
+			default:
 				t.Fatalf("Revive event %+v", ev)
 			}
+		}
+		if dequeued != waiting || checkins != bound {
+			t.Fatalf("Revive dequeued %d of %d tickets and checked in %d of %d bound leases", dequeued, waiting, checkins, bound)
 		}
 		for _, l := range r.State().Leases {
 			if !l.Borrowed && !l.Expires.Equal(now.Add(l.TTL)) {

@@ -133,6 +133,9 @@ func (e *Engine) release(l *lease) {
 	}
 	p.rebalance()
 	delete(e.leases, l.ID)
+	if l.Key != "" && e.keys[l.Key] == l {
+		delete(e.keys, l.Key)
+	}
 	e.timers.remove(&l.tm)
 	if p.retired && p.head == nil && len(p.queue) == 0 {
 		delete(e.pools, p.key)
@@ -170,7 +173,7 @@ func (e *Engine) grantHeads(now time.Time, p *pool, evs []events.Event) []events
 			evs = e.ticketEvent(evs, events.Dequeued, now, t, reason)
 			continue
 		}
-		l := e.grant(now, p, &t.Client, t.Count, 0, t.ID)
+		l := e.grant(now, p, &t.Client, t.Count, 0, origin{ticket: t.ID})
 		evs = e.leaseEvent(evs, events.Checkout, now, l, p)
 	}
 	return evs

@@ -51,7 +51,7 @@ func (e *Engine) Apply(ev events.Event) error {
 		l.Count = ev.Count
 		l.Client = eventClient(&ev)
 		l.Granted = ev.Time.UTC()
-		l.Ticket = ev.Ticket
+		l.Ticket, l.Bound, l.Key = ev.Ticket, ev.Bound, ev.Request
 		if ev.Kind == events.Borrowed {
 			l.Borrowed = true
 			l.Expires = ev.Expires.UTC()
@@ -142,8 +142,19 @@ func eventClient(ev *events.Event) Client {
 // expiries are only a lower bound, and clients need time to reconnect), and
 // every ticket is dequeued (reason restart) because its waiter's connection
 // died with the old process.
+//
+// Leases bound to their connection (CheckoutRequest.Bound) are checked in
+// with reason "disconnect": their connections died with the old process too.
 func (e *Engine) Revive(now time.Time, evs []events.Event) []events.Event {
 	now = now.UTC()
+	for _, p := range e.sortedPools() {
+		for len(p.queue) > 0 {
+			t := p.queue[0]
+			e.dropTicket(t)
+			evs = e.ticketEvent(evs, events.Dequeued, now, t, Restarted)
+		}
+	}
+	evs = e.releaseBound(now, func(*lease) bool { return true }, evs)
 	for _, l := range e.leases {
 		if l.Borrowed {
 			continue
@@ -153,12 +164,29 @@ func (e *Engine) Revive(now time.Time, evs []events.Event) []events.Event {
 		e.timers.fix(l.tm.idx)
 	}
 	for _, p := range e.sortedPools() {
-		for len(p.queue) > 0 {
-			t := p.queue[0]
-			e.dropTicket(t)
-			evs = e.ticketEvent(evs, events.Dequeued, now, t, Restarted)
-		}
 		e.dropIfIdle(p)
+	}
+	return evs
+}
+
+// ReleaseBound checks in, with reason "disconnect", every lease bound to a
+// connection of plugin: the plugin process exited, and its connections with
+// it. Then the freed seats go to the queue heads.
+func (e *Engine) ReleaseBound(now time.Time, plugin string, evs []events.Event) []events.Event {
+	return e.releaseBound(now.UTC(), func(l *lease) bool { return l.Client.Plugin == plugin }, evs)
+}
+
+// releaseBound ends the bound leases that match, pool by pool in grant order
+// so that the events come out the same on every run.
+func (e *Engine) releaseBound(now time.Time, match func(*lease) bool, evs []events.Event) []events.Event {
+	for _, p := range e.sortedPools() {
+		for l := p.head; l != nil; {
+			next := l.next
+			if l.Bound && match(l) {
+				evs = e.end(now, l, events.Checkin, string(Disconnected), evs)
+			}
+			l = next
+		}
 	}
 	return evs
 }

@@ -63,6 +63,7 @@ func (e *Engine) Restore(s State) error {
 		seenT[t.ID] = true
 	}
 	e.leases = make(map[string]*lease, len(s.Leases))
+	e.keys = make(map[string]*lease)
 	e.tickets = make(map[string]*ticket, len(s.Tickets))
 	e.timers = nil
 	e.free = nil

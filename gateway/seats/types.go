@@ -100,6 +100,15 @@ type CheckoutRequest struct {
 	Client  Client
 	Wait    time.Duration // > 0: queue for at most this long if the pool queues
 	Borrow  time.Duration // > 0: borrow for this long (offline use)
+	// Bound ties the lease to the client's connection: it ends when the
+	// plugin that holds the connection exits (ReleaseBound) and is not
+	// revived by a restart, which closed every connection.
+	Bound bool
+	// Key makes the checkout idempotent: while a lease granted for Key
+	// lives, a checkout with the same Key is answered with that lease
+	// instead of taking more seats (UDP retransmissions, also across
+	// plugin and gateway restarts).
+	Key string
 }
 
 // Outcome is what became of a checkout.
@@ -159,6 +168,8 @@ type Lease struct {
 	Borrowed bool
 	Ticket   string // the queue ticket it was granted from, if any
 	Reserved int    // how many of Count came from a reservation
+	Bound    bool   // ends with the client's connection (CheckoutRequest.Bound)
+	Key      string // the idempotency key it was granted for, if any
 }
 
 // Result answers a checkout.
