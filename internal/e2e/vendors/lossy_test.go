@@ -17,8 +17,8 @@ import (
 	"github.com/licensegw/licensegw/plugins/sentinel/client"
 )
 
-// TestSentinelLossy: several clients check out, commute, refresh, release
-// and return hundreds of times through a relay that drops, duplicates and
+// TestSentinelLossy: several clients check out, queue, commute, refresh,
+// release and return hundreds of times through a relay that drops, duplicates and
 // reorders datagrams both ways, against the real gateway. Afterwards the
 // gateway's leases are exactly those the clients believe they hold, every
 // grant the clients saw is one event (a retransmission never costs a
@@ -42,7 +42,7 @@ func TestSentinelLossy(t *testing.T) {
 	defer relay.Close()
 
 	beliefs := make([]map[string]token, clients) // per client: lease -> token
-	var granted atomic.Int64
+	var granted, queued atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
 	start := time.Now()
@@ -61,7 +61,7 @@ func TestSentinelLossy(t *testing.T) {
 		held := beliefs[i]
 		wg.Go(func() {
 			for range ops {
-				if err := step(ctx, c, rnd, held, &granted); err != nil {
+				if err := step(ctx, c, rnd, held, &granted, &queued); err != nil {
 					errs <- err
 					return
 				}
@@ -74,7 +74,10 @@ func TestSentinelLossy(t *testing.T) {
 		t.Fatal(err)
 	}
 	stats := relay.Stats()
-	t.Logf("%d operations in %s; relay: %+v", clients*ops, time.Since(start).Round(time.Millisecond), stats)
+	t.Logf("%d operations (%d grants, %d queued) in %s; relay: %+v", clients*ops, granted.Load(), queued.Load(), time.Since(start).Round(time.Millisecond), stats)
+	if queued.Load() == 0 {
+		t.Error("no checkout queued: the run did not test queueing")
+	}
 	if stats.Dropped == 0 || stats.Duplicated == 0 || stats.Reordered == 0 {
 		t.Errorf("the relay was not lossy: %+v", stats)
 	}
@@ -121,7 +124,7 @@ type token struct {
 // step is one random operation of a client holding held: give a token
 // back, refresh one, or take one (a commuter token now and then). Denials
 // are outcomes, not failures; any other error ends the run.
-func step(ctx context.Context, c *client.Client, rnd *rand.Rand, held map[string]token, granted *atomic.Int64) error {
+func step(ctx context.Context, c *client.Client, rnd *rand.Rand, held map[string]token, granted, queued *atomic.Int64) error {
 	leases := slices.Sorted(maps.Keys(held))
 	r := rnd.Float64()
 	switch {
@@ -149,9 +152,19 @@ func step(ctx context.Context, c *client.Client, rnd *rand.Rand, held map[string
 		feature := []string{"cad", "solver"}[rnd.IntN(2)]
 		var tok *client.Token
 		var err error
-		if feature == "cad" && rnd.IntN(4) == 0 {
+		switch r := rnd.IntN(4); {
+		case feature == "cad" && r == 0:
 			tok, err = c.Commute(ctx, feature, "", 1, 1)
-		} else {
+		case feature == "cad" && r == 1:
+			// Queue for a second at most, polling the ticket: a grant
+			// whose answer to a poll is lost is polled for again.
+			var place *client.Queued
+			tok, place, err = c.Checkout(ctx, client.CheckoutRequest{Feature: feature, Queue: true, Wait: time.Second})
+			if place != nil {
+				queued.Add(1)
+				tok, err = c.WaitQueued(ctx, place.Ticket, 50*time.Millisecond)
+			}
+		default:
 			tok, _, err = c.Checkout(ctx, client.CheckoutRequest{Feature: feature})
 		}
 		var se *client.StatusError

@@ -14,7 +14,7 @@ import (
 	"github.com/licensegw/licensegw/plugins/sentinel/wire"
 )
 
-// sentinelConfig serves cad (short token lifetime, commuting allowed) and
+// sentinelConfig serves cad (commuting and queueing allowed) and
 // solver (one token reserved for the team by team.rsv) with the sentinel
 // plugin on a free UDP port. Every client is 127.0.0.1, so the per-IP rate
 // limit is lifted.
@@ -25,6 +25,9 @@ feature "cad" {
   lease_ttl = "{{.TTL}}"
   borrow {
     max = "72h"
+  }
+  queue {
+    max_length = 20
   }
 }
 
