@@ -7,11 +7,22 @@
 // Commit, answering its client only once the stream has acknowledged every
 // event of that Append.
 //
-// One publisher goroutine drains the queue: everything pending goes out as
-// one pipelined burst of publishes on a single connection, and one round trip
-// acknowledges the whole burst (group commit). A single connection and a
-// single publisher keep the stream's order equal to the Append order, which
-// Replay relies on to rebuild the engine's state. A publish that fails is
-// retried with the same Nats-Msg-Id, so the stream's duplicate window stores
-// it once however often it is sent.
+// One publisher goroutine drains the queue in bursts: everything pending goes
+// out as pipelined publishes on one connection, and the acks of a whole burst
+// arrive in one round trip (group commit). A few bursts are in flight at
+// once, so the server is never idle while commits complete.
+//
+// The stream's order must equal the Append order: Replay rebuilds the
+// engine's state from it. One publisher on one connection sends in order;
+// in addition, every event sent while earlier ones are unacknowledged
+// carries Nats-Expected-Last-Msg-Id (its predecessor's id), so if one publish
+// is rejected (no responders during a restart or a leader change), the ones
+// after it are rejected too instead of being stored ahead of it. A failed
+// publish is retried, from the first failure on and in order, with the same
+// Nats-Msg-Id, so the stream's duplicate window stores each event once
+// however often it is sent.
+//
+// Encoding and decoding use fast paths that give byte for byte the results
+// of encoding/json (codec.go, fuzzed against it): reflection was the largest
+// cost on both paths.
 package journal

@@ -513,3 +513,36 @@ func TestRetryAcrossServerRestart(t *testing.T) {
 
 // startServer is natstest.Start, for benchmarks too.
 func startServer(tb testing.TB) *natsd.Server { return natstest.Start(tb) }
+
+// TestLargeAppend appends more events at once than one burst carries: the
+// commit completes only when all are stored, in order.
+func TestLargeAppend(t *testing.T) {
+	s := natstest.Start(t)
+	j := open(t, s)
+	in := make([]events.Event, 5000)
+	for i := range in {
+		in[i] = ev(i)
+	}
+	c := j.Append(in)
+	if err := c.Wait(waitCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	var leases []string
+	if _, err := j.Replay(waitCtx(t), 0, func(_ uint64, e events.Event) error {
+		leases = append(leases, e.Lease)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(leases) != len(in) {
+		t.Fatalf("replayed %d events, want %d", len(leases), len(in))
+	}
+	for i, l := range leases {
+		if l != in[i].Lease {
+			t.Fatalf("event %d has lease %s, want %s", i, l, in[i].Lease)
+		}
+	}
+	if j.LastSeq() != uint64(len(in)) {
+		t.Errorf("LastSeq = %d, want %d", j.LastSeq(), len(in))
+	}
+}
