@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -72,6 +73,9 @@ feature "cad" {
 	}
 	if f := g.Feature("cad"); f.InUse != 2 {
 		t.Errorf("admin in_use=%d after the plugin restart, want 2", f.InUse)
+	}
+	if subjects := g.Subjects(); !slices.Contains(subjects, "licensegw.plugins.concurrentlm.exited") {
+		t.Errorf("no plugin exited message in the stream: %v", subjects)
 	}
 }
 

@@ -219,6 +219,20 @@ feature "cad" {
 	if n := len(filterEvents(g.Events(), events.Checkout, "cad")); n != 1 {
 		t.Errorf("%d checkout events, want 1 (a restart must not replay into the stream)", n)
 	}
+	// The lifecycle of both runs is in the stream too.
+	count := map[string]int{}
+	for _, s := range g.Subjects() {
+		count[s]++
+	}
+	for subject, want := range map[string]int{
+		"licensegw.gateway.started":              2,
+		"licensegw.gateway.stopped":              1,
+		"licensegw.plugins.concurrentlm.started": 2,
+	} {
+		if count[subject] != want {
+			t.Errorf("%d messages on %s, want %d (stream subjects: %v)", count[subject], subject, want, count)
+		}
+	}
 }
 
 // TestConnectionLimit: beyond max_connections_per_ip a connection is

@@ -45,6 +45,27 @@ func (g *Gateway) Events() []StreamEvent {
 }
 
 func (g *Gateway) readEvents() ([]StreamEvent, error) {
+	return g.readStream(eventSubjects)
+}
+
+// Subjects lists the subjects of every message in the stream, in order:
+// accounting events and the plugin and gateway lifecycle messages.
+func (g *Gateway) Subjects() []string {
+	g.t.Helper()
+	msgs, err := g.readStream("licensegw.>")
+	if err != nil {
+		g.t.Fatalf("read the stream: %v", err)
+	}
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Subject
+	}
+	return out
+}
+
+// readStream reads the messages on subjects matching filter, decoding each
+// payload as an event (lifecycle messages decode partly).
+func (g *Gateway) readStream(filter string) ([]StreamEvent, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	nc, err := nats.Connect(g.NATSURL(), nats.Name("licensegw e2e"))
@@ -66,7 +87,7 @@ func (g *Gateway) readEvents() ([]StreamEvent, error) {
 	}
 	last := info.State.LastSeq
 	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{eventSubjects},
+		FilterSubjects: []string{filter},
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
@@ -93,7 +114,7 @@ func (g *Gateway) readEvents() ([]StreamEvent, error) {
 			if err := json.Unmarshal(m.Data(), &ev.Raw); err != nil {
 				return nil, fmt.Errorf("seq %d: %w", ev.Seq, err)
 			}
-			if err := json.Unmarshal(m.Data(), &ev.Event); err != nil {
+			if err := json.Unmarshal(m.Data(), &ev.Event); err != nil && filter == eventSubjects {
 				return nil, fmt.Errorf("seq %d: %w", ev.Seq, err)
 			}
 			out = append(out, ev)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -98,5 +100,82 @@ func TestRun(t *testing.T) {
 	}
 	if _, err := os.Stat(marker); err != nil {
 		t.Errorf("run --wait did not run the program: %v", err)
+	}
+}
+
+// TestRunSignals: SIGTERM to `licensegw run` goes to its program, whose
+// status (killed by a signal: 128+15) comes back, and the seat is checked
+// in; SIGTERM while it waits in the queue leaves the queue without running
+// the program.
+func TestRunSignals(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	g := e2etest.Start(t, e2etest.Options{Bins: bins, Config: clmConfig})
+	dir := t.TempDir()
+	started, ran := filepath.Join(dir, "started"), filepath.Join(dir, "ran")
+	start := func(program string) (*exec.Cmd, chan int) {
+		cmd := exec.CommandContext(ctx, bins.Path("licensegw"), "run", "--server", g.Addr("clm"), "--feature", "tool", "--wait", "1m", "--", "sh", "-c", program)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		code := make(chan int, 1)
+		go func() {
+			_ = cmd.Wait()
+			code <- cmd.ProcessState.ExitCode()
+		}()
+		return cmd, code
+	}
+
+	first, firstCode := start("touch " + started + "; exec sleep 60")
+	e2etest.Eventually(t, 20*time.Second, "the program started", func() error {
+		_, err := os.Stat(started)
+		return err
+	})
+	co := g.WaitEvent(10*time.Second, "checkout by run", func(e e2etest.Event) bool {
+		return e.Kind == events.Checkout && e.Feature == "tool"
+	})
+
+	// A second run queues behind the first; SIGTERM takes it out.
+	second, secondCode := start("touch " + ran)
+	e2etest.Eventually(t, 20*time.Second, "the second run queued", func() error {
+		if n := len(g.Feature("tool").Tickets); n != 1 {
+			return fmt.Errorf("%d tickets", n)
+		}
+		return nil
+	})
+	if err := second.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-secondCode:
+		if code == 0 {
+			t.Error("a run stopped while queued exited 0")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("a queued run did not end on SIGTERM")
+	}
+	e2etest.Eventually(t, 20*time.Second, "the queue emptied", func() error {
+		if n := len(g.Feature("tool").Tickets); n != 0 {
+			return fmt.Errorf("%d tickets", n)
+		}
+		return nil
+	})
+
+	if err := first.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-firstCode:
+		if code != 128+int(syscall.SIGTERM) {
+			t.Errorf("run whose program got SIGTERM: exit %d, want %d", code, 128+int(syscall.SIGTERM))
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not end on SIGTERM: the signal did not reach its program")
+	}
+	g.WaitEvent(10*time.Second, "checkin after SIGTERM", func(e e2etest.Event) bool {
+		return e.Kind == events.Checkin && e.Lease == co.Lease
+	})
+	if _, err := os.Stat(ran); err == nil {
+		t.Error("the queued run's program ran although it was stopped")
 	}
 }
