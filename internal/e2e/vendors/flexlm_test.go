@@ -328,3 +328,75 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestFlexLMDisconnectAndDown: a client that goes away gives its licences
+// back; lmdown is refused unless allowed, stops the vendor daemon when it
+// is (its clients lose their licences, lmstat shows it DOWN), and lmreread
+// starts it again.
+func TestFlexLMDisconnectAndDown(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	g := startFlexLM(t)
+
+	gus := dialFlex(ctx, t, g, "gus")
+	lic, err := gus.Checkout(ctx, client.CheckoutRequest{Feature: "render", Count: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gus.Close()
+	g.WaitEvent(20*time.Second, "checkin of gus's licence when he disconnected", func(e e2etest.Event) bool {
+		return e.Kind == events.Checkin && e.Lease == lic.Lease
+	})
+
+	if r := lmutil(ctx, t, g, "lmdown", "-q"); r.Code == 0 {
+		t.Errorf("lmdown without allow_shutdown: exit 0\n%s%s", r.Stdout, r.Stderr)
+	}
+	if r := lmutil(ctx, t, g, "lmstat"); !strings.Contains(r.Stdout, "      zeta: UP ") {
+		t.Errorf("lmstat after a refused lmdown: the vendor should be UP:\n%s", r.Stdout)
+	}
+
+	// Allowed now (a reload of the plugin's config takes a restart).
+	g.Reconfigure(strings.Replace(flexlmConfig, `timezone     = "UTC"`, "timezone     = \"UTC\"\n    allow_shutdown = true", 1))
+	g.Restart()
+	hal := dialFlex(ctx, t, g, "hal")
+	halLic, err := hal.Checkout(ctx, client.CheckoutRequest{Feature: "render"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := lmutil(ctx, t, g, "lmdown", "-q"); r.Code != 0 {
+		t.Fatalf("lmdown with allow_shutdown: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	select {
+	case <-halLic.Lost():
+	case <-time.After(20 * time.Second):
+		t.Error("hal's licence not lost when the vendor daemon went down")
+	}
+	g.WaitEvent(20*time.Second, "checkin of hal's licence at lmdown", func(e e2etest.Event) bool {
+		return e.Kind == events.Checkin && e.Lease == halLic.Lease
+	})
+	if r := lmutil(ctx, t, g, "lmstat"); !strings.Contains(r.Stdout, "      zeta: DOWN") {
+		t.Errorf("lmstat after lmdown: want zeta DOWN:\n%s", r.Stdout)
+	}
+	if _, err := client.Dial(ctx, lmgrd(g), client.Options{Vendor: "zeta", User: "ivy"}); err == nil {
+		// Dial may succeed (lmgrd answers); a checkout must not.
+		c, _ := client.Dial(ctx, lmgrd(g), client.Options{Vendor: "zeta", User: "ivy"})
+		if _, err := c.Checkout(ctx, client.CheckoutRequest{Feature: "render"}); err == nil {
+			t.Error("checkout while the vendor daemon is down succeeded")
+		}
+		c.Close()
+	}
+
+	if r := lmutil(ctx, t, g, "lmreread"); r.Code != 0 {
+		t.Fatalf("lmreread after lmdown: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	e2etest.Eventually(t, 20*time.Second, "vendor daemon up again", func() error {
+		if r := lmutil(ctx, t, g, "lmstat"); !strings.Contains(r.Stdout, "      zeta: UP ") {
+			return errors.New("zeta not UP")
+		}
+		return nil
+	})
+	ivy := dialFlex(ctx, t, g, "ivy")
+	if _, err := ivy.Checkout(ctx, client.CheckoutRequest{Feature: "render"}); err != nil {
+		t.Errorf("checkout after lmreread: %v", err)
+	}
+}
