@@ -84,6 +84,10 @@ func appendEvent(b []byte, ev *events.Event) ([]byte, bool) {
 		num("held_ms", *ev.HeldMS)
 	}
 	str("project", ev.Project, true)
+	if ev.Bound {
+		b = append(b, `,"bound":true`...)
+	}
+	str("request", ev.Request, true)
 	tim("time", ev.Time)
 	if ev.Expires != nil {
 		tim("expires", *ev.Expires)
@@ -231,6 +235,10 @@ func (d *decoder) field(ev *events.Event, key []byte) bool {
 		s = &ev.Reason
 	case "project":
 		s = &ev.Project
+	case "request":
+		s, shared = &ev.Request, false
+	case "bound":
+		return d.boolean(&ev.Bound)
 	case "count":
 		return d.intField(&ev.Count)
 	case "in_use":
@@ -337,6 +345,17 @@ func (d *decoder) int() (int64, bool) {
 		n = -n
 	}
 	return n, true
+}
+
+func (d *decoder) boolean(dst *bool) bool {
+	for _, lit := range [...]string{"true", "false"} {
+		if len(d.data)-d.pos >= len(lit) && string(d.data[d.pos:d.pos+len(lit)]) == lit {
+			d.pos += len(lit)
+			*dst = lit == "true"
+			return true
+		}
+	}
+	return false
 }
 
 func (d *decoder) null() bool {

@@ -358,11 +358,64 @@ func TestReplay(t *testing.T) {
 	})
 }
 
-func TestPublishLifecycleRejectsOtherSubjects(t *testing.T) {
-	j := open(t, natstest.Start(t))
+func TestPublishLifecycle(t *testing.T) {
+	s := natstest.Start(t)
+	j := open(t, s)
+	ctx := waitCtx(t)
+	subject := events.PluginSubject(j.Prefix(), "clm.1", "exited")
+	if err := j.PublishLifecycle(ctx, subject, map[string]any{"plugin": "clm.1", "code": 2}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := stored(t, s)
+	if len(msgs) != 1 {
+		t.Fatalf("stream holds %d messages, want 1", len(msgs))
+	}
+	m := msgs[0]
+	if m.Subject != "licensegw.plugins.clm_1.exited" || string(m.Data) != `{"code":2,"plugin":"clm.1"}` || m.Header.Get(jetstream.MsgIDHeader) == "" {
+		t.Errorf("stored %s %s %v", m.Subject, m.Data, m.Header)
+	}
+
 	for _, subj := range []string{"licensegw.events.acme.x.checkout", "other.gateway.started", "licensegw.gatewayx"} {
-		if err := j.PublishLifecycle(waitCtx(t), subj, nil); !errors.Is(err, journal.ErrSubject) {
+		if err := j.PublishLifecycle(ctx, subj, nil); !errors.Is(err, journal.ErrSubject) {
 			t.Errorf("PublishLifecycle(%q) = %v, want ErrSubject", subj, err)
+		}
+	}
+	if err := j.PublishLifecycle(ctx, subject, func() {}); err == nil {
+		t.Error("PublishLifecycle of a payload JSON cannot encode succeeded")
+	}
+}
+
+func TestOpen(t *testing.T) {
+	s := natstest.Start(t)
+	nc, err := s.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx := waitCtx(t)
+
+	if _, err := journal.Open(ctx, journal.Config{}); err == nil {
+		t.Error("Open without a connection succeeded")
+	}
+
+	// Opening again with another configuration updates the stream.
+	for _, maxAge := range []time.Duration{0, 24 * time.Hour} {
+		j, err := journal.Open(ctx, journal.Config{Conn: nc, Prefix: "lgw", Stream: "EV", MaxAge: maxAge})
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, _ := jetstream.New(nc)
+		st, err := js.Stream(ctx, "EV")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := st.CachedInfo().Config
+		if cfg.MaxAge != maxAge || cfg.Storage != jetstream.FileStorage || cfg.Duplicates != journal.DuplicateWindow ||
+			!slices.Equal(cfg.Subjects, events.StreamSubjects("lgw")) {
+			t.Errorf("stream config %+v", cfg)
+		}
+		if err := j.Close(ctx); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
