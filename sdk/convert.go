@@ -112,7 +112,7 @@ func checkoutRequestToPB(r CheckoutRequest) *pb.CheckoutRequest {
 	return &pb.CheckoutRequest{
 		Vendor: r.Vendor, Feature: r.Feature, Version: r.Version, Count: int32(r.Count),
 		Client: clientToPB(r.Client), WaitNs: int64(r.Wait), BorrowNs: int64(r.Borrow),
-		Sign: r.Sign, Nonce: r.Nonce,
+		Sign: r.Sign, Nonce: r.Nonce, BindConn: r.BindConn, RequestKey: r.RequestKey,
 	}
 }
 
@@ -120,7 +120,7 @@ func checkoutRequestFromPB(r *pb.CheckoutRequest) CheckoutRequest {
 	return CheckoutRequest{
 		Vendor: r.GetVendor(), Feature: r.GetFeature(), Version: r.GetVersion(), Count: int(r.GetCount()),
 		Client: clientFromPB(r.GetClient()), Wait: time.Duration(r.GetWaitNs()), Borrow: time.Duration(r.GetBorrowNs()),
-		Sign: r.GetSign(), Nonce: r.GetNonce(),
+		Sign: r.GetSign(), Nonce: r.GetNonce(), BindConn: r.GetBindConn(), RequestKey: r.GetRequestKey(),
 	}
 }
 

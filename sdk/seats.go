@@ -55,6 +55,16 @@ type CheckoutRequest struct {
 	// GrantText(grant, user, host, Nonce).
 	Sign  bool
 	Nonce string
+
+	// BindConn ties the lease to the client's connection: the plugin
+	// checks it in when the connection closes; the gateway does when the
+	// plugin exits or the gateway restarts (connections die with them).
+	BindConn bool
+	// RequestKey makes the checkout idempotent: while a lease granted for
+	// the key lives, the same key gets that lease again instead of more
+	// seats, across plugin and gateway restarts. Datagram protocols set it
+	// from the client's address and request id.
+	RequestKey string
 }
 
 // Outcome is what became of a checkout.

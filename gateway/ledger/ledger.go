@@ -200,6 +200,14 @@ func (l *Ledger) Reload(ctx context.Context, cfg seats.Config) error {
 	})
 }
 
+// ReleaseBound checks in the leases bound to connections of plugin, whose
+// process exited and closed them.
+func (l *Ledger) ReleaseBound(ctx context.Context, plugin string) error {
+	return l.do(ctx, func(now time.Time, evs []events.Event) ([]events.Event, error) {
+		return l.eng.ReleaseBound(now, plugin, evs), nil
+	})
+}
+
 // Status reports every pool.
 func (l *Ledger) Status() []seats.PoolStatus {
 	l.mu.Lock()

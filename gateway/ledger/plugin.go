@@ -40,6 +40,8 @@ func (p *pluginSeats) Checkout(ctx context.Context, req sdk.CheckoutRequest) (*s
 		},
 		Wait:   req.Wait,
 		Borrow: req.Borrow,
+		Bound:  req.BindConn,
+		Key:    req.RequestKey,
 	})
 	if err != nil {
 		return nil, sdkError(err)

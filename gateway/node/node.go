@@ -243,6 +243,13 @@ func (n *Node) Reload(ctx context.Context) error {
 
 func (n *Node) pluginLifecycle(ctx context.Context, plugin, what string, info map[string]any) {
 	n.lifecycle(ctx, events.PluginSubject(n.cfg.NATS.Prefix, plugin, what), info)
+	if what == "exited" {
+		// The plugin's connections died with it: leases bound to them
+		// end now rather than at their TTL.
+		if err := n.ledger.ReleaseBound(ctx, plugin); err != nil {
+			n.log.Error("release leases bound to the exited plugin's connections", "plugin", plugin, "error", err)
+		}
+	}
 }
 
 // lifecycle publishes a gateway or plugin lifecycle event; failures are

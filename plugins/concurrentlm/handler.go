@@ -158,6 +158,14 @@ func (s *server) checkout(ctx context.Context, r *wire.Request, c *conn, addr st
 		}
 		bind = true
 	}
+	req.BindConn = bind
+	if c == nil {
+		// UDP: the gateway remembers the grant under the client's
+		// address and id, so a retransmission that reaches a restarted
+		// plugin (whose answer cache is gone) or a restarted gateway
+		// still finds its lease instead of taking a second seat.
+		req.RequestKey = "clm-udp/" + addr + "/" + id
+	}
 	// Queue waits are TCP only, and a connection holds a bounded number of
 	// tickets: past the bound the checkout is tried without waiting.
 	if c == nil || !c.mayQueue() {

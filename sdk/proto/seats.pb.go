@@ -986,7 +986,16 @@ type CheckoutRequest struct {
 	// Ask for Grant.signature.
 	Sign bool `protobuf:"varint,8,opt,name=sign,proto3" json:"sign,omitempty"`
 	// The client's nonce, part of the signed text.
-	Nonce         string `protobuf:"bytes,9,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	Nonce string `protobuf:"bytes,9,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	// The lease ends with the client's connection: the plugin checks it in
+	// when the connection closes, and the gateway checks it in when the
+	// plugin process exits or the gateway restarts.
+	BindConn bool `protobuf:"varint,10,opt,name=bind_conn,json=bindConn,proto3" json:"bind_conn,omitempty"`
+	// An idempotency key, unique per client request (e.g. the client's
+	// address and its request id): while a lease granted for this key lives,
+	// a checkout with the same key is answered with that lease, also after
+	// the plugin or the gateway restarted. Empty: no deduplication.
+	RequestKey    string `protobuf:"bytes,11,opt,name=request_key,json=requestKey,proto3" json:"request_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1080,6 +1089,20 @@ func (x *CheckoutRequest) GetSign() bool {
 func (x *CheckoutRequest) GetNonce() string {
 	if x != nil {
 		return x.Nonce
+	}
+	return ""
+}
+
+func (x *CheckoutRequest) GetBindConn() bool {
+	if x != nil {
+		return x.BindConn
+	}
+	return false
+}
+
+func (x *CheckoutRequest) GetRequestKey() string {
+	if x != nil {
+		return x.RequestKey
 	}
 	return ""
 }
@@ -2115,7 +2138,7 @@ const file_seats_proto_rawDesc = "" +
 	"\x04host\x18\x02 \x01(\tR\x04host\x12\x18\n" +
 	"\adisplay\x18\x03 \x01(\tR\adisplay\x12\x18\n" +
 	"\aproject\x18\x04 \x01(\tR\aproject\x12\x12\n" +
-	"\x04addr\x18\x05 \x01(\tR\x04addr\"\x88\x02\n" +
+	"\x04addr\x18\x05 \x01(\tR\x04addr\"\xc6\x02\n" +
 	"\x0fCheckoutRequest\x12\x16\n" +
 	"\x06vendor\x18\x01 \x01(\tR\x06vendor\x12\x18\n" +
 	"\afeature\x18\x02 \x01(\tR\afeature\x12\x18\n" +
@@ -2125,7 +2148,11 @@ const file_seats_proto_rawDesc = "" +
 	"\await_ns\x18\x06 \x01(\x03R\x06waitNs\x12\x1b\n" +
 	"\tborrow_ns\x18\a \x01(\x03R\bborrowNs\x12\x12\n" +
 	"\x04sign\x18\b \x01(\bR\x04sign\x12\x14\n" +
-	"\x05nonce\x18\t \x01(\tR\x05nonce\"\xe3\x01\n" +
+	"\x05nonce\x18\t \x01(\tR\x05nonce\x12\x1b\n" +
+	"\tbind_conn\x18\n" +
+	" \x01(\bR\bbindConn\x12\x1f\n" +
+	"\vrequest_key\x18\v \x01(\tR\n" +
+	"requestKey\"\xe3\x01\n" +
 	"\x0eCheckoutResult\x126\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2\x1c.licensegw.plugin.v1.OutcomeR\aoutcome\x120\n" +
 	"\x05grant\x18\x02 \x01(\v2\x1a.licensegw.plugin.v1.GrantR\x05grant\x123\n" +
