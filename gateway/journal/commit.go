@@ -18,7 +18,8 @@ type Commit struct {
 	// remaining is touched only by the publisher goroutine (and by Append
 	// before the commit is queued).
 	remaining int
-	permErr   error // an event could not be encoded; reported when done
+	permErr   error  // an event could not be encoded; reported when done
+	seq       uint64 // stream sequence of the last event acknowledged
 
 	mu      sync.Mutex
 	err     error // final outcome, set before done is closed
@@ -47,6 +48,17 @@ func (c *Commit) Wait(ctx context.Context) error {
 			return fmt.Errorf("journal: %d events not acknowledged: %w (last attempt: %w)", len(c.events), ctx.Err(), last)
 		}
 		return fmt.Errorf("journal: %d events not acknowledged: %w", len(c.events), ctx.Err())
+	}
+}
+
+// Seq is the stream sequence of the commit's last event, once Wait returned
+// nil (0 before, or for an empty Append).
+func (c *Commit) Seq() uint64 {
+	select {
+	case <-c.done:
+		return c.seq // written before done was closed
+	default:
+		return 0
 	}
 }
 

@@ -52,6 +52,7 @@ type Journal struct {
 	closing bool
 	entropy *ulid.MonotonicEntropy
 	lastMs  uint64
+	last    *Commit // the latest non-empty Append's
 
 	wake    chan struct{} // a send means "the queue may have work"
 	drain   chan struct{} // closed by Close: publish what is queued, then stop
@@ -177,6 +178,7 @@ func (j *Journal) Append(evs []events.Event) *Commit {
 		}
 		j.queue = append(j.queue, pending{commit: c, index: i})
 	}
+	j.last = c
 	j.mu.Unlock()
 
 	select {
@@ -184,6 +186,24 @@ func (j *Journal) Append(evs []events.Event) *Commit {
 	default: // the publisher is already due to look at the queue
 	}
 	return c
+}
+
+// Sync waits until every event appended before the call is acknowledged,
+// and returns the stream sequence of the last of them (LastSeq if there are
+// none). Called with the engine's lock held, it gives the sequence that a
+// snapshot of the engine's state corresponds to. It fails as Commit.Wait.
+func (j *Journal) Sync(ctx context.Context) (uint64, error) {
+	j.mu.Lock()
+	last := j.last
+	j.mu.Unlock()
+	if last == nil {
+		return j.LastSeq(), nil
+	}
+	// Commits complete in Append order: the last one done means all are.
+	if err := last.Wait(ctx); err != nil {
+		return 0, err
+	}
+	return last.Seq(), nil
 }
 
 // LastSeq is the stream sequence of the last event this journal had

@@ -595,7 +595,29 @@ func TestLargeAppend(t *testing.T) {
 			t.Fatalf("event %d has lease %s, want %s", i, l, in[i].Lease)
 		}
 	}
-	if j.LastSeq() != uint64(len(in)) {
-		t.Errorf("LastSeq = %d, want %d", j.LastSeq(), len(in))
+	if j.LastSeq() != uint64(len(in)) || c.Seq() != uint64(len(in)) {
+		t.Errorf("LastSeq = %d, Commit.Seq = %d, want %d", j.LastSeq(), c.Seq(), len(in))
+	}
+}
+
+func TestSync(t *testing.T) {
+	s := natstest.Start(t)
+	j := open(t, s)
+	ctx := waitCtx(t)
+	if seq, err := j.Sync(ctx); err != nil || seq != 0 {
+		t.Fatalf("Sync before any event = %d, %v", seq, err)
+	}
+	var commits []*journal.Commit
+	for i := range 300 {
+		commits = append(commits, j.Append([]events.Event{ev(i)}))
+	}
+	seq, err := j.Sync(ctx)
+	if err != nil || seq != 300 {
+		t.Fatalf("Sync = %d, %v; want 300", seq, err)
+	}
+	for i, c := range commits {
+		if c.Seq() != uint64(i+1) {
+			t.Fatalf("commit %d: Seq = %d, want %d", i, c.Seq(), i+1)
+		}
 	}
 }

@@ -240,6 +240,7 @@ func (j *Journal) acknowledge(done []pending, seqs []uint64) {
 			j.lastSeq.Store(seqs[i]) // only the publisher stores
 		}
 		c := p.commit
+		c.seq = max(c.seq, seqs[i])
 		c.remaining--
 		if c.remaining == 0 {
 			c.finish(c.permErr)
