@@ -8,10 +8,10 @@
 // gateway's core decides who gets a seat. docs/concurrent-lm.md is the
 // protocol document, including every choice the contract left open.
 //
-// Per TCP connection one goroutine reads and parses lines. A request that
-// needs the gateway runs inline when no further complete line is buffered
-// (the usual request/response case) and on its own goroutine when the client
-// has pipelined more, so pipelined requests overlap; answers are written in
-// request order by whichever goroutine completes the head of the queue, and
-// the output is flushed only when the reader is about to wait for input.
+// Per TCP connection one goroutine reads, parses and runs requests one after
+// the other, so pipelined requests take effect in the order they were sent
+// (a CHECKIN then a CHECKOUT finds the seat free); asynchronous EVENT lines
+// are queued between answers, and the output is flushed only when the reader
+// is about to wait for input, so a pipelining client gets its answers in few
+// writes. Connections run concurrently with each other.
 package concurrentlm

@@ -49,7 +49,6 @@ type conn struct {
 
 	done    chan struct{} // closed when the connection has ended
 	watches sync.WaitGroup
-	async   sync.WaitGroup
 }
 
 // ticketWatch follows one queued checkout of this connection.
@@ -82,7 +81,6 @@ func newConn(s *server, nc net.Conn, ip *ipState) *conn {
 func (c *conn) serve(ctx context.Context) {
 	c.readLoop(ctx)
 	// Wait for every answer to be written: all in-flight tokens back.
-	c.async.Wait()
 	for range cap(c.inflight) {
 		c.inflight <- struct{}{}
 	}
@@ -161,23 +159,15 @@ func (c *conn) handleLine(ctx context.Context, line []byte) (stop bool) {
 		c.push(sl, true)
 		return false
 	}
-	if r.Verb == wire.Quit || r.Verb == wire.Ping || !c.lineBuffered() {
-		// Cheap, or nothing else to overlap with: answer inline.
-		quit := r.Verb == wire.Quit
-		c.push(sl, false)
-		sl.buf, sl.after = c.s.handle(ctx, r, c, c.addr, 0, sl.buf)
-		c.finish(sl) // sl may be reused from here on
-		return quit
-	}
-	// More requests are already buffered: let this one run alongside.
+	// Requests of one connection run one after the other, in the order
+	// they were sent: a pipelined CHECKIN then CHECKOUT must find the seat
+	// free, and a STATUS after a CHECKOUT must count it. Pipelining still
+	// pays: answers are flushed only when no further line is buffered.
+	quit := r.Verb == wire.Quit
 	c.push(sl, false)
-	c.async.Add(1)
-	go func() {
-		defer c.async.Done()
-		sl.buf, sl.after = c.s.handle(ctx, r, c, c.addr, 0, sl.buf)
-		c.finish(sl)
-	}()
-	return false
+	sl.buf, sl.after = c.s.handle(ctx, r, c, c.addr, 0, sl.buf)
+	c.finish(sl) // sl may be reused from here on
+	return quit
 }
 
 // lineBuffered reports whether a complete line waits in the read buffer.
