@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/licensegw/licensegw/gateway/events"
@@ -21,6 +22,7 @@ const (
 	// before it gives up.
 	replayHeartbeat = time.Second
 	replayStall     = 5 * time.Second
+	replayPoll      = 100 * time.Millisecond // how often a waiting replay checks its ctx
 )
 
 // Replay calls fn for every event in the stream after sequence afterSeq, in
@@ -86,16 +88,22 @@ func (j *Journal) Replay(ctx context.Context, afterSeq uint64, fn func(seq uint6
 	done := afterSeq
 	var delivered uint64 // consumer sequence of the last message
 	names := make(interner)
+	var idle time.Duration // waited since the last message
 	for {
-		wait, cancel := context.WithTimeout(ctx, replayStall)
-		msg, err := sub.NextMsgWithContext(wait)
-		cancel()
-		if err != nil {
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				err = ctxErr
-			}
+		if err := ctx.Err(); err != nil {
 			return done, fmt.Errorf("journal: replay after %d: %w", done, err)
 		}
+		// NextMsg returns at once when a message is there: no context
+		// and timer per message, and ctx is checked between waits.
+		msg, err := sub.NextMsg(replayPoll)
+		if errors.Is(err, nats.ErrTimeout) && idle < replayStall {
+			idle += replayPoll
+			continue
+		}
+		if err != nil {
+			return done, fmt.Errorf("journal: replay after %d: %w", done, err)
+		}
+		idle = 0
 		if len(msg.Data) == 0 && msg.Header.Get("Status") == "100" {
 			if msg.Reply != "" { // flow control: the server waits for this
 				if err := nc.Publish(msg.Reply, nil); err != nil {
