@@ -400,3 +400,94 @@ func TestFlexLMDisconnectAndDown(t *testing.T) {
 		t.Errorf("checkout after lmreread: %v", err)
 	}
 }
+
+// TestFlexLMLayout: the details of lmstat's layout that parsers depend on,
+// with the server in a time zone half an hour off UTC: times in that zone,
+// ", N licenses" after a user holding several, "queued for N licenses",
+// the expiry of a pooled INCREMENT feature, and a borrowed licence.
+func TestFlexLMLayout(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	zone, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		t.Skipf("no time zone database: %v", err)
+	}
+	g := e2etest.Start(t, e2etest.Options{
+		Bins:   bins,
+		Config: strings.Replace(flexlmConfig, `timezone     = "UTC"`, `timezone     = "Asia/Kolkata"`, 1),
+		Files:  map[string]string{"zeta.lic": "testdata/zeta.lic", "zeta.opt": "testdata/zeta.opt"},
+	})
+	port := lmgrd(g)[:strings.Index(lmgrd(g), "@")]
+	kim, lee, max := dialFlex(ctx, t, g, "kim"), dialFlex(ctx, t, g, "lee"), dialFlex(ctx, t, g, "max")
+	before := time.Now().In(zone) // grants and lmstat happen between before and after
+	kimLic, err := kim.Checkout(ctx, client.CheckoutRequest{Feature: "render", Count: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued := make(chan struct{})
+	go func() {
+		_, _ = lee.Checkout(ctx, client.CheckoutRequest{Feature: "render", Count: 2, Wait: time.Minute, OnQueued: func(int) { close(queued) }})
+	}()
+	<-queued
+	maxLic, err := max.Checkout(ctx, client.CheckoutRequest{Feature: "meshgen", Borrow: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maxLic.Borrowed {
+		t.Error("a borrowing checkout was granted a licence that is not borrowed")
+	}
+
+	out := lmutil(ctx, t, g, "lmstat", "-a")
+	after := time.Now().In(zone)
+	// FlexLM's times: the status line's hour is padded, a start's is not.
+	status := func(t time.Time) string { return t.Format("Mon 01/02/2006 15:04") }
+	started := func(t time.Time) string {
+		return fmt.Sprintf("%s %d/%d %d:%02d", t.Format("Mon"), t.Month(), t.Day(), t.Hour(), t.Minute())
+	}
+	stamp := func(format func(time.Time) string) string {
+		a, b := format(before), format(after)
+		if a == b {
+			return regexp.QuoteMeta(a)
+		}
+		return "(?:" + regexp.QuoteMeta(a) + "|" + regexp.QuoteMeta(b) + ")"
+	}
+	if !regexp.MustCompile(`(?m)^Flexible License Manager status on ` + stamp(status) + `$`).MatchString(out.Stdout) {
+		t.Errorf("lmstat's time is not now in Asia/Kolkata (%s):\n%s", status(before), out.Stdout)
+	}
+	start := stamp(started)
+	matchLines(t, "render: a user with 2 licences and one queued for 2", block(out.Stdout, "render"),
+		usersOf("render", 3, 2),
+		regexp.QuoteMeta(`  "render" v2.1, vendor: zeta, expiry: 31-dec-2030`),
+		`  floating license`,
+		regexp.QuoteMeta(fmt.Sprintf("    kim kim-ws :0 (v2.1) (e2ehost/%s %d), start ", port, kimLic.Handle))+start+", 2 licenses",
+		regexp.QuoteMeta(fmt.Sprintf("    lee lee-ws :0 2.1 (v2.1) (e2ehost/%s ", port))+`\d+\) queued for 2 licenses`)
+	matchLines(t, "meshgen: a borrowed licence", block(out.Stdout, "meshgen"),
+		usersOf("meshgen", 4, 1),
+		regexp.QuoteMeta(`  "meshgen" v1.0, vendor: zeta, expiry: permanent`),
+		`  floating license`,
+		regexp.QuoteMeta(fmt.Sprintf("    max max-ws :0 (v1.0) (e2ehost/%s %d), start ", port, maxLic.Handle))+start+`.*`)
+	matchLines(t, "modeler: only the unused reservation", block(out.Stdout, "modeler"),
+		usersOf("modeler", 3, 1),
+		regexp.QuoteMeta(`  "modeler" v5.0, vendor: zeta, expiry: permanent`),
+		`  floating license`,
+		regexp.QuoteMeta(fmt.Sprintf("\t1 RESERVATION for GROUP artists (e2ehost/%s)", port)))
+
+	// A borrowed licence stays when its client goes away.
+	max.Close()
+	if err := lee.Close(); err != nil {
+		t.Log(err)
+	}
+	e2etest.Eventually(t, 20*time.Second, "lee's ticket cancelled on disconnect", func() error {
+		if n := len(g.Feature("render").Tickets); n != 0 {
+			return fmt.Errorf("%d tickets", n)
+		}
+		return nil
+	})
+	var borrowed bool
+	for _, l := range g.Feature("meshgen").Leases {
+		borrowed = borrowed || (l.ID == maxLic.Lease && l.Borrowed)
+	}
+	if !borrowed {
+		t.Errorf("max's borrowed licence went with his connection: %+v", g.Feature("meshgen").Leases)
+	}
+}
