@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/licensegw/licensegw/plugins/sentinel/wire"
@@ -70,6 +71,10 @@ func (s *server) checkout(ctx context.Context, req *wire.Request, addr net.Addr)
 			cr.Wait = s.opts.queueWait
 		}
 	}
+	// The gateway remembers the grant under the client's address and
+	// request id: a retransmission that outlives this process's answer
+	// cache (a plugin or gateway restart) finds the same token.
+	cr.RequestKey = "sentinel/" + addr.String() + "/" + strconv.FormatUint(req.ID, 16)
 	c, err := s.seats.Checkout(ctx, cr)
 	if err != nil {
 		return s.failure(err)
