@@ -170,10 +170,18 @@ func TestSentinel(t *testing.T) {
 	if n := strings.Count(out.Stdout, "|- Client Information"); n != 2 {
 		t.Errorf("lsmon -f cad: %d client blocks, want 2 (carl, dan):\n%s", n, out.Stdout)
 	}
+	// solver: carl holds the unreserved token, ben the team's.
 	out = e2etest.Run(ctx, t, bins.Path("lsmon"), []string{"-f", "solver", addr})
-	if !regexp.MustCompile(`(?m)^     \|- User name +: ben$`).MatchString(out.Stdout) ||
-		!regexp.MustCompile(`(?m)^     \|- Group name +: team$`).MatchString(out.Stdout) {
-		t.Errorf("lsmon -f solver: want ben's block with group team:\n%s", out.Stdout)
+	for _, re := range []string{
+		`(?m)^   \|- Unreserved tokens in use +: 1$`,
+		`(?m)^   \|- Available unreserved +: 0$`,
+		`(?m)^   \|- Reserved tokens in use +: 1$`,
+		`(?m)^   \|- Available reserved +: 0$`,
+		`(?m)^     \|- User name +: ben\n     \|- Host name +: ben-ws\n     \|- X display name +: :0\n     \|- Group name +: team$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out.Stdout) {
+			t.Errorf("lsmon -f solver lacks %s:\n%s", re, out.Stdout)
+		}
 	}
 
 	// carl stays silent: his token goes after its lifetime.
@@ -201,6 +209,14 @@ func TestSentinel(t *testing.T) {
 	})
 	if f := g.Feature("cad"); f.InUse != 0 {
 		t.Errorf("cad: %d in use after the expiry and the return, want 0: %+v", f.InUse, f.Leases)
+	}
+	// ben refreshed all along: his token outlived carl's.
+	var benHeld bool
+	for _, l := range g.Feature("solver").Leases {
+		benHeld = benHeld || (benTok != nil && l.ID == benTok.Handle)
+	}
+	if !benHeld {
+		t.Errorf("ben's refreshed token is gone: %+v", g.Feature("solver").Leases)
 	}
 }
 
