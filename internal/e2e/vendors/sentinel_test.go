@@ -270,3 +270,67 @@ func TestSentinelRestart(t *testing.T) {
 		return e.Kind == events.Returned && e.Lease == com.Handle && e.Count == 2
 	})
 }
+
+// TestSentinelQueue: queued checkouts wait first in, first out, lsmon
+// counts them, a poll after a release gets the token, and a ticket nobody
+// polls is cancelled after ticket_lifetime.
+func TestSentinelQueue(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	g := e2etest.Start(t, e2etest.Options{
+		Bins:   bins,
+		Config: strings.Replace(strings.ReplaceAll(sentinelConfig, "{{.TTL}}", "10m"), `server_name      = "e2e-sentinel"`, `server_name      = "e2e-sentinel"`+"\n    ticket_lifetime  = \"3s\"", 1),
+		Files:  map[string]string{"team.rsv": "testdata/team.rsv"},
+	})
+	addr := g.Addr("sentinel")
+	var held []*client.Token
+	holder := dialSentinel(t, addr, "holder")
+	for range 3 {
+		tok, _, err := holder.Checkout(ctx, client.CheckoutRequest{Feature: "cad"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, tok)
+	}
+	first, second := dialSentinel(t, addr, "first"), dialSentinel(t, addr, "second")
+	_, p1, err := first.Checkout(ctx, client.CheckoutRequest{Feature: "cad", Queue: true, Wait: time.Minute})
+	if err != nil || p1 == nil || p1.Position != 1 {
+		t.Fatalf("first queued checkout: place %+v, %v; want position 1", p1, err)
+	}
+	_, p2, err := second.Checkout(ctx, client.CheckoutRequest{Feature: "cad", Queue: true, Wait: time.Minute})
+	if err != nil || p2 == nil || p2.Position != 2 {
+		t.Fatalf("second queued checkout: place %+v, %v; want position 2", p2, err)
+	}
+	if _, _, err := dialSentinel(t, addr, "third").Checkout(ctx, client.CheckoutRequest{Feature: "cad"}); !isStatus(err, wire.NoSeats) {
+		t.Errorf("a checkout that does not queue: %v, want no-seats", err)
+	}
+	out := e2etest.Run(ctx, t, bins.Path("lsmon"), []string{"-f", "cad", addr})
+	if !regexp.MustCompile(`(?m)^   \|- Unreserved tokens in queue +: 2$`).MatchString(out.Stdout) {
+		t.Errorf("lsmon: want 2 tokens in queue:\n%s", out.Stdout)
+	}
+
+	if err := holder.Release(ctx, held[0].Handle); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := first.WaitQueued(ctx, p1.Ticket, 100*time.Millisecond)
+	if err != nil {
+		t.Fatalf("first, after a release: %v", err)
+	}
+	if _, err := first.Refresh(ctx, tok.Handle); err != nil {
+		t.Errorf("refresh of a token granted from the queue: %v", err)
+	}
+	if _, place, err := second.Poll(ctx, p2.Ticket); err != nil || place == nil || place.Position != 1 {
+		t.Errorf("second's poll after first's grant: place %+v, %v; want position 1", place, err)
+	}
+
+	// second stops polling: its ticket goes after ticket_lifetime.
+	g.WaitEvent(20*time.Second, "second's unpolled ticket dequeued", func(e e2etest.Event) bool {
+		return e.Kind == events.Dequeued && e.User == "second"
+	})
+	if f := g.Feature("cad"); len(f.Tickets) != 0 {
+		t.Errorf("tickets left: %+v", f.Tickets)
+	}
+	if _, _, err := second.Poll(ctx, p2.Ticket); err == nil {
+		t.Error("a poll of a cancelled ticket succeeded")
+	}
+}
