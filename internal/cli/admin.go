@@ -114,11 +114,19 @@ func writeStatus(w io.Writer, st *admin.Status, now time.Time) {
 	}
 }
 
+// expiry shows when a licence ends as the last day it is usable: an expiry
+// of "2027-12-31" in the configuration ends at the first instant of
+// 2028-01-01 UTC, and is shown as 2027-12-31, like the configuration and
+// lmstat show it. An expiry within a day shows its time.
 func expiry(t *time.Time) string {
 	if t == nil {
 		return "permanent"
 	}
-	return t.Format("2006-01-02")
+	u := t.UTC()
+	if u.Hour() == 0 && u.Minute() == 0 && u.Second() == 0 && u.Nanosecond() == 0 {
+		return u.Add(-time.Nanosecond).Format("2006-01-02")
+	}
+	return u.Format("2006-01-02 15:04Z")
 }
 
 func runRemove(ctx context.Context, e *env, args []string) int {
