@@ -84,8 +84,10 @@ func TestCrossProtocol(t *testing.T) {
 		t.Errorf("sam's refresh after lmremove: %v, want gone: removed", err)
 	}
 
+	evs := g.Events()
+	checkContract(t, evs)
 	protocols := map[string]string{}
-	for _, e := range e2etest.Kinds(g.Events(), events.Checkout) {
+	for _, e := range e2etest.Kinds(evs, events.Checkout) {
 		protocols[e.User] = e.Protocol
 	}
 	if protocols["sam"] != "sentinel" || protocols["fay"] != "flexlm" {

@@ -277,6 +277,7 @@ func TestFlexLMLmstat(t *testing.T) {
 		default:
 		}
 	}
+	checkContract(t, g.Events())
 }
 
 // TestFlexLMUnreachable: lmstat against a port nobody listens on prints

@@ -104,6 +104,7 @@ func TestSentinelLossy(t *testing.T) {
 
 	// The stream: one grant event per grant seen, never over the seats.
 	evs := g.Events()
+	checkContract(t, evs)
 	grants := e2etest.Kinds(evs, events.Checkout, events.Borrowed)
 	if int64(len(grants)) != granted.Load() {
 		t.Errorf("%d checkout/borrowed events, the clients were granted %d tokens", len(grants), granted.Load())

@@ -218,6 +218,7 @@ func TestSentinel(t *testing.T) {
 	if !benHeld {
 		t.Errorf("ben's refreshed token is gone: %+v", g.Feature("solver").Leases)
 	}
+	checkContract(t, g.Events())
 }
 
 // keepAlive refreshes tok until ctx ends.
