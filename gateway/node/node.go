@@ -106,15 +106,16 @@ func pluginSpecs(ctx context.Context, cfg *config.Config, log hclog.Logger) ([]p
 }
 
 // Start loads the configuration at path and starts every part of the node.
-func Start(ctx context.Context, path string, log hclog.Logger) (n *Node, err error) {
+func Start(ctx context.Context, path string, log hclog.Logger) (*Node, error) {
 	cfg, specs, err := LoadConfig(ctx, path, log)
 	if err != nil {
 		return nil, err
 	}
-	n = &Node{cfgPath: path, cfg: cfg, log: log, started: time.Now()}
+	n := &Node{cfgPath: path, cfg: cfg, log: log, started: time.Now()}
+	started := false
 	defer func() {
-		if err != nil {
-			n.Shutdown(context.Background())
+		if !started { // take down whatever did start
+			_ = n.Shutdown(context.Background())
 		}
 	}()
 	if err := os.MkdirAll(cfg.Gateway.DataDir, 0o700); err != nil {
@@ -163,6 +164,7 @@ func Start(ctx context.Context, path string, log hclog.Logger) (n *Node, err err
 		log.Info("admin API listening", "addr", n.admin.Addr())
 	}
 	log.Info("gateway started", "name", cfg.Gateway.Name, "features", len(cfg.Features), "plugins", len(specs))
+	started = true
 	return n, nil
 }
 
