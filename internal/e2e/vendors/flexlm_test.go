@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -297,9 +298,9 @@ func TestFlexLMUnreachable(t *testing.T) {
 	}
 }
 
-// TestFlexLMImportValidates: what `licensegw import flexlm` prints is a
+// TestFlexLMImport: what `licensegw import flexlm` prints is a
 // configuration `licensegw validate` accepts.
-func TestFlexLMImportValidates(t *testing.T) {
+func TestFlexLMImport(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	lg := bins.Path("licensegw")
@@ -317,7 +318,20 @@ func TestFlexLMImportValidates(t *testing.T) {
 		t.Fatal(err)
 	}
 	if v := e2etest.Run(ctx, t, lg, []string{"validate", cfg}); v.Code != 0 {
-		t.Errorf("validate of the imported configuration: exit %d\n%s%s\nconfiguration:\n%s", v.Code, v.Stdout, v.Stderr, r.Stdout)
+		t.Fatalf("validate of the imported configuration: exit %d\n%s%s\nconfiguration:\n%s", v.Code, v.Stdout, v.Stderr, r.Stdout)
+	}
+
+	// The printed conversion is the one an import block makes: two
+	// gateways, one from each, have the same features.
+	printed := e2etest.Start(t, e2etest.Options{Bins: bins, Config: strings.ReplaceAll(r.Stdout, "{{", "{{`{{`}}")})
+	imported := e2etest.Start(t, e2etest.Options{
+		Bins:   bins,
+		Config: flexlmConfig[:strings.Index(flexlmConfig, "plugin ")],
+		Files:  map[string]string{"zeta.lic": "testdata/zeta.lic", "zeta.opt": "testdata/zeta.opt"},
+	})
+	a, b := printed.Status().Features, imported.Status().Features
+	if len(a) != 3 || !reflect.DeepEqual(a, b) {
+		t.Errorf("features from the printed import:\n%+v\nfrom an import block:\n%+v", a, b)
 	}
 }
 
