@@ -506,3 +506,96 @@ func TestFlexLMLayout(t *testing.T) {
 		t.Errorf("max's borrowed licence went with his connection: %+v", g.Feature("meshgen").Leases)
 	}
 }
+
+// TestFlexLMQueueOrder: waiting clients get seats first in, first out, are
+// told their positions as the queue moves, and a seat given back goes to
+// the head of the queue.
+func TestFlexLMQueueOrder(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	g := startFlexLM(t)
+	holder := dialFlex(ctx, t, g, "holder")
+	all, err := holder.Checkout(ctx, client.CheckoutRequest{Feature: "render", Count: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const waiters = 5
+	type result struct {
+		lic *client.License
+		err error
+	}
+	results := make([]chan result, waiters)
+	positions := make([]chan int, waiters)
+	for i := range waiters {
+		user := fmt.Sprintf("w%d", i)
+		c := dialFlex(ctx, t, g, user)
+		results[i], positions[i] = make(chan result, 1), make(chan int, 16)
+		go func() {
+			lic, err := c.Checkout(ctx, client.CheckoutRequest{Feature: "render", Wait: time.Minute, OnQueued: func(p int) { positions[i] <- p }})
+			results[i] <- result{lic, err}
+		}()
+		// One at a time, so that the queue's order is known.
+		if p := <-positions[i]; p != i+1 {
+			t.Fatalf("%s queued at position %d, want %d", user, p, i+1)
+		}
+	}
+	got := func(i int) *client.License {
+		t.Helper()
+		select {
+		case r := <-results[i]:
+			if r.err != nil {
+				t.Fatalf("w%d: %v", i, r.err)
+			}
+			return r.lic
+		case <-time.After(20 * time.Second):
+			t.Fatalf("w%d was not granted a seat", i)
+			return nil
+		}
+	}
+	// Three seats back: the first three waiters, and the others move up.
+	if err := all.Checkin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := []*client.License{got(0), got(1), got(2)}
+	for i := 3; i < waiters; i++ {
+		last := 0
+		e2etest.Eventually(t, 10*time.Second, fmt.Sprintf("w%d told position %d", i, i-2), func() error {
+			last = latest(positions[i], last)
+			if last != i-2 {
+				return fmt.Errorf("last position told %d", last)
+			}
+			return nil
+		})
+	}
+	// One seat back at a time: w3, then w4.
+	if err := first[1].Checkin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got(3)
+	if err := first[0].Checkin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got(4)
+
+	var order []string
+	for _, e := range e2etest.Kinds(g.Events(), events.Checkout) {
+		if strings.HasPrefix(e.User, "w") {
+			order = append(order, e.User)
+		}
+	}
+	if want := []string{"w0", "w1", "w2", "w3", "w4"}; !reflect.DeepEqual(order, want) {
+		t.Errorf("grants in the order %v, want %v", order, want)
+	}
+}
+
+// latest is the last value waiting in ch, or last when there is none.
+func latest(ch <-chan int, last int) int {
+	for {
+		select {
+		case v := <-ch:
+			last = v
+		default:
+			return last
+		}
+	}
+}
