@@ -99,6 +99,17 @@ func ReadEvents(ctx context.Context, url string) ([]Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ordered consumer: %w", err)
 	}
+	// The filter skips the stream's other subjects (plugin and gateway
+	// lifecycle), so the last event may come before last: the consumer's
+	// pending count says when nothing more matches, without waiting out a
+	// fetch.
+	ci, err := cons.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("consumer info: %w", err)
+	}
+	if ci.NumPending == 0 {
+		return nil, nil
+	}
 	var out []Event
 	for {
 		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(time.Second))
@@ -106,6 +117,8 @@ func ReadEvents(ctx context.Context, url string) ([]Event, error) {
 			return nil, fmt.Errorf("fetch: %w", err)
 		}
 		n, done := 0, false
+		// Stop reading at the last event: the batch would otherwise wait
+		// its MaxWait for messages that will not come.
 		for m := range batch.Messages() {
 			n++
 			md, err := m.Metadata()
@@ -114,23 +127,25 @@ func ReadEvents(ctx context.Context, url string) ([]Event, error) {
 			}
 			if md.Sequence.Stream > last {
 				done = true
-				continue
+				break
 			}
 			e := Event{Seq: md.Sequence.Stream, Subject: m.Subject()}
 			if err := json.Unmarshal(m.Data(), &e.Event); err != nil {
 				return nil, fmt.Errorf("seq %d: %w", e.Seq, err)
 			}
 			out = append(out, e)
-			if e.Seq == last {
+			if e.Seq >= last || md.NumPending == 0 {
 				done = true
+				break
 			}
+		}
+		if done {
+			return out, nil
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
 			return nil, fmt.Errorf("fetch: %w", err)
 		}
-		// The filter skips the stream's other subjects, so the last event
-		// may come before last: an empty fetch means nothing more matches.
-		if done || n == 0 {
+		if n == 0 {
 			return out, nil
 		}
 		if err := ctx.Err(); err != nil {
