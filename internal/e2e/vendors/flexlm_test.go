@@ -599,3 +599,39 @@ func latest(ch <-chan int, last int) int {
 		}
 	}
 }
+
+// TestFlexLMAdminErrors: lmreread of a broken licence file fails, says
+// where, and keeps the configuration and the leases; lmremove of a user
+// holding nothing fails.
+func TestFlexLMAdminErrors(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	g := startFlexLM(t)
+	kim := dialFlex(ctx, t, g, "kim")
+	lic, err := kim.Checkout(ctx, client.CheckoutRequest{Feature: "modeler"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r := lmutil(ctx, t, g, "lmremove", "modeler", "nobody", "h", ":0")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "nobody") {
+		t.Errorf("lmremove of a user holding nothing: exit %d, stderr %q", r.Code, r.Stderr)
+	}
+
+	g.WriteFile("zeta.lic", strings.Replace(readFile(t, "testdata/zeta.lic"), "permanent 3", "permanent three", 1))
+	r = lmutil(ctx, t, g, "lmreread")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "zeta.lic:6:") {
+		t.Errorf("lmreread of a broken licence file: exit %d, stderr %q; want a failure naming zeta.lic:6", r.Code, r.Stderr)
+	}
+	if f := g.Feature("modeler"); f.Seats != 3 || len(f.Leases) != 1 || f.Leases[0].ID != lic.Lease {
+		t.Errorf("modeler after a failed reread: %d seats, leases %+v; want 3 and kim's", f.Seats, f.Leases)
+	}
+	if len(g.Status().Features) != 3 {
+		t.Errorf("features after a failed reread: %+v", g.Status().Features)
+	}
+	select {
+	case <-lic.Lost():
+		t.Errorf("kim's licence lost by a failed reread: %v", lic.Err())
+	default:
+	}
+}

@@ -335,3 +335,17 @@ func TestSentinelQueue(t *testing.T) {
 		t.Error("a poll of a cancelled ticket succeeded")
 	}
 }
+
+// TestLsmonUnreachable: lsmon against a port nobody answers on fails.
+func TestLsmonUnreachable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	addr, err := e2etest.FreeUDPAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e2etest.Run(ctx, t, bins.Path("lsmon"), []string{"-timeout", "1s", addr})
+	if r.Code == 0 || !strings.Contains(r.Stderr, addr) {
+		t.Errorf("lsmon %s: exit %d, stderr %q; want a failure naming the server", addr, r.Code, r.Stderr)
+	}
+}
