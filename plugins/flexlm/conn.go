@@ -85,8 +85,13 @@ func (c *conn) fail(id uint32, code int, msg string) error {
 
 // refuseDown tells a client the vendor daemon is down and hangs up.
 func (c *conn) refuseDown() {
+	c.refuse(wire.CodeVendorDown, "vendor daemon is down (lmdown); lmreread starts it again")
+}
+
+// refuse sends a client one ERROR frame and hangs up.
+func (c *conn) refuse(code int, msg string) {
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-	_ = c.fail(0, wire.CodeVendorDown, "vendor daemon is down (lmdown); lmreread starts it again")
+	_ = c.fail(0, code, msg)
 	c.nc.Close()
 }
 
@@ -97,6 +102,9 @@ func (c *conn) serve(ctx context.Context) {
 	defer c.cleanup()
 	r := bufio.NewReader(c.nc)
 	for {
+		// An idle connection is closed (and what it held given back):
+		// clients that hold licences heartbeat well within the timeout.
+		_ = c.nc.SetReadDeadline(time.Now().Add(c.s.st.idleTimeout))
 		f, err := wire.Read(r)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && ctx.Err() == nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/licensegw/licensegw/plugins/flexlm/licfile"
 	"github.com/licensegw/licensegw/plugins/flexlm/optfile"
+	"github.com/licensegw/licensegw/plugins/flexlm/wire"
 	"github.com/licensegw/licensegw/sdk"
 )
 
@@ -54,6 +55,9 @@ func (Protocol) Info() sdk.Info {
 			{Name: "allow_shutdown", Type: sdk.Bool, Description: "whether lmdown may stop the vendor daemon (default false)"},
 			{Name: "allow_remove", Type: sdk.Bool, Description: "whether lmremove may release licences (default true)"},
 			{Name: "allow_reread", Type: sdk.Bool, Description: "whether lmreread may reload the gateway's configuration (default true)"},
+			{Name: "max_connections", Type: sdk.Number, Description: "open connections on both listeners (default 4096)"},
+			{Name: "max_connections_per_ip", Type: sdk.Number, Description: "open connections from one IP address (default 256)"},
+			{Name: "idle_timeout", Type: sdk.Duration, Description: "close a connection that sends nothing this long; its licences are checked in (default 10m)"},
 		},
 	}
 }
@@ -81,7 +85,21 @@ type settings struct {
 	allowShutdown bool
 	allowRemove   bool
 	allowReread   bool
+
+	maxConns      int           // open connections, both listeners
+	maxConnsPerIP int           // open connections from one IP address
+	idleTimeout   time.Duration // a connection that sends no frame this long is closed
 }
+
+// Connection limit defaults (config attributes max_connections,
+// max_connections_per_ip, idle_timeout).
+const (
+	DefaultMaxConns      = 4096
+	DefaultMaxConnsPerIP = 256
+	// DefaultIdleTimeout is well above any lease TTL: a client that holds
+	// seats heartbeats far more often.
+	DefaultIdleTimeout = 10 * time.Minute
+)
 
 func loadSettings(cfg sdk.Config, log hclog.Logger) (settings, error) {
 	st := settings{
@@ -92,6 +110,12 @@ func loadSettings(cfg sdk.Config, log hclog.Logger) (settings, error) {
 		allowRemove:   cfg.Bool("allow_remove", true),
 		allowReread:   cfg.Bool("allow_reread", true),
 		location:      time.Local,
+		maxConns:      cfg.Int("max_connections", DefaultMaxConns),
+		maxConnsPerIP: cfg.Int("max_connections_per_ip", DefaultMaxConnsPerIP),
+		idleTimeout:   cfg.Duration("idle_timeout", DefaultIdleTimeout),
+	}
+	if st.maxConns < 1 || st.maxConnsPerIP < 1 || st.idleTimeout <= 0 {
+		return st, fmt.Errorf("flexlm: max_connections, max_connections_per_ip and idle_timeout must be positive")
 	}
 	if tz := cfg.String("timezone", ""); tz != "" {
 		loc, err := time.LoadLocation(tz)
@@ -162,6 +186,7 @@ type server struct {
 	mu    sync.Mutex
 	down  bool // lmdown stopped the vendor daemon
 	conns map[*conn]struct{}
+	perIP map[string]int // open connections by client IP
 	wg    sync.WaitGroup
 	ctx   context.Context
 }
@@ -175,7 +200,7 @@ func newServer(env *sdk.Env) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{st: st, seats: env.Seats, log: log, handles: newHandles(), conns: map[*conn]struct{}{}}
+	s := &server{st: st, seats: env.Seats, log: log, handles: newHandles(), conns: map[*conn]struct{}{}, perIP: map[string]int{}}
 	if s.lmgrd = env.Listeners[ListenerLmgrd]; s.lmgrd == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNoListener, ListenerLmgrd)
 	}
@@ -233,13 +258,21 @@ func (s *server) accept(ctx context.Context, l net.Listener, r role) error {
 			return fmt.Errorf("flexlm: accept on %s: %w", r, err)
 		}
 		c := newConn(s, nc, r)
+		ip := hostOf(nc.RemoteAddr())
 		s.mu.Lock()
 		if r == roleVendor && s.down {
 			s.mu.Unlock()
 			c.refuseDown()
 			continue
 		}
+		if len(s.conns) >= s.st.maxConns || s.perIP[ip] >= s.st.maxConnsPerIP {
+			s.mu.Unlock()
+			s.log.Warn("connection refused: limit reached", "addr", c.addr, "open", len(s.conns))
+			c.refuse(wire.CodeBusy, "too many connections")
+			continue
+		}
 		s.conns[c] = struct{}{}
+		s.perIP[ip]++
 		s.wg.Add(1)
 		s.mu.Unlock()
 		go func() {
@@ -247,6 +280,9 @@ func (s *server) accept(ctx context.Context, l net.Listener, r role) error {
 			c.serve(ctx)
 			s.mu.Lock()
 			delete(s.conns, c)
+			if s.perIP[ip]--; s.perIP[ip] == 0 {
+				delete(s.perIP, ip)
+			}
 			s.mu.Unlock()
 		}()
 	}
@@ -286,4 +322,13 @@ func (s *server) vendorNames(ctx context.Context) []string {
 		names = []string{"licensegw"}
 	}
 	return names
+}
+
+// hostOf is the IP part of a network address.
+func hostOf(a net.Addr) string {
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return host
 }

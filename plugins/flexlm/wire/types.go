@@ -112,4 +112,5 @@ const (
 	CodeUnavailable = -96 // the gateway cannot answer now
 	CodeNoHandle    = -7  // no such license handle
 	CodeWrongRole   = -8  // request sent to the wrong listener
+	CodeBusy        = -9  // connection refused: too many connections (total or from this IP)
 )
