@@ -201,6 +201,12 @@ func (c *conn) checkout(ctx context.Context, f *wire.Frame) error {
 		Wait:   time.Duration(f.GetInt(wire.TWaitMs)) * time.Millisecond,
 		Borrow: time.Duration(f.GetInt(wire.TBorrowS)) * time.Second,
 	}
+	// A licence belongs to its connection (cleanup checks it in), so the
+	// gateway is told too: when this plugin dies without running cleanup
+	// it releases the lease itself instead of holding the seats until the
+	// TTL under a handle nobody can name any more. Borrowed licences
+	// outlive the connection by design.
+	req.BindConn = req.Borrow == 0
 	if req.Feature == "" || req.Count < 0 || req.Wait < 0 || req.Borrow < 0 {
 		return c.fail(f.ID, wire.CodeBadRequest, "CHECKOUT needs a feature and non-negative count, wait and borrow")
 	}
