@@ -65,8 +65,7 @@ type Ledger struct {
 	mu         sync.Mutex
 	eng        *seats.Engine
 	scratch    []events.Event
-	waiters    map[string]chan Update // ticket -> its waiter
-	positions  map[string]int         // ticket -> last position sent
+	waiters    map[string]*waiter // ticket -> its waiter
 	lastCommit *journal.Commit
 	sinceSnap  int
 	scheduled  time.Time // when the tick loop will next wake
@@ -101,15 +100,14 @@ func Open(ctx context.Context, opts Options) (*Ledger, error) {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	l := &Ledger{
-		opts:      opts,
-		log:       opts.Log,
-		now:       opts.Now,
-		eng:       eng,
-		waiters:   make(map[string]chan Update),
-		positions: make(map[string]int),
-		wake:      make(chan struct{}, 1),
-		snapKick:  make(chan struct{}, 1),
-		done:      make(chan struct{}),
+		opts:     opts,
+		log:      opts.Log,
+		now:      opts.Now,
+		eng:      eng,
+		waiters:  make(map[string]*waiter),
+		wake:     make(chan struct{}, 1),
+		snapKick: make(chan struct{}, 1),
+		done:     make(chan struct{}),
 	}
 	if err := l.recover(ctx); err != nil {
 		return nil, err
@@ -148,9 +146,9 @@ func (l *Ledger) Checkout(ctx context.Context, req seats.CheckoutRequest) (seats
 	res, evs = l.eng.Checkout(l.now(), req, l.scratch[:0])
 	var ch chan Update
 	if res.Outcome == seats.Queued {
-		ch = make(chan Update, 16)
-		l.waiters[res.Ticket] = ch
-		l.positions[res.Ticket] = res.Position
+		w := newWaiter(res.Position)
+		l.waiters[res.Ticket] = w
+		ch = w.ch
 	}
 	c, deliveries := l.commitLocked(evs)
 	l.mu.Unlock()

@@ -2,6 +2,8 @@ package ledger_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -293,5 +295,79 @@ func TestConcurrentCheckoutsNeverOversubscribe(t *testing.T) {
 	}
 	if granted == 0 {
 		t.Fatal("nothing granted")
+	}
+}
+
+// TestQueueUnderConcurrency: many waiters on a small queued feature, each
+// checking in as soon as it is granted, some giving up. Deliveries of
+// concurrent operations race each other; every waiter must still hear
+// exactly one final update, after its position updates.
+func TestQueueUnderConcurrency(t *testing.T) {
+	r := newRig(t, features(seats.Feature{Name: "q", Version: "1.0", Seats: 2, Queue: true, MaxQueue: 200}))
+	l, _ := r.open(nil)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	granted, cancelled := 0, 0
+	for i := range 60 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			q := req("q", fmt.Sprint("u", i))
+			q.Wait = time.Minute
+			res, ch, err := l.Checkout(ctx(t), q)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			lease := res.Lease
+			if res.Outcome == seats.Queued {
+				if i%7 == 0 {
+					if err := l.Cancel(ctx(t), res.Ticket, seats.Cancelled); err != nil && !errors.Is(err, seats.ErrUnknownTicket) {
+						t.Error(err)
+					}
+				}
+				last := res.Position
+				var final *ledger.Update
+				for u := range ch {
+					switch {
+					case u.Lease != nil || u.Reason != "":
+						if final != nil {
+							t.Errorf("ticket %s: a second final update %+v", res.Ticket, u)
+						}
+						final = &u
+					case final != nil:
+						t.Errorf("ticket %s: position %d after the final update", res.Ticket, u.Position)
+					case u.Position >= last:
+						t.Errorf("ticket %s: position went from %d to %d", res.Ticket, last, u.Position)
+					default:
+						last = u.Position
+					}
+				}
+				if final == nil {
+					t.Errorf("ticket %s: no final update", res.Ticket)
+					return
+				}
+				if final.Lease == nil {
+					mu.Lock()
+					cancelled++
+					mu.Unlock()
+					return
+				}
+				lease = *final.Lease
+			}
+			mu.Lock()
+			granted++
+			mu.Unlock()
+			if err := l.Checkin(ctx(t), lease.ID); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if granted+cancelled != 60 || granted < 60-9 {
+		t.Fatalf("granted %d, cancelled %d of 60", granted, cancelled)
+	}
+	if n, tk := l.Counts(); n != 0 || tk != 0 {
+		t.Fatalf("%d leases and %d tickets left", n, tk)
 	}
 }

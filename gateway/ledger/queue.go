@@ -1,21 +1,80 @@
 package ledger
 
 import (
+	"sync"
+
 	"github.com/licensegw/licensegw/gateway/events"
 	"github.com/licensegw/licensegw/gateway/seats"
 )
 
+// waiter is the receiving end of one queued checkout.
+//
+// Updates are decided under the ledger's lock but delivered after their
+// commit is acknowledged, by whichever goroutine waited for it, so two
+// operations' deliveries may race: the waiter's own lock and state make a
+// late position update harmless (dropped once the ticket ended, or when it
+// is not newer than one already sent) and the final update always last.
+type waiter struct {
+	ch      chan Update
+	planned int // the position last routed to it (ledger lock)
+
+	mu     sync.Mutex
+	sent   int // the position last delivered
+	closed bool
+}
+
+func newWaiter(position int) *waiter {
+	return &waiter{ch: make(chan Update, 16), planned: position, sent: position}
+}
+
+// deliver sends u. A position update is dropped when the waiter is behind
+// (the channel is full) or it is stale; a final update is always
+// delivered, making room by dropping a pending position update if need be,
+// and then the channel is closed.
+func (w *waiter) deliver(u Update, final bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	if !final {
+		// Queues are FIFO: a ticket only moves forward.
+		if u.Position >= w.sent {
+			return
+		}
+		select {
+		case w.ch <- u:
+			w.sent = u.Position
+		default:
+		}
+		return
+	}
+	for {
+		select {
+		case w.ch <- u:
+			w.closed = true
+			close(w.ch)
+			return
+		default:
+			select { // full of position updates: drop the oldest
+			case <-w.ch:
+			default:
+			}
+		}
+	}
+}
+
 // delivery is one update for one waiter, sent once its events are
 // acknowledged: a waiter never hears of a grant the journal could lose.
 type delivery struct {
-	ch    chan Update
+	w     *waiter
 	u     Update
 	final bool
 }
 
 // routeLocked turns the events of one operation into waiter updates: final
 // updates for tickets that were granted or dequeued, and new positions for
-// the tickets still waiting in the pools those events touched. l.mu is held.
+// the tickets still waiting. l.mu is held.
 func (l *Ledger) routeLocked(evs []events.Event) []delivery {
 	var out []delivery
 	touched := false
@@ -26,64 +85,42 @@ func (l *Ledger) routeLocked(evs []events.Event) []delivery {
 		}
 		switch ev.Kind {
 		case events.Checkout, events.Borrowed:
-			ch, ok := l.waiters[ev.Ticket]
+			w, ok := l.waiters[ev.Ticket]
 			if !ok {
 				continue
 			}
 			lease, _ := l.eng.Lease(ev.Lease)
-			out = append(out, delivery{ch: ch, u: Update{Ticket: ev.Ticket, Lease: &lease}, final: true})
-			l.forgetLocked(ev.Ticket)
+			out = append(out, delivery{w: w, u: Update{Ticket: ev.Ticket, Lease: &lease}, final: true})
+			delete(l.waiters, ev.Ticket)
 			touched = true
 		case events.Dequeued:
-			ch, ok := l.waiters[ev.Ticket]
+			w, ok := l.waiters[ev.Ticket]
 			if !ok {
 				continue
 			}
-			out = append(out, delivery{ch: ch, u: Update{Ticket: ev.Ticket, Reason: seats.Reason(ev.Reason)}, final: true})
-			l.forgetLocked(ev.Ticket)
+			out = append(out, delivery{w: w, u: Update{Ticket: ev.Ticket, Reason: seats.Reason(ev.Reason)}, final: true})
+			delete(l.waiters, ev.Ticket)
 			touched = true
 		}
 	}
 	if touched {
 		// Queues are short (bounded by MaxQueue), so a pass over the
 		// waiters is cheap; it only happens when a queue moved.
-		for ticket, ch := range l.waiters {
+		for ticket, w := range l.waiters {
 			t, ok := l.eng.TicketInfo(ticket)
-			if !ok || t.Position == l.positions[ticket] {
+			if !ok || t.Position == w.planned {
 				continue
 			}
-			l.positions[ticket] = t.Position
-			out = append(out, delivery{ch: ch, u: Update{Ticket: ticket, Position: t.Position}})
+			w.planned = t.Position
+			out = append(out, delivery{w: w, u: Update{Ticket: ticket, Position: t.Position}})
 		}
 	}
 	return out
 }
 
-func (l *Ledger) forgetLocked(ticket string) {
-	delete(l.waiters, ticket)
-	delete(l.positions, ticket)
-}
-
-// deliver sends updates. Position updates are dropped when the waiter is
-// behind (a newer one follows); a final update is always delivered, then the
-// channel is closed.
+// deliver hands updates to their waiters.
 func (l *Ledger) deliver(ds []delivery) {
 	for _, d := range ds {
-		if !d.final {
-			select {
-			case d.ch <- d.u:
-			default:
-			}
-			continue
-		}
-		select {
-		case d.ch <- d.u:
-			close(d.ch)
-		default:
-			go func(d delivery) {
-				d.ch <- d.u
-				close(d.ch)
-			}(d)
-		}
+		d.w.deliver(d.u, d.final)
 	}
 }
