@@ -71,8 +71,19 @@ func (c *conn) shutdown(f *wire.Frame) error {
 	c.s.mu.Unlock()
 	c.s.log.Info("lmdown: vendor daemon stopped", "addr", c.addr)
 	err := c.send(wire.New(wire.OK, f.ID).Str(wire.TMessage, "vendor daemon shut down"))
-	r := roleVendor
-	c.s.closeConns(&r)
+	// Each client is told why it is cut off (ERROR -97, id 0): a client
+	// library that reconnects after a restart must not after an lmdown.
+	c.s.mu.Lock()
+	var vendors []*conn
+	for vc := range c.s.conns {
+		if vc.role == roleVendor {
+			vendors = append(vendors, vc)
+		}
+	}
+	c.s.mu.Unlock()
+	for _, vc := range vendors {
+		vc.refuseDown()
+	}
 	return err
 }
 

@@ -45,6 +45,12 @@ type GoneError struct {
 func (e *GoneError) Error() string { return "licence gone (" + e.Reason + ")" }
 
 // License is granted seats, kept alive by heartbeats until Checkin.
+//
+// When the vendor connection drops, the client checks the licence out
+// again on the new connection (see Client): the License stays valid and
+// its Handle, Lease, TTL and Expires change. Read them with Current when a
+// reconnection may run concurrently; the fields are written under the
+// License's lock.
 type License struct {
 	Handle   int
 	Lease    string
@@ -56,50 +62,99 @@ type License struct {
 	Expires  time.Time
 	Borrowed bool
 
-	c       *Client
-	stop    chan struct{}
-	done    chan struct{}
-	lost    chan struct{}
-	mu      sync.Mutex
-	lostErr error
-	once    sync.Once
+	c    *Client
+	req  CheckoutRequest // what a re-checkout asks for
+	stop chan struct{}
+	done chan struct{}
+	lost chan struct{}
+	once sync.Once
+
+	mu         sync.Mutex
+	conn       *conn         // the connection the licence is held on
+	rebound    chan struct{} // closed (and replaced) when checked out again
+	reacquired int
+	released   bool // Checkin began: a re-checkout must give its seats back
+	lostErr    error
 }
+
+// Grant is what a License holds now.
+type Grant struct {
+	Handle     int
+	Lease      string
+	TTL        time.Duration
+	Expires    time.Time // zero: none
+	Reacquired int       // how many times it was checked out again after a reconnection
+}
+
+// errCheckedIn is the Err of a licence given back by Checkin.
+var errCheckedIn = errors.New("checked in")
 
 // Checkout asks for seats. With Wait > 0 it may queue and then blocks
 // until the seats are granted, the wait ends, or ctx is cancelled (which
 // cancels the ticket). A refusal is a *DeniedError.
+//
+// When the connection drops before the answer (a queued wait included),
+// the server gives back whatever it granted or queued on that connection,
+// so Checkout asks again once the client has reconnected: a queued wait
+// queues again, at the back, for what is left of Wait (OnQueued reports
+// the new position). With reconnection off, or when it gives up, the
+// error wraps ErrClosed.
 func (c *Client) Checkout(ctx context.Context, req CheckoutRequest) (*License, error) {
-	if err := c.connectVendor(ctx); err != nil {
+	v, err := c.vendorConn(ctx)
+	if err != nil {
 		return nil, err
 	}
+	deadline, wait := time.Now().Add(req.Wait), req.Wait
+	for {
+		l, err := c.checkoutOn(ctx, v, req, wait)
+		if err == nil || !errors.Is(err, ErrClosed) || errors.Is(err, errClientClosed) ||
+			c.opts.NoReconnect || ctx.Err() != nil {
+			return l, err
+		}
+		if v, err = c.awaitVendor(ctx, v); err != nil {
+			return nil, fmt.Errorf("checkout of %s interrupted by a lost connection: %w", req.Feature, err)
+		}
+		if req.Wait > 0 {
+			if wait = time.Until(deadline); wait < time.Millisecond {
+				return nil, &DeniedError{Reason: "timeout", Message: "the queue wait ended while reconnecting"}
+			}
+		}
+	}
+}
+
+// checkoutFrame is the CHECKOUT of req, queueing up to wait.
+func (c *Client) checkoutFrame(req CheckoutRequest, wait time.Duration) *wire.Frame {
 	o := c.opts
-	f := wire.New(wire.Checkout, 0).Str(wire.TFeature, req.Feature).Str(wire.TVendor, req.Vendor).
+	return wire.New(wire.Checkout, 0).Str(wire.TFeature, req.Feature).Str(wire.TVendor, req.Vendor).
 		Str(wire.TVersion, req.Version).Int(wire.TCount, int64(max(req.Count, 1))).
-		Int(wire.TWaitMs, req.Wait.Milliseconds()).Int(wire.TBorrowS, int64(req.Borrow/time.Second)).
+		Int(wire.TWaitMs, wait.Milliseconds()).Int(wire.TBorrowS, int64(req.Borrow/time.Second)).
 		Str(wire.TUser, o.User).Str(wire.THost, o.Host).Str(wire.TDisplay, o.Display).Str(wire.TProject, o.Project)
-	ch, stop, err := c.vendor.start(f)
+}
+
+// checkoutOn is one checkout attempt on the vendor connection v.
+func (c *Client) checkoutOn(ctx context.Context, v *conn, req CheckoutRequest, wait time.Duration) (*License, error) {
+	ch, stop, err := v.start(c.checkoutFrame(req, wait))
 	if err != nil {
 		return nil, err
 	}
 	defer stop()
 	ticket := int64(-1)
 	for {
-		ans, err := c.vendor.nextFrame(ctx, ch)
+		ans, err := v.nextFrame(ctx, ch)
 		if err != nil {
 			if ticket >= 0 && ctx.Err() != nil {
 				// Stop waiting; the server answers the ticket with a final DENIED.
 				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-				_, _ = c.vendor.request(cctx, wire.New(wire.Cancel, 0).Int(wire.TTicket, ticket))
+				_, _ = v.request(cctx, wire.New(wire.Cancel, 0).Int(wire.TTicket, ticket))
 				cancel()
 			}
 			return nil, err
 		}
 		switch ans.Type {
 		case wire.Granted:
-			return c.newLicense(ans), nil
+			return c.newLicense(v, ans, req)
 		case wire.Denied:
-			return nil, &DeniedError{Reason: ans.GetStr(wire.TReason), Message: ans.GetStr(wire.TMessage),
-				InUse: int(ans.GetInt(wire.TInUse)), Seats: int(ans.GetInt(wire.TSeats))}
+			return nil, deniedOf(ans)
 		case wire.Queued:
 			ticket = ans.GetInt(wire.TTicket)
 			if req.OnQueued != nil {
@@ -113,46 +168,128 @@ func (c *Client) Checkout(ctx context.Context, req CheckoutRequest) (*License, e
 	}
 }
 
-func (c *Client) newLicense(f *wire.Frame) *License {
+func deniedOf(f *wire.Frame) *DeniedError {
+	return &DeniedError{Reason: f.GetStr(wire.TReason), Message: f.GetStr(wire.TMessage),
+		InUse: int(f.GetInt(wire.TInUse)), Seats: int(f.GetInt(wire.TSeats))}
+}
+
+// newLicense starts the licence granted by f on v.
+func (c *Client) newLicense(v *conn, f *wire.Frame, req CheckoutRequest) (*License, error) {
 	l := &License{
-		Handle: int(f.GetInt(wire.THandle)), Lease: f.GetStr(wire.TLease), Feature: f.GetStr(wire.TFeature),
-		Vendor: f.GetStr(wire.TVendor), Version: f.GetStr(wire.TVersion), Count: int(f.GetInt(wire.TCount)),
-		TTL: time.Duration(f.GetInt(wire.TTTLMs)) * time.Millisecond, Borrowed: f.GetBool(wire.TBorrowed),
+		Feature: f.GetStr(wire.TFeature), Vendor: f.GetStr(wire.TVendor), Version: f.GetStr(wire.TVersion),
+		Count: int(f.GetInt(wire.TCount)), Borrowed: f.GetBool(wire.TBorrowed),
 		c: c, stop: make(chan struct{}), done: make(chan struct{}), lost: make(chan struct{}),
+		rebound: make(chan struct{}),
 	}
+	l.setGrant(v, f)
+	// A re-checkout asks for the same seats of the same vendor's pool, at
+	// once: a licence the application already runs under does not queue.
+	l.req = CheckoutRequest{Feature: req.Feature, Vendor: l.Vendor, Version: req.Version, Count: l.Count}
+	if err := c.register(l, v); err != nil {
+		return nil, err
+	}
+	go l.heartbeat()
+	return l, nil
+}
+
+// setGrant records the grant f on v; the caller holds l.mu or owns l.
+func (l *License) setGrant(v *conn, f *wire.Frame) {
+	l.conn = v
+	l.Handle, l.Lease = int(f.GetInt(wire.THandle)), f.GetStr(wire.TLease)
+	l.TTL = time.Duration(f.GetInt(wire.TTTLMs)) * time.Millisecond
+	l.Expires = time.Time{}
 	if e := f.GetInt(wire.TExpires); e != 0 {
 		l.Expires = time.Unix(e, 0)
 	}
-	go l.heartbeat()
-	return l
 }
 
-// heartbeat renews the licence at a third of its TTL.
+// rebind takes the re-checkout f on v; false if the licence was checked in
+// or lost meanwhile.
+func (l *License) rebind(v *conn, f *wire.Frame) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.released || l.lostErr != nil {
+		return false
+	}
+	l.setGrant(v, f)
+	l.reboundLocked()
+	return true
+}
+
+// rebindHandle moves a borrowed licence to v, where it has handle n.
+func (l *License) rebindHandle(v *conn, n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.conn, l.Handle = v, n
+	l.reboundLocked()
+}
+
+func (l *License) reboundLocked() {
+	l.reacquired++
+	close(l.rebound)
+	l.rebound = make(chan struct{})
+}
+
+// connection is the connection l is held on.
+func (l *License) connection() *conn {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.conn
+}
+
+// Current reports what the licence holds now; Handle and Lease change
+// when it is checked out again after a reconnection.
+func (l *License) Current() Grant {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return Grant{Handle: l.Handle, Lease: l.Lease, TTL: l.TTL, Expires: l.Expires, Reacquired: l.reacquired}
+}
+
+// heartbeat renews the licence at a third of its TTL. While the client
+// reconnects it pauses until the licence is checked out again or lost.
 func (l *License) heartbeat() {
 	defer close(l.done)
-	every := max(l.TTL/3, minHeartbeat)
-	t := time.NewTicker(every)
-	defer t.Stop()
 	for {
+		l.mu.Lock()
+		v, handle, ttl, rebound := l.conn, l.Handle, l.TTL, l.rebound
+		l.mu.Unlock()
+		every := max(ttl/3, minHeartbeat)
+		t := time.NewTimer(every)
 		select {
 		case <-l.stop:
+			t.Stop()
 			return
-		case <-l.c.vendor.done:
-			l.setLost(l.c.vendor.Err())
+		case <-l.lost:
+			t.Stop()
 			return
+		case <-v.done:
+			t.Stop()
+			if l.c.opts.NoReconnect {
+				l.c.unregister(l)
+				l.setLost(v.Err())
+				return
+			}
+			select {
+			case <-rebound:
+			case <-l.stop:
+				return
+			case <-l.lost:
+				return
+			}
+			continue
 		case <-t.C:
 		}
 		// Wait up to half the TTL: a slow answer still beats expiry.
-		ctx, cancel := context.WithTimeout(context.Background(), max(l.TTL/2, every))
-		ans, err := l.c.vendor.request(ctx, wire.New(wire.Heartbeat, 0).Int(wire.THandle, int64(l.Handle)))
+		ctx, cancel := context.WithTimeout(context.Background(), max(ttl/2, every))
+		ans, err := v.request(ctx, wire.New(wire.Heartbeat, 0).Int(wire.THandle, int64(handle)))
 		cancel()
 		switch {
-		case errors.Is(err, ErrClosed):
-			l.setLost(err)
-			return
 		case err != nil:
-			continue // a slow answer: try again next tick
+			// A slow answer: try again next tick. A closed connection is
+			// seen by the select above.
+			continue
 		case ans.Type == wire.Gone:
+			l.c.unregister(l)
 			l.setLost(&GoneError{Reason: ans.GetStr(wire.TReason)})
 			return
 		}
@@ -169,7 +306,10 @@ func (l *License) setLost(err error) {
 }
 
 // Lost is closed when the licence is lost: the server says it is gone
-// (removed by lmremove, expired) or the connection ended. Err says why.
+// (removed by lmremove, expired), it could not be checked out again after
+// a reconnection (Err wraps ErrNotReacquired), or the connection ended for
+// good (reconnection off or given up, or the client closed: Err wraps
+// ErrClosed). Err says why.
 func (l *License) Lost() <-chan struct{} { return l.lost }
 
 // Err reports why the licence was lost, or nil.
@@ -179,20 +319,35 @@ func (l *License) Err() error {
 	return l.lostErr
 }
 
-// Checkin stops the heartbeats and gives the seats back.
+// Checkin stops the heartbeats and gives the seats back. While the client
+// is reconnecting there is nothing to give back (the server released the
+// seats with the connection), and the licence is simply not checked out
+// again; a borrowed licence, which outlives connections, can only be
+// returned while connected.
 func (l *License) Checkin(ctx context.Context) error {
 	l.once.Do(func() { close(l.stop) })
 	<-l.done
 	if err := l.Err(); err != nil {
 		return err
 	}
-	ans, err := l.c.vendor.request(ctx, wire.New(wire.Checkin, 0).Int(wire.THandle, int64(l.Handle)))
-	if err != nil {
-		return err
+	l.mu.Lock()
+	v, handle := l.conn, l.Handle
+	if v.Err() != nil && l.Borrowed {
+		l.mu.Unlock()
+		return fmt.Errorf("borrowed licence %s not returned, try again: %w", l.Lease, v.Err())
 	}
-	if ans.Type == wire.Gone {
+	l.released = true
+	l.mu.Unlock()
+	l.c.unregister(l)
+	ans, err := v.request(ctx, wire.New(wire.Checkin, 0).Int(wire.THandle, int64(handle)))
+	switch {
+	case errors.Is(err, ErrClosed) && !l.Borrowed:
+		// The server checks in what a closed connection held.
+	case err != nil:
+		return err
+	case ans.Type == wire.Gone:
 		return &GoneError{Reason: ans.GetStr(wire.TReason)}
 	}
-	l.setLost(errors.New("checked in"))
+	l.setLost(errCheckedIn)
 	return nil
 }

@@ -8,13 +8,15 @@ import (
 	"os"
 	"os/user"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/licensegw/licensegw/plugins/flexlm/wire"
 )
 
-// Options say who the client is. Empty fields are filled from the
-// environment: the login name, the host name and $DISPLAY (else the host).
+// Options say who the client is and how it reconnects. Empty fields are
+// filled from the environment: the login name, the host name and $DISPLAY
+// (else the host).
 type Options struct {
 	Vendor  string // the vendor daemon to use; "" takes the server's first
 	User    string
@@ -22,7 +24,30 @@ type Options struct {
 	Display string
 	Project string // sent as the PROJECT of options files ($LM_PROJECT by default)
 	Program string // announced in HELLO
+
+	// NoReconnect turns reconnection off: when the vendor connection
+	// drops, every License is lost (Err wraps ErrClosed), and calls fail
+	// until a later call connects again.
+	NoReconnect bool
+	// MinBackoff and MaxBackoff bound the pause before each reconnection
+	// attempt; it starts at MinBackoff and doubles up to MaxBackoff, with
+	// jitter (defaults DefaultMinBackoff and DefaultMaxBackoff).
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+	// GiveUpAfter ends reconnection when the server has been unreachable
+	// this long: the licences still held are lost (Err wraps ErrClosed).
+	// 0 means DefaultGiveUpAfter; negative means never give up.
+	GiveUpAfter time.Duration
 }
+
+// Reconnection defaults (Options.MinBackoff, MaxBackoff, GiveUpAfter).
+const (
+	DefaultMinBackoff = 100 * time.Millisecond
+	DefaultMaxBackoff = 30 * time.Second
+	// DefaultGiveUpAfter is FlexLM's default patience: five retries a
+	// minute apart.
+	DefaultGiveUpAfter = 5 * time.Minute
+)
 
 func (o Options) withDefaults() Options {
 	if o.User == "" {
@@ -47,17 +72,42 @@ func (o Options) withDefaults() Options {
 	if o.Program == "" {
 		o.Program = "flexlm-go-client"
 	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = DefaultMinBackoff
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = DefaultMaxBackoff
+	}
+	o.MaxBackoff = max(o.MaxBackoff, o.MinBackoff)
+	if o.GiveUpAfter == 0 {
+		o.GiveUpAfter = DefaultGiveUpAfter
+	}
 	return o
 }
 
 // Client is a connection to one licence server: its lmgrd port and, once a
-// vendor call needs it, its vendor daemon.
+// vendor call needs it, its vendor daemon. Like FlexLM's library it
+// survives a server restart: when the vendor connection drops it
+// reconnects (asking lmgrd for the vendor port again) and checks out again
+// every licence it held; see Options.NoReconnect. A Client is safe for
+// concurrent use.
 type Client struct {
-	addr   Address
-	opts   Options
-	lmgrd  *conn
-	vendor *conn
-	port   int // the vendor daemon's port
+	addr Address
+	opts Options
+
+	connMu sync.Mutex // serialises (re)connecting
+
+	mu          sync.Mutex
+	lmgrd       *conn
+	vendor      *conn
+	port        int // the vendor daemon's port
+	vendorName  string
+	licenses    map[*License]struct{} // held, to check out again on a new connection
+	changed     chan struct{}         // closed (and replaced) when vendor changes or reconnection ends
+	supervising bool                  // a supervise goroutine watches the vendor connection
+	gaveUp      error                 // why the last reconnection ended without a connection
+	closed      bool
+	closing     chan struct{}
 }
 
 // Dial connects to the lmgrd port at addr ("port@host") and then to the
@@ -84,7 +134,7 @@ func DialAddress(ctx context.Context, a Address, opts Options) (*Client, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := c.connectVendor(ctx); err != nil {
+	if _, err := c.vendorConn(ctx); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -96,52 +146,164 @@ func DialAddress(ctx context.Context, a Address, opts Options) (*Client, error) 
 // ServerInfo works while the vendor daemon is down.
 func DialLmgrd(ctx context.Context, a Address, opts Options) (*Client, error) {
 	opts = opts.withDefaults()
-	l, err := dialConn(ctx, a.HostPort())
+	c := &Client{addr: a, opts: opts, vendorName: opts.Vendor, licenses: map[*License]struct{}{},
+		changed: make(chan struct{}), closing: make(chan struct{})}
+	l, err := c.dialLmgrd(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{addr: a, opts: opts, lmgrd: l}
-	if _, err := l.request(ctx, wire.New(wire.Hello, 0).Str(wire.TProgram, opts.Program).Str(wire.TUser, opts.User).Str(wire.THost, opts.Host)); err != nil {
-		l.close()
-		return nil, err
-	}
+	c.lmgrd = l
 	return c, nil
 }
 
 // Address is the server the client is connected to.
 func (c *Client) Address() Address { return c.addr }
 
-func (c *Client) connectVendor(ctx context.Context) error {
-	if c.vendor != nil && c.vendor.Err() == nil {
-		return nil
-	}
-	ans, err := c.lmgrd.request(ctx, wire.New(wire.VendorPort, 0).Str(wire.TVendor, c.opts.Vendor))
+func (c *Client) dialLmgrd(ctx context.Context) (*conn, error) {
+	l, err := dialConn(ctx, c.addr.HostPort())
 	if err != nil {
-		return fmt.Errorf("vendor port: %w", err)
+		return nil, err
 	}
-	c.port = int(ans.GetInt(wire.TPort))
-	if c.opts.Vendor == "" {
-		c.opts.Vendor = ans.GetStr(wire.TVendor)
+	o := c.opts
+	if _, err := l.request(ctx, wire.New(wire.Hello, 0).Str(wire.TProgram, o.Program).Str(wire.TUser, o.User).Str(wire.THost, o.Host)); err != nil {
+		l.close()
+		return nil, err
 	}
-	v, err := dialConn(ctx, net.JoinHostPort(c.addr.Host, strconv.Itoa(c.port)))
+	return l, nil
+}
+
+// lmgrdConn returns the lmgrd connection, dialling it again if it ended
+// (and reconnection is on).
+func (c *Client) lmgrdConn(ctx context.Context) (*conn, error) {
+	c.mu.Lock()
+	l := c.lmgrd
+	c.mu.Unlock()
+	if l.Err() == nil || c.opts.NoReconnect {
+		return l, nil // a dead one answers its error
+	}
+	c.connMu.Lock()
+	defer c.connMu.Unlock()
+	return c.lmgrdConnLocked(ctx)
+}
+
+// lmgrdConnLocked is lmgrdConn under connMu.
+func (c *Client) lmgrdConnLocked(ctx context.Context) (*conn, error) {
+	c.mu.Lock()
+	l, closed := c.lmgrd, c.closed
+	c.mu.Unlock()
+	if closed {
+		return nil, errClientClosed
+	}
+	if l.Err() == nil {
+		return l, nil
+	}
+	nl, err := c.dialLmgrd(ctx)
 	if err != nil {
-		return fmt.Errorf("vendor daemon %s at port %d: %w", c.opts.Vendor, c.port, err)
+		return nil, fmt.Errorf("lmgrd %s: %w", c.addr, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		nl.close()
+		return nil, errClientClosed
+	}
+	c.lmgrd = nl
+	return nl, nil
+}
+
+// vendorConn returns the vendor daemon connection, connecting (through
+// lmgrd) when there is none or it ended.
+func (c *Client) vendorConn(ctx context.Context) (*conn, error) {
+	c.mu.Lock()
+	v := c.vendor
+	c.mu.Unlock()
+	if v != nil && v.Err() == nil {
+		return v, nil
+	}
+	c.connMu.Lock()
+	defer c.connMu.Unlock()
+	return c.connectLocked(ctx)
+}
+
+// connectLocked (under connMu) asks lmgrd for the vendor port and connects
+// there, unless another caller already did. A new connection is watched
+// by supervise, which reconnects when it drops.
+func (c *Client) connectLocked(ctx context.Context) (*conn, error) {
+	c.mu.Lock()
+	v, closed := c.vendor, c.closed
+	c.mu.Unlock()
+	if closed {
+		return nil, errClientClosed
+	}
+	if v != nil && v.Err() == nil {
+		return v, nil
+	}
+	l, err := c.lmgrdConnLocked(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ans, err := l.request(ctx, wire.New(wire.VendorPort, 0).Str(wire.TVendor, c.vendorName))
+	if err != nil {
+		return nil, fmt.Errorf("vendor port: %w", err)
+	}
+	port, name := int(ans.GetInt(wire.TPort)), c.vendorName
+	if name == "" {
+		name = ans.GetStr(wire.TVendor)
+	}
+	v, err = dialConn(ctx, net.JoinHostPort(c.addr.Host, strconv.Itoa(port)))
+	if err != nil {
+		return nil, fmt.Errorf("vendor daemon %s at port %d: %w", name, port, err)
 	}
 	if _, err := v.request(ctx, wire.New(wire.Hello, 0).Str(wire.TProgram, c.opts.Program)); err != nil {
 		v.close()
-		return fmt.Errorf("vendor daemon %s: %w", c.opts.Vendor, err)
+		return nil, fmt.Errorf("vendor daemon %s: %w", name, err)
 	}
-	c.vendor = v
-	return nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		v.close()
+		return nil, errClientClosed
+	}
+	c.vendor, c.port, c.vendorName, c.gaveUp = v, port, name, nil
+	c.signalLocked()
+	if !c.opts.NoReconnect && !c.supervising {
+		c.supervising = true
+		go c.supervise(v)
+	}
+	return v, nil
 }
 
-// Close closes the connections; the server gives back the licences they
-// held (except borrowed ones).
+// signalLocked wakes the goroutines waiting for a new vendor connection.
+func (c *Client) signalLocked() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// errClientClosed is the error of calls after Close.
+var errClientClosed = fmt.Errorf("%w: closed by client", ErrClosed)
+
+// Close closes the connections and stops reconnecting; the server gives
+// back the licences they held (except borrowed ones), and every License
+// of the client is lost (Err wraps ErrClosed).
 func (c *Client) Close() error {
-	if c.vendor != nil {
-		c.vendor.close()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
 	}
-	return c.lmgrd.close()
+	c.closed = true
+	close(c.closing)
+	c.signalLocked()
+	v, l := c.vendor, c.lmgrd
+	lics := c.takeLicensesLocked()
+	c.mu.Unlock()
+	for _, lic := range lics {
+		lic.setLost(errClientClosed)
+	}
+	if v != nil {
+		v.close()
+	}
+	return l.close()
 }
 
 // VendorInfo is a vendor daemon as lmgrd reports it.
@@ -163,7 +325,7 @@ type ServerInfo struct {
 
 // ServerInfo asks lmgrd about the server.
 func (c *Client) ServerInfo(ctx context.Context) (*ServerInfo, error) {
-	ans, err := c.lmgrd.request(ctx, wire.New(wire.ServerInfo, 0))
+	ans, err := c.lmgrdRequest(ctx, wire.New(wire.ServerInfo, 0))
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +355,7 @@ func (c *Client) ServerInfo(ctx context.Context) (*ServerInfo, error) {
 // Reread asks the server to reread its configuration (lmreread); a vendor
 // daemon stopped by lmdown starts again. It returns the server's message.
 func (c *Client) Reread(ctx context.Context) (string, error) {
-	ans, err := c.lmgrd.request(ctx, wire.New(wire.Reread, 0))
+	ans, err := c.lmgrdRequest(ctx, wire.New(wire.Reread, 0))
 	if err != nil {
 		return "", err
 	}
@@ -202,7 +364,7 @@ func (c *Client) Reread(ctx context.Context) (string, error) {
 
 // Down asks the server to stop its vendor daemon (lmdown).
 func (c *Client) Down(ctx context.Context) (string, error) {
-	ans, err := c.lmgrd.request(ctx, wire.New(wire.Shutdown, 0))
+	ans, err := c.lmgrdRequest(ctx, wire.New(wire.Shutdown, 0))
 	if err != nil {
 		return "", err
 	}
@@ -222,11 +384,20 @@ func (c *Client) RemoveUser(ctx context.Context, feature, user, host, display st
 		Str(wire.THost, host).Str(wire.TDisplay, display))
 }
 
+func (c *Client) lmgrdRequest(ctx context.Context, f *wire.Frame) (*wire.Frame, error) {
+	l, err := c.lmgrdConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return l.request(ctx, f)
+}
+
 func (c *Client) remove(ctx context.Context, f *wire.Frame) (int, error) {
-	if err := c.connectVendor(ctx); err != nil {
+	v, err := c.vendorConn(ctx)
+	if err != nil {
 		return 0, err
 	}
-	ans, err := c.vendor.request(ctx, f)
+	ans, err := v.request(ctx, f)
 	if err != nil {
 		return 0, err
 	}

@@ -140,7 +140,7 @@ func (c *conn) start(f *wire.Frame) (<-chan *wire.Frame, func(), error) {
 	if err != nil {
 		stop()
 		c.end(err)
-		return nil, nil, err
+		return nil, nil, c.Err()
 	}
 	return w.ch, stop, nil
 }

@@ -67,17 +67,23 @@ func unix(n int64) time.Time {
 
 // Status reports the vendor daemon's features ("" for all).
 func (c *Client) Status(ctx context.Context, feature string) ([]FeatureStatus, error) {
-	if err := c.connectVendor(ctx); err != nil {
+	v, err := c.vendorConn(ctx)
+	if err != nil {
 		return nil, err
 	}
-	ch, stop, err := c.vendor.start(wire.New(wire.Status, 0).Str(wire.TFeature, feature))
+	return v.status(ctx, feature)
+}
+
+// status asks one connection for the status of feature ("" for all).
+func (v *conn) status(ctx context.Context, feature string) ([]FeatureStatus, error) {
+	ch, stop, err := v.start(wire.New(wire.Status, 0).Str(wire.TFeature, feature))
 	if err != nil {
 		return nil, err
 	}
 	defer stop()
 	var out []FeatureStatus
 	for {
-		f, err := c.vendor.nextFrame(ctx, ch)
+		f, err := v.nextFrame(ctx, ch)
 		if err != nil {
 			return nil, err
 		}
