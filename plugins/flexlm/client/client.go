@@ -100,7 +100,6 @@ type Client struct {
 	mu          sync.Mutex
 	lmgrd       *conn
 	vendor      *conn
-	port        int // the vendor daemon's port
 	vendorName  string
 	licenses    map[*License]struct{} // held, to check out again on a new connection
 	changed     chan struct{}         // closed (and replaced) when vendor changes or reconnection ends
@@ -264,7 +263,7 @@ func (c *Client) connectLocked(ctx context.Context) (*conn, error) {
 		v.close()
 		return nil, errClientClosed
 	}
-	c.vendor, c.port, c.vendorName, c.gaveUp = v, port, name, nil
+	c.vendor, c.vendorName, c.gaveUp = v, name, nil
 	c.signalLocked()
 	if !c.opts.NoReconnect && !c.supervising {
 		c.supervising = true

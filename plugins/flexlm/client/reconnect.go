@@ -96,12 +96,25 @@ func (c *Client) reconnect() (*conn, error) {
 // checkouts fail with err. A later call may connect again.
 func (c *Client) giveUp(err error) {
 	c.mu.Lock()
-	c.supervising = false
-	c.gaveUp = err
-	lics := c.takeLicensesLocked()
-	c.signalLocked()
+	var lost []*License
+	if v := c.vendor; v != nil && v.Err() == nil {
+		// A call connected meanwhile: keep what is held there and watch
+		// the new connection instead.
+		for l := range c.licenses {
+			if l.connection() != v {
+				lost = append(lost, l)
+				delete(c.licenses, l)
+			}
+		}
+		go c.supervise(v)
+	} else {
+		c.supervising = false
+		c.gaveUp = err
+		lost = c.takeLicensesLocked()
+		c.signalLocked()
+	}
 	c.mu.Unlock()
-	for _, l := range lics {
+	for _, l := range lost {
 		l.setLost(err)
 	}
 }

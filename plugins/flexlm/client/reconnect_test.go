@@ -362,3 +362,34 @@ func TestReconnectGivesUp(t *testing.T) {
 		t.Errorf("checkout after the server came back: %v", err)
 	}
 }
+
+func TestReconnectKeepsABorrowedLicence(t *testing.T) {
+	seats := reconnectSeats(1)
+	r := newRestartable(t, seats, reconnectCfg())
+	c := dialOpts(t, r.front.spec(), fastOptions("erin"))
+	lic, err := c.Checkout(ctx(t), client.CheckoutRequest{Feature: "cad", Borrow: time.Hour})
+	if err != nil || !lic.Borrowed {
+		t.Fatalf("borrow = %+v, %v", lic, err)
+	}
+	lease := lic.Current().Lease
+	r.stop()
+	// A borrowed licence outlives the plugin: nothing to check out again.
+	if n, _ := leases(t, seats); n != 1 {
+		t.Fatalf("in use with the plugin stopped = %d, want the borrowed seat", n)
+	}
+	r.start()
+	waitFor(t, "the borrowed licence found again", func() bool { return lic.Current().Reacquired == 1 })
+	if got := lic.Current().Lease; got != lease {
+		t.Errorf("lease after reconnecting = %q, want the borrowed %q", got, lease)
+	}
+	if n, _ := leases(t, seats); n != 1 {
+		t.Errorf("in use after reconnecting = %d, want 1", n)
+	}
+	// It is returned under the handle the new plugin gave it.
+	if err := lic.Checkin(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := leases(t, seats); n != 0 {
+		t.Errorf("in use after returning the borrowed licence = %d", n)
+	}
+}
