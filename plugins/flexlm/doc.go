@@ -11,6 +11,12 @@
 // monitoring keeps working through lmutil (package lmutil), which prints
 // lmstat's exact layout.
 //
+// Licences belong to the vendor connection that checked them out, as in
+// FlexLM: when it closes the plugin checks them in and cancels its queue
+// waits, and every checkout but a borrow is made with sdk.CheckoutRequest's
+// BindConn so that the gateway releases them too when the plugin dies
+// without that cleanup. Package client reconnects and checks out again.
+//
 // Sub-packages: licfile and optfile parse FlexLM licence and options files,
 // flexconv imports them into the gateway's model, lmstat formats lmstat
 // output, wire is the codec, client the Go client library and lmutil the
