@@ -331,10 +331,10 @@ func (l *License) Checkin(ctx context.Context) error {
 		return err
 	}
 	l.mu.Lock()
-	v, handle := l.conn, l.Handle
+	v, handle, lease := l.conn, l.Handle, l.Lease
 	if v.Err() != nil && l.Borrowed {
 		l.mu.Unlock()
-		return fmt.Errorf("borrowed licence %s not returned, try again: %w", l.Lease, v.Err())
+		return fmt.Errorf("borrowed licence %s not returned, try again: %w", lease, v.Err())
 	}
 	l.released = true
 	l.mu.Unlock()

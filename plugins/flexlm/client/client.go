@@ -243,6 +243,12 @@ func (c *Client) connectLocked(ctx context.Context) (*conn, error) {
 	}
 	ans, err := l.request(ctx, wire.New(wire.VendorPort, 0).Str(wire.TVendor, c.vendorName))
 	if err != nil {
+		var se *ServerError
+		if !errors.As(err, &se) && !c.opts.NoReconnect {
+			// No answer: the lmgrd connection may be dead without knowing
+			// it yet; the next attempt dials it again.
+			l.close()
+		}
 		return nil, fmt.Errorf("vendor port: %w", err)
 	}
 	port, name := int(ans.GetInt(wire.TPort)), c.vendorName

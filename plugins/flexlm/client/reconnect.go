@@ -18,9 +18,9 @@ var ErrNotReacquired = errors.New("flexlm client: licence not checked out again 
 // attemptTimeout bounds one reconnection attempt and one re-checkout.
 const attemptTimeout = 10 * time.Second
 
-// reacquireTries is how often a refused re-checkout is asked again before
-// the licence is lost: after a network blip the server may not yet have
-// checked in what the old connection held.
+// reacquireTries is how often a re-checkout is asked before a refusal
+// loses the licence: after a network blip the server may not yet have
+// checked in what the old connection held (no-seats, or a MAX limit).
 const reacquireTries = 3
 
 // supervise watches the vendor connection v and, when it drops, connects
@@ -224,7 +224,6 @@ func (c *Client) reacquireOne(v *conn, l *License) error {
 		var ans *wire.Frame
 		ans, err = v.request(ctx, c.checkoutFrame(l.req, 0))
 		cancel()
-		var denied *DeniedError
 		switch {
 		case err != nil:
 			return err
@@ -237,10 +236,9 @@ func (c *Client) reacquireOne(v *conn, l *License) error {
 			}
 			return nil
 		case ans.Type == wire.Denied:
-			err = deniedOf(ans)
-			if errors.As(err, &denied) && denied.Reason != "no-seats" {
-				return err
-			}
+			err = deniedOf(ans) // no-seats, limit, ...: maybe the old connection's seats
+		case ans.Type == wire.Error:
+			return &ServerError{Code: int(ans.GetInt(wire.TCode)), Message: ans.GetStr(wire.TMessage)}
 		default:
 			return fmt.Errorf("flexlm client: unexpected %s answer to CHECKOUT", ans.Type)
 		}
