@@ -65,7 +65,7 @@ func (c *Client) reconnect() (*conn, error) {
 	start := time.Now()
 	pause := o.MinBackoff
 	for {
-		// Full jitter in [pause/2, pause): clients of one server do not
+		// Jitter in [pause/2, pause]: the clients of one server do not
 		// all come back at the same instant after it restarts.
 		t := time.NewTimer(pause/2 + rand.N(pause/2+1))
 		select {
