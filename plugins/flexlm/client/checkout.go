@@ -142,11 +142,8 @@ func (c *Client) checkoutOn(ctx context.Context, v *conn, req CheckoutRequest, w
 	for {
 		ans, err := v.nextFrame(ctx, ch)
 		if err != nil {
-			if ticket >= 0 && ctx.Err() != nil {
-				// Stop waiting; the server answers the ticket with a final DENIED.
-				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-				_, _ = v.request(cctx, wire.New(wire.Cancel, 0).Int(wire.TTicket, ticket))
-				cancel()
+			if ctx.Err() != nil {
+				c.abandon(ctx, v, ch, ticket)
 			}
 			return nil, err
 		}
@@ -164,6 +161,41 @@ func (c *Client) checkoutOn(ctx context.Context, v *conn, req CheckoutRequest, w
 			return nil, &ServerError{Code: int(ans.GetInt(wire.TCode)), Message: ans.GetStr(wire.TMessage)}
 		default:
 			return nil, fmt.Errorf("flexlm client: unexpected %s answer to CHECKOUT", ans.Type)
+		}
+	}
+}
+
+// abandonTimeout bounds how long an abandoned checkout's answer is awaited.
+const abandonTimeout = 5 * time.Second
+
+// abandon ends a checkout whose caller gave up before its final answer:
+// the answer may still be on its way, and a grant nobody takes would hold a
+// seat until the connection closes. It cancels the ticket (at once when the
+// server already queued the request, else when QUEUED arrives) and checks
+// back in a GRANTED that raced the cancellation, then returns once the
+// server's final answer came or abandonTimeout passed.
+func (c *Client) abandon(ctx context.Context, v *conn, ch <-chan *wire.Frame, ticket int64) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
+	defer cancel()
+	cancelTicket := func(t int64) {
+		go func() { _, _ = v.request(ctx, wire.New(wire.Cancel, 0).Int(wire.TTicket, t)) }()
+	}
+	if ticket >= 0 {
+		cancelTicket(ticket)
+	}
+	for {
+		ans, err := v.nextFrame(ctx, ch)
+		if err != nil {
+			return
+		}
+		switch ans.Type {
+		case wire.Queued:
+			cancelTicket(ans.GetInt(wire.TTicket))
+		case wire.Granted:
+			_, _ = v.request(ctx, wire.New(wire.Checkin, 0).Int(wire.THandle, ans.GetInt(wire.THandle)))
+			return
+		default: // DENIED (the cancel took effect), ERROR
+			return
 		}
 	}
 }
