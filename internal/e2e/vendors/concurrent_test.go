@@ -56,13 +56,14 @@ func raceForSeats(t *testing.T, giveUp bool) {
 					octx, ocancel = context.WithTimeout(ctx, time.Duration(rnd.IntN(40))*time.Millisecond)
 				}
 				lic, err := c.Checkout(octx, client.CheckoutRequest{Feature: "render", Count: 1 + rnd.IntN(2), Wait: wait})
+				cut := octx.Err() != nil // before ocancel, which ends octx too
 				ocancel()
 				var d *client.DeniedError
 				switch {
 				case errors.As(err, &d):
 					denied.Add(1)
 					continue
-				case err != nil && ctx.Err() == nil && octx.Err() != nil:
+				case err != nil && cut:
 					gaveUp.Add(1)
 					continue
 				case err != nil:
