@@ -84,6 +84,15 @@ func TestCrossProtocol(t *testing.T) {
 		t.Errorf("sam's refresh after lmremove: %v, want gone: removed", err)
 	}
 
+	// The administrator's view after lmremove: both plugins run, only
+	// fay's lease is left.
+	st := g.CLI(ctx, "status")
+	for _, re := range []string{`(?m)^flexlm +flexlm +\S+ +running `, `(?m)^sentinel +sentinel +\S+ +running `, `(?m)^modeler +zeta +5\.0 +3 +1 `, `(?m)^` + lic.Lease + ` +modeler +5\.0 +1 +fay +fay-ws +flexlm `} {
+		if !regexp.MustCompile(re).MatchString(st.Stdout) {
+			t.Errorf("licensegw status lacks %s:\n%s", re, st.Stdout)
+		}
+	}
+
 	evs := g.Events()
 	checkContract(t, evs)
 	protocols := map[string]string{}
