@@ -228,48 +228,59 @@ func keepAlive(ctx context.Context, c *client.Client, tok *client.Token) {
 	}
 }
 
-// TestSentinelRestart: a commuter token is the gateway's, not the plugin
-// process's: it survives a restart of the gateway (and of its plugin) and
-// is returned afterwards; an ordinary token's refresh works across the
-// restart too, since the lease lives in the gateway's journal.
+// TestSentinelRestart: tokens are the gateway's, not the plugin
+// process's: a commuter token and an ordinary one survive a restart of the
+// gateway (and of its plugin), whether it stopped cleanly or was killed,
+// and are refreshed, returned and released afterwards.
 func TestSentinelRestart(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	g := startSentinel(t, "10m")
-	dan := dialSentinel(t, g.Addr("sentinel"), "dan")
-	com, err := dan.Commute(ctx, "cad", "2.0", 2, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, _, err := dan.Checkout(ctx, client.CheckoutRequest{Feature: "cad"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.Restart()
+	for _, tc := range []struct {
+		name string
+		stop func(*e2etest.Gateway)
+	}{
+		{"SIGTERM", (*e2etest.Gateway).Stop},
+		{"SIGKILL", (*e2etest.Gateway).Kill},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			g := startSentinel(t, "10m")
+			dan := dialSentinel(t, g.Addr("sentinel"), "dan")
+			com, err := dan.Commute(ctx, "cad", "2.0", 2, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, _, err := dan.Checkout(ctx, client.CheckoutRequest{Feature: "cad"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.stop(g)
+			g.Start() // same ports: the killed gateway's plugin must have let go of its socket
 
-	f := g.Feature("cad")
-	if f.InUse != 3 || len(f.Leases) != 2 {
-		t.Fatalf("cad after the restart: %d in use, leases %+v; want the commuter's 2 and 1", f.InUse, f.Leases)
+			f := g.Feature("cad")
+			if f.InUse != 3 || len(f.Leases) != 2 {
+				t.Fatalf("cad after the restart: %d in use, leases %+v; want the commuter's 2 and 1", f.InUse, f.Leases)
+			}
+			if _, err := dan.Refresh(ctx, tok.Handle); err != nil {
+				t.Errorf("refresh after the restart: %v", err)
+			}
+			out := e2etest.Run(ctx, t, bins.Path("lsmon"), []string{"-f", "cad", g.Addr("sentinel")})
+			if !regexp.MustCompile(`(?m)^   \|- Commuter tokens in use +: 2$`).MatchString(out.Stdout) {
+				t.Errorf("lsmon after the restart: want 2 commuter tokens in use:\n%s", out.Stdout)
+			}
+			if err := dan.ReturnCommuter(ctx, com.Handle); err != nil {
+				t.Fatalf("return after the restart: %v", err)
+			}
+			if err := dan.Release(ctx, tok.Handle); err != nil {
+				t.Fatalf("release after the restart: %v", err)
+			}
+			if f := g.Feature("cad"); f.InUse != 0 {
+				t.Errorf("cad: %d in use after the return and the release", f.InUse)
+			}
+			g.WaitEvent(10*time.Second, "returned after the restart", func(e e2etest.Event) bool {
+				return e.Kind == events.Returned && e.Lease == com.Handle && e.Count == 2
+			})
+		})
 	}
-	if _, err := dan.Refresh(ctx, tok.Handle); err != nil {
-		t.Errorf("refresh after the restart: %v", err)
-	}
-	out := e2etest.Run(ctx, t, bins.Path("lsmon"), []string{"-f", "cad", g.Addr("sentinel")})
-	if !regexp.MustCompile(`(?m)^   \|- Commuter tokens in use +: 2$`).MatchString(out.Stdout) {
-		t.Errorf("lsmon after the restart: want 2 commuter tokens in use:\n%s", out.Stdout)
-	}
-	if err := dan.ReturnCommuter(ctx, com.Handle); err != nil {
-		t.Fatalf("return after the restart: %v", err)
-	}
-	if err := dan.Release(ctx, tok.Handle); err != nil {
-		t.Fatalf("release after the restart: %v", err)
-	}
-	if f := g.Feature("cad"); f.InUse != 0 {
-		t.Errorf("cad: %d in use after the return and the release", f.InUse)
-	}
-	g.WaitEvent(10*time.Second, "returned after the restart", func(e e2etest.Event) bool {
-		return e.Kind == events.Returned && e.Lease == com.Handle && e.Count == 2
-	})
 }
 
 // TestSentinelQueue: queued checkouts wait first in, first out, lsmon
