@@ -635,3 +635,52 @@ func TestFlexLMAdminErrors(t *testing.T) {
 	default:
 	}
 }
+
+// TestFlexLMClientSurvivesRestart: a client holding a licence while the
+// gateway restarts (cleanly or killed) reconnects and holds it again, and
+// can check it in afterwards; the restarted gateway never counts it twice.
+func TestFlexLMClientSurvivesRestart(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		stop func(*e2etest.Gateway)
+	}{
+		{"SIGTERM", (*e2etest.Gateway).Stop},
+		{"SIGKILL", (*e2etest.Gateway).Kill},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			g := startFlexLM(t)
+			kim := dialFlex(ctx, t, g, "kim")
+			lic, err := kim.Checkout(ctx, client.CheckoutRequest{Feature: "render", Count: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.stop(g)
+			g.Start()
+			e2etest.Eventually(t, 20*time.Second, "kim holds render again", func() error {
+				f := g.Feature("render")
+				if f.InUse != 2 || len(f.Leases) != 1 || f.Leases[0].User != "kim" {
+					return fmt.Errorf("%d in use, leases %+v", f.InUse, f.Leases)
+				}
+				return nil
+			})
+			select {
+			case <-lic.Lost():
+				t.Fatalf("kim's licence lost across the restart: %v", lic.Err())
+			default:
+			}
+			if err := lic.Checkin(ctx); err != nil {
+				t.Fatalf("checkin after the restart: %v", err)
+			}
+			// The client may still be re-establishing its licence when
+			// Checkin is called; the seats must be free soon after.
+			e2etest.Eventually(t, 10*time.Second, "render free after kim's checkin", func() error {
+				if f := g.Feature("render"); f.InUse != 0 {
+					return fmt.Errorf("%d in use: %+v", f.InUse, f.Leases)
+				}
+				return nil
+			})
+		})
+	}
+}
