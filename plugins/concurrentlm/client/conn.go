@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/licensegw/licensegw/plugins/concurrentlm/wire"
 )
@@ -17,7 +20,12 @@ type call struct {
 	multi bool // STATUS: FEATURE lines until END
 	lines []wire.Message
 	ch    chan []wire.Message // buffered 1
+
+	abandoned bool // the caller gave up waiting (session.mu)
 }
+
+// undoTimeout bounds giving back what an abandoned request took.
+const undoTimeout = 10 * time.Second
 
 // session is one TCP connection. Answers come in request order, so calls
 // wait in a FIFO; ids are checked as a guard.
@@ -31,6 +39,8 @@ type session struct {
 	err     error                        // set once the connection is dead
 
 	done chan struct{}
+
+	undoID atomic.Uint64 // ids of the requests undo sends ("u1", "u2", ...)
 }
 
 func newSession(nc net.Conn) *session {
@@ -93,17 +103,24 @@ func (s *session) answer(m wire.Message) error {
 		s.tickets[m.Get("ticket")] = make(chan wire.Message, 1)
 	}
 	s.queue = s.queue[1:]
+	if c.abandoned {
+		go s.undo(c.lines)
+		return nil
+	}
 	c.ch <- c.lines
 	return nil
 }
 
+// event hands a queue EVENT to its ticket's channel, which keeps it until
+// the waiter (or undo) takes it: the EVENT may come before the waiter looks.
 func (s *session) event(m wire.Message) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := m.Get("ticket")
-	if ch, ok := s.tickets[t]; ok {
-		delete(s.tickets, t)
-		ch <- m
+	if ch, ok := s.tickets[m.Get("ticket")]; ok {
+		select {
+		case ch <- m:
+		default: // a ticket has one EVENT; a second one is a server's bug
+		}
 	}
 }
 
@@ -112,6 +129,59 @@ func (s *session) ticket(t string) chan wire.Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.tickets[t]
+}
+
+// dropTicket forgets t once its waiter is done with it.
+func (s *session) dropTicket(t string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.tickets, t)
+}
+
+// undo gives back what an answer nobody waits for any more took, so that a
+// caller giving up never leaves a seat behind: a GRANTED lease is checked
+// in, a QUEUED ticket cancelled (and its lease checked in when the grant
+// beat the cancel).
+func (s *session) undo(lines []wire.Message) {
+	ctx, cancel := context.WithTimeout(context.Background(), undoTimeout)
+	defer cancel()
+	m := lines[len(lines)-1]
+	switch m.Word {
+	case "GRANTED":
+		_, _ = s.simple(ctx, wire.Checkin, wire.KeyLease, m.Get("lease"))
+	case "QUEUED":
+		t := m.Get("ticket")
+		defer s.dropTicket(t)
+		a, err := s.simple(ctx, wire.Cancel, wire.KeyTicket, t)
+		if err != nil || a.Word != "GONE" {
+			return
+		}
+		select { // too late to cancel: the grant is on its way
+		case ev := <-s.ticket(t):
+			if ev.Sub == "granted" {
+				_, _ = s.simple(ctx, wire.Checkin, wire.KeyLease, ev.Get("lease"))
+			}
+		case <-ctx.Done():
+		case <-s.done:
+		}
+	}
+}
+
+// simple sends a one-key request of the session's own and waits for its
+// answer.
+func (s *session) simple(ctx context.Context, verb wire.Verb, key wire.Key, value string) (wire.Message, error) {
+	r := wire.Request{Verb: verb}
+	r.Set(key, value)
+	r.Set(wire.KeyID, "u"+strconv.FormatUint(s.undoID.Add(1), 36))
+	c, err := s.send(&r, false)
+	if err != nil {
+		return wire.Message{}, err
+	}
+	lines, err := s.wait(ctx, c)
+	if err != nil {
+		return wire.Message{}, err
+	}
+	return lines[0], nil
 }
 
 // fail ends the session: every waiter learns it.
@@ -160,6 +230,19 @@ func (s *session) wait(ctx context.Context, c *call) ([]wire.Message, error) {
 		defer s.mu.Unlock()
 		return nil, s.err
 	case <-ctx.Done():
+		// The answer will still come: whoever reads it gives back what
+		// it took (answer, then undo).
+		s.mu.Lock()
+		c.abandoned = true
+		var lines []wire.Message
+		select {
+		case lines = <-c.ch: // it came just now
+		default:
+		}
+		s.mu.Unlock()
+		if lines != nil {
+			go s.undo(lines)
+		}
 		return nil, ctx.Err()
 	}
 }

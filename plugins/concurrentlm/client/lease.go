@@ -150,6 +150,7 @@ func (c *Client) waitTicket(ctx context.Context, s *session, ticket string, o Ch
 	if ch == nil {
 		return nil, fmt.Errorf("%w: QUEUED without a ticket", ErrProtocol)
 	}
+	defer s.dropTicket(ticket)
 	select {
 	case ev := <-ch:
 		if ev.Sub == "granted" {
