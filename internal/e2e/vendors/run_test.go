@@ -184,9 +184,10 @@ func TestRunSignals(t *testing.T) {
 // signal before the process has set up its handlers kills it, which is
 // fine: it holds nothing yet) never leaves a seat taken.
 func TestRunInterrupted(t *testing.T) {
-	skipKnownBug(t, "SIGTERM while `licensegw run` checks out cancels the checkout's context; "+
-		"plugins/concurrentlm/client drops the GRANTED that follows (client.go exchange/s.wait), "+
-		"run exits 1 and the seat stays taken until its TTL")
+	skipKnownBug(t, "SIGTERM while `licensegw run` checks out cancels the checkout (internal/cli/run.go "+
+		"signal.NotifyContext); the client gives the grant that follows back asynchronously "+
+		"(plugins/concurrentlm/client session.undo), but run returns and its deferred c.Close() ends the "+
+		"connection first: run exits 1 and the seat stays taken until its TTL")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	g := e2etest.Start(t, e2etest.Options{Bins: bins, Config: clmConfig})
