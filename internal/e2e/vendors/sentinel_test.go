@@ -360,3 +360,56 @@ func TestLsmonUnreachable(t *testing.T) {
 		t.Errorf("lsmon %s: exit %d, stderr %q; want a failure naming the server", addr, r.Code, r.Stderr)
 	}
 }
+
+// TestSentinelReservationMerge: a reservation file's group merges with the
+// gateway's group of the same name, and its !name takes a member out.
+func TestSentinelReservationMerge(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	g := e2etest.Start(t, e2etest.Options{
+		Bins: bins,
+		Config: `
+group "team" {
+  users = ["ben", "cid"]
+}
+
+feature "solver" {
+  seats = 2
+}
+
+import "sentinel_reservations" {
+  file = "{{.Path "exclude.rsv"}}"
+}
+
+plugin "sentinel" {
+  path   = "{{.Bin "licensegw-sentinel"}}"
+  listen = { udp = "{{.UDP "sentinel"}}" }
+}
+`,
+		Files: map[string]string{"exclude.rsv": "testdata/exclude.rsv"},
+	})
+	addr := g.Addr("sentinel")
+	if _, _, err := dialSentinel(t, addr, "out").Checkout(ctx, client.CheckoutRequest{Feature: "solver"}); err != nil {
+		t.Fatalf("the unreserved token: %v", err)
+	}
+	for _, tc := range []struct {
+		user string
+		ok   bool
+	}{
+		{"cid", false}, // in the gateway's group, excluded by the file
+		{"ann", true},  // added by the file
+		{"ben", true},  // from the gateway's group
+	} {
+		tok, _, err := dialSentinel(t, addr, tc.user).Checkout(ctx, client.CheckoutRequest{Feature: "solver"})
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("%s denied the team's token: %v", tc.user, err)
+		case !tc.ok && !isStatus(err, wire.Reserved):
+			t.Errorf("%s asked for the team's token: %v, want status reserved", tc.user, err)
+		case tc.ok:
+			if err := dialSentinel(t, addr, tc.user).Release(ctx, tok.Handle); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
