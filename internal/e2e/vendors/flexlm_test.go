@@ -684,3 +684,54 @@ func TestFlexLMClientSurvivesRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestFlexLMRereadRetires: a feature taken out of the licence file while
+// it is held stays, retired, until its last licence comes back: lmstat
+// shows it with no licence issued and its user, nobody new gets it, and it
+// goes with the last checkin.
+func TestFlexLMRereadRetires(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	g := startFlexLM(t)
+	port := lmgrd(g)[:strings.Index(lmgrd(g), "@")]
+	kim := dialFlex(ctx, t, g, "kim")
+	lic, err := kim.Checkout(ctx, client.CheckoutRequest{Feature: "meshgen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, l := range strings.Split(readFile(t, "testdata/zeta.lic"), "\n") {
+		if !strings.Contains(l, "meshgen") {
+			kept = append(kept, l)
+		}
+	}
+	g.WriteFile("zeta.lic", strings.Join(kept, "\n"))
+	g.WriteFile("zeta.opt", "GROUP artists ann ben\nRESERVE 1 modeler GROUP artists\n") // its MAX would name a missing feature
+	if r := lmutil(ctx, t, g, "lmreread"); r.Code != 0 {
+		t.Fatalf("lmreread: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if f := g.Feature("meshgen"); !f.Retired || f.InUse != 1 {
+		t.Errorf("meshgen after the reread: retired %v, %d in use; want retired with kim's seat", f.Retired, f.InUse)
+	}
+	out := lmutil(ctx, t, g, "lmstat", "-a")
+	matchLines(t, "lmstat of a retired feature", block(out.Stdout, "meshgen"),
+		regexp.QuoteMeta("Users of meshgen:  (Total of 0 licenses issued;  Total of 1 license in use)"),
+		regexp.QuoteMeta(`  "meshgen" v1.0, vendor: zeta, expiry: permanent`),
+		`  floating license`,
+		regexp.QuoteMeta(fmt.Sprintf("    kim kim-ws :0 (v1.0) (e2ehost/%s %d), start ", port, lic.Handle))+`.*`)
+	var denied *client.DeniedError
+	if _, err := kim.Checkout(ctx, client.CheckoutRequest{Feature: "meshgen"}); !errors.As(err, &denied) || denied.Reason != "unknown-feature" {
+		t.Errorf("checkout of a retired feature: %v, want a denial: unknown-feature", err)
+	}
+	if err := lic.Checkin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range g.Status().Features {
+		if f.Name == "meshgen" {
+			t.Errorf("meshgen still listed after its last checkin: %+v", f)
+		}
+	}
+	if out := lmutil(ctx, t, g, "lmstat", "-i"); strings.Contains(out.Stdout, "meshgen") {
+		t.Errorf("lmstat -i still shows meshgen:\n%s", out.Stdout)
+	}
+}
