@@ -64,9 +64,17 @@ func runRun(ctx context.Context, e *env, args []string) int {
 	case err != nil:
 		return fail(e, "checkout of %s failed: %v", *feature, err)
 	}
-	stop() // from here on, signals go to the program
+	// From here on signals go to the program. Subscribing before the
+	// checkout's own subscription ends leaves no moment in which a SIGTERM
+	// would kill run and orphan the program with the seat still held;
+	// signals that come before the program starts are forwarded to it
+	// once it runs.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	stop()
 
-	code := runProgram(e, lease, fs.Args())
+	code := runProgram(e, lease, fs.Args(), sigs)
 	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := lease.Checkin(cctx); err != nil {
@@ -75,17 +83,14 @@ func runRun(ctx context.Context, e *env, args []string) int {
 	return code
 }
 
-// runProgram runs argv with the terminal's streams, forwards termination
-// signals to it, and returns its exit status.
-func runProgram(e *env, lease *client.Lease, argv []string) int {
+// runProgram runs argv with the terminal's streams, forwards the signals
+// arriving on sigs to it, and returns its exit status.
+func runProgram(e *env, lease *client.Lease, argv []string, sigs <-chan os.Signal) int {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, e.stdout, e.stderr
 	if err := cmd.Start(); err != nil {
 		return fail(e, "start %s: %v", argv[0], err)
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	lost := lease.Done()

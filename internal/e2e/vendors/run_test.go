@@ -184,12 +184,6 @@ func TestRunSignals(t *testing.T) {
 // signal before the process has set up its handlers kills it, which is
 // fine: it holds nothing yet) never leaves a seat taken.
 func TestRunInterrupted(t *testing.T) {
-	skipKnownBug(t, "two windows in internal/cli/run.go leave the seat taken until its TTL: "+
-		"(1) SIGTERM during the checkout cancels it (line 49) and the client gives the grant that follows back "+
-		"asynchronously (plugins/concurrentlm/client session.undo), but run returns (line 65) and its deferred "+
-		"c.Close() (line 55) ends the connection first; "+
-		"(2) between stop() (line 67) and signal.Notify in runProgram (line 87, after cmd.Start) SIGTERM has its "+
-		"default action: run dies, its program runs on orphaned and the lease is never checked in")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	g := e2etest.Start(t, e2etest.Options{Bins: bins, Config: clmConfig})

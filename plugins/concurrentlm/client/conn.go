@@ -41,6 +41,10 @@ type session struct {
 	done chan struct{}
 
 	undoID atomic.Uint64 // ids of the requests undo sends ("u1", "u2", ...)
+	// undoPending counts abandoned requests whose answer has not been
+	// given back yet (mu); close waits for them, bounded by undoTimeout,
+	// so that closing right after giving up does not strand a seat.
+	undoPending int
 }
 
 func newSession(nc net.Conn) *session {
@@ -104,7 +108,7 @@ func (s *session) answer(m wire.Message) error {
 	}
 	s.queue = s.queue[1:]
 	if c.abandoned {
-		go s.undo(c.lines)
+		go s.runUndo(c.lines)
 		return nil
 	}
 	c.ch <- c.lines
@@ -184,15 +188,33 @@ func (s *session) simple(ctx context.Context, verb wire.Verb, key wire.Key, valu
 	return lines[0], nil
 }
 
-// fail ends the session: every waiter learns it.
+// fail ends the session: every waiter learns it. Abandoned requests will
+// get no answer now, and the gateway gives back what a closed connection
+// held or waited for itself.
 func (s *session) fail(err error) {
 	s.mu.Lock()
 	if s.err == nil {
 		s.err = fmt.Errorf("%w: %v", ErrDisconnected, err)
 		close(s.done)
+		for _, c := range s.queue {
+			if c.abandoned {
+				s.undoPending--
+			}
+		}
+		s.queue = nil
 	}
 	s.mu.Unlock()
 	s.nc.Close()
+}
+
+// runUndo is undo for one abandoned request.
+func (s *session) runUndo(lines []wire.Message) {
+	defer func() {
+		s.mu.Lock()
+		s.undoPending--
+		s.mu.Unlock()
+	}()
+	s.undo(lines)
 }
 
 // send writes r (with id set) and queues its call.
@@ -234,6 +256,7 @@ func (s *session) wait(ctx context.Context, c *call) ([]wire.Message, error) {
 		// it took (answer, then undo).
 		s.mu.Lock()
 		c.abandoned = true
+		s.undoPending++
 		var lines []wire.Message
 		select {
 		case lines = <-c.ch: // it came just now
@@ -241,10 +264,22 @@ func (s *session) wait(ctx context.Context, c *call) ([]wire.Message, error) {
 		}
 		s.mu.Unlock()
 		if lines != nil {
-			go s.undo(lines)
+			go s.runUndo(lines)
 		}
 		return nil, ctx.Err()
 	}
 }
 
-func (s *session) close() { s.fail(ErrClosed) }
+// close ends the session once what abandoned requests took is given back
+// (or undoTimeout passed).
+func (s *session) close() {
+	for deadline := time.Now().Add(undoTimeout); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		s.mu.Lock()
+		idle := s.undoPending <= 0 || s.err != nil
+		s.mu.Unlock()
+		if idle {
+			break
+		}
+	}
+	s.fail(ErrClosed)
+}
