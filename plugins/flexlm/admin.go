@@ -2,6 +2,7 @@ package flexlm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -45,7 +46,13 @@ func (c *conn) reread(ctx context.Context, f *wire.Frame) error {
 		return c.fail(f.ID, wire.CodeNotAllowed, "lmreread is disabled by this server's configuration (allow_reread = false)")
 	}
 	if err := c.s.seats.Reload(ctx); err != nil {
-		return c.seatsError(f.ID, err)
+		if errors.Is(err, sdk.ErrUnavailable) {
+			return c.seatsError(f.ID, err)
+		}
+		// Not a passing failure: the files do not load, and retrying
+		// will not help until they are fixed. The running configuration
+		// stays.
+		return c.fail(f.ID, wire.CodeBadConfig, "configuration not reread, the running one stays: "+err.Error())
 	}
 	c.s.mu.Lock()
 	restarted := c.s.down

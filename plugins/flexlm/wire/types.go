@@ -113,4 +113,5 @@ const (
 	CodeNoHandle    = -7  // no such license handle
 	CodeWrongRole   = -8  // request sent to the wrong listener
 	CodeBusy        = -9  // connection refused: too many connections (total or from this IP)
+	CodeBadConfig   = -10 // lmreread: the gateway refused its configuration (the message has the diagnostics)
 )
