@@ -130,9 +130,12 @@ type LeaseState struct {
 }
 
 // StatusQuery selects features; empty fields match everything.
+// CountsOnly leaves FeatureStatus.Leases and Tickets out, which keeps a
+// status of a pool with many holders cheap.
 type StatusQuery struct {
-	Vendor  string
-	Feature string
+	CountsOnly bool
+	Vendor     string
+	Feature    string
 }
 
 // FeatureStatus is one pool's state.

@@ -321,7 +321,7 @@ func (c *sessionClient) Remove(ctx context.Context, lease string) error {
 
 // Status implements Seats.
 func (c *sessionClient) Status(ctx context.Context, q StatusQuery) ([]FeatureStatus, error) {
-	r, err := c.do(ctx, &pb.Request{Op: &pb.Request_Status{Status: &pb.StatusQuery{Vendor: q.Vendor, Feature: q.Feature}}})
+	r, err := c.do(ctx, &pb.Request{Op: &pb.Request_Status{Status: &pb.StatusQuery{Vendor: q.Vendor, Feature: q.Feature, CountsOnly: q.CountsOnly}}})
 	if err != nil {
 		return nil, err
 	}

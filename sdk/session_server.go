@@ -241,7 +241,7 @@ func (s *sessionServer) call(ctx context.Context, req *pb.Request) (*pb.Response
 	case *pb.Request_Remove:
 		return errOnly(s.seats.Remove(ctx, op.Remove.GetLease())), nil
 	case *pb.Request_Status:
-		fs, err := s.seats.Status(ctx, StatusQuery{Vendor: op.Status.GetVendor(), Feature: op.Status.GetFeature()})
+		fs, err := s.seats.Status(ctx, StatusQuery{Vendor: op.Status.GetVendor(), Feature: op.Status.GetFeature(), CountsOnly: op.Status.GetCountsOnly()})
 		if err != nil {
 			return fail(err), nil
 		}

@@ -207,10 +207,14 @@ func (l *Ledger) ReleaseBound(ctx context.Context, plugin string) error {
 }
 
 // Status reports every pool.
-func (l *Ledger) Status() []seats.PoolStatus {
+func (l *Ledger) Status() []seats.PoolStatus { return l.StatusOf(nil, true) }
+
+// StatusOf reports the pools match accepts, with their holders or not
+// (seats.Engine.StatusOf).
+func (l *Ledger) StatusOf(match func(seats.PoolKey) bool, holders bool) []seats.PoolStatus {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.eng.Status()
+	return l.eng.StatusOf(match, holders)
 }
 
 // Lease reports one lease.

@@ -113,17 +113,12 @@ func (p *pluginSeats) Remove(ctx context.Context, lease string) error {
 }
 
 func (p *pluginSeats) Status(_ context.Context, q sdk.StatusQuery) ([]sdk.FeatureStatus, error) {
+	match := func(k seats.PoolKey) bool {
+		return (q.Feature == "" || q.Feature == k.Name) && (q.Vendor == "" || strings.EqualFold(q.Vendor, vendorName(k.Vendor)))
+	}
 	var out []sdk.FeatureStatus
-	for _, ps := range p.l.Status() {
-		f := ps.Feature
-		vendor := f.Vendor
-		if vendor == "" {
-			vendor = events.DefaultVendor
-		}
-		if q.Feature != "" && q.Feature != f.Name || q.Vendor != "" && !strings.EqualFold(q.Vendor, vendor) {
-			continue
-		}
-		out = append(out, FeatureStatus(vendor, &ps))
+	for _, ps := range p.l.StatusOf(match, !q.CountsOnly) {
+		out = append(out, FeatureStatus(vendorName(ps.Feature.Vendor), &ps))
 	}
 	return out, nil
 }
@@ -194,4 +189,13 @@ func sdkError(err error) error {
 		return fmt.Errorf("%w: %w", sdk.ErrUnavailable, err)
 	}
 	return err
+}
+
+// vendorName is the vendor events and status show: "local" for features
+// that name none.
+func vendorName(v string) string {
+	if v == "" {
+		return events.DefaultVendor
+	}
+	return v
 }

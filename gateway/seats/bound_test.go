@@ -99,3 +99,16 @@ func TestReviveEndsBoundLeases(t *testing.T) {
 		t.Fatal("an unbound lease did not survive the restart")
 	}
 }
+
+func TestStatusOf(t *testing.T) {
+	e := newEngine(t, Config{Features: []Feature{{Name: "cad", Version: "1", Seats: 3}, {Name: "viz", Version: "1", Seats: 3}}})
+	mustGrant(t, e, at(0), req("cad", alice()))
+	all := e.Status()
+	if len(all) != 2 || len(all[0].Leases) != 1 {
+		t.Fatalf("Status: %+v", all)
+	}
+	only := e.StatusOf(func(k PoolKey) bool { return k.Name == "cad" }, false)
+	if len(only) != 1 || only[0].Feature.Name != "cad" || only[0].InUse != 1 || only[0].Leases != nil {
+		t.Fatalf("StatusOf(cad, counts only): %+v", only)
+	}
+}

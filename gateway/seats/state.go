@@ -108,10 +108,18 @@ func (e *Engine) Restore(s State) error {
 // Status returns every pool, retired ones included, sorted by vendor, name
 // and version; each pool's leases sorted by grant time then ID, its tickets
 // in queue order.
-func (e *Engine) Status() []PoolStatus {
+func (e *Engine) Status() []PoolStatus { return e.StatusOf(nil, true) }
+
+// StatusOf reports the pools match accepts (all when match is nil), in
+// Status's order; without holders, Leases and Tickets are left out, so that
+// a status of a pool with many holders costs its counts only.
+func (e *Engine) StatusOf(match func(PoolKey) bool, holders bool) []PoolStatus {
 	ps := e.sortedPools()
 	out := make([]PoolStatus, 0, len(ps))
 	for _, p := range ps {
+		if match != nil && !match(p.key) {
+			continue
+		}
 		st := PoolStatus{Feature: p.feat, InUse: p.inUse, Queued: p.queuedSeats, Retired: p.retired}
 		if len(p.reserves) > 0 {
 			st.ReservedUse = make([]int, len(p.reserves))
@@ -119,6 +127,10 @@ func (e *Engine) Status() []PoolStatus {
 				st.ReservedUse[i] = r.used
 				st.Reserved += max(0, r.Seats-r.used)
 			}
+		}
+		if !holders {
+			out = append(out, st)
+			continue
 		}
 		for l := p.head; l != nil; l = l.next {
 			st.Leases = append(st.Leases, l.Lease)

@@ -252,7 +252,7 @@ func appendDenied(b []byte, d *sdk.Denial, id string, budget int) []byte {
 
 func (s *server) status(ctx context.Context, r *wire.Request, udp bool, b []byte) []byte {
 	id := r.ID()
-	q := sdk.StatusQuery{Feature: r.Value(wire.KeyFeature), Vendor: r.Value(wire.KeyVendor)}
+	q := sdk.StatusQuery{Feature: r.Value(wire.KeyFeature), Vendor: r.Value(wire.KeyVendor), CountsOnly: true}
 	if udp && q.Feature == "" {
 		return errLine(b, wire.CodeBadRequest, "STATUS over UDP needs feature=", id)
 	}

@@ -1528,7 +1528,9 @@ type StatusQuery struct {
 	// The vendor to match.
 	Vendor string `protobuf:"bytes,1,opt,name=vendor,proto3" json:"vendor,omitempty"`
 	// The feature to match.
-	Feature       string `protobuf:"bytes,2,opt,name=feature,proto3" json:"feature,omitempty"`
+	Feature string `protobuf:"bytes,2,opt,name=feature,proto3" json:"feature,omitempty"`
+	// Leave leases and tickets out: counts only (cheap on big pools).
+	CountsOnly    bool `protobuf:"varint,3,opt,name=counts_only,json=countsOnly,proto3" json:"counts_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1575,6 +1577,13 @@ func (x *StatusQuery) GetFeature() string {
 		return x.Feature
 	}
 	return ""
+}
+
+func (x *StatusQuery) GetCountsOnly() bool {
+	if x != nil {
+		return x.CountsOnly
+	}
+	return false
 }
 
 // StatusResult lists features.
@@ -2183,10 +2192,12 @@ const file_seats_proto_rawDesc = "" +
 	"LeaseState\x12\x14\n" +
 	"\x05lease\x18\x01 \x01(\tR\x05lease\x12\x15\n" +
 	"\x06ttl_ns\x18\x02 \x01(\x03R\x05ttlNs\x12&\n" +
-	"\x0fexpires_unix_ns\x18\x03 \x01(\x03R\rexpiresUnixNs\"?\n" +
+	"\x0fexpires_unix_ns\x18\x03 \x01(\x03R\rexpiresUnixNs\"`\n" +
 	"\vStatusQuery\x12\x16\n" +
 	"\x06vendor\x18\x01 \x01(\tR\x06vendor\x12\x18\n" +
-	"\afeature\x18\x02 \x01(\tR\afeature\"N\n" +
+	"\afeature\x18\x02 \x01(\tR\afeature\x12\x1f\n" +
+	"\vcounts_only\x18\x03 \x01(\bR\n" +
+	"countsOnly\"N\n" +
 	"\fStatusResult\x12>\n" +
 	"\bfeatures\x18\x01 \x03(\v2\".licensegw.plugin.v1.FeatureStatusR\bfeatures\"\xb1\x04\n" +
 	"\rFeatureStatus\x12\x16\n" +

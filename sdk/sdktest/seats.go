@@ -383,6 +383,10 @@ func (s *Seats) Status(ctx context.Context, q sdk.StatusQuery) ([]sdk.FeatureSta
 			Seats: p.Seats, InUse: p.inUse, Queued: len(p.queue),
 			LeaseTTL: p.TTL, Queue: p.Queue, Borrow: p.Borrow, MaxBorrow: p.MaxBorrow,
 		}
+		if q.CountsOnly {
+			out = append(out, fs)
+			continue
+		}
 		for _, l := range s.leases {
 			if l.pool == p {
 				fs.Leases = append(fs.Leases, sdk.LeaseInfo{
