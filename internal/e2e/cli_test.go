@@ -86,7 +86,7 @@ func TestCLI(t *testing.T) {
 	})
 
 	t.Run("events tail", func(t *testing.T) {
-		cmd := exec.CommandContext(ctx, bins.licensegw, "events", "tail", "--count", "1", "--kind", "checkout", "--nats", g.NATSURL())
+		cmd := exec.CommandContext(ctx, bins.Path(licensegwBin), "events", "tail", "--count", "1", "--kind", "checkout", "--nats", g.NATSURL())
 		var stdout bytes.Buffer
 		stderr := &syncBuffer{}
 		cmd.Stdout, cmd.Stderr = &stdout, stderr

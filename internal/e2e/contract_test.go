@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/licensegw/licensegw/gateway/events"
+	"github.com/licensegw/licensegw/internal/e2etest"
 )
 
 // rfc3339Sub is RFC 3339 in UTC with a fraction of a second.
@@ -29,7 +30,7 @@ feature "cad.pro" {
 	lease := c.checkout("cad.pro", "alice", "ws-01")
 	expect(t, c.Do("CHECKIN lease="+lease), "OK", "lease", lease)
 
-	var out, in StreamEvent
+	var out, in e2etest.Event
 	for _, e := range g.Events() {
 		if e.Lease != lease {
 			continue
@@ -48,7 +49,7 @@ feature "cad.pro" {
 	common := []string{"schema", "id", "time", "kind", "gateway", "vendor", "feature", "version", "lease",
 		"count", "user", "host", "protocol", "plugin", "client_addr", "in_use", "seats", "queued"}
 	tests := []struct {
-		ev          StreamEvent
+		ev          e2etest.Event
 		kind        string
 		fields      []string
 		inUse       float64
@@ -131,29 +132,29 @@ feature "cad" {
 
 	tests := []struct {
 		kind    events.Kind
-		match   func(*StreamEvent) bool
+		match   func(e2etest.Event) bool
 		present []string
 		absent  []string
 	}{
-		{events.Denied, func(e *StreamEvent) bool { return e.User == "bob" },
+		{events.Denied, func(e e2etest.Event) bool { return e.User == "bob" },
 			[]string{"reason", "user", "host", "in_use", "seats", "queued", "protocol", "plugin", "client_addr"},
 			[]string{"lease", "ticket", "held_ms"}},
-		{events.Queued, func(e *StreamEvent) bool { return e.Ticket == q.Get("ticket") },
+		{events.Queued, func(e e2etest.Event) bool { return e.Ticket == q.Get("ticket") },
 			[]string{"ticket", "count", "user", "host", "in_use", "seats", "queued"},
 			[]string{"lease", "held_ms", "reason"}},
-		{events.Dequeued, func(e *StreamEvent) bool { return e.Ticket == q.Get("ticket") },
+		{events.Dequeued, func(e e2etest.Event) bool { return e.Ticket == q.Get("ticket") },
 			[]string{"ticket", "reason", "in_use", "seats", "queued"},
 			[]string{"lease", "held_ms"}},
-		{events.Removed, func(e *StreamEvent) bool { return e.Lease == lease },
+		{events.Removed, func(e e2etest.Event) bool { return e.Lease == lease },
 			[]string{"lease", "held_ms", "count", "user", "host", "in_use", "seats", "queued"},
 			[]string{"ticket", "reason"}},
 	}
 	evs := g.Events()
 	for _, tt := range tests {
 		t.Run(string(tt.kind), func(t *testing.T) {
-			var found *StreamEvent
+			var found *e2etest.Event
 			for i := range evs {
-				if evs[i].Kind == tt.kind && tt.match(&evs[i]) {
+				if evs[i].Kind == tt.kind && tt.match(evs[i]) {
 					found = &evs[i]
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/licensegw/licensegw/gateway/events"
+	"github.com/licensegw/licensegw/internal/e2etest"
 )
 
 // TestQueueFIFO queues three waiters on separate connections behind the one
@@ -85,7 +86,7 @@ feature "short" {
 		t.Errorf("waiter granted %s after the first grant, before the 5s TTL passed", d)
 	}
 
-	exp := g.WaitEvent(10*time.Second, "expired", func(e *StreamEvent) bool {
+	exp := g.WaitEvent(10*time.Second, "expired", func(e e2etest.Event) bool {
 		return e.Kind == events.Expired && e.Lease == lease
 	})
 	if exp.Feature != "short" || exp.User != "silent" || exp.HeldMS == nil || *exp.HeldMS < 4500 {
@@ -163,7 +164,7 @@ feature "short" {
 	if exp := f.Leases[0].Expires; exp.Before(restarted.Add(4 * time.Second)) {
 		t.Errorf("revived lease expires %s, less than a TTL after the restart at %s", exp, restarted)
 	}
-	ev := g.WaitEvent(20*time.Second, "expired after the restart", func(e *StreamEvent) bool {
+	ev := g.WaitEvent(20*time.Second, "expired after the restart", func(e e2etest.Event) bool {
 		return e.Kind == events.Expired && e.Lease == lease
 	})
 	if ev.Time.Before(restarted.Add(4500 * time.Millisecond)) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/licensegw/licensegw/gateway/events"
+	"github.com/licensegw/licensegw/internal/e2etest"
 )
 
 // TestSignedGrant verifies a grant's sig= with the key HELLO announced, as
@@ -91,7 +92,7 @@ feature "cad" {
 	})
 	expect(t, other.Do("CHECKOUT feature=cad user=bob host=h"), "GRANTED")
 	expect(t, other.Do("HEARTBEAT lease="+lease.Get("lease")), "GONE", "lease", lease.Get("lease"))
-	g.WaitEvent(10*time.Second, "checkin of the bound lease", func(e *StreamEvent) bool {
+	g.WaitEvent(10*time.Second, "checkin of the bound lease", func(e e2etest.Event) bool {
 		return e.Lease == lease.Get("lease") && e.Kind == events.Checkin
 	})
 }
@@ -131,7 +132,7 @@ feature "cad" {
 	}
 	canceller.NoEvent(200 * time.Millisecond)
 	for _, tk := range []string{tc.Get("ticket"), tl.Get("ticket")} {
-		g.WaitEvent(10*time.Second, "dequeued "+tk, func(e *StreamEvent) bool {
+		g.WaitEvent(10*time.Second, "dequeued "+tk, func(e e2etest.Event) bool {
 			return e.Kind == events.Dequeued && e.Ticket == tk
 		})
 	}

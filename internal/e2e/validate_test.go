@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/licensegw/licensegw/internal/e2etest"
 )
 
 // TestValidate runs `licensegw validate` on a good and a bad configuration:
@@ -20,7 +22,7 @@ func TestValidate(t *testing.T) {
   queue { max_length = 3 }
 }
 plugin "concurrentlm" {
-  path   = "` + bins.plugin + `"
+  path   = "` + bins.Path(pluginBin) + `"
   listen = { tcp = "127.0.0.1:0", udp = "127.0.0.1:0" }
 }
 `
@@ -56,7 +58,8 @@ plugin "concurrentlm" {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, stdout, stderr := runBinary(ctx, t, bins.licensegw, []string{"validate", tt.path})
+			r := e2etest.Run(ctx, t, bins.Path(licensegwBin), []string{"validate", tt.path})
+			status, stdout, stderr := r.Code, r.Stdout, r.Stderr
 			if status != tt.wantStatus {
 				t.Fatalf("exit status %d, want %d\nstdout: %s\nstderr: %s", status, tt.wantStatus, stdout, stderr)
 			}

@@ -24,6 +24,8 @@ const (
 type Event struct {
 	Seq     uint64 // stream sequence
 	Subject string
+	MsgID   string         // the Nats-Msg-Id header, the publisher's de-duplication key
+	Raw     map[string]any // the payload as JSON, to check the contract's field names
 	events.Event
 }
 
@@ -68,9 +70,34 @@ func (g *Gateway) WaitEvent(timeout time.Duration, what string, match func(Event
 	return found
 }
 
+// Subjects lists the subjects of every message the stream holds now, in
+// order: accounting events and the plugin and gateway lifecycle messages.
+func (g *Gateway) Subjects() []string {
+	g.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	msgs, err := ReadStream(ctx, g.NATSURL(), "licensegw.>")
+	if err != nil {
+		g.t.Fatalf("read the stream: %v", err)
+	}
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Subject
+	}
+	return out
+}
+
 // ReadEvents reads every accounting event of the stream at url, up to its
 // last sequence when called.
 func ReadEvents(ctx context.Context, url string) ([]Event, error) {
+	return ReadStream(ctx, url, EventSubjects)
+}
+
+// ReadStream reads every message of the stream at url whose subject
+// matches filter, up to the stream's last sequence when called. Payloads
+// must be JSON; those that are not accounting events (lifecycle messages,
+// when filter admits them) fill Event only partly.
+func ReadStream(ctx context.Context, url, filter string) ([]Event, error) {
 	nc, err := nats.Connect(url, nats.Name("licensegw e2etest"))
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: %w", url, err)
@@ -93,7 +120,7 @@ func ReadEvents(ctx context.Context, url string) ([]Event, error) {
 		return nil, nil
 	}
 	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{EventSubjects},
+		FilterSubjects: []string{filter},
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
@@ -129,8 +156,11 @@ func ReadEvents(ctx context.Context, url string) ([]Event, error) {
 				done = true
 				break
 			}
-			e := Event{Seq: md.Sequence.Stream, Subject: m.Subject()}
-			if err := json.Unmarshal(m.Data(), &e.Event); err != nil {
+			e := Event{Seq: md.Sequence.Stream, Subject: m.Subject(), MsgID: m.Headers().Get(nats.MsgIdHdr)}
+			if err := json.Unmarshal(m.Data(), &e.Raw); err != nil {
+				return nil, fmt.Errorf("seq %d: %w", e.Seq, err)
+			}
+			if err := json.Unmarshal(m.Data(), &e.Event); err != nil && filter == EventSubjects {
 				return nil, fmt.Errorf("seq %d: %w", e.Seq, err)
 			}
 			out = append(out, e)

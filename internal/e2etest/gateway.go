@@ -122,13 +122,7 @@ func New(t testing.TB, opts Options) *Gateway {
 // it).
 func (g *Gateway) Reconfigure(tmpl string) {
 	g.t.Helper()
-	text, err := g.render(tmpl)
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	if err := os.WriteFile(g.ConfigPath, []byte(text), 0o644); err != nil {
-		g.t.Fatal(err)
-	}
+	text := g.writeConfig(tmpl)
 	// The same loader as the daemon's: a configuration error shows here
 	// with positions, and the plugin names say what "ready" means.
 	cfg, diags := config.Load(g.ConfigPath)
@@ -141,6 +135,29 @@ func (g *Gateway) Reconfigure(tmpl string) {
 			g.plugins = append(g.plugins, p.Name)
 		}
 	}
+}
+
+// ReconfigureUnchecked renders tmpl into the configuration file like
+// Reconfigure but does not load it, so a test can hand the daemon a
+// configuration it must refuse. The plugins readiness waits for stay those
+// of the last checked configuration.
+func (g *Gateway) ReconfigureUnchecked(tmpl string) {
+	g.t.Helper()
+	g.writeConfig(tmpl)
+}
+
+// writeConfig renders tmpl into the configuration file and returns the
+// text written.
+func (g *Gateway) writeConfig(tmpl string) string {
+	g.t.Helper()
+	text, err := g.render(tmpl)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	if err := os.WriteFile(g.ConfigPath, []byte(text), 0o644); err != nil {
+		g.t.Fatal(err)
+	}
+	return text
 }
 
 // Addr is the address a template picked for name; the test fails when the
@@ -400,4 +417,17 @@ func numbered(text string) string {
 		}
 	}
 	return string(b)
+}
+
+// Plugin is the admin status of the plugin called name; the test fails
+// when the gateway has no such plugin.
+func (g *Gateway) Plugin(name string) admin.Plugin {
+	g.t.Helper()
+	for _, p := range g.Status().Plugins {
+		if p.Name == name {
+			return p
+		}
+	}
+	g.t.Fatalf("no plugin %q in the admin status", name)
+	return admin.Plugin{}
 }
