@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/licensegw/licensegw/gateway/admin"
+	"github.com/licensegw/licensegw/internal/e2etest"
 )
 
 // TestReloadPaths reloads on SIGHUP, and refuses an invalid configuration
@@ -33,7 +34,7 @@ feature "viewer" {
 	if err := syscall.Kill(g.PID(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 15*time.Second, "SIGHUP reload", func() error {
+	e2etest.Eventually(t, 15*time.Second, "SIGHUP reload", func() error {
 		st := g.Status()
 		if len(st.Features) != 2 {
 			return fmt.Errorf("%d features", len(st.Features))
@@ -49,9 +50,9 @@ feature "cad" {
   seats = -1
 }
 `)
-	code, out, errOut := g.CLI(t.Context(), "reload")
-	if code == 0 || !strings.Contains(errOut, "reload refused") {
-		t.Errorf("reload of an invalid file: exit %d, stdout %q, stderr %q", code, out, errOut)
+	r := g.CLI(t.Context(), "reload")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "reload refused") {
+		t.Errorf("reload of an invalid file: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
 	if f := g.Feature("cad"); f.Seats != 5 || len(f.Leases) != 1 || f.Leases[0].ID != lease {
 		t.Errorf("after a refused reload: seats=%d leases=%+v, want the running 5 seats and the lease", f.Seats, f.Leases)
@@ -133,7 +134,7 @@ feature "kept" {
 		t.Errorf("checkout of a retired feature: %q, want DENIED", r.Line)
 	}
 	expect(t, c.Do("CHECKIN lease="+lease), "OK", "lease", lease)
-	eventually(t, 10*time.Second, "retired feature gone", func() error {
+	e2etest.Eventually(t, 10*time.Second, "retired feature gone", func() error {
 		for _, f := range g.Status().Features {
 			if f.Name == "old" {
 				return fmt.Errorf("still listed: %+v", f)
@@ -174,8 +175,8 @@ feature "cad" {
 	lease := c.checkout("cad", "holder", "h")
 	q = w.Do("CHECKOUT feature=cad user=w host=h wait=600")
 	expect(t, q, "QUEUED")
-	if code, out, errOut := g.CLI(t.Context(), "remove", lease); code != 0 {
-		t.Fatalf("remove: exit %d %q %q", code, out, errOut)
+	if r := g.CLI(t.Context(), "remove", lease); r.Code != 0 {
+		t.Fatalf("remove: exit %d %q %q", r.Code, r.Stdout, r.Stderr)
 	}
 	ev = w.Event(10 * time.Second)
 	if ev.Event != "granted" || ev.Get("ticket") != q.Get("ticket") {

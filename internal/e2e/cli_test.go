@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/licensegw/licensegw/gateway/events"
+	"github.com/licensegw/licensegw/internal/e2etest"
 )
 
 const cliFeatures = `
@@ -33,9 +34,10 @@ func TestCLI(t *testing.T) {
 	doomed := c.checkout("cad", "bob", "ws-02")
 
 	t.Run("status", func(t *testing.T) {
-		code, out, errOut := g.CLI(ctx, "status")
-		if code != 0 {
-			t.Fatalf("status: exit %d: %s", code, errOut)
+		r := g.CLI(ctx, "status")
+		out := r.Stdout
+		if r.Code != 0 {
+			t.Fatalf("status: exit %d: %s", r.Code, r.Stderr)
 		}
 		for _, want := range []string{"gw-e2e", "cad", "2024.1", kept, doomed, "alice", "concurrentlm", "running"} {
 			if !strings.Contains(out, want) {
@@ -49,25 +51,26 @@ func TestCLI(t *testing.T) {
 	})
 
 	t.Run("remove", func(t *testing.T) {
-		code, out, errOut := g.CLI(ctx, "remove", doomed)
-		if code != 0 || !strings.Contains(out, "removed "+doomed) {
-			t.Fatalf("remove: exit %d, stdout %q, stderr %q", code, out, errOut)
+		r := g.CLI(ctx, "remove", doomed)
+		if r.Code != 0 || !strings.Contains(r.Stdout, "removed "+doomed) {
+			t.Fatalf("remove: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 		}
 		expect(t, c.Do("HEARTBEAT lease="+doomed), "GONE", "lease", doomed, "reason", "removed")
-		if code, _, _ := g.CLI(ctx, "remove", doomed); code != 1 {
+		if code := g.CLI(ctx, "remove", doomed).Code; code != 1 {
 			t.Errorf("removing it again: exit %d, want 1", code)
 		}
 	})
 
 	t.Run("reload", func(t *testing.T) {
 		g.SetFeatures(strings.Replace(cliFeatures, "%d", "7", 1))
-		code, out, errOut := g.CLI(ctx, "reload")
-		if code != 0 || !strings.Contains(out, "reloaded") {
-			t.Fatalf("reload: exit %d, stdout %q, stderr %q", code, out, errOut)
+		r := g.CLI(ctx, "reload")
+		if r.Code != 0 || !strings.Contains(r.Stdout, "reloaded") {
+			t.Fatalf("reload: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 		}
-		code, out, _ = g.CLI(ctx, "status", "--json")
-		if code != 0 {
-			t.Fatalf("status --json: exit %d", code)
+		r = g.CLI(ctx, "status", "--json")
+		out := r.Stdout
+		if r.Code != 0 {
+			t.Fatalf("status --json: exit %d", r.Code)
 		}
 		var st struct {
 			Features []struct {
@@ -97,7 +100,7 @@ func TestCLI(t *testing.T) {
 		go func() { done <- cmd.Wait() }()
 		t.Cleanup(func() { _ = cmd.Process.Kill() })
 		// It subscribes, then says so; events before that are not its.
-		eventually(t, 20*time.Second, "events tail subscribed", func() error {
+		e2etest.Eventually(t, 20*time.Second, "events tail subscribed", func() error {
 			if !strings.Contains(stderr.String(), "listening on") {
 				return errors.New("not subscribed yet")
 			}

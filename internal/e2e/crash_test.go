@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/licensegw/licensegw/gateway/events"
+	"github.com/licensegw/licensegw/internal/e2etest"
 )
 
 // TestPluginKilled kills the plugin process with SIGKILL while clients hold
@@ -60,7 +61,7 @@ feature "cad" {
 		expect(t, r, "PONG")
 	}
 
-	eventually(t, 30*time.Second, "plugin restarted", func() error {
+	e2etest.Eventually(t, 30*time.Second, "plugin restarted", func() error {
 		p := g.Plugin()
 		if p.State != "running" || p.Restarts < 1 || p.PID == old.PID || p.PID == 0 {
 			return fmt.Errorf("plugin %+v", p)
@@ -174,7 +175,7 @@ feature "load" {
 		}
 		return nil
 	}
-	eventually(t, 15*time.Second, "orphaned plugin exits", gone)
+	e2etest.Eventually(t, 15*time.Second, "orphaned plugin exits", gone)
 
 	g.Restart()
 	st := g.Status()
@@ -256,18 +257,7 @@ func TestCrashDropsConnectionState(t *testing.T) {
 		name  string
 		crash func(g *Gateway)
 	}{
-		{"plugin killed", func(g *Gateway) {
-			old := g.Plugin()
-			if err := syscall.Kill(old.PID, syscall.SIGKILL); err != nil {
-				t.Errorf("kill plugin: %v", err)
-			}
-			eventually(t, 30*time.Second, "plugin restarted", func() error {
-				if p := g.Plugin(); p.State != "running" || p.PID == old.PID {
-					return fmt.Errorf("plugin %+v", p)
-				}
-				return nil
-			})
-		}},
+		{"plugin killed", func(g *Gateway) { g.KillPlugin("concurrentlm", 30*time.Second) }},
 		{"gateway killed", func(g *Gateway) {
 			g.Kill()
 			g.Restart()
@@ -298,7 +288,7 @@ feature "bound" {
 
 			c := g.Dial()
 			expect(t, c.Do("CHECKIN lease="+holder), "OK", "lease", holder)
-			eventually(t, 10*time.Second, "the orphaned ticket gone", func() error {
+			e2etest.Eventually(t, 10*time.Second, "the orphaned ticket gone", func() error {
 				if q := g.Feature("queued"); q.Queued != 0 || q.InUse != 0 {
 					return fmt.Errorf("in_use=%d queued=%d leases=%+v", q.InUse, q.Queued, q.Leases)
 				}

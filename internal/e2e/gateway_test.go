@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -83,18 +82,4 @@ func (g *Gateway) Plugin() admin.Plugin {
 		g.t.Fatalf("admin status has %d plugins, want 1", len(st.Plugins))
 	}
 	return st.Plugins[0]
-}
-
-// CLI runs the licensegw command against this gateway's admin API and
-// returns its exit status, stdout and stderr.
-func (g *Gateway) CLI(ctx context.Context, args ...string) (int, string, string) {
-	g.t.Helper()
-	r := g.Gateway.CLI(ctx, args...)
-	return r.Code, r.Stdout, r.Stderr
-}
-
-// eventually polls cond until it returns nil or the timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() error) {
-	t.Helper()
-	e2etest.Eventually(t, timeout, what, cond)
 }

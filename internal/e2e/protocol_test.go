@@ -84,7 +84,7 @@ feature "cad" {
 	other := g.Dial()
 	expect(t, other.Do("CHECKOUT feature=cad user=bob host=h"), "DENIED", "reason", "no-seats")
 	c.Close()
-	eventually(t, 10*time.Second, "seat freed by the closed connection", func() error {
+	e2etest.Eventually(t, 10*time.Second, "seat freed by the closed connection", func() error {
 		if f := g.Feature("cad"); f.InUse != 0 {
 			return errors.New("still in use")
 		}
@@ -118,7 +118,7 @@ feature "cad" {
 	expect(t, canceller.Do("CANCEL ticket="+tc.Get("ticket")), "OK", "ticket", tc.Get("ticket"))
 	expect(t, canceller.Do("CANCEL ticket="+tc.Get("ticket")), "GONE", "ticket", tc.Get("ticket"))
 	leaver.Close()
-	eventually(t, 10*time.Second, "both tickets left the queue", func() error {
+	e2etest.Eventually(t, 10*time.Second, "both tickets left the queue", func() error {
 		if f := g.Feature("cad"); f.Queued != 1 {
 			return errors.New("queue not down to one")
 		}
@@ -258,7 +258,7 @@ feature "cad" {
 		t.Errorf("third connection after the refusal: %v, want it closed", err)
 	}
 	a.Close()
-	eventually(t, 10*time.Second, "room for a new connection", func() error {
+	e2etest.Eventually(t, 10*time.Second, "room for a new connection", func() error {
 		c := g.Dial()
 		defer c.Close()
 		r, err := c.do("PING")

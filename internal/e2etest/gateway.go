@@ -431,3 +431,20 @@ func (g *Gateway) Plugin(name string) admin.Plugin {
 	g.t.Fatalf("no plugin %q in the admin status", name)
 	return admin.Plugin{}
 }
+
+// KillPlugin sends SIGKILL to the plugin called name and waits, up to
+// timeout, until the gateway has restarted it: running again under another
+// process id.
+func (g *Gateway) KillPlugin(name string, timeout time.Duration) {
+	g.t.Helper()
+	old := g.Plugin(name)
+	if err := syscall.Kill(old.PID, syscall.SIGKILL); err != nil {
+		g.t.Errorf("kill plugin %s: %v", name, err)
+	}
+	Eventually(g.t, timeout, "plugin "+name+" restarted", func() error {
+		if p := g.Plugin(name); p.State != "running" || p.PID == old.PID {
+			return fmt.Errorf("plugin %+v", p)
+		}
+		return nil
+	})
+}
