@@ -15,6 +15,11 @@
 //
 //	LICENSEGW_E2E_BIN=$PWD/bin go test -count=1 ./internal/e2e/
 //
+// The harness is internal/e2etest (building, the daemon's process, the
+// admin API, the event stream, the CLI); this package adds the gateway
+// configured by feature blocks with the concurrent-lm plugin, and raw
+// CLM/1 clients that write exactly the lines a test gives.
+//
 // Each gateway runs in its own process group in a t.TempDir(), with the
 // admin API, NATS and the plugin on ports picked free at start, so tests
 // run in parallel and beside other gateways on the default ports. A failed

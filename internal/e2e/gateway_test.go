@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +43,7 @@ func StartGateway(t *testing.T, features string, opts ...Option) *Gateway {
 		o(g)
 	}
 	g.Gateway = e2etest.New(t, e2etest.Options{Bins: bins, Config: g.config(), StartTimeout: startTimeout})
-	g.CLMAddr = g.Addr("clm")
+	g.CLMAddr = g.Addr(e2etest.CLMAddr)
 	g.Start()
 	return g
 }
@@ -60,18 +58,7 @@ func (g *Gateway) SetFeatures(features string) {
 
 // config is the configuration template after the harness's own blocks.
 func (g *Gateway) config() string {
-	var b strings.Builder
-	b.WriteString(g.features)
-	b.WriteString(`
-plugin "concurrentlm" {
-  path   = "{{.Bin "` + pluginBin + `"}}"
-  listen = { tcp = "{{.TCPUDP "clm"}}", udp = "{{.TCPUDP "clm"}}" }
-`)
-	if g.pluginConfig != "" {
-		fmt.Fprintf(&b, "  config {\n%s\n  }\n", g.pluginConfig)
-	}
-	b.WriteString("}\n")
-	return b.String()
+	return g.features + "\n" + e2etest.ConcurrentLMPlugin(g.pluginConfig)
 }
 
 // Plugin is the concurrent-lm plugin's admin status.

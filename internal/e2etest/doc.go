@@ -24,6 +24,9 @@
 //	}`})
 //	addr := g.Addr("clm")
 //
+// ConcurrentLMPlugin(body) is that plugin block, for tests that need no
+// other listener.
+//
 // The harness writes the gateway, admin and nats blocks itself (so that it
 // knows where to reach the admin API and NATS); the template gives the rest.
 // Every process it starts is killed when the test ends, and the daemon's
