@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -237,7 +239,11 @@ func (n *Node) Reload(ctx context.Context) error {
 	}
 	n.cfgMu.Lock()
 	n.cfg.Features, n.cfg.Groups, n.cfg.HostGroups = cfg.Features, cfg.Groups, cfg.HostGroups
+	pluginsChanged := !samePlugins(n.cfg.Plugins, cfg.Plugins)
 	n.cfgMu.Unlock()
+	if pluginsChanged {
+		n.log.Warn("plugin blocks changed; they take effect at the next start, not on reload")
+	}
 	n.lifecycle(ctx, events.GatewaySubject(n.cfg.NATS.Prefix, "reloaded"), map[string]any{"features": len(cfg.Features)})
 	n.log.Info("configuration reloaded", "features", len(cfg.Features))
 	return nil
@@ -286,4 +292,13 @@ func (n *Node) NATSURL() string {
 		return n.ns.ClientURL()
 	}
 	return n.cfg.NATS.URL
+}
+
+// samePlugins reports whether two configurations start the same plugins
+// the same way (their config blocks aside, which only the plugins decode).
+func samePlugins(a, b []config.Plugin) bool {
+	return slices.EqualFunc(a, b, func(x, y config.Plugin) bool {
+		return x.Name == y.Name && x.Path == y.Path && x.SHA256 == y.SHA256 && x.Enabled == y.Enabled &&
+			slices.Equal(x.Args, y.Args) && maps.Equal(x.Listen, y.Listen)
+	})
 }
