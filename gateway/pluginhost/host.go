@@ -29,6 +29,11 @@ type Spec struct {
 	Listen map[string]string
 	Config sdk.Config // the decoded config { } block
 	Info   sdk.Info   // what Describe returned
+	// Dir is the plugin process's working directory, so that relative
+	// paths in its config block mean what they mean in the gateway's
+	// configuration (the gateway passes its configuration file's
+	// directory); "" inherits the gateway's.
+	Dir string
 }
 
 // Options configure a Host.

@@ -38,7 +38,7 @@ type process struct {
 
 // launch starts the plugin binary at path with files inherited as fd 3...,
 // completes the go-plugin handshake and dispenses the Protocol handle.
-func launch(ctx context.Context, path string, args []string, sum string, files []*os.File, log hclog.Logger) (*process, error) {
+func launch(ctx context.Context, path, dir string, args []string, sum string, files []*os.File, log hclog.Logger) (*process, error) {
 	secure, err := secureConfig(sum)
 	if err != nil {
 		return nil, err
@@ -50,6 +50,7 @@ func launch(ctx context.Context, path string, args []string, sum string, files [
 		return nil, err
 	}
 	cmd := exec.Command(path, args...)
+	cmd.Dir = dir
 	cmd.ExtraFiles = files
 	cmd.Env = []string{sdk.EnvLogLevel + "=" + strings.ToLower(log.GetLevel().String())}
 	setPdeathsig(cmd)
@@ -143,7 +144,7 @@ func Describe(ctx context.Context, path string, args []string, sha256 string, lo
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	p, err := launch(ctx, path, args, sha256, nil, log)
+	p, err := launch(ctx, path, "", args, sha256, nil, log)
 	if err != nil {
 		return sdk.Info{}, err
 	}
