@@ -204,6 +204,22 @@ func (c *Client) Do(ctx context.Context, req *wire.Request, size int) (*wire.Res
 // nil) or ctx ends (error). Late answers to earlier requests, stray
 // datagrams and datagrams from elsewhere are skipped.
 func (c *Client) await(ctx context.Context, req *wire.Request, wait time.Duration) (*wire.Response, error) {
+	return readUntil(ctx, c, wait, func(data []byte, from net.Addr) (*wire.Response, bool) {
+		if !sameAddr(from, c.server) {
+			return nil, false
+		}
+		resp, err := wire.DecodeResponse(data)
+		if err != nil || resp.ID != req.ID || resp.Type != req.Type {
+			return nil, false
+		}
+		return resp, true
+	})
+}
+
+// readUntil reads datagrams until accept takes one (its result), the wait
+// is over (the zero result, nil) or ctx ends (error).
+func readUntil[T any](ctx context.Context, c *Client, wait time.Duration, accept func(data []byte, from net.Addr) (T, bool)) (T, error) {
+	var zero T
 	deadline := time.Now().Add(wait)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -211,33 +227,28 @@ func (c *Client) await(ctx context.Context, req *wire.Request, wait time.Duratio
 	stop := context.AfterFunc(ctx, func() { c.conn.SetReadDeadline(time.Now()) })
 	defer stop()
 	if err := c.conn.SetReadDeadline(deadline); err != nil {
-		return nil, err
+		return zero, err
 	}
 	for {
 		n, from, err := c.conn.ReadFrom(c.buf)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return zero, ctx.Err()
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
 					// The read deadline was ctx's: the context is over
 					// even if its timer has not fired yet.
-					return nil, context.DeadlineExceeded
+					return zero, context.DeadlineExceeded
 				}
-				return nil, nil
+				return zero, nil
 			}
-			return nil, err
+			return zero, err
 		}
-		if !sameAddr(from, c.server) {
-			continue
+		if v, ok := accept(c.buf[:n], from); ok {
+			return v, nil
 		}
-		resp, err := wire.DecodeResponse(c.buf[:n])
-		if err != nil || resp.ID != req.ID || resp.Type != req.Type {
-			continue
-		}
-		return resp, nil
 	}
 }
 

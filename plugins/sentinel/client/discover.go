@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -65,35 +64,12 @@ func Discover(ctx context.Context, feature string, addrs []string, opts Options)
 
 // awaitAny reads the first discover answer with id from anyone.
 func (c *Client) awaitAny(ctx context.Context, id uint64, wait time.Duration) (*Found, error) {
-	deadline := time.Now().Add(wait)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	stop := context.AfterFunc(ctx, func() { c.conn.SetReadDeadline(time.Now()) })
-	defer stop()
-	if err := c.conn.SetReadDeadline(deadline); err != nil {
-		return nil, err
-	}
-	for {
-		n, from, err := c.conn.ReadFrom(c.buf)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
-					return nil, context.DeadlineExceeded
-				}
-				return nil, nil
-			}
-			return nil, err
-		}
-		resp, err := wire.DecodeResponse(c.buf[:n])
+	return readUntil(ctx, c, wait, func(data []byte, from net.Addr) (*Found, bool) {
+		resp, err := wire.DecodeResponse(data)
 		if err != nil || resp.ID != id || resp.Type != wire.Discover || resp.Status != wire.OK {
-			continue
+			return nil, false
 		}
 		ua, _ := from.(*net.UDPAddr)
-		return &Found{Addr: ua, Server: resp.Server}, nil
-	}
+		return &Found{Addr: ua, Server: resp.Server}, true
+	})
 }
