@@ -24,11 +24,13 @@ const (
 )
 
 // Kinds lists every accounting kind, in the order of the contract.
-var Kinds = []Kind{Checkout, Checkin, Denied, Queued, Dequeued, Expired, Removed, Borrowed, Returned, Reserved, Unreserved}
+func Kinds() []Kind {
+	return []Kind{Checkout, Checkin, Denied, Queued, Dequeued, Expired, Removed, Borrowed, Returned, Reserved, Unreserved}
+}
 
 // Valid reports whether k is one of the accounting kinds.
 func (k Kind) Valid() bool {
-	for _, v := range Kinds {
+	for _, v := range Kinds() {
 		if k == v {
 			return true
 		}
