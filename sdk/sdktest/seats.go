@@ -66,6 +66,7 @@ type lease struct {
 	expires  time.Time
 	ttl      time.Duration
 	borrowed bool
+	key      string // CheckoutRequest.RequestKey
 }
 
 type ticket struct {
@@ -158,6 +159,10 @@ func (s *Seats) Checkout(ctx context.Context, req sdk.CheckoutRequest) (*sdk.Che
 	if req.Count <= 0 {
 		req.Count = 1
 	}
+	if l := s.keyed(req.RequestKey); l != nil {
+		// A retransmission of a granted checkout: the same lease.
+		return &sdk.Checkout{Outcome: sdk.Granted, Grant: s.grantOf(l, req)}, nil
+	}
 	p, reason := s.find(req)
 	if p == nil {
 		return denied(reason, "", 0, 0), nil
@@ -215,8 +220,28 @@ func (s *Seats) grant(p *pool, req sdk.CheckoutRequest) *sdk.Grant {
 		l.ttl, l.borrowed = req.Borrow, true
 	}
 	l.expires = now.Add(l.ttl)
+	l.key = req.RequestKey
 	p.inUse += l.count
 	s.leases[l.id] = l
+	return s.grantOf(l, req)
+}
+
+// keyed is the live lease granted for key, if any.
+func (s *Seats) keyed(key string) *lease {
+	if key == "" {
+		return nil
+	}
+	for _, l := range s.leases {
+		if l.key == key && s.now().Before(l.expires) {
+			return l
+		}
+	}
+	return nil
+}
+
+// grantOf describes l as a grant for req, signed when req asks.
+func (s *Seats) grantOf(l *lease, req sdk.CheckoutRequest) *sdk.Grant {
+	p := l.pool
 	g := &sdk.Grant{
 		Lease: l.id, Vendor: p.Vendor, Feature: p.Name, Version: p.Version,
 		Count: l.count, TTL: l.ttl, Expires: l.expires, Borrowed: l.borrowed,

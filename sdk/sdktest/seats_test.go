@@ -217,3 +217,21 @@ func TestCompareVersions(t *testing.T) {
 		}
 	}
 }
+
+func TestRequestKeyIsIdempotent(t *testing.T) {
+	s := NewSeats(Feature{Name: "cad", Seats: 2})
+	ctx := context.Background()
+	req := sdk.CheckoutRequest{Feature: "cad", Client: sdk.Client{User: "u", Host: "h"}, RequestKey: "udp/1.2.3.4:5/7"}
+	first, err := s.Checkout(ctx, req)
+	if err != nil || first.Outcome != sdk.Granted {
+		t.Fatal(first, err)
+	}
+	again, err := s.Checkout(ctx, req)
+	if err != nil || again.Outcome != sdk.Granted || again.Grant.Lease != first.Grant.Lease {
+		t.Fatalf("retransmission: %+v, %v; want lease %s", again, err, first.Grant.Lease)
+	}
+	fs, _ := s.Status(ctx, sdk.StatusQuery{Feature: "cad"})
+	if fs[0].InUse != 1 {
+		t.Fatalf("in use %d after a retransmission, want 1", fs[0].InUse)
+	}
+}
