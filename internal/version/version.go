@@ -1,4 +1,3 @@
-// Package version says which licensegw this is.
 package version
 
 import (

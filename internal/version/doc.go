@@ -1,0 +1,2 @@
+// Package version says which licensegw this is.
+package version
