@@ -3,12 +3,13 @@ package config
 import (
 	"bytes"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/licensegw/licensegw/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -18,7 +19,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // deliberate change.
 func TestWriteDiagnosticsGolden(t *testing.T) {
 	path := filepath.Join("testdata", "invalid", "policies.hcl")
-	golden := filepath.Join("testdata", "policies.golden")
+	goldenPath := filepath.Join("testdata", "policies.golden")
 	c, diags := Load(path)
 	if !diags.HasErrors() {
 		t.Fatal("no errors")
@@ -27,18 +28,7 @@ func TestWriteDiagnosticsGolden(t *testing.T) {
 	if err := WriteDiagnostics(&buf, c.Files(), diags); err != nil {
 		t.Fatal(err)
 	}
-	if *update {
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got := buf.String(); got != string(want) {
-		t.Errorf("WriteDiagnostics output differs from %s (run with -update if intended):\n%s", golden, got)
-	}
+	golden.Check(t, goldenPath, buf.Bytes(), *update)
 }
 
 // TestWriteDiagnosticsWithoutSource checks that a diagnostic still prints

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/licensegw/licensegw/gateway/seats"
+	"github.com/licensegw/licensegw/internal/golden"
 	"github.com/licensegw/licensegw/plugins/flexlm/licfile"
 	"github.com/licensegw/licensegw/plugins/flexlm/optfile"
 )
@@ -73,19 +74,7 @@ func TestGoldenHCL(t *testing.T) {
 			if _, diags := hclsyntax.ParseConfig(buf.Bytes(), c.name+".hcl", hcl.InitialPos); diags.HasErrors() {
 				t.Fatalf("output is not valid HCL: %v\n%s", diags, buf.String())
 			}
-			golden := filepath.Join("testdata", c.name+".hcl")
-			if *update {
-				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if buf.String() != string(want) {
-				t.Errorf("HCL differs from %s:\n--- got\n%s", golden, buf.String())
-			}
+			golden.Check(t, filepath.Join("testdata", c.name+".hcl"), buf.Bytes(), *update)
 		})
 	}
 }

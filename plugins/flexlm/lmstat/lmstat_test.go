@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/licensegw/licensegw/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files (except the spec_* ones, copied from the spec)")
@@ -90,18 +92,8 @@ func TestGolden(t *testing.T) {
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name+".golden")
-	if *update && !strings.HasPrefix(name, "spec_") {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s:\n--- got\n%s--- want\n%s", path, got, want)
-	}
+	// The spec_* files are copied from the spec, never rewritten.
+	golden.Check(t, path, []byte(got), *update && !strings.HasPrefix(name, "spec_"))
 }
 
 func TestCannotConnectAndVersion(t *testing.T) {

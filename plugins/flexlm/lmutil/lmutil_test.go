@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/licensegw/licensegw/internal/golden"
 	"github.com/licensegw/licensegw/plugins/flexlm/client"
 	"github.com/licensegw/licensegw/plugins/flexlm/internal/flextest"
 	"github.com/licensegw/licensegw/sdk"
@@ -100,21 +101,10 @@ func run(t *testing.T, srv *flextest.Server, args ...string) (string, string, in
 	return clean(out.String()), clean(errb.String()), code
 }
 
-func golden(t *testing.T, name, got string) {
+func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s:\n--- got\n%s--- want\n%s", path, got, want)
-	}
+	golden.Check(t, path, []byte(got), *update)
 }
 
 func dial(t *testing.T, srv *flextest.Server, user, host string) *client.Client {
@@ -149,7 +139,7 @@ func TestLmstatThroughProtocol(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("lmstat exit %d", code)
 	}
-	golden(t, "idle_a", out)
+	checkGolden(t, "idle_a", out)
 
 	alice := checkout(t, dial(t, srv, "alice", "ws-01"), "cad_pro", 1)
 	bob := checkout(t, dial(t, srv, "bob", "ws-02"), "cad_pro", 2)
@@ -182,16 +172,16 @@ func TestLmstatThroughProtocol(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("lmstat -a exit %d", code)
 	}
-	golden(t, "busy_a", out)
+	checkGolden(t, "busy_a", out)
 	out, _, _ = run(t, srv, "lmstat", "-f", "cad_pro", "-c", spec)
-	golden(t, "busy_f", out)
+	checkGolden(t, "busy_f", out)
 	if out, _, code := run(t, srv, "lmstat", "-f", "nosuch", "-c", spec); code == 0 || !strings.Contains(out, "No such feature exists") {
 		t.Errorf("lmstat -f nosuch: exit %d\n%s", code, out)
 	}
 	out, _, _ = run(t, srv, "lmstat", "-i", "-c", spec)
-	golden(t, "busy_i", out)
+	checkGolden(t, "busy_i", out)
 	out, _, _ = run(t, srv, "lmstat", "-c", spec)
-	golden(t, "busy_plain", out)
+	checkGolden(t, "busy_plain", out)
 
 	// Alice and bob give back: erin's three seats are granted.
 	if err := alice.Checkin(context.Background()); err != nil {
@@ -210,7 +200,7 @@ func TestLmstatThroughProtocol(t *testing.T) {
 		t.Fatalf("erin's licence = %+v", erin)
 	}
 	out, _, _ = run(t, srv, "lmstat", "-a", "-c", spec)
-	golden(t, "after_checkin_a", out)
+	checkGolden(t, "after_checkin_a", out)
 
 	// lmremove by handle, then by user.
 	_, errOut, code := run(t, srv, "lmremove", "-c", spec, "-h", "cad_pro", "127.0.0.1", strconv.Itoa(srv.Lmgrd.Port), strconv.Itoa(erin.Handle))
@@ -222,7 +212,7 @@ func TestLmstatThroughProtocol(t *testing.T) {
 		t.Fatalf("lmremove: exit %d: %q %s", code, out, errOut)
 	}
 	out, _, _ = run(t, srv, "lmstat", "-a", "-c", spec)
-	golden(t, "after_remove_a", out)
+	checkGolden(t, "after_remove_a", out)
 	if _, _, code := run(t, srv, "lmremove", "-c", spec, "solver", "nobody", "x", "y"); code == 0 {
 		t.Error("lmremove of a licence nobody holds succeeded")
 	}
@@ -262,7 +252,7 @@ func TestLmdownAndReread(t *testing.T) {
 	if code != 0 {
 		t.Errorf("lmstat with the vendor down: exit %d", code)
 	}
-	golden(t, "vendor_down_a", out)
+	checkGolden(t, "vendor_down_a", out)
 	if _, err := client.Dial(context.Background(), spec, client.Options{Vendor: "acme"}); err == nil {
 		t.Error("Dial succeeded while the vendor daemon is down")
 	}
@@ -300,7 +290,7 @@ func TestCannotConnect(t *testing.T) {
 		t.Error("lmstat of an unreachable server exited 0")
 	}
 	out = strings.ReplaceAll(out, strconv.Itoa(port), "PORT")
-	golden(t, "cannot_connect", out)
+	checkGolden(t, "cannot_connect", out)
 	if !regexp.MustCompile(`(?m)^127\.0\.0\.1: Cannot connect to license server system\. \(-15,570:111 "Connection refused"\)$`).MatchString(out) {
 		t.Errorf("no Cannot connect line in\n%s", out)
 	}

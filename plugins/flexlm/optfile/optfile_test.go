@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/licensegw/licensegw/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -51,22 +53,7 @@ func TestCorpusGolden(t *testing.T) {
 			}
 			f, perr := Parse(name, src)
 			got := dump(f, perr)
-			golden := filepath.Join("testdata", "golden", strings.TrimSuffix(name, ".opt")+".txt")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("parse of %s differs from %s:\n--- got\n%s--- want\n%s", name, golden, got, want)
-			}
+			golden.Check(t, filepath.Join("testdata", "golden", strings.TrimSuffix(name, ".opt")+".txt"), []byte(got), *update)
 			if bad := strings.Contains(name, "bad"); bad != (perr != nil) {
 				t.Errorf("error = %v; want an error only for *bad* files", perr)
 			}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/licensegw/licensegw/internal/golden"
 	"github.com/licensegw/licensegw/plugins/sentinel/wire"
 )
 
@@ -47,19 +48,7 @@ func TestWriteGolden(t *testing.T) {
 			if err := Write(&buf, &tt.r, time.UTC); err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("output differs from %s:\n%s", golden, buf.Bytes())
-			}
+			golden.Check(t, filepath.Join("testdata", tt.name+".golden"), buf.Bytes(), *update)
 		})
 	}
 }
