@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/licensegw/licensegw/gateway/events"
 	"github.com/licensegw/licensegw/gateway/seats"
 	"github.com/licensegw/licensegw/sdk"
 )
@@ -114,25 +113,22 @@ func (p *pluginSeats) Remove(ctx context.Context, lease string) error {
 
 func (p *pluginSeats) Status(_ context.Context, q sdk.StatusQuery) ([]sdk.FeatureStatus, error) {
 	match := func(k seats.PoolKey) bool {
-		return (q.Feature == "" || q.Feature == k.Name) && (q.Vendor == "" || strings.EqualFold(q.Vendor, vendorName(k.Vendor)))
+		return (q.Feature == "" || q.Feature == k.Name) && (q.Vendor == "" || strings.EqualFold(q.Vendor, k.Vendor))
 	}
 	var out []sdk.FeatureStatus
 	for _, ps := range p.l.StatusOf(match, !q.CountsOnly) {
-		out = append(out, FeatureStatus(vendorName(ps.Feature.Vendor), &ps))
+		out = append(out, featureStatus(&ps))
 	}
 	return out, nil
 }
 
-// FeatureStatus converts one pool's status to the SDK's form.
-func FeatureStatus(vendor string, ps *seats.PoolStatus) sdk.FeatureStatus {
+// featureStatus converts one pool's status to the SDK's form.
+func featureStatus(ps *seats.PoolStatus) sdk.FeatureStatus {
 	f := ps.Feature
 	fs := sdk.FeatureStatus{
-		Vendor: vendor, Feature: f.Name, Version: f.Version, Description: f.Description,
+		Vendor: f.Vendor, Feature: f.Name, Version: f.Version, Description: f.Description,
 		Seats: f.Seats, InUse: ps.InUse, Queued: ps.Queued, Start: f.Start, Expiry: f.Expiry,
 		LeaseTTL: f.LeaseTTL, Queue: f.Queue, Borrow: f.Borrow, MaxBorrow: f.MaxBorrow,
-	}
-	if fs.LeaseTTL == 0 {
-		fs.LeaseTTL = seats.DefaultLeaseTTL
 	}
 	for i, r := range f.Reserve {
 		used := 0
@@ -189,13 +185,4 @@ func sdkError(err error) error {
 		return fmt.Errorf("%w: %w", sdk.ErrUnavailable, err)
 	}
 	return err
-}
-
-// vendorName is the vendor events and status show: "local" for features
-// that name none.
-func vendorName(v string) string {
-	if v == "" {
-		return events.DefaultVendor
-	}
-	return v
 }

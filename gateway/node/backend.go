@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/licensegw/licensegw/gateway/admin"
-	"github.com/licensegw/licensegw/gateway/events"
 	"github.com/licensegw/licensegw/gateway/seats"
 	"github.com/licensegw/licensegw/internal/version"
 )
@@ -32,24 +31,16 @@ func (n *Node) Status(context.Context) admin.Status {
 
 func adminFeature(ps *seats.PoolStatus) admin.Feature {
 	f := ps.Feature
-	vendor := f.Vendor
-	if vendor == "" {
-		vendor = events.DefaultVendor
-	}
-	ttl := f.LeaseTTL
-	if ttl == 0 {
-		ttl = seats.DefaultLeaseTTL
-	}
 	out := admin.Feature{
-		Vendor: vendor, Name: f.Name, Version: f.Version, Description: f.Description,
+		Vendor: f.Vendor, Name: f.Name, Version: f.Version, Description: f.Description,
 		Seats: f.Seats, InUse: ps.InUse, Queued: ps.Queued, Reserved: ps.Reserved,
-		Start: optionalTime(f.Start), Expiry: optionalTime(f.Expiry), LeaseTTL: int(ttl / time.Second),
+		Start: optionalTime(f.Start), Expiry: optionalTime(f.Expiry), LeaseTTL: int(f.LeaseTTL / time.Second),
 		Queue: f.Queue, Borrow: f.Borrow, Retired: ps.Retired,
 		Leases: []admin.Lease{}, Tickets: []admin.Ticket{},
 	}
 	for _, l := range ps.Leases {
 		out.Leases = append(out.Leases, admin.Lease{
-			ID: l.ID, Vendor: vendor, Feature: f.Name, Version: f.Version, Count: l.Count,
+			ID: l.ID, Vendor: f.Vendor, Feature: f.Name, Version: f.Version, Count: l.Count,
 			User: l.Client.User, Host: l.Client.Host, Display: l.Client.Display,
 			Protocol: l.Client.Protocol, Plugin: l.Client.Plugin, Client: l.Client.Addr,
 			Granted: l.Granted.UTC(), Expires: l.Expires.UTC(), Borrowed: l.Borrowed, Reserved: l.Reserved,
@@ -57,7 +48,7 @@ func adminFeature(ps *seats.PoolStatus) admin.Feature {
 	}
 	for _, t := range ps.Tickets {
 		out.Tickets = append(out.Tickets, admin.Ticket{
-			ID: t.ID, Vendor: vendor, Feature: f.Name, Version: f.Version, Count: t.Count,
+			ID: t.ID, Vendor: f.Vendor, Feature: f.Name, Version: f.Version, Count: t.Count,
 			User: t.Client.User, Host: t.Client.Host, Position: t.Position,
 			Queued: t.Queued.UTC(), Deadline: t.Deadline.UTC(),
 		})

@@ -150,12 +150,15 @@ func groupSets(groups map[string][]string) map[string]map[string]struct{} {
 
 // configure sets p's policy from f. Usage counts are left to recount.
 func (p *pool) configure(f Feature, users, hosts map[string]map[string]struct{}) {
+	// Status shows the effective values, so that no caller repeats the
+	// defaults.
+	f.Vendor = vendorOf(f.Vendor)
+	if f.LeaseTTL <= 0 {
+		f.LeaseTTL = DefaultLeaseTTL
+	}
 	p.feat = f
 	p.retired = false
 	p.ttl = f.LeaseTTL
-	if p.ttl <= 0 {
-		p.ttl = DefaultLeaseTTL
-	}
 	p.maxQueue = f.MaxQueue
 	if p.maxQueue <= 0 {
 		p.maxQueue = DefaultMaxQueue

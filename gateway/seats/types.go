@@ -197,7 +197,7 @@ type Ticket struct {
 
 // PoolStatus is one pool's state for status displays.
 type PoolStatus struct {
-	Feature  Feature // as configured
+	Feature  Feature // as configured, with Vendor and LeaseTTL defaults filled in
 	InUse    int
 	Reserved int // seats reserved and not in use by their holders
 	// ReservedUse is, per entry of Feature.Reserve, the seats in use that
