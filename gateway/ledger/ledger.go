@@ -136,24 +136,18 @@ func (l *Ledger) Close(ctx context.Context) error {
 // Checkout asks for seats. A queued result comes with the channel its
 // progress arrives on; it is nil otherwise.
 func (l *Ledger) Checkout(ctx context.Context, req seats.CheckoutRequest) (seats.Result, <-chan Update, error) {
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		return seats.Result{}, nil, ErrClosed
-	}
-	var evs []events.Event
 	var res seats.Result
-	res, evs = l.eng.Checkout(l.now(), req, l.scratch[:0])
 	var ch chan Update
-	if res.Outcome == seats.Queued {
-		w := newWaiter(res.Position)
-		l.waiters[res.Ticket] = w
-		ch = w.ch
-	}
-	c, deliveries := l.commitLocked(evs)
-	l.mu.Unlock()
-
-	if err := l.wait(ctx, c, deliveries); err != nil {
+	err := l.do(ctx, func(now time.Time, evs []events.Event) ([]events.Event, error) {
+		res, evs = l.eng.Checkout(now, req, evs)
+		if res.Outcome == seats.Queued {
+			w := newWaiter(res.Position)
+			l.waiters[res.Ticket] = w
+			ch = w.ch
+		}
+		return evs, nil
+	})
+	if err != nil {
 		return seats.Result{}, nil, err
 	}
 	return res, ch, nil
@@ -239,8 +233,8 @@ func (l *Ledger) PublicKey() ed25519.PublicKey {
 	return l.opts.Signer.Public().(ed25519.PublicKey)
 }
 
-// do runs one engine operation that produces events, journals them and
-// delivers queue progress once they are acknowledged.
+// do runs one engine operation that produces events (with l.mu held),
+// journals them and delivers queue progress once they are acknowledged.
 func (l *Ledger) do(ctx context.Context, op func(time.Time, []events.Event) ([]events.Event, error)) error {
 	l.mu.Lock()
 	if l.closed {
