@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"strconv"
+	"math"
 	"time"
 
 	"github.com/licensegw/licensegw/plugins/concurrentlm/wire"
@@ -127,21 +127,21 @@ func (s *server) checkout(ctx context.Context, r *wire.Request, c *conn, addr st
 		return errLine(b, wire.CodeBadRequest, "CHECKOUT needs feature=, user= and host=", id), after{}
 	}
 	if v, ok := r.Get(wire.KeyCount); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxCount {
-			return errLine(b, wire.CodeBadRequest, "count= must be a whole number from 1", id), after{}
+		n, ok := wire.ParseNumber(v, maxCount)
+		if !ok || n < 1 {
+			return errLine(b, wire.CodeBadRequest, "count= must be a whole number from 1 to 1000000 (digits, no sign or leading zeros)", id), after{}
 		}
-		req.Count = n
+		req.Count = int(n)
 	}
 	if v, ok := r.Get(wire.KeyPID); ok {
-		if n, err := strconv.ParseUint(v, 10, 32); err != nil || n == 0 {
-			return errLine(b, wire.CodeBadRequest, "pid= must be a positive whole number", id), after{}
+		if n, ok := wire.ParseNumber(v, math.MaxUint32); !ok || n == 0 {
+			return errLine(b, wire.CodeBadRequest, "pid= must be a whole number from 1 to 4294967295 (digits, no sign or leading zeros)", id), after{}
 		}
 	}
 	if v, ok := r.Get(wire.KeyWait); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > maxWait {
-			return errLine(b, wire.CodeBadRequest, "wait= must be whole seconds from 0 to 604800", id), after{}
+		n, ok := wire.ParseNumber(v, maxWait)
+		if !ok {
+			return errLine(b, wire.CodeBadRequest, "wait= must be whole seconds from 0 to 604800 (digits, no sign or leading zeros)", id), after{}
 		}
 		req.Wait = time.Duration(n) * time.Second
 	}

@@ -89,10 +89,34 @@ func (c *conn) serve(ctx context.Context) {
 		c.setWriteDeadline()
 		c.werr = c.bw.Flush()
 	}
+	werr := c.werr
 	c.mu.Unlock()
+	if werr == nil {
+		c.linger()
+	}
 	c.nc.Close()
 	close(c.done)
 	c.cleanup(ctx)
+}
+
+// lingerTime bounds how long a closing connection drains what the client
+// still sends.
+const lingerTime = time.Second
+
+// linger ends the connection gracefully: a close with unread input makes
+// the kernel send a reset, which can destroy the last answer (a
+// line-too-long ERR, a BYE) before the client reads it. So the server
+// half-closes (FIN after the answers) and discards input until the client
+// closes too or lingerTime passes.
+func (c *conn) linger() {
+	type closeWriter interface{ CloseWrite() error }
+	cw, ok := c.nc.(closeWriter)
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	_ = c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = c.br.Discard(c.br.Buffered())
+	_, _ = io.Copy(io.Discard, c.nc)
 }
 
 func (c *conn) readLoop(ctx context.Context) {

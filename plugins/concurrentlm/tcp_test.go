@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/licensegw/licensegw/plugins/concurrentlm/wire"
 	"github.com/licensegw/licensegw/sdk"
 	"github.com/licensegw/licensegw/sdk/sdktest"
 )
@@ -108,6 +109,13 @@ func TestErrors(t *testing.T) {
 		{"FROB id=1", "unknown-verb"},
 		{"CHECKOUT feature=cad id=2", "bad-request"},
 		{"CHECKOUT feature=cad user=u host=h count=0", "bad-request"},
+		{"CHECKOUT feature=cad user=u host=h count=+1", "bad-request"},
+		{"CHECKOUT feature=cad user=u host=h count=0001", "bad-request"},
+		{"CHECKOUT feature=cad user=u host=h count=01", "bad-request"},
+		{"CHECKOUT feature=cad user=u host=h count=1000001", "bad-request"},
+		{"CHECKOUT feature=cad user=u host=h count=4294967297", "bad-request"},
+		{"CHECKOUT feature=cad user=u host=h pid=+42", "bad-request"},
+		{"CHECKOUT feature=cad user=u host=h wait=030", "bad-request"},
 		{"CHECKOUT feature=cad user=u host=h wait=-1", "bad-request"},
 		{"CHECKOUT feature=cad user=u host=h bind=forever", "bad-request"},
 		{"CHECKOUT feature=cad user=u host=h nonce=\"a b\"", "bad-request"},
@@ -441,6 +449,35 @@ func TestClientThatDoesNotReadIsDropped(t *testing.T) {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
 			t.Fatal("connection of a client that does not read was not dropped")
+		}
+	}
+}
+
+// A client that is still sending when its line is found too long must read
+// the ERR all the same: the server half-closes and drains before closing,
+// so no TCP reset overtakes the answer.
+func TestLineTooLongSurvivesAStreamingClient(t *testing.T) {
+	h := start(t, newSeats(), nil)
+	for i := range 5 {
+		c := h.dial(t)
+		// 200 KiB without LF, written while the server answers: the tail is
+		// still arriving (or unread) when the server decides.
+		go func() { _, _ = c.nc.Write([]byte("PING pad=" + strings.Repeat("x", 200<<10))) }()
+		// A client busy elsewhere reads its answer late: by then the
+		// server has long closed.
+		time.Sleep(300 * time.Millisecond)
+		line, err := c.recvErr(10 * time.Second)
+		if err != nil {
+			t.Fatalf("try %d: the line-too-long ERR was lost: %v (read %q)", i, err, line)
+		}
+		m, err := wire.ParseMessage(line)
+		if err != nil {
+			t.Fatalf("try %d: %q: %v", i, line, err)
+		}
+		want(t, m, "ERR", "code", "line-too-long")
+		// The end is an orderly FIN, not a reset.
+		if rest, err := c.recvErr(5 * time.Second); !errors.Is(err, io.EOF) {
+			t.Fatalf("try %d: after the ERR: %q, %v; want EOF (a reset can destroy the ERR in flight)", i, rest, err)
 		}
 	}
 }

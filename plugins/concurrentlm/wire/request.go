@@ -378,3 +378,25 @@ func IsToken(s string) bool {
 	}
 	return true
 }
+
+// ParseNumber parses a number as the grammar spells one: ASCII digits, no
+// sign, no leading zero (except "0" itself), at most max. It reports false
+// for anything else, so "+1", "0001", "1e3" and " 1" are all refused.
+func ParseNumber(s string, max uint64) (uint64, bool) {
+	if len(s) == 0 || len(s) > 20 || (len(s) > 1 && s[0] == '0') {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if n > max/10 || max-n*10 < d {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
+}

@@ -136,3 +136,38 @@ func TestParseMessage(t *testing.T) {
 		t.Error("two bare words accepted")
 	}
 }
+
+func TestParseNumber(t *testing.T) {
+	tests := []struct {
+		in   string
+		max  uint64
+		want uint64
+		ok   bool
+	}{
+		{"0", 10, 0, true},
+		{"1", 10, 1, true},
+		{"10", 10, 10, true},
+		{"11", 10, 0, false},
+		{"1000000", 1000000, 1000000, true},
+		{"1000001", 1000000, 0, false},
+		{"18446744073709551615", ^uint64(0), ^uint64(0), true},
+		{"18446744073709551616", ^uint64(0), 0, false},
+		{"99999999999999999999", ^uint64(0), 0, false},
+		{"", 10, 0, false},
+		{"+1", 10, 0, false},
+		{"-1", 10, 0, false},
+		{"0001", 10, 0, false},
+		{"00", 10, 0, false},
+		{"1e3", 10000, 0, false},
+		{" 1", 10, 0, false},
+		{"1 ", 10, 0, false},
+		{"١", 10, 0, false}, // an Arabic-Indic digit is not a digit here
+		{"7", 0, 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := ParseNumber(tt.in, tt.max)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("ParseNumber(%q, %d) = %d, %v; want %d, %v", tt.in, tt.max, got, ok, tt.want, tt.ok)
+		}
+	}
+}
