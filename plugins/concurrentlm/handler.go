@@ -120,7 +120,7 @@ func (s *server) checkout(ctx context.Context, r *wire.Request, c *conn, addr st
 			Display: r.Value(wire.KeyDisplay),
 			Addr:    addr,
 		},
-		Sign:  true,
+		Sign:  signRequested(r),
 		Nonce: r.Value(wire.KeyNonce),
 	}
 	if req.Feature == "" || req.Client.User == "" || req.Client.Host == "" {
@@ -208,6 +208,10 @@ func (s *server) checkout(ctx context.Context, r *wire.Request, c *conn, addr st
 	s.log.Error("Seats.Checkout returned an inconsistent answer", "outcome", co.Outcome)
 	return errLine(b, wire.CodeInternal, "internal error", id), after{}
 }
+
+// signRequested reports whether the grant answering the CHECKOUT r carries
+// sig= (when the gateway signs at all).
+func signRequested(*wire.Request) bool { return true }
 
 // appendGrant appends the pairs shared by GRANTED and EVENT granted.
 func appendGrant(b []byte, g *sdk.Grant) []byte {

@@ -85,7 +85,7 @@ func newServer(ctx context.Context, seats sdk.Seats, log hclog.Logger, lim Limit
 		log:   log,
 		lim:   lim,
 		ips:   newIPTable(lim.Rate, lim.Burst),
-		cache: newUDPCache(lim.UDPCacheSize, lim.UDPCacheTTL),
+		cache: newUDPCache(lim.UDPCacheSize, lim.UDPCacheSizePerIP, lim.UDPCacheTTL),
 		conns: make(map[*conn]struct{}),
 	}
 }

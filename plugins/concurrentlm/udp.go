@@ -5,10 +5,12 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/licensegw/licensegw/plugins/concurrentlm/wire"
+	"github.com/licensegw/licensegw/sdk"
 )
 
 // amplification is the most a UDP answer may be, as a multiple of the
@@ -66,6 +68,22 @@ func (s *server) handleDatagram(ctx context.Context, d []byte, from netip.AddrPo
 		return fitErr(out, wire.CodeBadRequest, "UDP requests need id=", "", limit)
 	}
 
+	if r.Verb == wire.Checkout && grantBound(&r) > limit {
+		// Refused before it runs: a grant the client could not be sent
+		// would be taken and given back, two journal events for nothing.
+		return fitErr(out, wire.CodeTooLarge, "a GRANTED may be longer than 3x this request; add pad=", id, limit)
+	}
+	if !remembered(r.Verb) {
+		// Stateless: a retransmit is simply answered again, and the
+		// cache keeps its room for requests that change state.
+		resp, _ := s.handle(ctx, &r, nil, from.String(), limit, out)
+		resp = resp[:len(resp)-1]
+		if len(resp) <= limit {
+			return resp
+		}
+		return fitErr(resp[:0], wire.CodeTooLarge, "answer longer than 3x the request; add pad=", id, limit)
+	}
+
 	key := cacheKey{from: from, id: id}
 	cached, state := s.cache.begin(key, time.Now())
 	switch state {
@@ -73,6 +91,8 @@ func (s *server) handleDatagram(ctx context.Context, d []byte, from netip.AddrPo
 		return out // the first copy is still being answered; the client will retry
 	case cacheFull:
 		return fitErr(out, wire.CodeTooManyRequests, "server busy; retry", id, limit)
+	case cacheQuota:
+		return fitErr(out, wire.CodeTooManyRequests, "too many requests from this address in the last minutes; retry later", id, limit)
 	case cacheHit:
 		if len(cached) <= limit {
 			return append(out, cached...)
@@ -96,6 +116,46 @@ func (s *server) handleDatagram(ctx context.Context, d []byte, from netip.AddrPo
 		}
 	}
 	return fitErr(resp[:0], wire.CodeTooLarge, "answer longer than 3x the request; add pad=", id, limit)
+}
+
+// remembered reports whether answers to v are kept for retransmits: those
+// of requests that change state. The others (PING, QUIT, HELLO, STATUS)
+// give the same answer when run again, so they cost no cache room, and a
+// flood of them cannot crowd out anyone's CHECKOUT.
+func remembered(v wire.Verb) bool {
+	switch v {
+	case wire.Checkout, wire.Heartbeat, wire.Checkin, wire.Cancel:
+		return true
+	}
+	return false
+}
+
+// Bounds of the parts of a GRANTED that the request does not determine.
+const (
+	maxLeaseLen = 26        // the engine's "L" + decimal counter, or a ULID
+	maxTTL      = 999999999 // ttl= seconds: nine digits (31 years)
+	sigLen      = 86        // an Ed25519 signature in base64url
+)
+
+// grantBound is the longest GRANTED line (without LF) that could answer
+// the CHECKOUT r: a UDP CHECKOUT shorter than a third of it is answered
+// too-large without being executed.
+func grantBound(r *wire.Request) int {
+	count := 1
+	if n, ok := wire.ParseNumber(r.Value(wire.KeyCount), maxCount); ok {
+		count = int(n)
+	}
+	g := sdk.Grant{
+		Lease: strings.Repeat("L", maxLeaseLen), Feature: r.Value(wire.KeyFeature), Count: count,
+		TTL: maxTTL * time.Second, Expires: time.Date(2026, 11, 29, 23, 59, 59, 0, time.UTC),
+	}
+	if signRequested(r) {
+		g.Signature = make([]byte, 64)
+	}
+	var buf [512]byte
+	b := appendGrant(append(buf[:0], "GRANTED"...), &g)
+	b = endLine(b, r.ID())
+	return len(b) - 1
 }
 
 // fitErr appends an ERR, dropping its message and then the whole answer
@@ -125,6 +185,7 @@ const (
 	cachePending                   // being executed now
 	cacheHit                       // answer known
 	cacheFull                      // no room: do not execute
+	cacheQuota                     // the source IP has its share: do not execute
 )
 
 type cacheEntry struct {
@@ -138,17 +199,23 @@ type cacheEntry struct {
 // TTL. It is bounded: when full of answers younger than the TTL it refuses
 // new requests (too-many-requests) rather than forget an answer early,
 // since forgetting could let a retransmitted CHECKOUT take a second seat.
+//
+// Each source IP may hold at most perIP entries, so that one address (or
+// a flood spoofing it) cannot fill the cache and lock everyone else out:
+// filling it takes max/perIP addresses.
 type udpCache struct {
-	mu   sync.Mutex
-	max  int
-	ttl  time.Duration
-	m    map[cacheKey]*cacheEntry
-	fifo []*cacheEntry // insertion order; entries may be stale (aborted)
-	head int
+	mu    sync.Mutex
+	max   int
+	perIP int
+	ttl   time.Duration
+	m     map[cacheKey]*cacheEntry
+	byIP  map[netip.Addr]int // live entries per source IP
+	fifo  []*cacheEntry      // insertion order; entries may be stale (aborted)
+	head  int
 }
 
-func newUDPCache(max int, ttl time.Duration) *udpCache {
-	return &udpCache{max: max, ttl: ttl, m: make(map[cacheKey]*cacheEntry)}
+func newUDPCache(max, perIP int, ttl time.Duration) *udpCache {
+	return &udpCache{max: max, perIP: perIP, ttl: ttl, m: make(map[cacheKey]*cacheEntry), byIP: make(map[netip.Addr]int)}
 }
 
 func (c *udpCache) begin(k cacheKey, now time.Time) ([]byte, cacheState) {
@@ -161,11 +228,15 @@ func (c *udpCache) begin(k cacheKey, now time.Time) ([]byte, cacheState) {
 		}
 		return e.resp, cacheHit
 	}
+	if c.byIP[k.from.Addr()] >= c.perIP {
+		return nil, cacheQuota
+	}
 	if len(c.m) >= c.max {
 		return nil, cacheFull
 	}
 	e := &cacheEntry{key: k, pending: true, at: now}
 	c.m[k] = e
+	c.byIP[k.from.Addr()]++
 	c.fifo = append(c.fifo, e)
 	return nil, cacheMiss
 }
@@ -178,7 +249,7 @@ func (c *udpCache) expire(now time.Time) {
 			if e.pending || now.Sub(e.at) < c.ttl {
 				break
 			}
-			delete(c.m, e.key)
+			c.remove(e.key)
 		}
 		c.fifo[c.head] = nil
 		c.head++
@@ -201,7 +272,18 @@ func (c *udpCache) finish(k cacheKey, resp []byte) {
 func (c *udpCache) abort(k cacheKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if _, ok := c.m[k]; ok {
+		c.remove(k)
+	}
+}
+
+// remove forgets the live entry k; c.mu held.
+func (c *udpCache) remove(k cacheKey) {
 	delete(c.m, k)
+	ip := k.from.Addr()
+	if c.byIP[ip]--; c.byIP[ip] <= 0 {
+		delete(c.byIP, ip)
+	}
 }
 
 // len reports the number of remembered answers.

@@ -2,12 +2,17 @@ package concurrentlm
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"net/netip"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/licensegw/licensegw/plugins/concurrentlm/wire"
+	"github.com/licensegw/licensegw/sdk"
 	"github.com/licensegw/licensegw/sdk/sdktest"
 )
 
@@ -87,7 +92,7 @@ func TestUDPNeedsID(t *testing.T) {
 	req := "CHECKOUT feature=cad user=alice host=ws-01"
 	want(t, parse(t, u.exchange(req, 2*time.Second)), "ERR", "code", "bad-request")
 	// bind=conn and STATUS without feature= make no sense over UDP.
-	want(t, parse(t, u.exchange("CHECKOUT feature=cad user=u host=h bind=conn id=b", 2*time.Second)), "ERR", "code", "bad-request", "id", "b")
+	want(t, parse(t, u.exchange("CHECKOUT feature=cad user=u host=h bind=conn id=b pad="+strings.Repeat("x", 100), 2*time.Second)), "ERR", "code", "bad-request", "id", "b")
 	want(t, parse(t, u.exchange("STATUS id=st pad=xxxxxxxxxxxxxxxxxxxxxxxx", 2*time.Second)), "ERR", "code", "bad-request", "id", "st")
 }
 
@@ -110,7 +115,7 @@ func TestUDPStatusAndHeartbeat(t *testing.T) {
 }
 
 func TestUDPCacheBounded(t *testing.T) {
-	c := newUDPCache(2, time.Minute)
+	c := newUDPCache(2, 10, time.Minute)
 	now := time.Now()
 	k := func(id string) cacheKey { return cacheKey{from: netip.MustParseAddrPort("127.0.0.1:1"), id: id} }
 	if _, st := c.begin(k("a"), now); st != cacheMiss {
@@ -161,4 +166,142 @@ func FuzzDatagram(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestUDPCacheQuotaPerIP(t *testing.T) {
+	c := newUDPCache(8, 2, time.Minute)
+	now := time.Now()
+	k := func(ip, id string) cacheKey { return cacheKey{from: netip.MustParseAddrPort(ip + ":1"), id: id} }
+	for _, id := range []string{"a", "b"} {
+		if _, st := c.begin(k("192.0.2.1", id), now); st != cacheMiss {
+			t.Fatalf("%s: %v", id, st)
+		}
+	}
+	if _, st := c.begin(k("192.0.2.1", "c"), now); st != cacheQuota {
+		t.Fatalf("third entry of one IP: %v, want cacheQuota", st)
+	}
+	if _, st := c.begin(k("192.0.2.2", "c"), now); st != cacheMiss {
+		t.Fatalf("another IP: %v, want cacheMiss", st)
+	}
+	// An aborted entry gives its share back; an expired one too.
+	c.abort(k("192.0.2.1", "a"))
+	if _, st := c.begin(k("192.0.2.1", "c"), now); st != cacheMiss {
+		t.Fatalf("after abort: %v, want cacheMiss", st)
+	}
+	c.finish(k("192.0.2.1", "b"), []byte("x"))
+	c.finish(k("192.0.2.1", "c"), []byte("x"))
+	if _, st := c.begin(k("192.0.2.1", "d"), now.Add(61*time.Second)); st != cacheMiss {
+		t.Fatalf("after the TTL: %v, want cacheMiss", st)
+	}
+}
+
+// countingSeats counts the calls that would be journaled.
+type countingSeats struct {
+	sdk.Seats
+	checkouts, checkins atomic.Int64
+}
+
+func (s *countingSeats) Checkout(ctx context.Context, req sdk.CheckoutRequest) (*sdk.Checkout, error) {
+	s.checkouts.Add(1)
+	return s.Seats.Checkout(ctx, req)
+}
+
+func (s *countingSeats) Checkin(ctx context.Context, lease string) error {
+	s.checkins.Add(1)
+	return s.Seats.Checkin(ctx, lease)
+}
+
+// An unpadded UDP CHECKOUT is refused before it reaches the gateway: no
+// checkout and checkin pair is journaled for an answer that cannot be sent.
+func TestUDPUnpaddedCheckoutIsNotExecuted(t *testing.T) {
+	seats := &countingSeats{Seats: newSeats()}
+	h := start(t, seats, nil)
+	u := h.udpDial(t)
+	for i, req := range []string{
+		"CHECKOUT feature=cad user=a host=h id=n1",
+		"CHECKOUT feature=cad user=alice host=ws count=2 id=n2",
+		"CHECKOUT feature=cad user=a host=h count=1000000 id=n3",
+	} {
+		got := u.exchange(req, 2*time.Second)
+		want(t, parse(t, got), "ERR", "code", "too-large")
+		if n := seats.checkouts.Load(); n != 0 {
+			t.Fatalf("request %d: %d checkouts reached the gateway, want 0", i, n)
+		}
+	}
+	if n := seats.checkins.Load(); n != 0 {
+		t.Fatalf("%d checkins, want 0", n)
+	}
+	// Padded as the client library pads, the same request is granted once.
+	got := u.exchange("CHECKOUT feature=cad user=a host=h id=n1 pad="+strings.Repeat("x", 200), 2*time.Second)
+	want(t, parse(t, got), "GRANTED", "id", "n1")
+	if n, m := seats.checkouts.Load(), seats.checkins.Load(); n != 1 || m != 0 {
+		t.Fatalf("checkouts %d, checkins %d; want 1, 0", n, m)
+	}
+}
+
+// One source address flooding the UDP port (PINGs and state-changing
+// requests alike) does not make the answer cache refuse another address.
+// The cache is made small so that the flood fills the old, global one in
+// a fraction of a second.
+func TestUDPFloodFromOneIPSparesOthers(t *testing.T) {
+	seats := newSeats(sdktest.Feature{Vendor: "acme", Name: "cad", Version: "1.0", Seats: 1000})
+	h := start(t, seats, map[string]any{"udp_cache_entries": float64(512), "udp_cache_entries_per_ip": float64(64)})
+	server, err := net.ResolveUDPAddr("udp", h.udp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flood, err := net.DialUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)}, server)
+	if err != nil {
+		t.Skipf("no second loopback address: %v", err)
+	}
+	t.Cleanup(func() { flood.Close() })
+	go func() { // drain the flood's answers
+		buf := make([]byte, 2048)
+		for {
+			if _, err := flood.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	stop := make(chan struct{})
+	var sent atomic.Int64
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(5 * time.Millisecond) // 10 datagrams a tick: ~2,000/s
+		defer tick.Stop()
+		for i := 0; ; {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			for range 10 {
+				i++
+				d := fmt.Sprintf("PING id=p%d", i)
+				if i%4 == 0 { // state-changing requests are cached: they use up the flood's share
+					d = fmt.Sprintf("HEARTBEAT lease=nope%d id=h%d pad=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", i, i)
+				}
+				if _, err := flood.Write([]byte(d)); err == nil {
+					sent.Add(1)
+				}
+			}
+		}
+	})
+	t.Cleanup(func() { close(stop); wg.Wait() })
+
+	victim := h.udpDial(t)
+	time.Sleep(300 * time.Millisecond) // the flood is well past the old cache size by now
+	for i := range 10 {
+		req := fmt.Sprintf("CHECKOUT feature=cad user=v host=h id=v%d pad=%s", i, strings.Repeat("x", 200))
+		got := victim.exchange(req, 2*time.Second)
+		if got == "" {
+			t.Fatalf("checkout %d: no answer", i)
+		}
+		want(t, parse(t, got), "GRANTED", "id", fmt.Sprintf("v%d", i))
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := sent.Load(); n < 1000 {
+		t.Fatalf("the flood sent only %d datagrams", n)
+	}
+	t.Logf("flood: %d datagrams from 127.0.0.2 during the victim's 10 checkouts", sent.Load())
 }
