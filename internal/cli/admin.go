@@ -14,38 +14,48 @@ import (
 	"github.com/licensegw/licensegw/gateway/admin"
 )
 
-// addrFlag adds --addr: the admin API address, from LICENSEGW_ADDR or the
+// addrFlag adds -addr: the admin API address, from LICENSEGW_ADDR or the
 // default when not given.
-func addrFlag(e *env, fs *flag.FlagSet) *string {
-	def := e.getenv("LICENSEGW_ADDR")
-	if def == "" {
-		def = admin.DefaultAddr
-	}
-	return fs.String("addr", def, "admin API `address` (env LICENSEGW_ADDR)")
+func addrFlag(e *env, fs *flag.FlagSet, addr *string) {
+	fs.StringVar(addr, "addr", envOr(e, "LICENSEGW_ADDR", admin.DefaultAddr), "admin API `address` (env LICENSEGW_ADDR)")
 }
 
-func runStatus(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "status", "[--addr ADDR] [--json] [--feature F]")
-	addr := addrFlag(e, fs)
-	asJSON := fs.Bool("json", false, "print the API's JSON")
-	feature := fs.String("feature", "", "only this `feature`")
-	if st, ok := parse(fs, args); !ok {
-		return st
+type statusCommand struct {
+	addr, feature string
+	asJSON        bool
+}
+
+func (*statusCommand) synopsis() string { return "show features, leases, queues and plugins" }
+func (*statusCommand) usage() string    { return "status [options]" }
+func (*statusCommand) help() string {
+	return "Shows the running gateway's features (seats, use, queues, expiry), its\nleases and queued requests, and its plugins, from the admin API."
+}
+
+func (c *statusCommand) flags(e *env, fs *flag.FlagSet) {
+	addrFlag(e, fs, &c.addr)
+	fs.BoolVar(&c.asJSON, "json", false, "print the API's JSON")
+	fs.StringVar(&c.feature, "feature", "", "only this `feature`")
+}
+
+func (c *statusCommand) run(ctx context.Context, e *env, args []string) int {
+	if len(args) > 0 {
+		fmt.Fprintf(e.stderr, "licensegw status: unexpected argument %q\n", args[0])
+		return exitUsage
 	}
-	st, err := admin.NewClient(*addr).Status(ctx)
+	st, err := admin.NewClient(c.addr).Status(ctx)
 	if err != nil {
 		return fail(e, "%v", err)
 	}
-	if *feature != "" {
+	if c.feature != "" {
 		kept := st.Features[:0]
 		for _, f := range st.Features {
-			if f.Name == *feature {
+			if f.Name == c.feature {
 				kept = append(kept, f)
 			}
 		}
 		st.Features = kept
 	}
-	if *asJSON {
+	if c.asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(st)
@@ -129,20 +139,24 @@ func expiry(t *time.Time) string {
 	return u.Format("2006-01-02 15:04Z")
 }
 
-func runRemove(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "remove", "[--addr ADDR] LEASE...")
-	addr := addrFlag(e, fs)
-	if st, ok := parse(fs, args); !ok {
-		return st
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
+type removeCommand struct{ addr string }
+
+func (*removeCommand) synopsis() string { return "remove (release) a lease as an administrator" }
+func (*removeCommand) usage() string    { return "remove [options] LEASE..." }
+func (*removeCommand) help() string {
+	return "Releases each LEASE as an administrator; its holder is told the lease\nis gone (reason=removed) at its next heartbeat."
+}
+func (c *removeCommand) flags(e *env, fs *flag.FlagSet) { addrFlag(e, fs, &c.addr) }
+
+func (c *removeCommand) run(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(e.stderr, "licensegw remove: which lease?")
 		return exitUsage
 	}
-	c := admin.NewClient(*addr)
+	cl := admin.NewClient(c.addr)
 	status := exitOK
-	for _, id := range fs.Args() {
-		err := c.RemoveLease(ctx, id)
+	for _, id := range args {
+		err := cl.RemoveLease(ctx, id)
 		switch {
 		case err == nil:
 			fmt.Fprintf(e.stdout, "removed %s\n", id)
@@ -155,13 +169,21 @@ func runRemove(ctx context.Context, e *env, args []string) int {
 	return status
 }
 
-func runReload(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "reload", "[--addr ADDR]")
-	addr := addrFlag(e, fs)
-	if st, ok := parse(fs, args); !ok {
-		return st
+type reloadCommand struct{ addr string }
+
+func (*reloadCommand) synopsis() string { return "reread the configuration, keeping every lease" }
+func (*reloadCommand) usage() string    { return "reload [options]" }
+func (*reloadCommand) help() string {
+	return "Asks the running gateway to reread its configuration (as SIGHUP does).\nLeases and queues are kept; an invalid configuration is refused and the\nrunning one stays."
+}
+func (c *reloadCommand) flags(e *env, fs *flag.FlagSet) { addrFlag(e, fs, &c.addr) }
+
+func (c *reloadCommand) run(ctx context.Context, e *env, args []string) int {
+	if len(args) > 0 {
+		fmt.Fprintf(e.stderr, "licensegw reload: unexpected argument %q\n", args[0])
+		return exitUsage
 	}
-	if err := admin.NewClient(*addr).Reload(ctx); err != nil {
+	if err := admin.NewClient(c.addr).Reload(ctx); err != nil {
 		return fail(e, "reload refused: %v", err)
 	}
 	fmt.Fprintln(e.stdout, "reloaded")

@@ -54,25 +54,3 @@ func TestEventSubject(t *testing.T) {
 		}
 	}
 }
-
-func TestUsageErrors(t *testing.T) {
-	tests := []struct {
-		args []string
-		code int
-		msg  string
-	}{
-		{nil, exitUsage, "Usage: licensegw <command>"},
-		{[]string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
-		{[]string{"run", "--feature", "x"}, exitUsage, "Usage: licensegw run"},
-		{[]string{"events"}, exitUsage, "events tail"},
-		{[]string{"events", "tail", "--kind", "nope"}, exitFail, `unknown event kind "nope"`},
-		{[]string{"import", "rlm"}, exitUsage, "import flexlm"},
-		{[]string{"status", "--bogus"}, exitUsage, "flag provided but not defined"},
-	}
-	for _, tt := range tests {
-		var out, errb bytes.Buffer
-		if code := Main(t.Context(), tt.args, &out, &errb); code != tt.code || !strings.Contains(errb.String(), tt.msg) {
-			t.Errorf("licensegw %v: exit %d, stderr %q; want %d and %q", tt.args, code, errb.String(), tt.code, tt.msg)
-		}
-	}
-}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,34 +17,41 @@ import (
 	"github.com/licensegw/licensegw/gateway/events"
 )
 
-func runEvents(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 || args[0] != "tail" {
-		fmt.Fprintln(e.stderr, "Usage: licensegw events tail [--feature F] [--vendor V] [--kind K] [--nats URL] [--json] [--count N]")
+type eventsTailCommand struct {
+	feature, vendor, kind, url, prefix string
+	asJSON                             bool
+	count                              int
+}
+
+func (*eventsTailCommand) synopsis() string { return "print live events" }
+func (*eventsTailCommand) usage() string    { return "events tail [options]" }
+func (*eventsTailCommand) help() string {
+	return "Prints the gateway's events as they happen, one line each (or their JSON),\nuntil interrupted or --count events were seen."
+}
+
+func (c *eventsTailCommand) flags(e *env, fs *flag.FlagSet) {
+	fs.StringVar(&c.feature, "feature", "", "only this `feature`")
+	fs.StringVar(&c.vendor, "vendor", "", "only this `vendor`")
+	fs.StringVar(&c.kind, "kind", "", "only this `kind` (checkout, checkin, denied, queued, ...)")
+	fs.StringVar(&c.url, "nats", envOr(e, "LICENSEGW_NATS", "nats://127.0.0.1:4222"), "NATS `url` (env LICENSEGW_NATS)")
+	fs.StringVar(&c.prefix, "prefix", events.DefaultPrefix, "subject `prefix`")
+	fs.BoolVar(&c.asJSON, "json", false, "print each event's JSON as received")
+	fs.IntVar(&c.count, "count", 0, "stop after `n` events (0: until interrupted)")
+}
+
+func (c *eventsTailCommand) run(ctx context.Context, e *env, args []string) int {
+	if len(args) > 0 {
+		fmt.Fprintf(e.stderr, "licensegw events tail: unexpected argument %q\n", args[0])
 		return exitUsage
 	}
-	fs := newFlags(e, "events tail", "[--feature F] [--vendor V] [--kind K] [--nats URL] [--json] [--count N]")
-	feature := fs.String("feature", "", "only this `feature`")
-	vendor := fs.String("vendor", "", "only this `vendor`")
-	kind := fs.String("kind", "", "only this `kind` (checkout, checkin, denied, queued, ...)")
-	defURL := e.getenv("LICENSEGW_NATS")
-	if defURL == "" {
-		defURL = "nats://127.0.0.1:4222"
+	if c.kind != "" && !events.Kind(c.kind).Valid() {
+		return fail(e, "unknown event kind %q", c.kind)
 	}
-	url := fs.String("nats", defURL, "NATS `url` (env LICENSEGW_NATS)")
-	prefix := fs.String("prefix", events.DefaultPrefix, "subject `prefix`")
-	asJSON := fs.Bool("json", false, "print each event's JSON as received")
-	count := fs.Int("count", 0, "stop after `n` events (0: until interrupted)")
-	if st, ok := parse(fs, args[1:]); !ok {
-		return st
-	}
-	if *kind != "" && !events.Kind(*kind).Valid() {
-		return fail(e, "unknown event kind %q", *kind)
-	}
-	subject := eventSubject(*prefix, *vendor, *feature, *kind)
+	subject := eventSubject(c.prefix, c.vendor, c.feature, c.kind)
 
-	nc, err := nats.Connect(*url, nats.Name("licensegw events tail"))
+	nc, err := nats.Connect(c.url, nats.Name("licensegw events tail"))
 	if err != nil {
-		return fail(e, "connect to NATS at %s: %v", *url, err)
+		return fail(e, "connect to NATS at %s: %v", c.url, err)
 	}
 	defer nc.Close()
 	msgs := make(chan *nats.Msg, 1024)
@@ -52,7 +60,7 @@ func runEvents(ctx context.Context, e *env, args []string) int {
 		return fail(e, "subscribe %s: %v", subject, err)
 	}
 	defer sub.Unsubscribe()
-	fmt.Fprintf(e.stderr, "listening on %s at %s\n", subject, *url)
+	fmt.Fprintf(e.stderr, "listening on %s at %s\n", subject, c.url)
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -62,13 +70,13 @@ func runEvents(ctx context.Context, e *env, args []string) int {
 		case <-ctx.Done():
 			return exitOK
 		case m := <-msgs:
-			if *asJSON {
+			if c.asJSON {
 				fmt.Fprintln(e.stdout, string(m.Data))
 			} else {
 				writeEventLine(e.stdout, m.Data)
 			}
 			seen++
-			if *count > 0 && seen >= *count {
+			if c.count > 0 && seen >= c.count {
 				return exitOK
 			}
 		}

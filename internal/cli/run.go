@@ -5,7 +5,9 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
+	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -16,30 +18,56 @@ import (
 	"github.com/licensegw/licensegw/plugins/concurrentlm/loadgen"
 )
 
-// exitDenied is run's status when no seat was granted.
-const exitDenied = 4
+type runCommand struct {
+	server, feature, vendor, version, key string
+	count                                 int
+	wait                                  time.Duration
+}
 
-// runRun holds a seat while a program runs: `licensegw run --server
-// HOST:1648 --feature F [--wait 5m] -- PROGRAM ARGS...`.
-func runRun(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "run", "--server HOST:1648 --feature F [--wait 5m] [--count N] -- PROGRAM [ARGS...]")
-	server := fs.String("server", envOr(e, "LICENSEGW_SERVER", "localhost:1648"), "gateway `address` (env LICENSEGW_SERVER)")
-	feature := fs.String("feature", "", "`feature` to check out (required)")
-	vendor := fs.String("vendor", "", "`vendor` of the feature")
-	ver := fs.String("version", "", "minimum `version`")
-	count := fs.Int("count", 1, "seats to take")
-	wait := fs.Duration("wait", 0, "queue up to this `long` when all seats are taken (e.g. 5m)")
-	key := fs.String("key", "", "pin the gateway's public `key` (base64url, as HELLO shows it)")
-	if st, ok := parse(fs, args); !ok {
-		return st
-	}
-	if *feature == "" || fs.NArg() == 0 {
-		fs.Usage()
+func (*runCommand) synopsis() string { return "hold a seat while a program runs" }
+func (*runCommand) usage() string {
+	return "run --feature F [options] [--] PROGRAM [ARGS...]"
+}
+func (*runCommand) help() string {
+	return `Checks out a seat of F from the gateway over concurrent-lm, runs PROGRAM
+with the terminal's streams, forwards SIGINT, SIGTERM and SIGHUP to it, and
+checks the seat in when it exits. The user and host are $USER and the
+host's name (the process's account when $USER is unset).
+
+Exit status: PROGRAM's own; 128+N when a signal N killed it; 4 when no
+seat was granted; 126 when PROGRAM cannot be executed, 127 when it is not
+found (as env and timeout do); 1 when the gateway cannot be reached; 2 for
+a wrong command line.`
+}
+func (*runCommand) optionsEndAtFirstArg() {}
+
+func (c *runCommand) flags(e *env, fs *flag.FlagSet) {
+	fs.StringVar(&c.server, "server", envOr(e, "LICENSEGW_SERVER", "localhost:1648"), "gateway `address` (env LICENSEGW_SERVER)")
+	fs.StringVar(&c.feature, "feature", "", "`feature` to check out (required)")
+	fs.StringVar(&c.vendor, "vendor", "", "`vendor` of the feature")
+	fs.StringVar(&c.version, "version", "", "minimum `version`")
+	fs.IntVar(&c.count, "count", 1, "seats to take")
+	fs.DurationVar(&c.wait, "wait", 0, "queue up to this `long` when all seats are taken (e.g. 5m)")
+	fs.StringVar(&c.key, "key", "", "pin the gateway's public `key` (base64url, as HELLO shows it)")
+}
+
+func (c *runCommand) run(ctx context.Context, e *env, args []string) int {
+	if c.feature == "" {
+		fmt.Fprintln(e.stderr, "licensegw run: --feature is required")
 		return exitUsage
 	}
+	if len(args) == 0 {
+		fmt.Fprintln(e.stderr, "licensegw run: which program?")
+		return exitUsage
+	}
+	// A program that cannot run needs no seat.
+	if _, err := exec.LookPath(args[0]); err != nil {
+		fmt.Fprintf(e.stderr, "licensegw: %v\n", err)
+		return startStatus(err)
+	}
 	opts := client.Options{Name: "licensegw-run"}
-	if *key != "" {
-		pk, err := base64.RawURLEncoding.DecodeString(*key)
+	if c.key != "" {
+		pk, err := base64.RawURLEncoding.DecodeString(c.key)
 		if err != nil || len(pk) != ed25519.PublicKeySize {
 			return fail(e, "--key is not a base64url Ed25519 public key")
 		}
@@ -48,21 +76,21 @@ func runRun(ctx context.Context, e *env, args []string) int {
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	c, err := client.Dial(ctx, *server, opts)
+	cl, err := client.Dial(ctx, c.server, opts)
 	if err != nil {
-		return fail(e, "cannot reach the licence gateway at %s: %v", *server, err)
+		return fail(e, "cannot reach the licence gateway at %s: %v", c.server, err)
 	}
-	defer c.Close()
-	lease, err := c.Checkout(ctx, client.CheckoutOptions{
-		Feature: *feature, Vendor: *vendor, Version: *ver, Count: *count, Wait: *wait, PID: os.Getpid(),
+	defer cl.Close()
+	lease, err := cl.Checkout(ctx, client.CheckoutOptions{
+		Feature: c.feature, Vendor: c.vendor, Version: c.version, Count: c.count, Wait: c.wait, PID: os.Getpid(),
 	})
 	var denied *client.DeniedError
 	switch {
 	case errors.As(err, &denied):
-		fmt.Fprintf(e.stderr, "licensegw: no licence for %s: %s\n", *feature, denialText(denied))
+		fmt.Fprintf(e.stderr, "licensegw: no licence for %s: %s\n", c.feature, denialText(denied))
 		return exitDenied
 	case err != nil:
-		return fail(e, "checkout of %s failed: %v", *feature, err)
+		return fail(e, "checkout of %s failed: %v", c.feature, err)
 	}
 	// From here on signals go to the program. Subscribing before the
 	// checkout's own subscription ends leaves no moment in which a SIGTERM
@@ -74,7 +102,7 @@ func runRun(ctx context.Context, e *env, args []string) int {
 	defer signal.Stop(sigs)
 	stop()
 
-	code := runProgram(e, lease, fs.Args(), sigs)
+	code := runProgram(e, lease, args, sigs)
 	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := lease.Checkin(cctx); err != nil {
@@ -83,13 +111,23 @@ func runRun(ctx context.Context, e *env, args []string) int {
 	return code
 }
 
+// startStatus is run's status when PROGRAM cannot be started: 127 when it
+// is not there, 126 when it is but cannot be executed, as env(1) does.
+func startStatus(err error) int {
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+		return exitNotFound
+	}
+	return exitCannotRun
+}
+
 // runProgram runs argv with the terminal's streams, forwards the signals
 // arriving on sigs to it, and returns its exit status.
 func runProgram(e *env, lease *client.Lease, argv []string, sigs <-chan os.Signal) int {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, e.stdout, e.stderr
 	if err := cmd.Start(); err != nil {
-		return fail(e, "start %s: %v", argv[0], err)
+		fmt.Fprintf(e.stderr, "licensegw: start %s: %v\n", argv[0], err)
+		return startStatus(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -136,20 +174,36 @@ func envOr(e *env, name, def string) string {
 	return def
 }
 
-// runBench is the load generator: CHECKOUT -> HEARTBEAT -> CHECKIN cycles
-// against a running gateway, beside a raw TCP echo baseline.
-func runBench(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "bench", "[--server HOST:1648] [--clients 64] [--duration 10s] [--feature docviewer]")
-	server := fs.String("server", envOr(e, "LICENSEGW_SERVER", "localhost:1648"), "gateway `address`")
-	clients := fs.Int("clients", 64, "concurrent `clients`")
-	duration := fs.Duration("duration", 10*time.Second, "how `long` each run lasts")
-	feature := fs.String("feature", "docviewer", "`feature` to cycle (needs as many free seats as clients)")
-	noEcho := fs.Bool("no-echo", false, "skip the echo baseline")
-	if st, ok := parse(fs, args); !ok {
-		return st
+type benchCommand struct {
+	server, feature string
+	clients         int
+	duration        time.Duration
+	noEcho          bool
+}
+
+func (*benchCommand) synopsis() string {
+	return "load-test a gateway over concurrent-lm, beside a TCP echo baseline"
+}
+func (*benchCommand) usage() string { return "bench [options]" }
+func (*benchCommand) help() string {
+	return "Runs CHECKOUT -> HEARTBEAT -> CHECKIN cycles from many clients against a\nrunning gateway and reports ops/s and latency percentiles, beside a raw\nTCP echo server measured in the same run."
+}
+
+func (c *benchCommand) flags(e *env, fs *flag.FlagSet) {
+	fs.StringVar(&c.server, "server", envOr(e, "LICENSEGW_SERVER", "localhost:1648"), "gateway `address` (env LICENSEGW_SERVER)")
+	fs.IntVar(&c.clients, "clients", 64, "concurrent `clients`")
+	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how `long` each run lasts")
+	fs.StringVar(&c.feature, "feature", "docviewer", "`feature` to cycle (needs as many free seats as clients)")
+	fs.BoolVar(&c.noEcho, "no-echo", false, "skip the echo baseline")
+}
+
+func (c *benchCommand) run(ctx context.Context, e *env, args []string) int {
+	if len(args) > 0 {
+		fmt.Fprintf(e.stderr, "licensegw bench: unexpected argument %q\n", args[0])
+		return exitUsage
 	}
-	o := loadgen.Options{Addr: *server, Clients: *clients, Duration: *duration, Feature: *feature}
-	if *noEcho {
+	o := loadgen.Options{Addr: c.server, Clients: c.clients, Duration: c.duration, Feature: c.feature}
+	if c.noEcho {
 		r, err := loadgen.Run(ctx, o)
 		if err != nil {
 			return fail(e, "%v", err)
@@ -157,10 +211,10 @@ func runBench(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stdout, r)
 		return exitOK
 	}
-	c, err := loadgen.Compare(ctx, o)
+	cmp, err := loadgen.Compare(ctx, o)
 	if err != nil {
 		return fail(e, "%v", err)
 	}
-	fmt.Fprintln(e.stdout, c)
+	fmt.Fprintln(e.stdout, cmp)
 	return exitOK
 }

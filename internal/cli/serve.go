@@ -3,39 +3,60 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/posener/complete"
 
 	"github.com/licensegw/licensegw/gateway/config"
 	"github.com/licensegw/licensegw/gateway/node"
 	"github.com/licensegw/licensegw/internal/version"
 )
 
-func runServe(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "serve", "[-config FILE]")
-	path := fs.String("config", "config.hcl", "configuration `file`")
-	if st, ok := parse(fs, args); !ok {
-		return st
-	}
-	if fs.NArg() == 1 {
-		*path = fs.Arg(0)
+type serveCommand struct{ config string }
+
+func (*serveCommand) synopsis() string { return "run the gateway with a configuration file" }
+func (*serveCommand) usage() string    { return "serve [options] [FILE]" }
+func (*serveCommand) help() string {
+	return `Runs the gateway: the seat engine, the admin API, the event journal on
+NATS (embedded unless nats { url } is set) and every plugin the
+configuration names. FILE (or -config) defaults to config.hcl.
+
+SIGHUP rereads the configuration; SIGINT and SIGTERM stop the gateway.
+Every warning about the configuration (and about imported licence files)
+is logged at start and at each reload; an invalid configuration exits 3.`
+}
+func (c *serveCommand) flags(_ *env, fs *flag.FlagSet) {
+	fs.StringVar(&c.config, "config", "config.hcl", "configuration `file`")
+}
+func (*serveCommand) predictArgs() complete.Predictor { return complete.PredictFiles("*.hcl") }
+
+func (c *serveCommand) run(ctx context.Context, e *env, args []string) int {
+	switch len(args) {
+	case 0:
+	case 1:
+		c.config = args[0]
+	default:
+		fmt.Fprintf(e.stderr, "licensegw serve: one configuration file, not %d\n", len(args))
+		return exitUsage
 	}
 	log := logger(e, "info")
-	log.Info("starting", "version", version.String(), "config", *path)
+	log.Info("starting", "version", version.String(), "config", c.config)
 	if addr := e.getenv("LICENSEGW_PPROF"); addr != "" {
 		servePprof(addr, log)
 	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	n, err := node.Start(ctx, *path, log)
+	n, err := node.Start(ctx, c.config, log)
 	if err != nil {
 		if code, ok := printConfigError(e, err); ok {
 			return code
@@ -67,14 +88,28 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	}
 }
 
-func runValidate(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "validate", "FILE")
-	if st, ok := parse(fs, args); !ok {
-		return st
-	}
+type validateCommand struct{}
+
+func (*validateCommand) synopsis() string { return "check a configuration file and print its errors" }
+func (*validateCommand) usage() string    { return "validate [options] [FILE]" }
+func (*validateCommand) help() string {
+	return `Checks the configuration FILE (default config.hcl) as serve would, including
+the licence and options files it imports, without starting anything.
+Every error is printed with its file:line:col. Exit status 0 when valid,
+3 when not.`
+}
+func (*validateCommand) flags(*env, *flag.FlagSet)       {}
+func (*validateCommand) predictArgs() complete.Predictor { return complete.PredictFiles("*.hcl") }
+
+func (*validateCommand) run(ctx context.Context, e *env, args []string) int {
 	path := "config.hcl"
-	if fs.NArg() > 0 {
-		path = fs.Arg(0)
+	switch len(args) {
+	case 0:
+	case 1:
+		path = args[0]
+	default:
+		fmt.Fprintf(e.stderr, "licensegw validate: one configuration file, not %d\n", len(args))
+		return exitUsage
 	}
 	cfg, specs, err := node.LoadConfig(ctx, path, logger(e, "warn"))
 	if err != nil {
@@ -99,13 +134,34 @@ func printConfigError(e *env, err error) (int, bool) {
 	return exitConfig, true
 }
 
-func runVersion(_ context.Context, e *env, args []string) int {
-	fs := newFlags(e, "version", "")
-	if st, ok := parse(fs, args); !ok {
-		return st
+type versionCommand struct{}
+
+func (*versionCommand) synopsis() string { return "print the version" }
+func (*versionCommand) usage() string    { return "version" }
+func (*versionCommand) help() string {
+	return "Prints the version, the commit it was built from and the Go version\n(also licensegw --version or -v)."
+}
+func (*versionCommand) flags(*env, *flag.FlagSet) {}
+
+func (*versionCommand) run(_ context.Context, e *env, args []string) int {
+	if len(args) > 0 {
+		fmt.Fprintf(e.stderr, "licensegw version: unexpected argument %q\n", args[0])
+		return exitUsage
 	}
 	fmt.Fprintln(e.stdout, version.String())
 	return exitOK
+}
+
+// logger is the daemon's root logger; LICENSEGW_LOG sets its level.
+func logger(e *env, level string) hclog.Logger {
+	if l := e.getenv("LICENSEGW_LOG"); l != "" {
+		level = l
+	}
+	return hclog.New(&hclog.LoggerOptions{
+		Name:   "licensegw",
+		Level:  hclog.LevelFromString(strings.ToLower(level)),
+		Output: e.stderr,
+	})
 }
 
 // servePprof serves net/http/pprof on addr (LICENSEGW_PPROF): an opt-in

@@ -2,8 +2,13 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"io"
 	"os"
+	"strings"
+
+	"github.com/posener/complete"
 
 	"github.com/licensegw/licensegw/plugins/flexlm/flexconv"
 	"github.com/licensegw/licensegw/plugins/flexlm/licfile"
@@ -12,31 +17,29 @@ import (
 	"github.com/licensegw/licensegw/plugins/sentinel/lsmon"
 )
 
-// runImport prints the licensegw HCL equivalent of vendor files:
-// `licensegw import flexlm LICENSE_FILE [--options FILE]`.
-func runImport(_ context.Context, e *env, args []string) int {
-	if len(args) == 0 || args[0] != "flexlm" {
-		fmt.Fprintln(e.stderr, "Usage: licensegw import flexlm LICENSE_FILE [--options FILE]")
+type importFlexlmCommand struct{ options string }
+
+func (*importFlexlmCommand) synopsis() string {
+	return "print the HCL equivalent of FlexLM licence and options files"
+}
+func (*importFlexlmCommand) usage() string { return "import flexlm [options] LICENSE_FILE" }
+func (*importFlexlmCommand) help() string {
+	return `Prints the licensegw features, groups and limits equivalent to a FlexLM
+licence file and, with -options, its options file. What cannot be carried
+over is a comment in the HCL and, when it changes behaviour, a warning on
+stderr with its file:line:col.`
+}
+func (c *importFlexlmCommand) flags(_ *env, fs *flag.FlagSet) {
+	fs.StringVar(&c.options, "options", "", "FlexLM options `file`")
+}
+func (*importFlexlmCommand) predictArgs() complete.Predictor { return complete.PredictFiles("*") }
+
+func (c *importFlexlmCommand) run(_ context.Context, e *env, args []string) int {
+	if len(args) != 1 {
+		fmt.Fprintln(e.stderr, "licensegw import flexlm: one licence file")
 		return exitUsage
 	}
-	fs := newFlags(e, "import flexlm", "LICENSE_FILE [--options FILE]")
-	opts := fs.String("options", "", "FlexLM options `file`")
-	// Accept the licence file before or after the flags.
-	rest := args[1:]
-	var licPath string
-	if len(rest) > 0 && len(rest[0]) > 0 && rest[0][0] != '-' {
-		licPath, rest = rest[0], rest[1:]
-	}
-	if st, ok := parse(fs, rest); !ok {
-		return st
-	}
-	if licPath == "" && fs.NArg() > 0 {
-		licPath = fs.Arg(0)
-	}
-	if licPath == "" {
-		fs.Usage()
-		return exitUsage
-	}
+	licPath := args[0]
 	src, err := os.ReadFile(licPath)
 	if err != nil {
 		return fail(e, "%v", err)
@@ -46,12 +49,12 @@ func runImport(_ context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, err)
 	}
 	var of *optfile.File
-	if *opts != "" {
-		osrc, err := os.ReadFile(*opts)
+	if c.options != "" {
+		osrc, err := os.ReadFile(c.options)
 		if err != nil {
 			return fail(e, "%v", err)
 		}
-		if of, err = optfile.Parse(*opts, osrc); err != nil {
+		if of, err = optfile.Parse(c.options, osrc); err != nil {
 			fmt.Fprintln(e.stderr, err)
 		}
 	}
@@ -69,10 +72,39 @@ func runImport(_ context.Context, e *env, args []string) int {
 	return exitOK
 }
 
-func runLmutil(_ context.Context, e *env, args []string) int {
-	return lmutil.Main(args, e.stdout, e.stderr)
+// lmutilCommand is FlexLM's lmutil with its own flags (lmremove -h is
+// not help there).
+type lmutilCommand struct{}
+
+func (*lmutilCommand) synopsis() string {
+	return "FlexLM-compatible lmutil (lmstat, lmremove, lmreread, ...)"
+}
+func (*lmutilCommand) usage() string             { return "lmutil COMMAND [options]" }
+func (*lmutilCommand) flags(*env, *flag.FlagSet) {}
+func (*lmutilCommand) takesRawArgs()             {}
+func (*lmutilCommand) help() string {
+	var b strings.Builder
+	lmutil.Usage(&b)
+	return b.String()
 }
 
-func runLsmon(_ context.Context, e *env, args []string) int {
+func (*lmutilCommand) run(ctx context.Context, e *env, args []string) int {
+	return lmutil.Run(ctx, args, e.stdout, e.stderr, lmutil.Options{Getenv: e.getenv})
+}
+
+// lsmonCommand is the Sentinel-style lsmon with its own flags.
+type lsmonCommand struct{}
+
+func (*lsmonCommand) synopsis() string          { return "Sentinel-style monitor of a sentinel plugin" }
+func (*lsmonCommand) usage() string             { return "lsmon [options] [HOST[:PORT]]" }
+func (*lsmonCommand) flags(*env, *flag.FlagSet) {}
+func (*lsmonCommand) takesRawArgs()             {}
+func (*lsmonCommand) help() string {
+	var b strings.Builder
+	lsmon.Main([]string{"-h"}, &b, io.Discard)
+	return b.String()
+}
+
+func (*lsmonCommand) run(_ context.Context, e *env, args []string) int {
 	return lsmon.Main(args, e.stdout, e.stderr)
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -155,4 +157,36 @@ func lineWith(s, prefix string) string {
 		}
 	}
 	return ""
+}
+
+// TestCompletion asks the built binary for completions the way bash does
+// after `complete -C licensegw licensegw` (what -autocomplete-install
+// writes): COMP_LINE holds the line typed so far.
+func TestCompletion(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tests := []struct {
+		line string
+		want []string
+	}{
+		{"licensegw sta", []string{"status"}},
+		{"licensegw ev", []string{"events"}},
+		{"licensegw events ", []string{"tail"}},
+		{"licensegw status -", []string{"-addr", "-json", "-feature"}},
+		{"licensegw run -f", []string{"-feature"}},
+	}
+	for _, tt := range tests {
+		r := e2etest.Run(ctx, t, bins.Path(licensegwBin), []string{"licensegw"},
+			"COMP_LINE="+tt.line, "COMP_POINT="+strconv.Itoa(len(tt.line)))
+		got := strings.Fields(r.Stdout)
+		if r.Code != 0 {
+			t.Errorf("%q: exit %d", tt.line, r.Code)
+		}
+		for _, w := range tt.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("completions of %q = %q, want %q among them", tt.line, got, w)
+			}
+		}
+	}
 }

@@ -49,9 +49,13 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, opts Opti
 	if opts.Getenv == nil {
 		opts.Getenv = os.Getenv
 	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
-		usage(stderr)
+	if len(args) == 0 {
+		Usage(stderr)
 		return 2
+	}
+	if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		Usage(stdout)
+		return 0
 	}
 	verb, rest := args[0], args[1:]
 	r := &runner{ctx: ctx, out: stdout, err: stderr, opts: opts}
@@ -70,7 +74,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, opts Opti
 		return r.lmver(rest)
 	}
 	fmt.Fprintf(stderr, "lmutil: unknown command %q\n", verb)
-	usage(stderr)
+	Usage(stderr)
 	return 2
 }
 
@@ -78,7 +82,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, opts Opti
 // a verb's name (a link named lmstat).
 func IsVerb(name string) bool { return slices.Contains(Verbs, name) }
 
-func usage(w io.Writer) {
+// Usage prints lmutil's commands and their flags.
+func Usage(w io.Writer) {
 	fmt.Fprintf(w, `usage: lmutil COMMAND [options]
 
   lmstat   [-c port@host|license_file] [-a] [-f feature] [-i] [-S vendor] [-v]

@@ -1,7 +1,9 @@
 package lsmon
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,16 +22,24 @@ const EnvHost = "LSHOST"
 // a usage error.
 func Main(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lsmon", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	var parseOut bytes.Buffer // help goes to stdout, errors to stderr
+	fs.SetOutput(&parseOut)
 	feature := fs.String("f", "", "show only this feature")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: lsmon [-f feature] [-timeout d] [HOST[:PORT]]\n\nHOST defaults to $%s, then localhost; PORT to %s.\n\n", EnvHost, client.DefaultPort)
+		fmt.Fprintf(fs.Output(), "usage: lsmon [-f feature] [-timeout d] [HOST[:PORT]]\n\nHOST defaults to $%s, then localhost; PORT to %s.\n\n", EnvHost, client.DefaultPort)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			// Help asked for is not an error: to stdout, status 0.
+			_, _ = parseOut.WriteTo(stdout)
+			return 0
+		}
+		_, _ = parseOut.WriteTo(stderr)
 		return 2
 	}
+	fs.SetOutput(stderr)
 	if fs.NArg() > 1 {
 		fs.Usage()
 		return 2
