@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/user"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -300,11 +301,18 @@ func newNonce() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-func defaultUser() string {
+func defaultUser() string { return userName(os.Getenv, user.Current) }
+
+// userName is $USER (or $USERNAME, $LOGNAME) and, when none is set, as
+// under systemd, cron and in containers, the process's own account.
+func userName(getenv func(string) string, current func() (*user.User, error)) string {
 	for _, k := range []string{"USER", "USERNAME", "LOGNAME"} {
-		if v := os.Getenv(k); v != "" {
+		if v := getenv(k); v != "" {
 			return v
 		}
+	}
+	if u, err := current(); err == nil && u.Username != "" {
+		return u.Username
 	}
 	return "unknown"
 }
