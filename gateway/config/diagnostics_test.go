@@ -12,7 +12,10 @@ import (
 	"github.com/licensegw/licensegw/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+var (
+	update = flag.Bool("update", false, "show how the golden files would change (in testdata) and fail; with -accept, rewrite them")
+	accept = flag.Bool("accept", false, "with -update, rewrite the golden files that differ")
+)
 
 // TestWriteDiagnosticsGolden pins the text an operator sees for a broken
 // file: positions, source snippets, wrapping. Run with -update after a
@@ -28,7 +31,7 @@ func TestWriteDiagnosticsGolden(t *testing.T) {
 	if err := WriteDiagnostics(&buf, c.Files(), diags); err != nil {
 		t.Fatal(err)
 	}
-	golden.Check(t, goldenPath, buf.Bytes(), *update)
+	golden.Check(t, goldenPath, buf.Bytes(), golden.ModeOf(*update, *accept))
 }
 
 // TestWriteDiagnosticsWithoutSource checks that a diagnostic still prints

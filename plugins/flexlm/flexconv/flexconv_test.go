@@ -18,7 +18,10 @@ import (
 	"github.com/licensegw/licensegw/plugins/flexlm/optfile"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+var (
+	update = flag.Bool("update", false, "show how the golden files would change and fail; with -accept, rewrite them")
+	accept = flag.Bool("accept", false, "with -update, rewrite the golden files that differ")
+)
 
 // cases pairs licence files with options files; every case has a golden HCL.
 var cases = []struct{ name, lic, opt string }{
@@ -74,7 +77,7 @@ func TestGoldenHCL(t *testing.T) {
 			if _, diags := hclsyntax.ParseConfig(buf.Bytes(), c.name+".hcl", hcl.InitialPos); diags.HasErrors() {
 				t.Fatalf("output is not valid HCL: %v\n%s", diags, buf.String())
 			}
-			golden.Check(t, filepath.Join("testdata", c.name+".hcl"), buf.Bytes(), *update)
+			golden.Check(t, filepath.Join("testdata", c.name+".hcl"), buf.Bytes(), golden.ModeOf(*update, *accept))
 		})
 	}
 }

@@ -13,7 +13,10 @@ import (
 	"github.com/licensegw/licensegw/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+var (
+	update = flag.Bool("update", false, "show how the golden files would change and fail; with -accept, rewrite them")
+	accept = flag.Bool("accept", false, "with -update, rewrite the golden files that differ")
+)
 
 // dump renders a parse result as stable text for the golden files.
 func dump(f *File, err error) string {
@@ -83,7 +86,7 @@ func TestCorpusGolden(t *testing.T) {
 			}
 			f, perr := Parse(name, src)
 			got := dump(f, perr)
-			golden.Check(t, filepath.Join("testdata", "golden", strings.TrimSuffix(name, ".lic")+".txt"), []byte(got), *update)
+			golden.Check(t, filepath.Join("testdata", "golden", strings.TrimSuffix(name, ".lic")+".txt"), []byte(got), golden.ModeOf(*update, *accept))
 			if bad := strings.HasPrefix(name, "bad"); bad != (perr != nil) {
 				t.Errorf("error = %v; want an error only for bad* files", perr)
 			}

@@ -13,7 +13,10 @@ import (
 	"github.com/licensegw/licensegw/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files (except the spec_* ones, copied from the spec)")
+var (
+	update = flag.Bool("update", false, "show how the golden files would change (not the spec_* ones, copied from the spec) and fail; with -accept, rewrite them")
+	accept = flag.Bool("accept", false, "with -update, rewrite the golden files that differ")
+)
 
 // zone is a fixed server time zone so the goldens do not depend on the host.
 var zone = time.FixedZone("CET", 3600)
@@ -93,7 +96,7 @@ func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name+".golden")
 	// The spec_* files are copied from the spec, never rewritten.
-	golden.Check(t, path, []byte(got), *update && !strings.HasPrefix(name, "spec_"))
+	golden.Check(t, path, []byte(got), golden.ModeOf(*update && !strings.HasPrefix(name, "spec_"), *accept))
 }
 
 func TestCannotConnectAndVersion(t *testing.T) {

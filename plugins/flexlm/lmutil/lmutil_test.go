@@ -21,7 +21,10 @@ import (
 	"github.com/licensegw/licensegw/sdk/sdktest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+var (
+	update = flag.Bool("update", false, "show how the golden files would change and fail; with -accept, rewrite them")
+	accept = flag.Bool("accept", false, "with -update, rewrite the golden files that differ")
+)
 
 // base is the fixed time of the tests: the gateway's clock starts there and
 // lmstat's "status on" line shows it.
@@ -104,7 +107,28 @@ func run(t *testing.T, srv *flextest.Server, args ...string) (string, string, in
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name+".golden")
-	golden.Check(t, path, []byte(got), *update)
+	golden.Check(t, path, []byte(got), golden.ModeOf(*update, *accept))
+}
+
+// totals asserts lmstat's "Users of" line of each feature: seats issued
+// and in use. The expected counts come from what the test holds (seats
+// checked out plus reserved seats nobody of theirs uses, which FlexLM counts
+// as in use), never from the server's own count, so a wrong count fails
+// even if a golden file was wrongly accepted.
+func totals(t *testing.T, out string, want map[string][2]int) {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^Users of (\S+):  \(Total of (\d+) licenses? issued;  Total of (\d+) licenses? in use\)$`)
+	got := map[string][2]int{}
+	for _, m := range re.FindAllStringSubmatch(out, -1) {
+		issued, _ := strconv.Atoi(m[2])
+		inUse, _ := strconv.Atoi(m[3])
+		got[m[1]] = [2]int{issued, inUse}
+	}
+	for f, w := range want {
+		if got[f] != w {
+			t.Errorf("lmstat shows %s issued/in use %v, want %v:\n%s", f, got[f], w, out)
+		}
+	}
 }
 
 func dial(t *testing.T, srv *flextest.Server, user, host string) *client.Client {
@@ -140,6 +164,8 @@ func TestLmstatThroughProtocol(t *testing.T) {
 		t.Fatalf("lmstat exit %d", code)
 	}
 	checkGolden(t, "idle_a", out)
+	// Nothing held: only cad_pro's 2 seats reserved for designers.
+	totals(t, out, map[string][2]int{"cad_pro": {5, 2}, "solver": {4, 0}, "viewer": {20, 0}})
 
 	alice := checkout(t, dial(t, srv, "alice", "ws-01"), "cad_pro", 1)
 	bob := checkout(t, dial(t, srv, "bob", "ws-02"), "cad_pro", 2)
@@ -173,6 +199,8 @@ func TestLmstatThroughProtocol(t *testing.T) {
 		t.Fatalf("lmstat -a exit %d", code)
 	}
 	checkGolden(t, "busy_a", out)
+	// cad_pro: alice 1 + bob 2 + 2 reserved; erin's 3 only wait.
+	totals(t, out, map[string][2]int{"cad_pro": {5, 5}, "solver": {4, 1}, "viewer": {20, 0}})
 	out, _, _ = run(t, srv, "lmstat", "-f", "cad_pro", "-c", spec)
 	checkGolden(t, "busy_f", out)
 	if out, _, code := run(t, srv, "lmstat", "-f", "nosuch", "-c", spec); code == 0 || !strings.Contains(out, "No such feature exists") {
@@ -201,6 +229,7 @@ func TestLmstatThroughProtocol(t *testing.T) {
 	}
 	out, _, _ = run(t, srv, "lmstat", "-a", "-c", spec)
 	checkGolden(t, "after_checkin_a", out)
+	totals(t, out, map[string][2]int{"cad_pro": {5, 5}, "solver": {4, 1}}) // erin 3 + 2 reserved
 
 	// lmremove by handle, then by user.
 	_, errOut, code := run(t, srv, "lmremove", "-c", spec, "-h", "cad_pro", "127.0.0.1", strconv.Itoa(srv.Lmgrd.Port), strconv.Itoa(erin.Handle))
@@ -213,6 +242,7 @@ func TestLmstatThroughProtocol(t *testing.T) {
 	}
 	out, _, _ = run(t, srv, "lmstat", "-a", "-c", spec)
 	checkGolden(t, "after_remove_a", out)
+	totals(t, out, map[string][2]int{"cad_pro": {5, 2}, "solver": {4, 0}}) // erin and carol removed
 	if _, _, code := run(t, srv, "lmremove", "-c", spec, "solver", "nobody", "x", "y"); code == 0 {
 		t.Error("lmremove of a licence nobody holds succeeded")
 	}
@@ -253,6 +283,9 @@ func TestLmdownAndReread(t *testing.T) {
 		t.Errorf("lmstat with the vendor down: exit %d", code)
 	}
 	checkGolden(t, "vendor_down_a", out)
+	if strings.Contains(out, "Users of") {
+		t.Errorf("lmstat shows usage of a vendor that is down:\n%s", out)
+	}
 	if _, err := client.Dial(context.Background(), spec, client.Options{Vendor: "acme"}); err == nil {
 		t.Error("Dial succeeded while the vendor daemon is down")
 	}

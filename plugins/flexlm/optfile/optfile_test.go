@@ -12,7 +12,10 @@ import (
 	"github.com/licensegw/licensegw/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+var (
+	update = flag.Bool("update", false, "show how the golden files would change and fail; with -accept, rewrite them")
+	accept = flag.Bool("accept", false, "with -update, rewrite the golden files that differ")
+)
 
 func dump(f *File, err error) string {
 	var b strings.Builder
@@ -53,7 +56,7 @@ func TestCorpusGolden(t *testing.T) {
 			}
 			f, perr := Parse(name, src)
 			got := dump(f, perr)
-			golden.Check(t, filepath.Join("testdata", "golden", strings.TrimSuffix(name, ".opt")+".txt"), []byte(got), *update)
+			golden.Check(t, filepath.Join("testdata", "golden", strings.TrimSuffix(name, ".opt")+".txt"), []byte(got), golden.ModeOf(*update, *accept))
 			if bad := strings.Contains(name, "bad"); bad != (perr != nil) {
 				t.Errorf("error = %v; want an error only for *bad* files", perr)
 			}

@@ -12,7 +12,10 @@ import (
 	"github.com/licensegw/licensegw/plugins/sentinel/wire"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+var (
+	update = flag.Bool("update", false, "show how the golden files would change and fail; with -accept, rewrite them")
+	accept = flag.Bool("accept", false, "with -update, rewrite the golden files that differ")
+)
 
 func date(s string) time.Time {
 	t, err := time.Parse(timeLayout, s)
@@ -48,7 +51,7 @@ func TestWriteGolden(t *testing.T) {
 			if err := Write(&buf, &tt.r, time.UTC); err != nil {
 				t.Fatal(err)
 			}
-			golden.Check(t, filepath.Join("testdata", tt.name+".golden"), buf.Bytes(), *update)
+			golden.Check(t, filepath.Join("testdata", tt.name+".golden"), buf.Bytes(), golden.ModeOf(*update, *accept))
 		})
 	}
 }
