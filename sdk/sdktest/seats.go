@@ -18,6 +18,13 @@ import (
 // DefaultTTL is the lease TTL of a Feature that does not set one.
 const DefaultTTL = 2 * time.Minute
 
+// DefaultQueueMax and DefaultMaxBorrow are the gateway's defaults for a
+// feature that sets no queue length or longest borrow.
+const (
+	DefaultQueueMax  = 100
+	DefaultMaxBorrow = 7 * 24 * time.Hour
+)
+
 // updateBuffer is the capacity of a ticket's Updates channel. One slot is
 // kept for the final update, so position updates are dropped (never the
 // final one) when a test does not read them.
@@ -30,15 +37,22 @@ type Feature struct {
 	Version   string
 	Seats     int
 	Queue     bool          // checkouts with Wait > 0 may queue
-	QueueMax  int           // > 0: at most this many tickets wait (then queue-full)
+	QueueMax  int           // at most this many tickets wait (then queue-full); 0 means DefaultQueueMax
 	TTL       time.Duration // lease TTL; 0 means DefaultTTL
-	Borrow    bool          // borrowing allowed (else a Borrow checkout is denied "excluded")
-	MaxBorrow time.Duration // > 0: the longest borrow allowed
+	Borrow    bool          // borrowing allowed (else a Borrow checkout is denied "borrow")
+	MaxBorrow time.Duration // the longest borrow allowed; 0 means DefaultMaxBorrow
 }
 
 // Seats is an in-memory sdk.Seats for plugin tests. TTL and queue-wait
 // expiry are evaluated lazily, at the start of every call, against the
-// clock set with WithClock. The zero value is not usable: call NewSeats.
+// clock set with WithClock, in the order they fall due. The zero value is
+// not usable: call NewSeats.
+//
+// For what it models (seats, versions, counts, borrowing, FIFO queues,
+// TTLs, request keys) it answers as the gateway's engine does, with the
+// same outcomes and reasons: a differential test in gateway/seats runs the
+// same random operations through both. It has no reservations, MAX
+// limits, include/exclude lists, dates or MaxWait.
 type Seats struct {
 	mu       sync.Mutex
 	now      func() time.Time
@@ -49,6 +63,7 @@ type Seats struct {
 	key      ed25519.PrivateKey
 	reloads  int
 	failWith error
+	seq      uint64 // orders leases and tickets falling due at the same time
 }
 
 type pool struct {
@@ -67,6 +82,7 @@ type lease struct {
 	ttl      time.Duration
 	borrowed bool
 	key      string // CheckoutRequest.RequestKey
+	seq      uint64
 }
 
 type ticket struct {
@@ -76,6 +92,7 @@ type ticket struct {
 	queued   time.Time
 	deadline time.Time
 	updates  chan sdk.TicketUpdate
+	seq      uint64
 }
 
 var _ sdk.Seats = (*Seats)(nil)
@@ -96,6 +113,12 @@ func NewSeats(features ...Feature) *Seats {
 	for _, f := range features {
 		if f.TTL <= 0 {
 			f.TTL = DefaultTTL
+		}
+		if f.QueueMax <= 0 {
+			f.QueueMax = DefaultQueueMax
+		}
+		if f.MaxBorrow <= 0 {
+			f.MaxBorrow = DefaultMaxBorrow
 		}
 		s.pools = append(s.pools, &pool{Feature: f})
 	}
@@ -163,24 +186,14 @@ func (s *Seats) Checkout(ctx context.Context, req sdk.CheckoutRequest) (*sdk.Che
 		// A retransmission of a granted checkout: the same lease.
 		return &sdk.Checkout{Outcome: sdk.Granted, Grant: s.grantOf(l, req)}, nil
 	}
-	p, reason := s.find(req)
-	if p == nil {
-		return denied(reason, "", 0, 0), nil
-	}
-	if req.Count > p.Seats {
-		return denied("count", fmt.Sprintf("%d seats asked, %s has %d", req.Count, p.Name, p.Seats), 0, 0), nil
-	}
-	if req.Borrow > 0 && (!p.Borrow || (p.MaxBorrow > 0 && req.Borrow > p.MaxBorrow)) {
-		return denied("excluded", "borrowing not allowed for this long", 0, 0), nil
-	}
-	if len(p.queue) == 0 && p.Seats-p.inUse >= req.Count {
+	p, deny := s.choose(req)
+	switch {
+	case deny != nil:
+		return deny, nil
+	case p.Seats-p.inUse >= req.Count && len(p.queue) == 0:
 		return &sdk.Checkout{Outcome: sdk.Granted, Grant: s.grant(p, req)}, nil
-	}
-	if req.Wait <= 0 || !p.Queue {
-		return denied("no-seats", "", p.inUse, p.Seats), nil
-	}
-	if p.QueueMax > 0 && len(p.queue) >= p.QueueMax {
-		return denied("queue-full", "", p.inUse, p.Seats), nil
+	case len(p.queue) >= p.QueueMax:
+		return denied("queue-full", fmt.Sprintf("the queue of %s is full (%d waiting)", p.Name, len(p.queue)), 0, 0), nil
 	}
 	now := s.now()
 	t := &ticket{
@@ -190,32 +203,104 @@ func (s *Seats) Checkout(ctx context.Context, req sdk.CheckoutRequest) (*sdk.Che
 		queued:   now,
 		deadline: now.Add(req.Wait),
 		updates:  make(chan sdk.TicketUpdate, updateBuffer),
+		seq:      s.next(),
 	}
 	p.queue = append(p.queue, t)
 	s.tickets[t.id] = t
 	return &sdk.Checkout{Outcome: sdk.Queued, Ticket: t.id, Position: len(p.queue), Updates: t.updates}, nil
 }
 
-// find picks the first pool matching req, or says why none does.
-func (s *Seats) find(req sdk.CheckoutRequest) (*pool, string) {
-	reason := "unknown-feature"
+// The checks a candidate pool passes, in the engine's order: when none
+// grants, the denial is that of the candidate that got furthest.
+const (
+	stageUnknown = iota
+	stageVersion
+	stageCount
+	stageBorrow
+	stageSeats
+	stageGrant
+)
+
+// choose returns the pool that grants req, or the one it queues on, or the
+// denial. As in the gateway, the candidates are every pool of the feature
+// (of the vendor, if named) at the version asked or newer, tried lowest
+// version first.
+func (s *Seats) choose(req sdk.CheckoutRequest) (*pool, *sdk.Checkout) {
+	var cands []*pool
 	for _, p := range s.pools {
-		if p.Name != req.Feature || (req.Vendor != "" && p.Vendor != req.Vendor) {
-			continue
+		if p.Name == req.Feature && (req.Vendor == "" || p.Vendor == req.Vendor) {
+			cands = append(cands, p)
 		}
-		if req.Version != "" && compareVersions(p.Version, req.Version) < 0 {
-			reason = "version"
-			continue
-		}
-		return p, ""
 	}
-	return nil, reason
+	slices.SortStableFunc(cands, func(a, b *pool) int {
+		if c := compareVersions(a.Version, b.Version); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Vendor, b.Vendor); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Version, b.Version)
+	})
+	best, bestPool := stageUnknown, (*pool)(nil)
+	var waitPool *pool
+	for _, p := range cands {
+		st := stageVersion
+		if req.Version == "" || compareVersions(p.Version, req.Version) >= 0 {
+			st = p.evaluate(req)
+		}
+		if st == stageGrant {
+			return p, nil
+		}
+		if st > best || bestPool == nil && st == best {
+			best, bestPool = st, p
+		}
+		if st == stageSeats && waitPool == nil && req.Wait > 0 && req.Borrow <= 0 && p.Queue {
+			waitPool = p
+		}
+	}
+	if waitPool != nil {
+		return waitPool, nil
+	}
+	p := bestPool
+	switch best {
+	case stageUnknown:
+		return nil, denied("unknown-feature", fmt.Sprintf("no feature %q", req.Feature), 0, 0)
+	case stageVersion:
+		return nil, denied("version", fmt.Sprintf("no pool of %s at version %s or newer", req.Feature, req.Version), 0, 0)
+	case stageCount:
+		return nil, denied("count", fmt.Sprintf("%d seats asked, %s has %d", req.Count, p.Name, p.Seats), 0, 0)
+	case stageBorrow:
+		if !p.Borrow {
+			return nil, denied("borrow", fmt.Sprintf("%s may not be borrowed", p.Name), 0, 0)
+		}
+		return nil, denied("borrow", fmt.Sprintf("borrow of %s is longer than the maximum %s", req.Borrow, p.MaxBorrow), 0, 0)
+	}
+	return nil, denied("no-seats", fmt.Sprintf("%d of %d seats of %s in use", p.inUse, p.Seats, p.Name), p.inUse, p.Seats)
+}
+
+// evaluate runs the checks the fake models on one candidate pool.
+func (p *pool) evaluate(req sdk.CheckoutRequest) int {
+	switch {
+	case req.Count > p.Seats:
+		return stageCount
+	case req.Borrow > 0 && (!p.Borrow || req.Borrow > p.MaxBorrow):
+		return stageBorrow
+	case p.Seats-p.inUse >= req.Count && len(p.queue) == 0:
+		return stageGrant
+	}
+	return stageSeats
+}
+
+// next returns the next sequence number; s.mu is held.
+func (s *Seats) next() uint64 {
+	s.seq++
+	return s.seq
 }
 
 // grant takes req.Count seats of p; s.mu is held.
 func (s *Seats) grant(p *pool, req sdk.CheckoutRequest) *sdk.Grant {
 	now := s.now()
-	l := &lease{id: newID("l"), pool: p, count: req.Count, client: req.Client, granted: now, ttl: p.TTL}
+	l := &lease{id: newID("l"), pool: p, count: req.Count, client: req.Client, granted: now, ttl: p.TTL, seq: s.next()}
 	if req.Borrow > 0 {
 		l.ttl, l.borrowed = req.Borrow, true
 	}
@@ -262,7 +347,9 @@ func (s *Seats) Heartbeat(ctx context.Context, id string) (sdk.LeaseState, error
 	if err != nil {
 		return sdk.LeaseState{}, err
 	}
-	l.expires = s.now().Add(l.ttl)
+	if !l.borrowed { // a borrow ends when it ends, heartbeat or not
+		l.expires = s.now().Add(l.ttl)
+	}
 	return sdk.LeaseState{Lease: id, TTL: l.ttl, Expires: l.expires}, nil
 }
 
@@ -349,7 +436,9 @@ func (s *Seats) advance(p *pool) {
 	before := len(p.queue)
 	for len(p.queue) > 0 && p.Seats-p.inUse >= p.queue[0].req.Count {
 		t := p.queue[0]
-		g := s.grant(p, t.req)
+		req := t.req
+		req.RequestKey = "" // as in the gateway, a key answers only an immediate grant
+		g := s.grant(p, req)
 		s.dequeue(t, &sdk.TicketUpdate{Ticket: t.id, Grant: g})
 	}
 	if len(p.queue) != before {
@@ -367,29 +456,59 @@ func (s *Seats) positions(p *pool) {
 	}
 }
 
-// tick expires what the clock says is over; s.mu is held.
+// tick expires what the clock says is over, in the order it fell due (ties:
+// in the order the leases and tickets were made), each end freeing seats
+// for the queue before the next is looked at, as the gateway does; s.mu is
+// held.
 func (s *Seats) tick() {
 	now := s.now()
-	for _, l := range s.leases {
-		if !now.Before(l.expires) {
+	for {
+		l, t := s.due(now)
+		switch {
+		case l != nil:
 			s.release(l, "expired")
+		case t != nil:
+			p := t.pool
+			s.dequeue(t, &sdk.TicketUpdate{Ticket: t.id, Denial: &sdk.Denial{Reason: "timeout", InUse: p.inUse, Seats: p.Seats}})
+			s.positions(p)
+			s.advance(p)
+		default:
+			return
+		}
+	}
+}
+
+// due returns the lease or ticket that fell due first at or before now.
+func (s *Seats) due(now time.Time) (*lease, *ticket) {
+	var (
+		l   *lease
+		t   *ticket
+		at  time.Time
+		seq uint64
+	)
+	first := func(when time.Time, n uint64) bool {
+		if when.After(now) {
+			return false
+		}
+		if l == nil && t == nil || when.Before(at) || when.Equal(at) && n < seq {
+			at, seq = when, n
+			return true
+		}
+		return false
+	}
+	for _, x := range s.leases {
+		if first(x.expires, x.seq) {
+			l, t = x, nil
 		}
 	}
 	for _, p := range s.pools {
-		var late []*ticket
-		for _, t := range p.queue {
-			if !now.Before(t.deadline) {
-				late = append(late, t)
+		for _, x := range p.queue {
+			if first(x.deadline, x.seq) {
+				l, t = nil, x
 			}
 		}
-		for _, t := range late {
-			s.dequeue(t, &sdk.TicketUpdate{Ticket: t.id, Denial: &sdk.Denial{Reason: "timeout", InUse: p.inUse, Seats: p.Seats}})
-		}
-		if len(late) > 0 {
-			s.positions(p)
-			s.advance(p)
-		}
 	}
+	return l, t
 }
 
 // Status implements sdk.Seats.

@@ -56,7 +56,7 @@ func TestCheckoutDenials(t *testing.T) {
 		{"wrong vendor", sdk.CheckoutRequest{Vendor: "other", Feature: "cad"}, "unknown-feature"},
 		{"version too new", sdk.CheckoutRequest{Feature: "cad", Version: "10.0"}, "version"},
 		{"too many", sdk.CheckoutRequest{Feature: "cad", Count: 3}, "count"},
-		{"borrow not allowed", sdk.CheckoutRequest{Feature: "cad", Borrow: time.Hour}, "excluded"},
+		{"borrow not allowed", sdk.CheckoutRequest{Feature: "cad", Borrow: time.Hour}, "borrow"},
 		{"no seats, no queue", sdk.CheckoutRequest{Feature: "solver"}, "no-seats"},
 		{"queue full", sdk.CheckoutRequest{Feature: "solver", Wait: time.Minute}, "queue-full"},
 	}
