@@ -3,7 +3,7 @@
 GO       ?= go
 BIN      := bin
 
-.PHONY: all build run test vet bench fuzz proto clean
+.PHONY: all build run test vet bench fuzz mutate proto clean
 
 all: build
 
@@ -45,6 +45,12 @@ fuzz:
 	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg || exit 1; \
 	  done; \
 	done
+
+# Applies known bugs one at a time to a temporary copy of the tree and
+# requires the tests of the packages each touches to fail; prints which
+# tests caught each one (internal/mutate/mutations.go lists them).
+mutate:
+	$(GO) run ./internal/mutate
 
 proto:
 	./sdk/proto/gen.sh
