@@ -9,6 +9,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+	// The timezone setting must work on hosts (containers, minimal images)
+	// without a zoneinfo database: the plugin carries its own (~450 kB).
+	_ "time/tzdata"
 
 	"github.com/hashicorp/go-hclog"
 
