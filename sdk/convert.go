@@ -289,3 +289,23 @@ func wrapSentinel(sentinel error, msg string) error {
 	}
 	return fmt.Errorf("%w: %s", sentinel, msg)
 }
+
+func metricsToPB(ms []Metric) *pb.MetricsResponse {
+	r := &pb.MetricsResponse{Metrics: make([]*pb.Metric, 0, len(ms))}
+	for _, m := range ms {
+		r.Metrics = append(r.Metrics, &pb.Metric{
+			Name: m.Name, Help: m.Help, Type: string(m.Type), Value: m.Value, Labels: m.Labels,
+		})
+	}
+	return r
+}
+
+func metricsFromPB(r *pb.MetricsResponse) []Metric {
+	out := make([]Metric, 0, len(r.GetMetrics()))
+	for _, m := range r.GetMetrics() {
+		out = append(out, Metric{
+			Name: m.GetName(), Help: m.GetHelp(), Type: MetricType(m.GetType()), Value: m.GetValue(), Labels: m.GetLabels(),
+		})
+	}
+	return out
+}

@@ -78,7 +78,7 @@ func (p *GRPCPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error
 	if open == nil {
 		open = inheritedFile
 	}
-	pb.RegisterPluginServer(s, &pluginServer{impl: p.Impl, broker: broker, log: log, exit: exit, openFile: open})
+	pb.RegisterPluginServer(s, &pluginServer{impl: p.Impl, broker: broker, log: log, exit: exit, openFile: open, metrics: NewMetrics()})
 	return nil
 }
 

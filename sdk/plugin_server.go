@@ -29,6 +29,7 @@ type pluginServer struct {
 	log      hclog.Logger
 	exit     func(code int, why string)
 	openFile func(index uint32, name string) (*os.File, error)
+	metrics  *Metrics // lives as long as the process: counters survive nothing else
 
 	mu       sync.Mutex
 	started  bool
@@ -57,6 +58,7 @@ func (s *pluginServer) Configure(ctx context.Context, req *pb.ConfigureRequest) 
 		PacketConns: map[string]net.PacketConn{},
 		Logger:      s.log.Named(req.GetName()),
 		DataDir:     req.GetDataDir(),
+		Metrics:     s.metrics,
 	}
 	if err := s.openListeners(env, req.GetListeners()); err != nil {
 		closeEnv(env)
@@ -177,4 +179,9 @@ func (s *pluginServer) Stop(ctx context.Context, _ *pb.StopRequest) (*pb.StopRes
 		resp.Error = err.Error()
 	}
 	return resp, nil
+}
+
+// Metrics reports the plugin's metrics (Env.Metrics).
+func (s *pluginServer) Metrics(context.Context, *pb.MetricsRequest) (*pb.MetricsResponse, error) {
+	return metricsToPB(s.metrics.Snapshot()), nil
 }

@@ -54,4 +54,5 @@ type Env struct {
 	Seats       Seats                     // the gateway's accounting
 	Logger      hclog.Logger              // logs go to the gateway under the plugin's name
 	DataDir     string                    // a directory of the plugin's own, kept across restarts
+	Metrics     *Metrics                  // the plugin's own metrics, reported on the gateway's /metrics
 }

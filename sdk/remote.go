@@ -9,6 +9,8 @@ import (
 	"github.com/hashicorp/go-plugin"
 	pb "github.com/licensegw/licensegw/sdk/proto"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Remote is the host's handle on a running plugin process, dispensed by
@@ -89,4 +91,17 @@ func (r *Remote) Stop(ctx context.Context) error {
 		return fmt.Errorf("%w: %s", ErrServe, resp.GetError())
 	}
 	return nil
+}
+
+// Metrics asks the plugin for its own metrics. A plugin built before the
+// Metrics call existed has none: nil, no error.
+func (r *Remote) Metrics(ctx context.Context) ([]Metric, error) {
+	resp, err := r.client.Metrics(ctx, &pb.MetricsRequest{})
+	if status.Code(err) == codes.Unimplemented {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("plugin Metrics: %w", err)
+	}
+	return metricsFromPB(resp), nil
 }

@@ -12,6 +12,7 @@
 //	POST   /v1/reload          reread the configuration file (keeps leases)
 //	GET    /healthz            the process is up
 //	GET    /readyz             the gateway serves requests (journal reachable)
+//	GET    /metrics            Prometheus metrics (when the backend is a MetricsBackend)
 //
 // Requests with a body larger than MaxBody are refused with 413; unknown
 // paths get 404 and wrong methods 405, both in JSON.

@@ -39,7 +39,16 @@ func Handler(b Backend, log hclog.Logger) http.Handler {
 	mux.HandleFunc("POST /v1/reload", h.reload)
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /readyz", h.readyz)
+	if m, ok := b.(MetricsBackend); ok {
+		mux.Handle("GET /metrics", m.MetricsHandler())
+	}
 	return h.guard(mux)
+}
+
+// MetricsBackend is a Backend that also serves Prometheus metrics, at
+// GET /metrics.
+type MetricsBackend interface {
+	MetricsHandler() http.Handler
 }
 
 type handler struct {

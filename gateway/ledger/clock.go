@@ -42,11 +42,12 @@ func (l *Ledger) clock() {
 func (l *Ledger) tick() {
 	l.mu.Lock()
 	evs := l.eng.Tick(l.now(), l.scratch[:0])
+	start := time.Now()
 	c, deliveries := l.commitLocked(evs)
 	l.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := l.wait(ctx, c, deliveries); err != nil {
+	if err := l.wait(ctx, c, deliveries, start); err != nil {
 		l.log.Error("journal did not acknowledge timed events", "error", err)
 	}
 }

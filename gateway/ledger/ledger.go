@@ -44,7 +44,19 @@ type Options struct {
 	// Reload rereads the gateway's configuration; what sdk.Seats.Reload
 	// (lmreread) calls. nil refuses reloads from plugins.
 	Reload func(ctx context.Context) error
-	Log    hclog.Logger
+	// Observer, if not nil, is told of every committed batch of events
+	// and of its acknowledgement (metrics).
+	Observer Observer
+	Log      hclog.Logger
+}
+
+// Observer watches the ledger's commits. Committed is called with the
+// ledger's lock held, in commit order, so it must be quick and must not call
+// back into the ledger; Acknowledged is called once per non-empty batch when
+// its wait ends, from the waiting request's goroutine.
+type Observer interface {
+	Committed(evs []events.Event)
+	Acknowledged(n int, latency time.Duration, err error)
 }
 
 // Update is progress of a queued checkout. The last update of a ticket has
@@ -242,9 +254,10 @@ func (l *Ledger) do(ctx context.Context, op func(time.Time, []events.Event) ([]e
 		return ErrClosed
 	}
 	evs, err := op(l.now(), l.scratch[:0])
+	start := time.Now()
 	c, deliveries := l.commitLocked(evs)
 	l.mu.Unlock()
-	if werr := l.wait(ctx, c, deliveries); werr != nil {
+	if werr := l.wait(ctx, c, deliveries, start); werr != nil {
 		return werr
 	}
 	return err
@@ -258,6 +271,9 @@ func (l *Ledger) commitLocked(evs []events.Event) (*journal.Commit, []delivery) 
 		return nil, nil
 	}
 	c := l.opts.Journal.Append(evs)
+	if l.opts.Observer != nil {
+		l.opts.Observer.Committed(evs)
+	}
 	l.lastCommit = c
 	l.sinceSnap += len(evs)
 	if l.sinceSnap >= l.opts.SnapshotEvery {
@@ -286,10 +302,15 @@ func (l *Ledger) pokeLocked() {
 	}
 }
 
-// wait blocks until c is acknowledged, then delivers queue progress.
-func (l *Ledger) wait(ctx context.Context, c *journal.Commit, deliveries []delivery) error {
+// wait blocks until c, appended at start, is acknowledged, then delivers
+// queue progress.
+func (l *Ledger) wait(ctx context.Context, c *journal.Commit, deliveries []delivery, start time.Time) error {
 	if c != nil {
-		if err := c.Wait(ctx); err != nil {
+		err := c.Wait(ctx)
+		if l.opts.Observer != nil {
+			l.opts.Observer.Acknowledged(len(c.Events()), time.Since(start), err)
+		}
+		if err != nil {
 			// The waiters still hear: the events are in the engine, and
 			// the journal keeps retrying them under the same ids.
 			l.deliver(deliveries)

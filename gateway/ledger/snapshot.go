@@ -137,11 +137,16 @@ func (l *Ledger) recover(ctx context.Context) error {
 
 	l.mu.Lock()
 	evs := l.eng.Revive(l.now(), l.scratch[:0])
+	appended := time.Now()
 	c, _ := l.commitLocked(evs)
 	leases, _ := l.eng.Counts()
 	l.mu.Unlock()
 	if c != nil {
-		if err := c.Wait(ctx); err != nil {
+		err := c.Wait(ctx)
+		if l.opts.Observer != nil {
+			l.opts.Observer.Acknowledged(len(c.Events()), time.Since(appended), err)
+		}
+		if err != nil {
 			return fmt.Errorf("ledger: journal dequeued tickets: %w", err)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/licensegw/licensegw/gateway/events"
 	"github.com/licensegw/licensegw/gateway/journal"
 	"github.com/licensegw/licensegw/gateway/ledger"
+	"github.com/licensegw/licensegw/gateway/metrics"
 	"github.com/licensegw/licensegw/gateway/natsd"
 	"github.com/licensegw/licensegw/gateway/pluginhost"
 	"github.com/licensegw/licensegw/gateway/signing"
@@ -50,6 +51,7 @@ type Node struct {
 	ledger  *ledger.Ledger
 	plugins *pluginhost.Host
 	admin   *admin.Server
+	metrics *metrics.Metrics
 }
 
 // LoadConfig loads and fully checks a configuration, including each plugin's
@@ -133,12 +135,14 @@ func Start(ctx context.Context, path string, log hclog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
+	n.metrics = n.newMetrics()
 	lopts := ledger.Options{
-		Config:  cfg.Engine(),
-		Journal: n.journal,
-		DataDir: cfg.Gateway.DataDir,
-		Reload:  n.Reload,
-		Log:     log.Named("ledger"),
+		Config:   cfg.Engine(),
+		Journal:  n.journal,
+		DataDir:  cfg.Gateway.DataDir,
+		Reload:   n.Reload,
+		Observer: n.metrics,
+		Log:      log.Named("ledger"),
 	}
 	if cfg.Signing.Enabled {
 		if lopts.Signer, err = signing.LoadOrCreate(cfg.Signing.KeyFile); err != nil {

@@ -57,6 +57,7 @@ func (plugin) Serve(ctx context.Context, env *sdk.Env) error {
 		return fmt.Errorf("concurrent-lm: no %q listener and no %q packet conn", ListenerTCP, ListenerUDP)
 	}
 	s := newServer(ctx, env.Seats, env.Logger, lim)
+	s.stats = newCounters(env.Metrics)
 	return s.serve(ctx, ln, pc)
 }
 
@@ -67,6 +68,7 @@ type server struct {
 	lim   Limits
 	ips   *ipTable
 	cache *udpCache
+	stats *counters
 
 	nconns atomic.Int64
 	mu     sync.Mutex
@@ -87,6 +89,7 @@ func newServer(ctx context.Context, seats sdk.Seats, log hclog.Logger, lim Limit
 		ips:   newIPTable(lim.Rate, lim.Burst),
 		cache: newUDPCache(lim.UDPCacheSize, lim.UDPCacheSizePerIP, lim.UDPCacheTTL),
 		conns: make(map[*conn]struct{}),
+		stats: newCounters(nil),
 	}
 }
 
@@ -172,16 +175,20 @@ func (s *server) admit(ctx context.Context, nc net.Conn) {
 	}
 	if s.nconns.Add(1) > int64(s.lim.MaxConns) {
 		s.nconns.Add(-1)
+		s.stats.refusedTotal.Inc()
 		refuse("too many connections")
 		return
 	}
 	ip, ok := s.ips.acquireConn(addrIP(nc.RemoteAddr()), s.lim.MaxConnsPerIP)
 	if !ok {
 		s.nconns.Add(-1)
+		s.stats.refusedPerIP.Inc()
 		refuse("too many connections from this address")
 		return
 	}
 	c := newConn(s, nc, ip)
+	s.stats.conns.Inc()
+	s.stats.connsOpen.Add(1)
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
@@ -198,5 +205,6 @@ func (s *server) admit(ctx context.Context, nc net.Conn) {
 		s.mu.Unlock()
 		s.ips.releaseConn(ip)
 		s.nconns.Add(-1)
+		s.stats.connsOpen.Add(-1)
 	}()
 }

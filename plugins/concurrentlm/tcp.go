@@ -165,6 +165,7 @@ func (c *conn) handleLine(ctx context.Context, line []byte) (stop bool) {
 	}
 	allowed := c.s.ips.allow(c.ip) // garbage costs tokens too
 	if err != nil {
+		c.s.stats.malformedTCP.Inc()
 		var we *wire.Error
 		code, msg := wire.CodeBadRequest, err.Error()
 		if errors.As(err, &we) {
@@ -179,6 +180,7 @@ func (c *conn) handleLine(ctx context.Context, line []byte) (stop bool) {
 		return tooLong
 	}
 	if !allowed {
+		c.s.stats.limitedTCP.Inc()
 		sl.buf = errLine(sl.buf, wire.CodeTooManyRequests, "request rate limit; slow down", r.ID())
 		c.push(sl, true)
 		return false

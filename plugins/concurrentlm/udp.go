@@ -48,6 +48,7 @@ func (s *server) handleDatagram(ctx context.Context, d []byte, from netip.AddrPo
 	if len(d) == 0 {
 		return out
 	}
+	s.stats.datagrams.Inc()
 	allowed := s.ips.allow(s.ips.get(from.Addr()))
 	var r wire.Request
 	err := wire.ParseLine(string(d), &r)
@@ -56,6 +57,7 @@ func (s *server) handleDatagram(ctx context.Context, d []byte, from netip.AddrPo
 	case errors.Is(err, wire.ErrEmptyLine):
 		return out
 	case err != nil:
+		s.stats.malformedUDP.Inc()
 		var we *wire.Error
 		code, msg := wire.CodeBadRequest, err.Error()
 		if errors.As(err, &we) {
@@ -63,6 +65,7 @@ func (s *server) handleDatagram(ctx context.Context, d []byte, from netip.AddrPo
 		}
 		return fitErr(out, code, msg, id, limit)
 	case !allowed:
+		s.stats.limitedUDP.Inc()
 		return fitErr(out, wire.CodeTooManyRequests, "request rate limit; slow down", id, limit)
 	case id == "":
 		return fitErr(out, wire.CodeBadRequest, "UDP requests need id=", "", limit)
@@ -88,12 +91,14 @@ func (s *server) handleDatagram(ctx context.Context, d []byte, from netip.AddrPo
 	cached, state := s.cache.begin(key, time.Now())
 	switch state {
 	case cachePending:
+		s.stats.udpDropped.Inc()
 		return out // the first copy is still being answered; the client will retry
 	case cacheFull:
 		return fitErr(out, wire.CodeTooManyRequests, "server busy; retry", id, limit)
 	case cacheQuota:
 		return fitErr(out, wire.CodeTooManyRequests, "too many requests from this address in the last minutes; retry later", id, limit)
 	case cacheHit:
+		s.stats.cacheHits.Inc()
 		if len(cached) <= limit {
 			return append(out, cached...)
 		}

@@ -762,6 +762,173 @@ func (x *StopResponse) GetError() string {
 	return ""
 }
 
+// MetricsRequest has no fields.
+type MetricsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetricsRequest) Reset() {
+	*x = MetricsRequest{}
+	mi := &file_plugin_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetricsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetricsRequest) ProtoMessage() {}
+
+func (x *MetricsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetricsRequest.ProtoReflect.Descriptor instead.
+func (*MetricsRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{11}
+}
+
+// MetricsResponse is every metric the plugin keeps, at the time of asking.
+type MetricsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Metrics       []*Metric              `protobuf:"bytes,1,rep,name=metrics,proto3" json:"metrics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetricsResponse) Reset() {
+	*x = MetricsResponse{}
+	mi := &file_plugin_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetricsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetricsResponse) ProtoMessage() {}
+
+func (x *MetricsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetricsResponse.ProtoReflect.Descriptor instead.
+func (*MetricsResponse) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *MetricsResponse) GetMetrics() []*Metric {
+	if x != nil {
+		return x.Metrics
+	}
+	return nil
+}
+
+// Metric is one sample of a plugin's metric.
+type Metric struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The name without the licensegw_plugin_ prefix, in Prometheus style:
+	// [a-z_][a-z0-9_]*, counters ending in _total, base units (seconds,
+	// bytes).
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// One line of documentation.
+	Help string `protobuf:"bytes,2,opt,name=help,proto3" json:"help,omitempty"`
+	// "counter" (only ever goes up while the process lives) or "gauge".
+	Type string `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	// The sample's value.
+	Value float64 `protobuf:"fixed64,4,opt,name=value,proto3" json:"value,omitempty"`
+	// The sample's own labels (besides plugin and protocol, which the
+	// gateway adds); samples of one name must all use the same label names.
+	Labels        map[string]string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Metric) Reset() {
+	*x = Metric{}
+	mi := &file_plugin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Metric) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Metric) ProtoMessage() {}
+
+func (x *Metric) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Metric.ProtoReflect.Descriptor instead.
+func (*Metric) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Metric) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Metric) GetHelp() string {
+	if x != nil {
+		return x.Help
+	}
+	return ""
+}
+
+func (x *Metric) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Metric) GetValue() float64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *Metric) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
 var File_plugin_proto protoreflect.FileDescriptor
 
 const file_plugin_proto_rawDesc = "" +
@@ -815,11 +982,24 @@ const file_plugin_proto_rawDesc = "" +
 	"\x11ConfigureResponse\"\r\n" +
 	"\vStopRequest\"$\n" +
 	"\fStopResponse\x12\x14\n" +
-	"\x05error\x18\x01 \x01(\tR\x05error2\xfe\x01\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\"\x10\n" +
+	"\x0eMetricsRequest\"H\n" +
+	"\x0fMetricsResponse\x125\n" +
+	"\ametrics\x18\x01 \x03(\v2\x1b.licensegw.plugin.v1.MetricR\ametrics\"\xd6\x01\n" +
+	"\x06Metric\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04help\x18\x02 \x01(\tR\x04help\x12\x12\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\x12\x14\n" +
+	"\x05value\x18\x04 \x01(\x01R\x05value\x12?\n" +
+	"\x06labels\x18\x05 \x03(\v2'.licensegw.plugin.v1.Metric.LabelsEntryR\x06labels\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xd4\x02\n" +
 	"\x06Plugin\x12K\n" +
 	"\x04Info\x12 .licensegw.plugin.v1.InfoRequest\x1a!.licensegw.plugin.v1.InfoResponse\x12Z\n" +
 	"\tConfigure\x12%.licensegw.plugin.v1.ConfigureRequest\x1a&.licensegw.plugin.v1.ConfigureResponse\x12K\n" +
-	"\x04Stop\x12 .licensegw.plugin.v1.StopRequest\x1a!.licensegw.plugin.v1.StopResponseB*Z(github.com/licensegw/licensegw/sdk/protob\x06proto3"
+	"\x04Stop\x12 .licensegw.plugin.v1.StopRequest\x1a!.licensegw.plugin.v1.StopResponse\x12T\n" +
+	"\aMetrics\x12#.licensegw.plugin.v1.MetricsRequest\x1a$.licensegw.plugin.v1.MetricsResponseB*Z(github.com/licensegw/licensegw/sdk/protob\x06proto3"
 
 var (
 	file_plugin_proto_rawDescOnce sync.Once
@@ -833,7 +1013,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_plugin_proto_goTypes = []any{
 	(*InfoRequest)(nil),       // 0: licensegw.plugin.v1.InfoRequest
 	(*InfoResponse)(nil),      // 1: licensegw.plugin.v1.InfoResponse
@@ -846,26 +1026,34 @@ var file_plugin_proto_goTypes = []any{
 	(*ConfigureResponse)(nil), // 8: licensegw.plugin.v1.ConfigureResponse
 	(*StopRequest)(nil),       // 9: licensegw.plugin.v1.StopRequest
 	(*StopResponse)(nil),      // 10: licensegw.plugin.v1.StopResponse
-	nil,                       // 11: licensegw.plugin.v1.ConfigureRequest.ConfigEntry
+	(*MetricsRequest)(nil),    // 11: licensegw.plugin.v1.MetricsRequest
+	(*MetricsResponse)(nil),   // 12: licensegw.plugin.v1.MetricsResponse
+	(*Metric)(nil),            // 13: licensegw.plugin.v1.Metric
+	nil,                       // 14: licensegw.plugin.v1.ConfigureRequest.ConfigEntry
+	nil,                       // 15: licensegw.plugin.v1.Metric.LabelsEntry
 }
 var file_plugin_proto_depIdxs = []int32{
 	2,  // 0: licensegw.plugin.v1.InfoResponse.listeners:type_name -> licensegw.plugin.v1.ListenerSpec
 	3,  // 1: licensegw.plugin.v1.InfoResponse.config:type_name -> licensegw.plugin.v1.Attribute
-	11, // 2: licensegw.plugin.v1.ConfigureRequest.config:type_name -> licensegw.plugin.v1.ConfigureRequest.ConfigEntry
+	14, // 2: licensegw.plugin.v1.ConfigureRequest.config:type_name -> licensegw.plugin.v1.ConfigureRequest.ConfigEntry
 	7,  // 3: licensegw.plugin.v1.ConfigureRequest.listeners:type_name -> licensegw.plugin.v1.Listener
 	6,  // 4: licensegw.plugin.v1.Value.string_list:type_name -> licensegw.plugin.v1.StringList
-	5,  // 5: licensegw.plugin.v1.ConfigureRequest.ConfigEntry.value:type_name -> licensegw.plugin.v1.Value
-	0,  // 6: licensegw.plugin.v1.Plugin.Info:input_type -> licensegw.plugin.v1.InfoRequest
-	4,  // 7: licensegw.plugin.v1.Plugin.Configure:input_type -> licensegw.plugin.v1.ConfigureRequest
-	9,  // 8: licensegw.plugin.v1.Plugin.Stop:input_type -> licensegw.plugin.v1.StopRequest
-	1,  // 9: licensegw.plugin.v1.Plugin.Info:output_type -> licensegw.plugin.v1.InfoResponse
-	8,  // 10: licensegw.plugin.v1.Plugin.Configure:output_type -> licensegw.plugin.v1.ConfigureResponse
-	10, // 11: licensegw.plugin.v1.Plugin.Stop:output_type -> licensegw.plugin.v1.StopResponse
-	9,  // [9:12] is the sub-list for method output_type
-	6,  // [6:9] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	13, // 5: licensegw.plugin.v1.MetricsResponse.metrics:type_name -> licensegw.plugin.v1.Metric
+	15, // 6: licensegw.plugin.v1.Metric.labels:type_name -> licensegw.plugin.v1.Metric.LabelsEntry
+	5,  // 7: licensegw.plugin.v1.ConfigureRequest.ConfigEntry.value:type_name -> licensegw.plugin.v1.Value
+	0,  // 8: licensegw.plugin.v1.Plugin.Info:input_type -> licensegw.plugin.v1.InfoRequest
+	4,  // 9: licensegw.plugin.v1.Plugin.Configure:input_type -> licensegw.plugin.v1.ConfigureRequest
+	9,  // 10: licensegw.plugin.v1.Plugin.Stop:input_type -> licensegw.plugin.v1.StopRequest
+	11, // 11: licensegw.plugin.v1.Plugin.Metrics:input_type -> licensegw.plugin.v1.MetricsRequest
+	1,  // 12: licensegw.plugin.v1.Plugin.Info:output_type -> licensegw.plugin.v1.InfoResponse
+	8,  // 13: licensegw.plugin.v1.Plugin.Configure:output_type -> licensegw.plugin.v1.ConfigureResponse
+	10, // 14: licensegw.plugin.v1.Plugin.Stop:output_type -> licensegw.plugin.v1.StopResponse
+	12, // 15: licensegw.plugin.v1.Plugin.Metrics:output_type -> licensegw.plugin.v1.MetricsResponse
+	12, // [12:16] is the sub-list for method output_type
+	8,  // [8:12] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -886,7 +1074,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -36,6 +36,7 @@ const (
 	Plugin_Info_FullMethodName      = "/licensegw.plugin.v1.Plugin/Info"
 	Plugin_Configure_FullMethodName = "/licensegw.plugin.v1.Plugin/Configure"
 	Plugin_Stop_FullMethodName      = "/licensegw.plugin.v1.Plugin/Stop"
+	Plugin_Metrics_FullMethodName   = "/licensegw.plugin.v1.Plugin/Metrics"
 )
 
 // PluginClient is the client API for Plugin service.
@@ -56,6 +57,14 @@ type PluginClient interface {
 	// ends its sessions, then answers. The gateway kills the process after
 	// its own deadline if Stop does not answer in time.
 	Stop(ctx context.Context, in *StopRequest, opts ...grpc.CallOption) (*StopResponse, error)
+	// Metrics reports the plugin's own counters and gauges (connections,
+	// malformed requests, rate-limited clients, ...), which the gateway
+	// exposes on its /metrics endpoint as licensegw_plugin_<name> with the
+	// labels plugin and protocol added. It may be asked at any time, also
+	// before Configure (then it reports what exists, possibly nothing).
+	// Added in API version 1 without a version bump: a gateway treats the
+	// gRPC status Unimplemented as "no metrics".
+	Metrics(ctx context.Context, in *MetricsRequest, opts ...grpc.CallOption) (*MetricsResponse, error)
 }
 
 type pluginClient struct {
@@ -96,6 +105,16 @@ func (c *pluginClient) Stop(ctx context.Context, in *StopRequest, opts ...grpc.C
 	return out, nil
 }
 
+func (c *pluginClient) Metrics(ctx context.Context, in *MetricsRequest, opts ...grpc.CallOption) (*MetricsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MetricsResponse)
+	err := c.cc.Invoke(ctx, Plugin_Metrics_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PluginServer is the server API for Plugin service.
 // All implementations must embed UnimplementedPluginServer
 // for forward compatibility.
@@ -114,6 +133,14 @@ type PluginServer interface {
 	// ends its sessions, then answers. The gateway kills the process after
 	// its own deadline if Stop does not answer in time.
 	Stop(context.Context, *StopRequest) (*StopResponse, error)
+	// Metrics reports the plugin's own counters and gauges (connections,
+	// malformed requests, rate-limited clients, ...), which the gateway
+	// exposes on its /metrics endpoint as licensegw_plugin_<name> with the
+	// labels plugin and protocol added. It may be asked at any time, also
+	// before Configure (then it reports what exists, possibly nothing).
+	// Added in API version 1 without a version bump: a gateway treats the
+	// gRPC status Unimplemented as "no metrics".
+	Metrics(context.Context, *MetricsRequest) (*MetricsResponse, error)
 	mustEmbedUnimplementedPluginServer()
 }
 
@@ -132,6 +159,9 @@ func (UnimplementedPluginServer) Configure(context.Context, *ConfigureRequest) (
 }
 func (UnimplementedPluginServer) Stop(context.Context, *StopRequest) (*StopResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Stop not implemented")
+}
+func (UnimplementedPluginServer) Metrics(context.Context, *MetricsRequest) (*MetricsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Metrics not implemented")
 }
 func (UnimplementedPluginServer) mustEmbedUnimplementedPluginServer() {}
 func (UnimplementedPluginServer) testEmbeddedByValue()                {}
@@ -208,6 +238,24 @@ func _Plugin_Stop_Handler(srv interface{}, ctx context.Context, dec func(interfa
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Plugin_Metrics_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MetricsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServer).Metrics(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Plugin_Metrics_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServer).Metrics(ctx, req.(*MetricsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Plugin_ServiceDesc is the grpc.ServiceDesc for Plugin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -226,6 +274,10 @@ var Plugin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Stop",
 			Handler:    _Plugin_Stop_Handler,
+		},
+		{
+			MethodName: "Metrics",
+			Handler:    _Plugin_Metrics_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

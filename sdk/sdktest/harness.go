@@ -60,6 +60,7 @@ func start(p sdk.Protocol, seats sdk.Seats, cfg map[string]any, dataDir string, 
 		Seats:       seats,
 		Logger:      log,
 		DataDir:     dataDir,
+		Metrics:     sdk.NewMetrics(),
 	}
 	h := &Harness{Env: env, addrs: map[string]string{}, done: make(chan struct{})}
 	for _, l := range info.Listeners {
