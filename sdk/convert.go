@@ -245,6 +245,8 @@ func errorToPB(err error) *pb.Error {
 	switch {
 	case errors.As(err, &gone):
 		return &pb.Error{Code: pb.Error_CODE_GONE, Message: err.Error(), Lease: gone.Lease, Reason: gone.Reason}
+	case errors.Is(err, ErrInvalid):
+		return &pb.Error{Code: pb.Error_CODE_INVALID, Message: err.Error()}
 	case errors.Is(err, ErrUnavailable):
 		return &pb.Error{Code: pb.Error_CODE_UNAVAILABLE, Message: err.Error()}
 	case errors.Is(err, ErrUnknownTicket):
@@ -271,6 +273,8 @@ func errorFromPB(e *pb.Error) error {
 		return wrapSentinel(ErrUnavailable, e.GetMessage())
 	case pb.Error_CODE_UNKNOWN_TICKET:
 		return wrapSentinel(ErrUnknownTicket, e.GetMessage())
+	case pb.Error_CODE_INVALID:
+		return wrapSentinel(ErrInvalid, e.GetMessage())
 	case pb.Error_CODE_DEADLINE_EXCEEDED:
 		return context.DeadlineExceeded
 	case pb.Error_CODE_CANCELED:

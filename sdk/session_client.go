@@ -277,6 +277,9 @@ func (c *sessionClient) giveUp(id uint64, cl *call, req *pb.Request, cause error
 
 // Checkout implements Seats.
 func (c *sessionClient) Checkout(ctx context.Context, req CheckoutRequest) (*Checkout, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
 	r, cl, err := c.doCall(ctx, &pb.Request{Op: &pb.Request_Checkout{Checkout: checkoutRequestToPB(req)}})
 	if err != nil {
 		return nil, err
@@ -293,6 +296,9 @@ func (c *sessionClient) Checkout(ctx context.Context, req CheckoutRequest) (*Che
 
 // Heartbeat implements Seats.
 func (c *sessionClient) Heartbeat(ctx context.Context, lease string) (LeaseState, error) {
+	if err := checkRequired(IdentLease, lease); err != nil {
+		return LeaseState{}, err
+	}
 	r, err := c.do(ctx, &pb.Request{Op: &pb.Request_Heartbeat{Heartbeat: &pb.LeaseRef{Lease: lease}}})
 	if err != nil {
 		return LeaseState{}, err
@@ -303,24 +309,36 @@ func (c *sessionClient) Heartbeat(ctx context.Context, lease string) (LeaseState
 
 // Checkin implements Seats.
 func (c *sessionClient) Checkin(ctx context.Context, lease string) error {
+	if err := checkRequired(IdentLease, lease); err != nil {
+		return err
+	}
 	_, err := c.do(ctx, &pb.Request{Op: &pb.Request_Checkin{Checkin: &pb.LeaseRef{Lease: lease}}})
 	return err
 }
 
 // Cancel implements Seats.
 func (c *sessionClient) Cancel(ctx context.Context, ticket string) error {
+	if err := checkRequired(IdentTicket, ticket); err != nil {
+		return err
+	}
 	_, err := c.do(ctx, &pb.Request{Op: &pb.Request_Cancel{Cancel: &pb.TicketRef{Ticket: ticket}}})
 	return err
 }
 
 // Remove implements Seats.
 func (c *sessionClient) Remove(ctx context.Context, lease string) error {
+	if err := checkRequired(IdentLease, lease); err != nil {
+		return err
+	}
 	_, err := c.do(ctx, &pb.Request{Op: &pb.Request_Remove{Remove: &pb.LeaseRef{Lease: lease}}})
 	return err
 }
 
 // Status implements Seats.
 func (c *sessionClient) Status(ctx context.Context, q StatusQuery) ([]FeatureStatus, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
 	r, err := c.do(ctx, &pb.Request{Op: &pb.Request_Status{Status: &pb.StatusQuery{Vendor: q.Vendor, Feature: q.Feature, CountsOnly: q.CountsOnly}}})
 	if err != nil {
 		return nil, err

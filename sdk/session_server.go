@@ -212,6 +212,11 @@ func (ss *session) writeLoop(ctx context.Context) error {
 // returns the ticket's updates.
 func (s *sessionServer) call(ctx context.Context, req *pb.Request) (*pb.Response, <-chan TicketUpdate) {
 	fail := func(err error) *pb.Response { return &pb.Response{Error: errorToPB(err)} }
+	// A plugin in another language, or one built against an older SDK,
+	// may not have checked: the rules hold at the gateway either way.
+	if err := validateRequest(req); err != nil {
+		return fail(err), nil
+	}
 	switch op := req.GetOp().(type) {
 	case *pb.Request_Checkout:
 		c, err := s.seats.Checkout(ctx, checkoutRequestFromPB(op.Checkout))
@@ -270,4 +275,23 @@ func errOnly(err error) *pb.Response {
 		return &pb.Response{Error: errorToPB(err)}
 	}
 	return &pb.Response{}
+}
+
+// validateRequest applies the identifier rules to every string of req.
+func validateRequest(req *pb.Request) error {
+	switch op := req.GetOp().(type) {
+	case *pb.Request_Checkout:
+		return checkoutRequestFromPB(op.Checkout).Validate()
+	case *pb.Request_Heartbeat:
+		return checkRequired(IdentLease, op.Heartbeat.GetLease())
+	case *pb.Request_Checkin:
+		return checkRequired(IdentLease, op.Checkin.GetLease())
+	case *pb.Request_Remove:
+		return checkRequired(IdentLease, op.Remove.GetLease())
+	case *pb.Request_Cancel:
+		return checkRequired(IdentTicket, op.Cancel.GetTicket())
+	case *pb.Request_Status:
+		return StatusQuery{Vendor: op.Status.GetVendor(), Feature: op.Status.GetFeature()}.Validate()
+	}
+	return nil
 }

@@ -309,6 +309,8 @@ func (s *server) seatsError(b []byte, err error, what, name, id string) []byte {
 		b = append(b, "GONE"...)
 		b = wire.AppendPair(b, "ticket", name)
 		return endLine(b, id)
+	case errors.Is(err, sdk.ErrInvalid):
+		return errLine(b, wire.CodeBadRequest, err.Error(), id)
 	case errors.Is(err, sdk.ErrUnavailable), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return errLine(b, wire.CodeUnavailable, "the gateway cannot answer now; retry", id)
 	}

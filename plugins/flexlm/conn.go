@@ -168,6 +168,8 @@ func (c *conn) seatsError(id uint32, err error) error {
 		return c.fail(id, wire.CodeUnavailable, "gateway unavailable, try again: "+err.Error())
 	case errors.Is(err, sdk.ErrUnknownTicket):
 		return c.fail(id, wire.CodeNoHandle, err.Error())
+	case errors.Is(err, sdk.ErrInvalid):
+		return c.fail(id, wire.CodeBadRequest, err.Error())
 	}
 	return c.fail(id, wire.CodeUnavailable, err.Error())
 }

@@ -143,6 +143,8 @@ func (s *server) failure(err error) *wire.Response {
 		return &wire.Response{Status: wire.Gone, Reason: truncate(gone.Reason)}
 	case errors.Is(err, sdk.ErrUnknownTicket):
 		return &wire.Response{Status: wire.UnknownTicket}
+	case errors.Is(err, sdk.ErrInvalid):
+		return &wire.Response{Status: wire.BadRequest}
 	case errors.Is(err, sdk.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return &wire.Response{Status: wire.Unavailable}
 	default:

@@ -110,6 +110,10 @@ const (
 	Error_CODE_CANCELED Error_Code = 4
 	// The request's timeout passed.
 	Error_CODE_DEADLINE_EXCEEDED Error_Code = 5
+	// The request breaks the identifier rules (length, characters, valid
+	// UTF-8) or carries a nonsensical number; nothing was done. The plugin
+	// answers its protocol's bad-request.
+	Error_CODE_INVALID Error_Code = 6
 )
 
 // Enum value maps for Error_Code.
@@ -121,6 +125,7 @@ var (
 		3: "CODE_UNKNOWN_TICKET",
 		4: "CODE_CANCELED",
 		5: "CODE_DEADLINE_EXCEEDED",
+		6: "CODE_INVALID",
 	}
 	Error_Code_value = map[string]int32{
 		"CODE_UNSPECIFIED":       0,
@@ -129,6 +134,7 @@ var (
 		"CODE_UNKNOWN_TICKET":    3,
 		"CODE_CANCELED":          4,
 		"CODE_DEADLINE_EXCEEDED": 5,
+		"CODE_INVALID":           6,
 	}
 )
 
@@ -2122,19 +2128,20 @@ const file_seats_proto_rawDesc = "" +
 	"leaseState\x12;\n" +
 	"\x06status\x18\f \x01(\v2!.licensegw.plugin.v1.StatusResultH\x00R\x06status\x122\n" +
 	"\x05bytes\x18\r \x01(\v2\x1a.licensegw.plugin.v1.BytesH\x00R\x05bytesB\b\n" +
-	"\x06result\"\x90\x02\n" +
+	"\x06result\"\xa2\x02\n" +
 	"\x05Error\x123\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1f.licensegw.plugin.v1.Error.CodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +
 	"\x05lease\x18\x03 \x01(\tR\x05lease\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x89\x01\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x9b\x01\n" +
 	"\x04Code\x12\x14\n" +
 	"\x10CODE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10CODE_UNAVAILABLE\x10\x01\x12\r\n" +
 	"\tCODE_GONE\x10\x02\x12\x17\n" +
 	"\x13CODE_UNKNOWN_TICKET\x10\x03\x12\x11\n" +
 	"\rCODE_CANCELED\x10\x04\x12\x1a\n" +
-	"\x16CODE_DEADLINE_EXCEEDED\x10\x05\"\a\n" +
+	"\x16CODE_DEADLINE_EXCEEDED\x10\x05\x12\x10\n" +
+	"\fCODE_INVALID\x10\x06\"\a\n" +
 	"\x05Empty\"\x1b\n" +
 	"\x05Bytes\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\" \n" +

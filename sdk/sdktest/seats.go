@@ -175,6 +175,9 @@ func (s *Seats) begin(ctx context.Context) error {
 
 // Checkout implements sdk.Seats.
 func (s *Seats) Checkout(ctx context.Context, req sdk.CheckoutRequest) (*sdk.Checkout, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
 	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
@@ -339,6 +342,9 @@ func (s *Seats) grantOf(l *lease, req sdk.CheckoutRequest) *sdk.Grant {
 
 // Heartbeat implements sdk.Seats.
 func (s *Seats) Heartbeat(ctx context.Context, id string) (sdk.LeaseState, error) {
+	if err := checkRef(sdk.IdentLease, id); err != nil {
+		return sdk.LeaseState{}, err
+	}
 	if err := s.begin(ctx); err != nil {
 		return sdk.LeaseState{}, err
 	}
@@ -355,6 +361,9 @@ func (s *Seats) Heartbeat(ctx context.Context, id string) (sdk.LeaseState, error
 
 // Checkin implements sdk.Seats.
 func (s *Seats) Checkin(ctx context.Context, id string) error {
+	if err := checkRef(sdk.IdentLease, id); err != nil {
+		return err
+	}
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
@@ -369,6 +378,9 @@ func (s *Seats) Checkin(ctx context.Context, id string) error {
 
 // Remove implements sdk.Seats.
 func (s *Seats) Remove(ctx context.Context, id string) error {
+	if err := checkRef(sdk.IdentLease, id); err != nil {
+		return err
+	}
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
@@ -406,6 +418,9 @@ func (s *Seats) release(l *lease, reason string) {
 // Cancel implements sdk.Seats. The ticket's Updates gets a final denial
 // ("cancelled") and is closed, so a reader never waits forever.
 func (s *Seats) Cancel(ctx context.Context, id string) error {
+	if err := checkRef(sdk.IdentTicket, id); err != nil {
+		return err
+	}
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
@@ -513,6 +528,9 @@ func (s *Seats) due(now time.Time) (*lease, *ticket) {
 
 // Status implements sdk.Seats.
 func (s *Seats) Status(ctx context.Context, q sdk.StatusQuery) ([]sdk.FeatureStatus, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
 	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
@@ -622,4 +640,13 @@ func compareVersions(a, b string) int {
 		}
 	}
 	return 0
+}
+
+// checkRef applies the gateway's identifier rules to a lease or ticket
+// reference, as the gateway does before it looks the reference up.
+func checkRef(k sdk.Ident, id string) error {
+	if id == "" {
+		return &sdk.InvalidError{Ident: k, Reason: "is missing"}
+	}
+	return sdk.CheckIdent(k, id)
 }
