@@ -25,6 +25,9 @@ const ListenerName = "http"
 // DefaultAddress is keygen-relay's default port.
 const DefaultAddress = ":6349"
 
+// shutdownGrace is how long requests in flight may take at shutdown.
+const shutdownGrace = time.Second
+
 // ErrNoListener: the gateway handed over no "http" listener.
 var ErrNoListener = errors.New("relay: no http listener")
 
@@ -137,7 +140,10 @@ func (s *server) serve(ctx context.Context, ln *limitListener) error {
 		case err := <-errc:
 			return fmt.Errorf("relay: http server: %w", err)
 		case <-ctx.Done():
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			// Requests in flight finish; connections that never sent
+			// one (Shutdown would wait 5 s for them) are cut after
+			// shutdownGrace.
+			sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 			defer cancel()
 			if err := hs.Shutdown(sctx); err != nil {
 				hs.Close()

@@ -58,6 +58,16 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusTooManyRequests, "too many requests")
 		return
 	}
+	if headerBytes(r) > s.opts.maxHeaderBytes {
+		// net/http applies MaxHeaderBytes to a connection's first
+		// request only (later ones on a keep-alive connection are
+		// bounded by its 1 MiB default), so the limit is enforced here
+		// too, and the connection closed.
+		w.Header().Set("Connection", "close")
+		s.stats.badRequests.Add(1)
+		s.fail(w, http.StatusRequestHeaderFieldsTooLarge, "request headers too large")
+		return
+	}
 	path := r.URL.EscapedPath()
 	switch {
 	case path == HealthPath:
@@ -335,6 +345,18 @@ func (s *server) unavailable(w http.ResponseWriter, what string, err error) {
 func (s *server) badRequest(w http.ResponseWriter, msg string) {
 	s.stats.badRequests.Add(1)
 	s.fail(w, http.StatusBadRequest, msg)
+}
+
+// headerBytes is the size of r's request line and headers as sent, give
+// or take the spelling of line ends.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
 }
 
 func isGone(err error) bool {
