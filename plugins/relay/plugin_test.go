@@ -312,3 +312,19 @@ func TestRestartKeepsNodesAndFiles(t *testing.T) {
 		t.Fatalf("%d seats in use, want 2", n)
 	}
 }
+
+// TestMoreSeatsThanFiles: with every file handed out, a claim answers 410
+// even though the feature has a free seat, and holds no seat.
+func TestMoreSeatsThanFiles(t *testing.T) {
+	seats := sdktest.NewSeats(sdktest.Feature{Name: "cad", Seats: 5})
+	r := serve(t, seats, map[string]any{"licenses_dir": licenceDir(t, 1), "public_key": vendorHex()}, nil)
+	if a := do(t, "PUT", r.base+NodesPrefix+"n1", ""); a.status != http.StatusCreated {
+		t.Fatalf("%d %s", a.status, a.body)
+	}
+	if a := do(t, "PUT", r.base+NodesPrefix+"n2", ""); a.status != http.StatusGone {
+		t.Fatalf("claim with no file free: %d %s", a.status, a.body)
+	}
+	if n := inUse(t, seats, "cad"); n != 1 {
+		t.Fatalf("%d seats in use, want 1", n)
+	}
+}

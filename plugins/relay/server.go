@@ -222,21 +222,11 @@ func (s *server) grant(ctx context.Context, w http.ResponseWriter, n *node, pool
 			s.log.Warn("licence file expired; it is no longer handed out", "pool", pool, "file", l.file, "licence", l.id)
 		}
 		if lic == nil {
-			s.nodes.drop(n)
-			s.stats.gone.Add(1)
-			s.fail(w, http.StatusGone, "no licenses available")
+			s.exhausted(ctx, w, n, pool, remoteAddr)
 			return
 		}
 	}
-	req := sdk.CheckoutRequest{
-		Feature:    pool,
-		Client:     sdk.Client{User: n.fp, Host: remoteIP(remoteAddr).String(), Addr: remoteAddr},
-		RequestKey: RequestKeyPrefix + n.fp,
-	}
-	if lic != nil {
-		req.Client.Display = lic.id
-	}
-	ck, err := s.seats.Checkout(ctx, req)
+	ck, err := s.seats.Checkout(ctx, s.checkoutRequest(n.fp, pool, remoteAddr, lic))
 	if err != nil || ck.Outcome != sdk.Granted || ck.Grant.Feature != pool {
 		if lic != nil {
 			s.files[pool].put(lic)
@@ -251,6 +241,35 @@ func (s *server) grant(ctx context.Context, w http.ResponseWriter, n *node, pool
 	n.mu.Unlock()
 	s.stats.created.Add(1)
 	s.respond(w, http.StatusCreated, body)
+}
+
+// exhausted answers a claim in a pool whose files are all handed out. The
+// gateway is still asked, so that the refusal is journaled as a denial like
+// any other; if it grants (the feature has more seats than valid files, a
+// misconfiguration logged at start), the seat is given straight back.
+func (s *server) exhausted(ctx context.Context, w http.ResponseWriter, n *node, pool, remoteAddr string) {
+	s.nodes.drop(n)
+	ck, err := s.seats.Checkout(ctx, s.checkoutRequest(n.fp, pool, remoteAddr, nil))
+	if err == nil && ck.Outcome == sdk.Granted {
+		s.log.Warn("a seat was free but no licence file: the feature has more seats than valid files", "pool", pool)
+		if err := s.seats.Checkin(ctx, ck.Grant.Lease); err != nil && !isGone(err) {
+			s.log.Warn("checkin of a seat without a licence file failed", "lease", ck.Grant.Lease, "error", err)
+		}
+		ck = &sdk.Checkout{Outcome: sdk.Denied, Denial: &sdk.Denial{Reason: "no-seats"}}
+	}
+	s.refuse(w, pool, ck, err)
+}
+
+func (s *server) checkoutRequest(fp, pool, remoteAddr string, lic *licence) sdk.CheckoutRequest {
+	req := sdk.CheckoutRequest{
+		Feature:    pool,
+		Client:     sdk.Client{User: fp, Host: remoteIP(remoteAddr).String(), Addr: remoteAddr},
+		RequestKey: RequestKeyPrefix + fp,
+	}
+	if lic != nil {
+		req.Client.Display = lic.id
+	}
+	return req
 }
 
 // refuse answers a checkout that was not granted.
