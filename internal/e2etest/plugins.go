@@ -25,3 +25,22 @@ func ConcurrentLMPlugin(config string) string {
 	b.WriteString("}\n")
 	return b.String()
 }
+
+// RelayAddr is the address name under which RelayPlugin listens: read it
+// back with g.Addr(RelayAddr).
+const RelayAddr = "relay"
+
+// RelayPlugin is a configuration template block that runs the built
+// licensegw-relay plugin (keygen-relay's node API) on a loopback HTTP port
+// named RelayAddr. config (HCL attributes) is the body of its config { }
+// block; it must at least set pool.
+func RelayPlugin(config string) string {
+	return fmt.Sprintf(`plugin "relay" {
+  path   = "{{.Bin "licensegw-relay"}}"
+  listen = { http = "{{.TCP %q}}" }
+  config {
+%s
+  }
+}
+`, RelayAddr, config)
+}

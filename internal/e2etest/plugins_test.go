@@ -50,3 +50,33 @@ func TestConcurrentLMPlugin(t *testing.T) {
 		})
 	}
 }
+
+// TestRelayPlugin: the block loads as configuration, names the built
+// plugin, listens on the address named RelayAddr and carries the body.
+func TestRelayPlugin(t *testing.T) {
+	bins := Binaries{Dir: t.TempDir()}
+	if err := os.WriteFile(bins.Path("licensegw-relay"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	g := New(t, Options{
+		Bins:   bins,
+		Config: "feature \"f\" {\n  seats = 1\n}\n" + RelayPlugin(`    pool = "f"`),
+	})
+	b, err := os.ReadFile(g.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, want := range []string{
+		`path   = "` + bins.Path("licensegw-relay") + `"`,
+		`listen = { http = "` + g.Addr(RelayAddr) + `" }`,
+		`pool = "f"`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("config lacks %q:\n%s", want, text)
+		}
+	}
+	if len(g.plugins) != 1 || g.plugins[0] != "relay" {
+		t.Errorf("plugins waited for: %v, want [relay]", g.plugins)
+	}
+}

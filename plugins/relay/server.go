@@ -44,6 +44,8 @@ type server struct {
 	allowed map[string]bool         // pools a request may name
 	limiter *ipLimiter
 	stats   counters
+
+	lastCull atomic.Int64 // unix nanoseconds of the last cull on demand
 }
 
 // counters are the server's running totals (Stats).
@@ -218,6 +220,13 @@ func (s *server) grant(ctx context.Context, w http.ResponseWriter, n *node, pool
 	if lp := s.files[pool]; lp != nil {
 		var expired []*licence
 		lic, expired = lp.take(s.now())
+		if lic == nil && s.cullNow() {
+			// Nodes whose lease the gateway has expired may still hold
+			// files until the next cull: free them first.
+			var more []*licence
+			lic, more = lp.take(s.now())
+			expired = append(expired, more...)
+		}
 		for _, l := range expired {
 			s.log.Warn("licence file expired; it is no longer handed out", "pool", pool, "file", l.file, "licence", l.id)
 		}
@@ -333,6 +342,22 @@ func (s *server) forget(n *node) {
 	}
 	n.lease, n.lic, n.expires = "", nil, time.Time{}
 }
+
+// cullNow culls now unless it did in the last minCullGap, and reports
+// whether it did: a pool out of files culls before it answers 410, without
+// a flood of such claims scanning the node table for each.
+func (s *server) cullNow() bool {
+	now := time.Now().UnixNano()
+	last := s.lastCull.Load()
+	if now-last < int64(minCullGap) || !s.lastCull.CompareAndSwap(last, now) {
+		return false
+	}
+	s.cull()
+	return true
+}
+
+// minCullGap is the shortest time between two culls on demand.
+const minCullGap = 50 * time.Millisecond
 
 // cull frees the licence files of nodes whose lease expired: the gateway
 // has released their seats, so their files may go to other nodes.
