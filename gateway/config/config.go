@@ -15,6 +15,7 @@ import (
 const (
 	DefaultDataDir     = "./data"
 	DefaultLogLevel    = "info"
+	DefaultLogFormat   = "text"
 	DefaultAdminListen = "127.0.0.1:7648"
 	DefaultNATSListen  = "127.0.0.1:4222"
 	DefaultReplicas    = 1
@@ -25,6 +26,10 @@ const (
 
 // LogLevels are the accepted values of gateway.log_level, most verbose first.
 func LogLevels() []string { return []string{"trace", "debug", "info", "warn", "error"} }
+
+// LogFormats are the accepted values of gateway.log_format: go-hclog's
+// text lines, or one JSON object per line for log shippers.
+func LogFormats() []string { return []string{"text", "json"} }
 
 // Config is a decoded and validated configuration file.
 type Config struct {
@@ -38,14 +43,20 @@ type Config struct {
 	Features   []seats.Feature
 	Plugins    []Plugin
 
+	// Warnings are the diagnostics that do not make the configuration
+	// invalid: what it asks for and the gateway does not honour (lines
+	// of an imported licence file, say), in source order.
+	Warnings hcl.Diagnostics
+
 	files map[string]*hcl.File
 }
 
 // Gateway is the gateway { } block.
 type Gateway struct {
-	Name     string // default: the host name
-	DataDir  string // absolute
-	LogLevel string // one of LogLevels; LICENSEGW_LOG overrides it (the caller's job)
+	Name      string // default: the host name
+	DataDir   string // absolute
+	LogLevel  string // one of LogLevels; LICENSEGW_LOG overrides it (the caller's job)
+	LogFormat string // one of LogFormats; LICENSEGW_LOG_FORMAT overrides it (the caller's job)
 }
 
 // Admin is the admin { } block: the admin API's listener.
@@ -118,11 +129,25 @@ func Parse(filename string, src []byte) (*Config, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return c, diags
 	}
-	d := &decoder{dir: filepath.Dir(c.File), ctx: evalContext()}
+	d := &decoder{dir: filepath.Dir(c.File), shown: filepath.Dir(filename), ctx: evalContext()}
 	d.append(diags)
 	d.root(c, file.Body)
 	sortDiagnostics(d.diags)
+	for _, diag := range d.diags {
+		if diag.Severity != hcl.DiagError {
+			c.Warnings = append(c.Warnings, diag)
+		}
+	}
 	return c, d.diags
+}
+
+// addSource keeps the text of a file the configuration read besides its
+// own (an imported licence file), so that diagnostics show its lines.
+func (c *Config) addSource(name string, src []byte) {
+	if c.files == nil {
+		c.files = map[string]*hcl.File{}
+	}
+	c.files[name] = &hcl.File{Bytes: src}
 }
 
 // Files returns the parsed files by name, for WriteDiagnostics. It is safe

@@ -74,11 +74,11 @@ func (d *decoder) root(c *Config, body hcl.Body) {
 type featureKey struct{ vendor, name, version string }
 
 var gatewaySchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "name"}, {Name: "data_dir"}, {Name: "log_level"}},
+	Attributes: []hcl.AttributeSchema{{Name: "name"}, {Name: "data_dir"}, {Name: "log_level"}, {Name: "log_format"}},
 }
 
 func (d *decoder) gateway(b *hcl.Block) Gateway {
-	g := Gateway{DataDir: DefaultDataDir, LogLevel: DefaultLogLevel}
+	g := Gateway{DataDir: DefaultDataDir, LogLevel: DefaultLogLevel, LogFormat: DefaultLogFormat}
 	if host, err := os.Hostname(); err == nil && host != "" {
 		g.Name = host
 	} else {
@@ -97,6 +97,10 @@ func (d *decoder) gateway(b *hcl.Block) Gateway {
 		if d.str(a, "log_level", &g.LogLevel) && !slices.Contains(LogLevels(), g.LogLevel) {
 			d.errorf(a["log_level"].Expr.Range(), "Invalid log level",
 				"The log level %q is not one of %s.", g.LogLevel, strings.Join(LogLevels(), ", "))
+		}
+		if d.str(a, "log_format", &g.LogFormat) && !slices.Contains(LogFormats(), g.LogFormat) {
+			d.errorf(a["log_format"].Expr.Range(), "Invalid log format",
+				"The log format %q is not one of %s.", g.LogFormat, strings.Join(LogFormats(), ", "))
 		}
 	}
 	g.DataDir = d.path(g.DataDir)

@@ -18,6 +18,7 @@ import (
 // all the mistakes of a file.
 type decoder struct {
 	dir   string // the configuration file's directory, absolute
+	shown string // the same directory as the file was named to Parse, for diagnostics
 	ctx   *hcl.EvalContext
 	diags hcl.Diagnostics
 }
@@ -243,6 +244,16 @@ func durationValue(v cty.Value) (time.Duration, error) {
 }
 
 // path resolves a file path relative to the configuration's directory.
+// shownPath is how diagnostics name the file at p, relative to the
+// configuration file as it was named (examples/licenses/acme.lic, not the
+// absolute path), like the configuration file itself.
+func (d *decoder) shownPath(p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(d.shown, p)
+}
+
 func (d *decoder) path(p string) string {
 	if p == "" {
 		return ""

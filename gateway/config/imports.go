@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 
@@ -57,36 +58,46 @@ func (d *decoder) importFlexLM(c *Config, b *hcl.Block, features map[featureKey]
 	if !d.str(a, "license_file", &licPath) {
 		return
 	}
+	licName := d.shownPath(licPath)
 	licPath = d.path(licPath)
 	src, err := os.ReadFile(licPath)
 	if err != nil {
 		d.errorf(a["license_file"].Expr.Range(), "Cannot read licence file", "%v", err)
 		return
 	}
-	lic, err := licfile.Parse(licPath, src)
+	lic, err := licfile.Parse(licName, src)
 	if err != nil {
 		d.errorf(a["license_file"].Expr.Range(), "Invalid licence file", "%v", err)
 		return
 	}
 	var opts *optfile.File
+	var osrc []byte
+	var optName string
 	if d.str(a, "options_file", &optPath) {
+		optName = d.shownPath(optPath)
 		optPath = d.path(optPath)
-		osrc, err := os.ReadFile(optPath)
+		osrc, err = os.ReadFile(optPath)
 		if err != nil {
 			d.errorf(a["options_file"].Expr.Range(), "Cannot read options file", "%v", err)
 			return
 		}
-		if opts, err = optfile.Parse(optPath, osrc); err != nil {
+		if opts, err = optfile.Parse(optName, osrc); err != nil {
 			d.errorf(a["options_file"].Expr.Range(), "Invalid options file", "%v", err)
 			return
 		}
 	}
 	res, diags := flexconv.Convert(lic, opts)
+	// What the core cannot honour is said, never dropped: each warning
+	// points at its line of the licence or options file (whose source
+	// WriteDiagnostics then shows), and appears in `licensegw validate`
+	// and the daemon's log at start and reload.
+	c.addSource(licName, src)
+	if opts != nil {
+		c.addSource(optName, osrc)
+	}
 	for _, diag := range diags {
-		// What the core cannot honour is said, never dropped: warnings
-		// appear in `licensegw validate` and the daemon's log.
 		if diag.Severity > flexconv.Info {
-			d.append(hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "FlexLM import", Detail: diag.String(), Subject: b.DefRange.Ptr()}})
+			d.append(hcl.Diagnostics{importWarning(diag, b.DefRange)})
 		}
 	}
 	for _, f := range res.Features {
@@ -101,6 +112,26 @@ func (d *decoder) importFlexLM(c *Config, b *hcl.Block, features map[featureKey]
 	}
 	c.Groups = mergeGroups(c.Groups, res.Groups)
 	c.HostGroups = mergeGroups(c.HostGroups, res.HostGroups)
+}
+
+// importWarning is a FlexLM import warning as a diagnostic at its place in
+// the licence or options file, naming the import block it came from.
+func importWarning(diag flexconv.Diagnostic, block hcl.Range) *hcl.Diagnostic {
+	hd := &hcl.Diagnostic{
+		Severity: hcl.DiagWarning,
+		Summary:  diag.Message,
+		Detail:   fmt.Sprintf("From the FlexLM import at %s:%d:%d.", block.Filename, block.Start.Line, block.Start.Column),
+		Subject:  block.Ptr(),
+	}
+	if p := diag.Pos; p.File != "" && p.Line > 0 {
+		col := max(p.Col, 1)
+		hd.Subject = &hcl.Range{
+			Filename: p.File,
+			Start:    hcl.Pos{Line: p.Line, Column: col},
+			End:      hcl.Pos{Line: p.Line, Column: col},
+		}
+	}
+	return hd
 }
 
 func (d *decoder) importReservations(c *Config, b *hcl.Block) {

@@ -58,9 +58,10 @@ func TestInvalid(t *testing.T) {
 			{"Invalid gateway name", 2, 15},
 			{"Invalid log level", 3, 15},
 			{"Invalid data directory", 4, 15},
-			{"Invalid listen address", 8, 12},
-			{"Invalid feature name", 11, 9},
-			{"Invalid vendor name", 16, 12},
+			{"Invalid log format", 5, 16},
+			{"Invalid listen address", 9, 12},
+			{"Invalid feature name", 12, 9},
+			{"Invalid vendor name", 17, 12},
 		}},
 		{"nats_conflict.hcl", []want{
 			{"Conflicting NATS settings", 2, 14},

@@ -25,7 +25,7 @@ func defaults(t *testing.T, file string) *Config {
 	}
 	return &Config{
 		File:       abs,
-		Gateway:    Gateway{Name: host, DataDir: filepath.Join(dir, "data"), LogLevel: "info"},
+		Gateway:    Gateway{Name: host, DataDir: filepath.Join(dir, "data"), LogLevel: "info", LogFormat: "text"},
 		Admin:      Admin{Enabled: true, Listen: "127.0.0.1:7648"},
 		NATS:       NATS{Embedded: true, Listen: "127.0.0.1:4222", Prefix: "licensegw", Stream: "LICENSEGW_EVENTS", Replicas: 1},
 		Signing:    Signing{Enabled: true, KeyFile: filepath.Join(dir, "data", "signing.key")},
@@ -106,6 +106,7 @@ func TestValid(t *testing.T) {
 		{"valid/admin_empty.hcl", func(c *Config) {
 			c.Gateway.DataDir = "/srv/licensegw"
 			c.Gateway.LogLevel = "trace"
+			c.Gateway.LogFormat = "json"
 			c.Signing.KeyFile = "/srv/licensegw/signing.key"
 			c.Admin = Admin{}
 			c.NATS.Listen = ""

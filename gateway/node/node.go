@@ -64,9 +64,22 @@ func LoadConfig(ctx context.Context, path string, log hclog.Logger) (*config.Con
 	}
 	specs, diags := pluginSpecs(ctx, cfg, log)
 	if diags.HasErrors() {
-		return nil, nil, &ConfigError{Diags: diags, Files: cfg.Files()}
+		return nil, nil, &ConfigError{Diags: append(slices.Clone(cfg.Warnings), diags...), Files: cfg.Files()}
 	}
+	cfg.Warnings = append(cfg.Warnings, diags...) // a plugin's warnings about its block
 	return cfg, specs, nil
+}
+
+// logWarnings logs each of the configuration's warnings with its
+// file:line:col, so that nothing it does not honour goes unsaid.
+func logWarnings(log hclog.Logger, cfg *config.Config) {
+	for _, d := range cfg.Warnings {
+		at := ""
+		if d.Subject != nil {
+			at = fmt.Sprintf("%s:%d:%d", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column)
+		}
+		log.Warn("configuration warning", "at", at, "warning", d.Summary, "detail", d.Detail)
+	}
 }
 
 func filesOf(cfg *config.Config) map[string]*hcl.File {
@@ -115,6 +128,7 @@ func Start(ctx context.Context, path string, log hclog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	logWarnings(log, cfg)
 	n := &Node{cfgPath: path, cfg: cfg, log: log, started: time.Now()}
 	started := false
 	defer func() {
@@ -238,6 +252,7 @@ func (n *Node) Reload(ctx context.Context) error {
 	if diags.HasErrors() {
 		return &ConfigError{Diags: diags, Files: filesOf(cfg)}
 	}
+	logWarnings(n.log, cfg)
 	if err := n.ledger.Reload(ctx, cfg.Engine()); err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}

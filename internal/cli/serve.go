@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,11 +10,11 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
 	"github.com/posener/complete"
 
 	"github.com/licensegw/licensegw/gateway/config"
@@ -48,7 +49,17 @@ func (c *serveCommand) run(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "licensegw serve: one configuration file, not %d\n", len(args))
 		return exitUsage
 	}
-	log := logger(e, "info")
+	// The log settings come before everything else the configuration
+	// says, so that its warnings and errors are logged as asked.
+	level, format := config.DefaultLogLevel, config.DefaultLogFormat
+	if cfg, diags := config.Load(c.config); !diags.HasErrors() {
+		level, format = cfg.Gateway.LogLevel, cfg.Gateway.LogFormat
+	}
+	log, err := newLogger(e, level, format)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "licensegw: %v\n", err)
+		return exitConfig
+	}
 	log.Info("starting", "version", version.String(), "config", c.config)
 	if addr := e.getenv("LICENSEGW_PPROF"); addr != "" {
 		servePprof(addr, log)
@@ -56,6 +67,11 @@ func (c *serveCommand) run(ctx context.Context, e *env, args []string) int {
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// SIGHUP is ours from the start: one that comes while the gateway
+	// starts is a reload once it runs, not the end of the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	n, err := node.Start(ctx, c.config, log)
 	if err != nil {
 		if code, ok := printConfigError(e, err); ok {
@@ -63,10 +79,6 @@ func (c *serveCommand) run(ctx context.Context, e *env, args []string) int {
 		}
 		return fail(e, "%v", err)
 	}
-
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for {
 		select {
 		case <-hup:
@@ -88,20 +100,28 @@ func (c *serveCommand) run(ctx context.Context, e *env, args []string) int {
 	}
 }
 
-type validateCommand struct{}
+type validateCommand struct{ asJSON bool }
 
 func (*validateCommand) synopsis() string { return "check a configuration file and print its errors" }
 func (*validateCommand) usage() string    { return "validate [options] [FILE]" }
 func (*validateCommand) help() string {
 	return `Checks the configuration FILE (default config.hcl) as serve would, including
-the licence and options files it imports, without starting anything.
-Every error is printed with its file:line:col. Exit status 0 when valid,
-3 when not.`
+the licence and options files it imports and each plugin's block, without
+starting anything. Every error and every warning (what the gateway does
+not honour, such as a licence file line it cannot serve) is printed with
+its file:line:col. Exit status 0 when valid (warnings or not), 3 when not.
+
+With -json, one JSON object on stdout instead, for tools:
+{"file", "valid", "features", "plugins", "errors", "warnings",
+ "diagnostics": [{"severity", "summary", "detail", "filename", "line",
+ "column", "end_line", "end_column"}]}.`
 }
-func (*validateCommand) flags(*env, *flag.FlagSet)       {}
+func (c *validateCommand) flags(_ *env, fs *flag.FlagSet) {
+	fs.BoolVar(&c.asJSON, "json", false, "print the result as JSON on stdout")
+}
 func (*validateCommand) predictArgs() complete.Predictor { return complete.PredictFiles("*.hcl") }
 
-func (*validateCommand) run(ctx context.Context, e *env, args []string) int {
+func (c *validateCommand) run(ctx context.Context, e *env, args []string) int {
 	path := "config.hcl"
 	switch len(args) {
 	case 0:
@@ -111,15 +131,85 @@ func (*validateCommand) run(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "licensegw validate: one configuration file, not %d\n", len(args))
 		return exitUsage
 	}
-	cfg, specs, err := node.LoadConfig(ctx, path, logger(e, "warn"))
+	log, err := newLogger(e, "warn", config.DefaultLogFormat)
 	if err != nil {
-		if code, ok := printConfigError(e, err); ok {
-			return code
-		}
+		fmt.Fprintf(e.stderr, "licensegw: %v\n", err)
+		return exitConfig
+	}
+	cfg, specs, err := node.LoadConfig(ctx, path, log)
+	var ce *node.ConfigError
+	if err != nil && !errors.As(err, &ce) {
 		return fail(e, "%v", err)
 	}
-	fmt.Fprintf(e.stdout, "%s: valid (%d features, %d plugins)\n", path, len(cfg.Features), len(specs))
-	return exitOK
+	res := validation{File: path, Valid: err == nil}
+	var files map[string]*hcl.File
+	if err == nil {
+		res.Features, res.Plugins = len(cfg.Features), len(specs)
+		res.diags, files = cfg.Warnings, cfg.Files()
+	} else {
+		res.diags, files = ce.Diags, ce.Files
+	}
+	code := exitOK
+	if !res.Valid {
+		code = exitConfig
+	}
+	if c.asJSON {
+		res.fill()
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return fail(e, "%v", err)
+		}
+		return code
+	}
+	if werr := config.WriteDiagnostics(e.stderr, files, res.diags); werr != nil {
+		fmt.Fprintln(e.stderr, res.diags.Error())
+	}
+	if res.Valid {
+		fmt.Fprintf(e.stdout, "%s: valid (%d features, %d plugins, %d warnings)\n", path, res.Features, res.Plugins, len(res.diags))
+	}
+	return code
+}
+
+// validation is validate's result, and its -json output.
+type validation struct {
+	File        string       `json:"file"`
+	Valid       bool         `json:"valid"`
+	Features    int          `json:"features"`
+	Plugins     int          `json:"plugins"`
+	Errors      int          `json:"errors"`
+	Warnings    int          `json:"warnings"`
+	Diagnostics []diagnostic `json:"diagnostics"`
+
+	diags hcl.Diagnostics
+}
+
+type diagnostic struct {
+	Severity  string `json:"severity"` // "error" or "warning"
+	Summary   string `json:"summary"`
+	Detail    string `json:"detail,omitempty"`
+	Filename  string `json:"filename,omitempty"`
+	Line      int    `json:"line,omitempty"`
+	Column    int    `json:"column,omitempty"`
+	EndLine   int    `json:"end_line,omitempty"`
+	EndColumn int    `json:"end_column,omitempty"`
+}
+
+func (v *validation) fill() {
+	v.Diagnostics = []diagnostic{}
+	for _, d := range v.diags {
+		jd := diagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail}
+		if d.Severity == hcl.DiagWarning {
+			jd.Severity = "warning"
+			v.Warnings++
+		} else {
+			v.Errors++
+		}
+		if r := d.Subject; r != nil {
+			jd.Filename, jd.Line, jd.Column, jd.EndLine, jd.EndColumn = r.Filename, r.Start.Line, r.Start.Column, r.End.Line, r.End.Column
+		}
+		v.Diagnostics = append(v.Diagnostics, jd)
+	}
 }
 
 // printConfigError prints configuration diagnostics with source snippets.
@@ -150,18 +240,6 @@ func (*versionCommand) run(_ context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintln(e.stdout, version.String())
 	return exitOK
-}
-
-// logger is the daemon's root logger; LICENSEGW_LOG sets its level.
-func logger(e *env, level string) hclog.Logger {
-	if l := e.getenv("LICENSEGW_LOG"); l != "" {
-		level = l
-	}
-	return hclog.New(&hclog.LoggerOptions{
-		Name:   "licensegw",
-		Level:  hclog.LevelFromString(strings.ToLower(level)),
-		Output: e.stderr,
-	})
 }
 
 // servePprof serves net/http/pprof on addr (LICENSEGW_PPROF): an opt-in

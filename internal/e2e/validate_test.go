@@ -43,7 +43,7 @@ plugin "concurrentlm" {
 			name:       "good",
 			path:       good,
 			wantStatus: 0,
-			wantStdout: []string{"valid (1 features, 1 plugins)"},
+			wantStdout: []string{"valid (1 features, 1 plugins, 0 warnings)"},
 		},
 		{
 			name:       "negative seats and unknown attribute",

@@ -2,6 +2,7 @@ gateway {
   name      = "gw 01"
   log_level = "verbose"
   data_dir  = ""
+  log_format = "xml"
 }
 
 admin {

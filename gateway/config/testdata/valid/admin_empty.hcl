@@ -1,6 +1,7 @@
 gateway {
   data_dir  = "/srv/licensegw"
   log_level = "trace"
+  log_format = "json"
 }
 
 admin {
