@@ -7,8 +7,10 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/licensegw/licensegw/gateway/events"
+	"github.com/licensegw/licensegw/internal/e2etest"
 )
 
 // TestRestartCycles is a model-based test across restarts: random
@@ -103,5 +105,59 @@ feature "cad" {
 		case !live && ends[l] != 1:
 			t.Errorf("released lease %s has %d end events, want 1", l, ends[l])
 		}
+	}
+}
+
+// TestEndedLeasesStayGoneAfterRestart: a lease that expired, one an
+// administrator removed and one checked in stay gone when the gateway is
+// killed (snapshot plus journal tail) and restarted, and again when it is
+// stopped (final snapshot) and restarted; GONE still says why. A lease that
+// was live at the restart comes back, so the restarts did rebuild state.
+func TestEndedLeasesStayGoneAfterRestart(t *testing.T) {
+	t.Parallel()
+	g := StartGateway(t, `
+feature "short" {
+  seats     = 3
+  lease_ttl = "5s"
+}
+feature "long" {
+  seats     = 1
+  lease_ttl = "120s"
+}
+`)
+	c := g.Dial()
+	grant := func(feature, user string) string {
+		ans := c.Do("CHECKOUT feature=" + feature + " user=" + user + " host=h")
+		expect(t, ans, "GRANTED")
+		return ans.Get("lease")
+	}
+	expired, removed, checkedIn, live := grant("short", "exp"), grant("short", "rm"), grant("short", "ci"), grant("long", "live")
+	if err := g.Admin().RemoveLease(context.Background(), removed); err != nil {
+		t.Fatalf("remove: %v", err)
+	}
+	expect(t, c.Do("CHECKIN lease="+checkedIn), "OK", "lease", checkedIn)
+	g.WaitEvent(30*time.Second, "the short lease expired", func(e e2etest.Event) bool {
+		return e.Kind == events.Expired && e.Lease == expired
+	})
+	c.Close()
+
+	for _, restart := range []struct {
+		name string
+		stop func()
+	}{{"kill", g.Kill}, {"stop", g.Stop}} {
+		restart.stop()
+		g.Restart()
+		if f := g.Feature("short"); f.InUse != 0 || len(f.Leases) != 0 {
+			t.Errorf("after %s and restart: short in_use=%d leases=%+v, want none", restart.name, f.InUse, f.Leases)
+		}
+		if f := g.Feature("long"); f.InUse != 1 || len(f.Leases) != 1 || f.Leases[0].ID != live {
+			t.Errorf("after %s and restart: long leases %+v, want %s", restart.name, f.Leases, live)
+		}
+		c := g.Dial()
+		expect(t, c.Do("HEARTBEAT lease="+expired), "GONE", "lease", expired, "reason", "expired")
+		expect(t, c.Do("HEARTBEAT lease="+removed), "GONE", "lease", removed, "reason", "removed")
+		expect(t, c.Do("HEARTBEAT lease="+checkedIn), "GONE", "lease", checkedIn, "reason", "unknown")
+		expect(t, c.Do("HEARTBEAT lease="+live), "OK", "lease", live)
+		c.Close()
 	}
 }

@@ -66,8 +66,8 @@ func mutations() []mutation {
 			file: "gateway/seats/replay.go",
 			old:  "case events.Checkin, events.Expired, events.Removed, events.Returned:",
 			new:  "case events.Checkin, events.Removed, events.Returned:\n\tcase events.Expired:",
-			pkgs: []string{"./gateway/seats/", "./gateway/ledger/"},
-			run:  "TestRestart|TestReplay|TestApply|TestProperties",
+			pkgs: []string{"./gateway/seats/", "./gateway/ledger/", "./internal/e2e/"},
+			run:  "TestRestart|TestReplay|TestApply|TestProperties|TestEndedLeasesStayGoneAfterRestart",
 		},
 		{
 			name: "fake denies a refused borrow as excluded",
