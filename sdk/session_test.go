@@ -288,7 +288,10 @@ func TestSessionConcurrency(t *testing.T) {
 	if granted.Load()+denied.Load() != workers*rounds || granted.Load() == 0 {
 		t.Fatalf("granted %d + denied %d != %d", granted.Load(), denied.Load(), workers*rounds)
 	}
-	fs, _ := backend.Status(context.Background(), sdk.StatusQuery{})
+	fs, err := backend.Status(context.Background(), sdk.StatusQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if fs[0].InUse != 0 {
 		t.Fatalf("%d seats still in use after every checkin", fs[0].InUse)
 	}

@@ -53,6 +53,19 @@ func (h *harness) dial(t testing.TB) *client {
 	return &client{t: t, nc: nc, br: bufio.NewReader(nc)}
 }
 
+// dialFrom connects from another loopback address (Linux routes all of
+// 127.0.0.0/8 to the loopback interface), for per-address limits.
+func (h *harness) dialFrom(t testing.TB, ip string) *client {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	nc, err := d.Dial("tcp", h.tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return &client{t: t, nc: nc, br: bufio.NewReader(nc)}
+}
+
 func (c *client) send(lines ...string) {
 	c.t.Helper()
 	if _, err := c.nc.Write([]byte(strings.Join(lines, "\n") + "\n")); err != nil {

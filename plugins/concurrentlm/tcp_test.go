@@ -139,15 +139,59 @@ func TestErrors(t *testing.T) {
 	seats.FailWith(nil)
 }
 
-func TestPipeliningKeepsOrder(t *testing.T) {
-	// Even-numbered features answer slowly, so completions come out of order.
-	seats := &scripted{Seats: newSeats(sdktest.Feature{Name: "f0", Seats: 100}, sdktest.Feature{Name: "f1", Seats: 100})}
-	seats.delay = func(f string) time.Duration {
-		if f == "f0" {
-			return 20 * time.Millisecond
-		}
+// inFlight counts the slow (f0) checkouts running at once. With hold set,
+// each waits until another is in flight with it, so that overlap is
+// observed rather than timed; if none comes within 5 s every hold is
+// released and the peak says so.
+type inFlight struct {
+	mu      sync.Mutex
+	n, peak int
+	hold    bool
+	overlap chan struct{}
+	once    sync.Once
+}
+
+func newInFlight(hold bool) *inFlight { return &inFlight{hold: hold, overlap: make(chan struct{})} }
+
+func (f *inFlight) delay(feature string) time.Duration {
+	if feature != "f0" {
 		return 0
 	}
+	f.mu.Lock()
+	f.n++
+	f.peak = max(f.peak, f.n)
+	if f.n >= 2 {
+		f.once.Do(func() { close(f.overlap) })
+	}
+	f.mu.Unlock()
+	if f.hold {
+		select {
+		case <-f.overlap:
+		case <-time.After(5 * time.Second):
+			f.once.Do(func() { close(f.overlap) })
+		}
+	} else {
+		time.Sleep(2 * time.Millisecond)
+	}
+	f.mu.Lock()
+	f.n--
+	f.mu.Unlock()
+	return 0
+}
+
+func (f *inFlight) maxSeen() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.peak
+}
+
+// TestPipeliningKeepsOrder: pipelined requests of one connection are
+// answered in the order sent, and run one after the other (a pipelined
+// CHECKIN then CHECKOUT must find the seat free), even when some are slow.
+func TestPipeliningKeepsOrder(t *testing.T) {
+	seats := &scripted{Seats: newSeats(sdktest.Feature{Name: "f0", Seats: 100}, sdktest.Feature{Name: "f1", Seats: 100})}
+	slow := newInFlight(false)
+	seats.delay = slow.delay
 	h := start(t, seats, nil)
 	c := h.dial(t)
 	const n = 40
@@ -162,7 +206,6 @@ func TestPipeliningKeepsOrder(t *testing.T) {
 			lines = append(lines, fmt.Sprintf("STATUS feature=f1 id=r%d", i))
 		}
 	}
-	start := time.Now()
 	c.send(lines...)
 	for i := range n {
 		m := c.msg()
@@ -175,9 +218,25 @@ func TestPipeliningKeepsOrder(t *testing.T) {
 			t.Fatalf("answer %d: %s id=%s, want id=r%d", i, m.Word, got, i)
 		}
 	}
-	// 10 slow checkouts overlapped rather than ran one after another.
-	if el := time.Since(start); el > 150*time.Millisecond {
-		t.Logf("pipelined batch took %v (slow checkouts may not overlap)", el)
+	if p := slow.maxSeen(); p != 1 {
+		t.Errorf("%d slow checkouts of one connection ran at once, want them one after the other", p)
+	}
+}
+
+// TestConnectionsRunConcurrently: a slow checkout on one connection does not
+// hold up another connection's: both are in flight at once.
+func TestConnectionsRunConcurrently(t *testing.T) {
+	seats := &scripted{Seats: newSeats(sdktest.Feature{Name: "f0", Seats: 100})}
+	slow := newInFlight(true)
+	seats.delay = slow.delay
+	h := start(t, seats, nil)
+	a, b := h.dial(t), h.dial(t)
+	a.send("CHECKOUT feature=f0 user=a host=h id=a")
+	b.send("CHECKOUT feature=f0 user=b host=h id=b")
+	want(t, a.msg(), "GRANTED", "id", "a")
+	want(t, b.msg(), "GRANTED", "id", "b")
+	if p := slow.maxSeen(); p < 2 {
+		t.Errorf("at most %d slow checkout in flight: one connection's held up the other's", p)
 	}
 }
 
@@ -348,9 +407,16 @@ func TestRateLimit(t *testing.T) {
 	if limited < 15 {
 		t.Fatalf("%d of 30 limited, want at least 15 (burst 10)", limited)
 	}
-	// Another address would not be affected; the same one recovers.
-	time.Sleep(500 * time.Millisecond)
-	want(t, c.call("PING"), "PONG")
+	// Another address is not affected: its whole burst passes while this
+	// one is still limited (at 5/s, refilling 10 would take 2 s).
+	other := h.dialFrom(t, "127.0.0.2")
+	lines = lines[:10]
+	other.send(lines...)
+	for i := range 10 {
+		want(t, other.msg(), "PONG", "id", fmt.Sprint(i))
+	}
+	// The limited address recovers as its bucket refills.
+	eventually(t, "the limited address answered again", func() bool { return c.call("PING").Word == "PONG" })
 }
 
 func TestConnectionLimits(t *testing.T) {
