@@ -1,6 +1,7 @@
 package journal_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,10 +9,12 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -30,6 +33,24 @@ func open(t testing.TB, s *natsd.Server) *journal.Journal {
 	}
 	t.Cleanup(nc.Close)
 	return openConn(t, nc)
+}
+
+// lockedBuffer is an io.Writer safe for a logger and a reading test.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func openConn(t testing.TB, nc *nats.Conn) *journal.Journal {
@@ -512,7 +533,18 @@ func TestRetryAcrossServerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	j := openConn(t, nc)
+	// The journal's log tells when a publish failed and is retried.
+	logs := &lockedBuffer{}
+	j, err := journal.Open(waitCtx(t), journal.Config{Conn: nc, Gateway: "gw1",
+		Log: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Warn})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = j.Close(ctx)
+	})
 	ctx := waitCtx(t)
 
 	var ids []string
@@ -531,7 +563,19 @@ func TestRetryAcrossServerRestart(t *testing.T) {
 		commits = append(commits, c)
 		ids = append(ids, c.Events()[0].ID)
 	}
-	time.Sleep(300 * time.Millisecond) // let the publisher fail and retry
+	// Wait until the publisher has failed and failed again on retrying,
+	// so the commits below succeed by a retry, not by a first attempt.
+	const retrying = "publishing events failed; retrying"
+	for deadline := time.Now().Add(10 * time.Second); strings.Count(logs.String(), retrying) < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no second failed attempt while the server was down; log:\n%s", logs.String())
+		}
+	}
+	for _, c := range commits {
+		if c.Seq() != 0 {
+			t.Fatal("a commit succeeded while the server was down")
+		}
+	}
 	s = start()
 	for i, c := range commits {
 		if err := c.Wait(ctx); err != nil {
