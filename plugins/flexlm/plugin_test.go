@@ -123,10 +123,19 @@ func TestBorrowOutlivesConnection(t *testing.T) {
 	if err != nil || !lic.Borrowed {
 		t.Fatalf("borrow = %+v, %v", lic, err)
 	}
+	// A licence that is not borrowed, on the same connection: its seat
+	// coming back shows the plugin has cleaned up after the connection.
+	if _, err := c.Checkout(ctx(t), client.CheckoutRequest{Feature: "cad"}); err != nil {
+		t.Fatal(err)
+	}
 	c.Close()
-	time.Sleep(100 * time.Millisecond)
-	if n := inUse(t, s); n != 1 {
-		t.Errorf("in use after the borrower left = %d, want 1", n)
+	eventually(t, "the connection's plain licence given back", func() bool { return inUse(t, s) < 2 })
+	fs, err := s.Status(context.Background(), sdk.StatusQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs[0].InUse != 1 || len(fs[0].Leases) != 1 || !fs[0].Leases[0].Borrowed {
+		t.Errorf("after the borrower left: in use %d, leases %+v, want the borrowed one", fs[0].InUse, fs[0].Leases)
 	}
 }
 
@@ -137,8 +146,13 @@ func TestHeartbeatsKeepAndRemoveEnds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Several TTLs pass: heartbeats keep the licence.
-	time.Sleep(2 * time.Second)
+	// Heartbeats keep the licence: wait until they have moved its expiry
+	// past three TTLs after the grant, then it must still be held.
+	granted := time.Now()
+	eventually(t, "heartbeats past three TTLs", func() bool {
+		fs, err := s.Status(context.Background(), sdk.StatusQuery{})
+		return err == nil && len(fs[0].Leases) == 1 && fs[0].Leases[0].Expires.After(granted.Add(3*600*time.Millisecond))
+	})
 	select {
 	case <-lic.Lost():
 		t.Fatalf("licence lost while heartbeating: %v", lic.Err())
