@@ -312,7 +312,7 @@ func TestServerClosingTheConnectionIsABlip(t *testing.T) {
 }
 
 func TestNoReconnect(t *testing.T) {
-	seats := reconnectSeats(1)
+	seats := reconnectSeats(2)
 	r := newRestartable(t, seats, reconnectCfg())
 	o := fastOptions("erin")
 	o.NoReconnect = true
@@ -321,8 +321,15 @@ func TestNoReconnect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A client that does reconnect, through the same restart: once it has
+	// its licence back, erin's client had every chance to do the same.
+	control, err := dialOpts(t, r.front.spec(), fastOptions("carl")).Checkout(ctx(t), client.CheckoutRequest{Feature: "cad"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	r.stop()
 	r.start()
+	waitFor(t, "the reconnecting client's licence back", func() bool { return control.Current().Reacquired >= 1 })
 	select {
 	case <-lic.Lost():
 	case <-time.After(5 * time.Second):
@@ -331,9 +338,14 @@ func TestNoReconnect(t *testing.T) {
 	if !errors.Is(lic.Err(), client.ErrClosed) {
 		t.Errorf("lost because %v, want ErrClosed", lic.Err())
 	}
-	time.Sleep(100 * time.Millisecond)
-	if n, _ := leases(t, seats); n != 0 || lic.Current().Reacquired != 0 {
-		t.Errorf("in use %d, reacquired %d; want nothing checked out again", n, lic.Current().Reacquired)
+	_, ls := leases(t, seats)
+	for _, l := range ls {
+		if l.Client.User == "erin" {
+			t.Errorf("erin holds %+v after the restart with reconnection off", l)
+		}
+	}
+	if n := lic.Current().Reacquired; n != 0 {
+		t.Errorf("reacquired %d times with reconnection off", n)
 	}
 }
 
