@@ -14,6 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/licensegw/licensegw/examples/audit-consumer/audit"
 	"github.com/licensegw/licensegw/gateway/events"
 	"github.com/licensegw/licensegw/gateway/journal"
 	"github.com/licensegw/licensegw/gateway/natsd/natstest"
@@ -90,7 +94,9 @@ func TestBinarySurvivesKill(t *testing.T) {
 	ids := <-published
 	cmd := run()
 	waitLines(t, out, len(ids))
-	time.Sleep(700 * time.Millisecond) // past ack-wait: a wrong redelivery would show
+	// Every event acknowledged, none pending: nothing can be redelivered
+	// any more, so the file below is final.
+	waitAcked(ctx, t, nc)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +114,31 @@ func TestBinarySurvivesKill(t *testing.T) {
 			order = append(order, pos[id])
 		}
 		t.Fatalf("file holds %d events, want the %d published, each once, in order; positions: %v", len(got), len(ids), order)
+	}
+}
+
+// waitAcked waits until the durable consumer has nothing pending and no
+// acknowledgement outstanding.
+func waitAcked(ctx context.Context, t *testing.T, nc *nats.Conn) {
+	t.Helper()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.Consumer(ctx, audit.DefaultStream, audit.DefaultDurable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		info, err := cons.Info(ctx)
+		if err == nil && info.NumPending == 0 && info.NumAckPending == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("consumer not done after 30 s: %+v, %v", info, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
