@@ -102,16 +102,29 @@ func inUse(t *testing.T, s sdk.Seats, feature string) int {
 }
 
 // slowSeats delays checkouts and counts them.
+// slowSeats answers checkouts after delay or, when gate is set, once gate
+// is closed; entered, when set, receives a value as each checkout starts.
 type slowSeats struct {
 	*sdktest.Seats
 	delay     time.Duration
+	gate      chan struct{}
+	entered   chan struct{}
 	checkouts atomic.Int64
 }
 
 func (s *slowSeats) Checkout(ctx context.Context, req sdk.CheckoutRequest) (*sdk.Checkout, error) {
 	s.checkouts.Add(1)
+	if s.entered != nil {
+		s.entered <- struct{}{}
+	}
+	ready := s.gate
+	if ready == nil {
+		ready = make(chan struct{})
+		timer := time.AfterFunc(s.delay, func() { close(ready) })
+		defer timer.Stop()
+	}
 	select {
-	case <-time.After(s.delay):
+	case <-ready:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

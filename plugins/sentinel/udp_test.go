@@ -107,23 +107,32 @@ func TestRetransmitExecutesOnce(t *testing.T) {
 // still deciding are not executed again, and the read loop keeps serving
 // others meanwhile.
 func TestRetransmitDuringExecution(t *testing.T) {
-	seats := &slowSeats{Seats: sdktest.NewSeats(sdktest.Feature{Name: "cad", Seats: 5}), delay: time.Second}
+	// The checkout is held in the gateway until the test opens the gate.
+	seats := &slowSeats{Seats: sdktest.NewSeats(sdktest.Feature{Name: "cad", Seats: 5}),
+		gate: make(chan struct{}), entered: make(chan struct{}, 8)}
 	r := serve(t, seats, nil, nil)
 	conn := dialRaw(t, r.addr)
 	req := encode(t, wire.Request{ID: 7, Type: wire.Checkout, Feature: "cad"}, 0)
-	for range 5 {
-		conn.send(req)
-		time.Sleep(20 * time.Millisecond)
+	conn.send(req)
+	select {
+	case <-seats.entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the checkout did not reach the gateway")
 	}
-	// A query from another client is answered while the checkout waits.
-	start := time.Now()
+	for range 4 {
+		conn.send(req)
+	}
+	// A query from another client, sent after the copies, is answered
+	// while the checkout is still held: the read loop got past the
+	// copies and kept serving.
 	info, err := r.dial(t, "q").ServerInfo(testCtx(t))
 	if err != nil || info.Features != 1 {
-		t.Fatalf("ServerInfo during a slow checkout = %+v, %v", info, err)
+		t.Fatalf("ServerInfo during a held checkout = %+v, %v", info, err)
 	}
-	if d := time.Since(start); d > 800*time.Millisecond {
-		t.Errorf("query took %v while a checkout took a second", d)
+	if n := seats.checkouts.Load(); n != 1 {
+		t.Errorf("gateway saw %d checkouts before the first was answered, want 1", n)
 	}
+	close(seats.gate)
 	if conn.recv(3*time.Second) == nil {
 		t.Fatal("checkout unanswered")
 	}
