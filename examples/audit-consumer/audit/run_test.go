@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/licensegw/licensegw/examples/audit-consumer/audit"
 	"github.com/licensegw/licensegw/gateway/events"
 	"github.com/licensegw/licensegw/gateway/journal"
@@ -103,6 +105,37 @@ func waitLines(t testing.TB, path string, n int) {
 	}
 }
 
+// waitAcked waits until the default durable consumer has nothing pending
+// and no acknowledgement outstanding: nothing can be delivered (again) to it.
+func waitAcked(t testing.TB, s *natsd.Server) {
+	t.Helper()
+	nc, err := s.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	cons, err := js.Consumer(ctx, audit.DefaultStream, audit.DefaultDurable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		info, err := cons.Info(ctx)
+		if err == nil && info.NumPending == 0 && info.NumAckPending == 0 {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("consumer not done after 15 s: %+v, %v", info, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // running is a consumer started with audit.Run.
 type running struct {
 	cancel context.CancelFunc
@@ -153,7 +186,7 @@ func TestResumesWhereItStopped(t *testing.T) {
 	// ...and those published while it runs are not either.
 	p.publish(30)
 	waitLines(t, out, 180)
-	time.Sleep(300 * time.Millisecond) // room for a wrong extra line
+	waitAcked(t, s) // after which no wrong extra line can come
 	r.stop(t)
 
 	if got := fileIDs(t, out); !slices.Equal(got, p.ids) {
@@ -190,7 +223,7 @@ func TestSkipsWrittenButUnacked(t *testing.T) {
 
 	r := start(t, audit.Config{URL: s.ClientURL(), Out: out, Batch: 10, MaxWait: 100 * time.Millisecond})
 	waitLines(t, out, 40)
-	time.Sleep(300 * time.Millisecond)
+	waitAcked(t, s)
 	r.stop(t)
 	if got := fileIDs(t, out); !slices.Equal(got, p.ids) {
 		t.Fatalf("file holds %d events, want the %d published, each once, in order", len(got), len(p.ids))
