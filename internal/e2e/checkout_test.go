@@ -66,7 +66,7 @@ func TestCheckoutDenials(t *testing.T) {
 		t.Errorf("HELLO without key= although signing is on by default: %q", hello.Line)
 	}
 
-	grant := c.Do("CHECKOUT feature=basic user=alice host=ws-01 id=g1")
+	grant := c.Do("CHECKOUT feature=basic user=alice host=ws-01 nonce=g1nonce id=g1")
 	expect(t, grant, "GRANTED", "feature", "basic", "count", "1", "id", "g1")
 	for _, k := range []string{"lease", "ttl", "expires", "sig"} {
 		if grant.Get(k) == "" {

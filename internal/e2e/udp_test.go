@@ -97,7 +97,7 @@ feature "x" {
 	})
 
 	t.Run("unpadded checkout is refused and takes nothing", func(t *testing.T) {
-		req := "CHECKOUT feature=cad user=bob host=h id=s1"
+		req := "CHECKOUT feature=cad user=bob host=h nonce=n1 id=s1"
 		ans, ok := u.Exchange(req, 2*time.Second)
 		if ok && !strings.HasPrefix(ans, "ERR code=too-large") {
 			t.Errorf("%q answered %q, want ERR code=too-large or silence", req, ans)

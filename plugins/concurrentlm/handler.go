@@ -145,8 +145,8 @@ func (s *server) checkout(ctx context.Context, r *wire.Request, c *conn, addr st
 		}
 		req.Wait = time.Duration(n) * time.Second
 	}
-	if req.Nonce != "" && !wire.IsToken(req.Nonce) {
-		return errLine(b, wire.CodeBadRequest, "nonce= must be 1 to 64 of [A-Za-z0-9._-]", id), after{}
+	if req.Sign && !wire.IsNonce(req.Nonce) {
+		return errLine(b, wire.CodeBadRequest, "nonce= must be 1 to 64 of [A-Za-z0-9_-]", id), after{}
 	}
 	bind := false
 	if v, ok := r.Get(wire.KeyBind); ok {
@@ -210,8 +210,13 @@ func (s *server) checkout(ctx context.Context, r *wire.Request, c *conn, addr st
 }
 
 // signRequested reports whether the grant answering the CHECKOUT r carries
-// sig= (when the gateway signs at all).
-func signRequested(*wire.Request) bool { return true }
+// sig= (when the gateway signs at all): only a CHECKOUT with nonce= does. A
+// signature over no fresh value could be replayed by an impostor, so it
+// would prove nothing and cost an Ed25519 signature per grant.
+func signRequested(r *wire.Request) bool {
+	_, ok := r.Get(wire.KeyNonce)
+	return ok
+}
 
 // appendGrant appends the pairs shared by GRANTED and EVENT granted.
 func appendGrant(b []byte, g *sdk.Grant) []byte {

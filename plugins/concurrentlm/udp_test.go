@@ -57,7 +57,7 @@ func TestUDPAmplificationBound(t *testing.T) {
 
 	// A small CHECKOUT cannot carry a signed GRANTED: too-large, and no seat
 	// is kept for an answer the client never saw.
-	req := "CHECKOUT feature=cad user=a host=h id=s1"
+	req := "CHECKOUT feature=cad user=a host=h nonce=n1 id=s1"
 	got := u.exchange(req, 2*time.Second)
 	if len(got) > 3*len(req) {
 		t.Fatalf("answer of %d bytes to %d", len(got), len(req))
@@ -211,16 +211,16 @@ func (s *countingSeats) Checkin(ctx context.Context, lease string) error {
 	return s.Seats.Checkin(ctx, lease)
 }
 
-// An unpadded UDP CHECKOUT is refused before it reaches the gateway: no
+// An unpadded UDP CHECKOUT (signed: with nonce=) is refused before it reaches the gateway: no
 // checkout and checkin pair is journaled for an answer that cannot be sent.
 func TestUDPUnpaddedCheckoutIsNotExecuted(t *testing.T) {
 	seats := &countingSeats{Seats: newSeats()}
 	h := start(t, seats, nil)
 	u := h.udpDial(t)
 	for i, req := range []string{
-		"CHECKOUT feature=cad user=a host=h id=n1",
-		"CHECKOUT feature=cad user=alice host=ws count=2 id=n2",
-		"CHECKOUT feature=cad user=a host=h count=1000000 id=n3",
+		"CHECKOUT feature=cad user=a host=h nonce=x id=n1",
+		"CHECKOUT feature=cad user=alice host=ws count=2 nonce=x id=n2",
+		"CHECKOUT feature=cad user=a host=h count=1000000 nonce=x id=n3",
 	} {
 		got := u.exchange(req, 2*time.Second)
 		want(t, parse(t, got), "ERR", "code", "too-large")

@@ -364,8 +364,12 @@ func scanQuoted(s string, i int) (val string, next int, err error) {
 	return b.String(), end, nil
 }
 
-// IsToken reports whether s is a valid id/nonce token: 1 to 64 characters
-// of [A-Za-z0-9._-].
+// IsNonce reports whether s is a valid nonce=: 1 to 64 characters of
+// [A-Za-z0-9_-] (the id= alphabet without '.').
+func IsNonce(s string) bool { return IsToken(s) && !strings.Contains(s, ".") }
+
+// IsToken reports whether s is a valid id= token: 1 to 64 characters of
+// [A-Za-z0-9._-].
 func IsToken(s string) bool {
 	if len(s) == 0 || len(s) > 64 {
 		return false
