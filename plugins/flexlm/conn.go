@@ -117,7 +117,16 @@ func (c *conn) serve(ctx context.Context) {
 			}
 			return
 		}
-		if err := c.handle(ctx, f); err != nil {
+		// A frame that decoded but whose fields are not what their tags
+		// say (text that is not UTF-8, a short integer, request id 0) is
+		// refused alone: the stream is intact, so the connection and what
+		// it holds stay.
+		if err := f.Check(); err != nil {
+			err = c.fail(f.ID, wire.CodeBadRequest, err.Error())
+		} else {
+			err = c.handle(ctx, f)
+		}
+		if err != nil {
 			c.s.log.Debug("write failed", "addr", c.addr, "error", err)
 			return
 		}

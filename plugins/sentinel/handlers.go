@@ -17,6 +17,11 @@ const day = 24 * time.Hour
 // execute runs one request against the gateway and returns its answer
 // without ID and Type, or nil when the server stays silent.
 func (s *server) execute(ctx context.Context, req *wire.Request, addr net.Addr) *wire.Response {
+	// A string that is not UTF-8 could not even reach the gateway: the
+	// request is refused alone, before anything is asked.
+	if err := req.Check(); err != nil {
+		return &wire.Response{Status: wire.BadRequest}
+	}
 	switch req.Type {
 	case wire.Checkout, wire.Commute:
 		return s.checkout(ctx, req, addr)

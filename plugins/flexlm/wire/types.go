@@ -101,7 +101,25 @@ const (
 	TZoneOffset  Tag = 39 // (i) the server's UTC offset now, seconds east
 )
 
-func (t Tag) String() string { return fmt.Sprintf("tag%d", uint8(t)) }
+var tagNames = [...]string{
+	TFeature: "FEATURE", TVendor: "VENDOR", TVersion: "VERSION", TCount: "COUNT", TWaitMs: "WAIT_MS",
+	TBorrowS: "BORROW_S", TUser: "USER", THost: "HOST", TDisplay: "DISPLAY", TProject: "PROJECT",
+	THandle: "HANDLE", TLease: "LEASE", TTTLMs: "TTL_MS", TExpires: "EXPIRES", TTicket: "TICKET",
+	TPosition: "POSITION", TReason: "REASON", TMessage: "MESSAGE", TInUse: "IN_USE", TSeats: "SEATS",
+	TPort: "PORT", TLicenseFile: "LICENSE_FILE", TUp: "UP", TStart: "START", TQueued: "QUEUED",
+	TKind: "KIND", TName: "NAME", TCode: "CODE", TServerHost: "SERVER_HOST", TServerVer: "SERVER_VER",
+	TDescription: "DESCRIPTION", TReserved: "RESERVED", TBorrowed: "BORROWED", TProtocol: "PROTOCOL",
+	TProgram: "PROGRAM", TRole: "ROLE", TStartDate: "START_DATE", TZoneName: "ZONE_NAME", TZoneOffset: "ZONE_OFFSET",
+}
+
+// String is the tag's name in docs/flexlm.md (USER, COUNT, ...), or tagN
+// for a tag this version does not know.
+func (t Tag) String() string {
+	if int(t) < len(tagNames) && tagNames[t] != "" {
+		return tagNames[t]
+	}
+	return fmt.Sprintf("tag%d", uint8(t))
+}
 
 // Error codes carried in ERROR frames (TCode), in FlexLM's spirit.
 const (
