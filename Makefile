@@ -26,8 +26,9 @@ test: vet build
 
 # Benchmarks: engine, journal, ledger, plugin stream and wire codecs (Go
 # benchmarks), then `licensegw bench` against a gateway started with
-# examples/bench/config.hcl beside a raw TCP echo baseline. BENCHTIME and
-# CLIENTS tune it.
+# examples/bench/config.hcl beside a raw TCP echo baseline, then relay
+# claim -> release cycles beside a trivial net/http handler (RELAY_CLIENTS,
+# RELAY_DURATION). BENCHTIME and CLIENTS tune it.
 BENCHTIME ?= 2s
 CLIENTS   ?= 64
 bench: build
@@ -36,6 +37,7 @@ bench: build
 	  trap "kill $$pid 2>/dev/null" EXIT; \
 	  for i in $$(seq 50); do ./$(BIN)/licensegw status --addr 127.0.0.1:17648 >/dev/null 2>&1 && break; sleep 0.2; done; \
 	  ./$(BIN)/licensegw bench --server 127.0.0.1:11648 --feature bench --clients $(CLIENTS) --duration 10s
+	RELAY_BENCH=1 LICENSEGW_E2E_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestRelayBench$$' -v ./internal/e2e/vendors/
 
 # Short coverage-guided runs of every fuzz target (corpora in testdata/fuzz).
 FUZZTIME ?= 20s

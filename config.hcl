@@ -99,6 +99,14 @@ plugin "flexlm" {
   }
 }
 
+# Three render nodes at a time, each holding a Keygen licence file; relay's
+# default lease TTL of 60 s (a node renews it with a repeated PUT).
+feature "renderfarm" {
+  seats       = 3
+  lease_ttl   = "60s"
+  description = "Render nodes (Keygen licence files over keygen-relay's API)"
+}
+
 # Sentinel-style tokens over UDP 5093:
 #   ./bin/lsmon localhost
 plugin "sentinel" {
@@ -106,5 +114,18 @@ plugin "sentinel" {
   listen = { udp = ":5093" }
   config {
     reservation_file = "examples/licenses/sentinel.rsv"
+  }
+}
+
+# keygen-relay's node API on HTTP 6349 (docs/relay.md): a node claims a
+# seat and gets a Keygen licence file, verified with the vendor's key:
+#   curl -X PUT localhost:6349/v1/nodes/$(cat /etc/machine-id)
+plugin "relay" {
+  path   = "./bin/licensegw-relay"
+  listen = { http = ":6349" }
+  config {
+    pool         = "renderfarm"
+    licenses_dir = "examples/licenses/relay"
+    public_key   = "0c9423a55bf2c415bb980f5bc4d68b435d52fcbbabc4ace3f2016343e4ba34c1"
   }
 }

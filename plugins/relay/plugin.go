@@ -128,7 +128,7 @@ func (s *server) serve(ctx context.Context, ln *limitListener) error {
 		MaxHeaderBytes:    s.opts.maxHeaderBytes,
 		ErrorLog:          s.log.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
 	}
-	s.log.Info("serving keygen-relay node API", "addr", ln.Addr(), "pools", s.opts.pools, "heartbeats", s.opts.heartbeats, "signed", len(s.opts.signingSecret) > 0)
+	s.log.Info("serving keygen-relay node API", "addr", ln.Addr().String(), "pools", s.opts.pools, "heartbeats", s.opts.heartbeats, "signed", len(s.opts.signingSecret) > 0)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	tick := time.NewTicker(s.opts.cullInterval)
