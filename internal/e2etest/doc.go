@@ -25,7 +25,8 @@
 //	addr := g.Addr("clm")
 //
 // ConcurrentLMPlugin(body) is that plugin block, for tests that need no
-// other listener.
+// other listener; RelayPlugin(body) is the keygen-relay plugin's, on the
+// HTTP address named RelayAddr.
 //
 // The harness writes the gateway, admin and nats blocks itself (so that it
 // knows where to reach the admin API and NATS); the template gives the rest.
