@@ -14,6 +14,7 @@ type cacheKey struct {
 // cacheEntry is a request being executed (answer nil) or answered.
 type cacheEntry struct {
 	key    cacheKey
+	ip     string    // the sender's IP address: its share of the cache
 	at     time.Time // when the request arrived
 	answer []byte    // nil while in flight
 }
@@ -32,17 +33,26 @@ const (
 // again. It holds at most size entries; when it is full of entries younger
 // than ttl it refuses new requests rather than forget one too early (the
 // client retransmits later).
+//
+// One IP address holds at most perIP entries, so that a single sender (or
+// a flood spoofing one address) cannot fill the cache and lock everyone
+// else out.
 type responseCache struct {
 	mu      sync.Mutex
 	ttl     time.Duration
 	size    int
+	perIP   int
 	entries map[cacheKey]*cacheEntry
-	order   []*cacheEntry // arrival order: a FIFO ring of len size
+	byIP    map[string]int // ring entries per sender IP
+	order   []*cacheEntry  // arrival order: a FIFO ring of len size
 	head, n int
 }
 
-func newResponseCache(size int, ttl time.Duration) *responseCache {
-	return &responseCache{ttl: ttl, size: size, entries: make(map[cacheKey]*cacheEntry, size), order: make([]*cacheEntry, size)}
+func newResponseCache(size, perIP int, ttl time.Duration) *responseCache {
+	return &responseCache{
+		ttl: ttl, size: size, perIP: perIP, entries: make(map[cacheKey]*cacheEntry),
+		byIP: make(map[string]int), order: make([]*cacheEntry, size),
+	}
 }
 
 // lookup reports the state of key and, when answered, its answer.
@@ -60,27 +70,40 @@ func (c *responseCache) lookup(key cacheKey) (cacheState, []byte) {
 	}
 }
 
-// begin marks key in flight. It returns false when key is known already
-// (a retransmit raced in) or the cache is full of entries younger than ttl.
-func (c *responseCache) begin(key cacheKey, now time.Time) bool {
+// begin outcomes.
+type beginState int
+
+const (
+	begun      beginState = iota // key is in flight now
+	beginKnown                   // key is known already (a retransmit raced in)
+	beginFull                    // the cache is full of entries younger than ttl
+	beginQuota                   // ip holds its share of the cache
+)
+
+// begin marks key, sent from ip, in flight.
+func (c *responseCache) begin(key cacheKey, ip string, now time.Time) beginState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.entries[key]; ok {
-		return false
+		return beginKnown
 	}
 	c.expire(now)
+	if c.byIP[ip] >= c.perIP {
+		return beginQuota
+	}
 	if c.n == c.size {
 		oldest := c.order[c.head]
 		if now.Sub(oldest.at) < c.ttl || oldest.answer == nil {
-			return false
+			return beginFull
 		}
 		c.pop()
 	}
-	e := &cacheEntry{key: key, at: now}
+	e := &cacheEntry{key: key, ip: ip, at: now}
 	c.entries[key] = e
 	c.order[(c.head+c.n)%c.size] = e
 	c.n++
-	return true
+	c.byIP[ip]++
+	return begun
 }
 
 // finish stores the answer of an in-flight key.
@@ -108,6 +131,9 @@ func (c *responseCache) pop() {
 	c.order[c.head] = nil
 	c.head = (c.head + 1) % c.size
 	c.n--
+	if c.byIP[e.ip]--; c.byIP[e.ip] <= 0 {
+		delete(c.byIP, e.ip)
+	}
 	if cur, ok := c.entries[e.key]; ok && cur == e {
 		delete(c.entries, e.key)
 	}

@@ -13,6 +13,7 @@ const (
 	DefaultRateBurst      = 400
 	DefaultCacheSize      = 1 << 18 // a minute of 4369 state-changing requests per second
 	DefaultCacheTTL       = time.Minute
+	DefaultCachePerIP     = 16384 // above a minute of the default rate limit from one IP
 	MinCacheTTL           = time.Minute
 	DefaultWorkers        = 32
 	DefaultBacklog        = 1024
@@ -27,6 +28,7 @@ var schema = sdk.Schema{
 	{Name: "rate_limit", Type: sdk.Number, Description: "requests per second allowed per client IP address (default 200)"},
 	{Name: "rate_burst", Type: sdk.Number, Description: "burst of requests allowed per client IP address (default 400)"},
 	{Name: "cache_size", Type: sdk.Number, Description: "state-changing requests remembered for retransmits (default 262144); beyond cache_size/cache_ttl such requests per second, new ones are dropped until old ones may be forgotten"},
+	{Name: "cache_entries_per_ip", Type: sdk.Number, Description: "of cache_size, requests remembered for one sender IP address; past it that sender's new state-changing requests are dropped (default 16384, at most cache_size)"},
 	{Name: "cache_ttl", Type: sdk.Duration, Description: "how long a state-changing request is remembered for retransmits, at least 60s (default 60s)"},
 	{Name: "workers", Type: sdk.Number, Description: "requests executed concurrently (default 32)"},
 	{Name: "backlog", Type: sdk.Number, Description: "requests waiting for a worker before new ones are dropped (default 1024)"},
@@ -41,6 +43,7 @@ type options struct {
 	rateLimit       float64
 	rateBurst       float64
 	cacheSize       int
+	cachePerIP      int
 	cacheTTL        time.Duration
 	workers         int
 	backlog         int
@@ -63,7 +66,10 @@ func parseOptions(c sdk.Config, instance string) (options, error) {
 		ticketLifetime:  c.Duration("ticket_lifetime", DefaultTicketLifetime),
 		callTimeout:     DefaultCallTimeout,
 	}
+	o.cachePerIP = c.Int("cache_entries_per_ip", min(DefaultCachePerIP, o.cacheSize))
 	switch {
+	case o.cachePerIP < 1 || o.cachePerIP > o.cacheSize:
+		return o, fmt.Errorf("cache_entries_per_ip must be from 1 to cache_size")
 	case o.rateLimit <= 0 || o.rateBurst < 1:
 		return o, fmt.Errorf("rate_limit and rate_burst must be positive")
 	case o.cacheSize < 1:

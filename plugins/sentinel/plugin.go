@@ -97,7 +97,7 @@ func (p *Plugin) Serve(ctx context.Context, env *sdk.Env) error {
 		now:     now,
 		version: Version,
 		groups:  newGroupIndex(policy),
-		cache:   newResponseCache(opts.cacheSize, opts.cacheTTL),
+		cache:   newResponseCache(opts.cacheSize, opts.cachePerIP, opts.cacheTTL),
 		limiter: newLimiter(opts.rateLimit, opts.rateBurst),
 		tickets: newTickets(opts.ticketLifetime, now),
 		stats:   &counters{},

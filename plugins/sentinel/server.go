@@ -123,8 +123,15 @@ func (s *server) datagram(b []byte, addr net.Addr) {
 		}
 		return
 	}
-	if !s.cache.begin(key, now) {
+	switch s.cache.begin(key, hostOf(addr), now) {
+	case beginKnown:
+		s.stats.retransmits.Add(1)
+		return
+	case beginFull:
 		s.stats.busy.Add(1)
+		return
+	case beginQuota:
+		s.stats.overShare.Add(1)
 		return
 	}
 	s.enqueue(job{req: req, size: len(b), addr: addr, key: key, cached: true})

@@ -10,12 +10,13 @@ type Stats struct {
 	RateLimited uint64 // dropped: over the sender's rate limit
 	Retransmits uint64 // state-changing requests seen again: answered from the cache, or dropped while in flight
 	Busy        uint64 // dropped: no worker or cache room free
+	OverShare   uint64 // dropped: the sender's IP holds its share of the cache (cache_entries_per_ip)
 	Silent      uint64 // discoveries of a feature not served here, left unanswered
 }
 
 // counters are the live, atomically updated Stats.
 type counters struct {
-	received, answered, malformed, rateLimited, retransmits, busy, silent atomic.Uint64
+	received, answered, malformed, rateLimited, retransmits, busy, overShare, silent atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -26,6 +27,7 @@ func (c *counters) snapshot() Stats {
 		RateLimited: c.rateLimited.Load(),
 		Retransmits: c.retransmits.Load(),
 		Busy:        c.busy.Load(),
+		OverShare:   c.overShare.Load(),
 		Silent:      c.silent.Load(),
 	}
 }
@@ -34,6 +36,6 @@ func (c *counters) snapshot() Stats {
 func (s Stats) logArgs() []any {
 	return []any{
 		"received", s.Received, "answered", s.Answered, "malformed", s.Malformed,
-		"rate_limited", s.RateLimited, "retransmits", s.Retransmits, "busy", s.Busy, "silent", s.Silent,
+		"rate_limited", s.RateLimited, "retransmits", s.Retransmits, "busy", s.Busy, "over_share", s.OverShare, "silent", s.Silent,
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -272,5 +274,82 @@ func TestGatewayUnavailable(t *testing.T) {
 	seats.FailWith(context.DeadlineExceeded)
 	if _, _, err := c.Checkout(testCtx(t), client.CheckoutRequest{Feature: "cad"}); !client.IsStatus(err, wire.Unavailable) {
 		t.Errorf("checkout with the gateway down = %v, want unavailable", err)
+	}
+}
+
+// TestFloodFromOneIPSparesOthers: one address sending ~2,000 state-changing
+// datagrams a second fills only its own share of the retransmit cache; the
+// checkouts of another address are still executed and answered. The cache
+// is made small so that the flood would fill a global one in a fraction
+// of a second.
+func TestFloodFromOneIPSparesOthers(t *testing.T) {
+	seats := sdktest.NewSeats(sdktest.Feature{Name: "cad", Seats: 100})
+	r := serve(t, seats, map[string]any{
+		"cache_size": float64(512), "cache_entries_per_ip": float64(64),
+		"rate_limit": float64(100000), "rate_burst": float64(100000),
+	}, nil)
+	to, err := net.ResolveUDPAddr("udp", r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flood, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
+	if err != nil {
+		t.Skipf("no second loopback address: %v", err)
+	}
+	t.Cleanup(func() { flood.Close() })
+	go func() { // drain the flood's answers
+		buf := make([]byte, 2*wire.MaxDatagram)
+		for {
+			if _, _, err := flood.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	stop := make(chan struct{})
+	var sent atomic.Int64
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(5 * time.Millisecond) // 10 a tick: ~2,000/s
+		defer tick.Stop()
+		for id := uint64(1); ; {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			for range 10 {
+				id++
+				b, err := wire.EncodeRequest(&wire.Request{ID: id, Type: wire.Refresh, Handle: fmt.Sprint("nope", id)}, 0)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := flood.WriteTo(b, to); err == nil {
+					sent.Add(1)
+				}
+			}
+		}
+	})
+	t.Cleanup(func() { close(stop); wg.Wait() })
+
+	victim := dialRaw(t, r.addr)
+	time.Sleep(400 * time.Millisecond) // past the old cache's 512 entries
+	for i := range uint64(10) {
+		victim.send(encode(t, wire.Request{ID: 1000 + i, Type: wire.Checkout, Feature: "cad", User: "v", Host: "h"}, 0))
+		got := victim.recv(2 * time.Second)
+		if got == nil {
+			t.Fatalf("checkout %d from another address unanswered during the flood (stats %+v)", i, r.plugin.Stats())
+		}
+		resp, err := wire.DecodeResponse(got)
+		if err != nil || resp.Status != wire.OK {
+			t.Fatalf("checkout %d: %+v, %v", i, resp, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := sent.Load(); n < 1000 {
+		t.Fatalf("the flood sent only %d datagrams", n)
+	}
+	if st := r.plugin.Stats(); st.OverShare == 0 {
+		t.Errorf("the flood never hit its share: %+v", st)
 	}
 }
