@@ -110,7 +110,7 @@ func clientFromPB(c *pb.Client) Client {
 
 func checkoutRequestToPB(r CheckoutRequest) *pb.CheckoutRequest {
 	return &pb.CheckoutRequest{
-		Vendor: r.Vendor, Feature: r.Feature, Version: r.Version, Count: int32(r.Count),
+		Vendor: r.Vendor, Feature: r.Feature, Version: r.Version, Count: int64(r.Count),
 		Client: clientToPB(r.Client), WaitNs: int64(r.Wait), BorrowNs: int64(r.Borrow),
 		Sign: r.Sign, Nonce: r.Nonce, BindConn: r.BindConn, RequestKey: r.RequestKey,
 	}

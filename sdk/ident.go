@@ -3,6 +3,7 @@ package sdk
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
@@ -220,9 +221,11 @@ func (c Client) Validate() error {
 	return nil
 }
 
-// maxCount bounds the seats one checkout may ask for; the gateway's count
-// fields are 32-bit.
-const maxCount = 1<<31 - 1
+// maxCount bounds the seats one checkout may ask for. The count travels
+// as 64 bits (CheckoutRequest.count) and a count beyond a feature's seats
+// is the gateway's denial (reason count, with the real counts), not a
+// malformed request: only a negative count is invalid.
+const maxCount = math.MaxInt64
 
 // Validate checks the request against the identifier rules (Feature is
 // required) and its numbers for sense (Count, Wait and Borrow not

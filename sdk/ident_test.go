@@ -81,20 +81,19 @@ func TestCheckoutRequestValidate(t *testing.T) {
 		t.Fatalf("good request: %v", err)
 	}
 	bad := map[string]func(*sdk.CheckoutRequest){
-		"no feature":       func(r *sdk.CheckoutRequest) { r.Feature = "" },
-		"vendor":           func(r *sdk.CheckoutRequest) { r.Vendor = "v.*" },
-		"version":          func(r *sdk.CheckoutRequest) { r.Version = "1 2" },
-		"user":             func(r *sdk.CheckoutRequest) { r.Client.User = "\xff" },
-		"host":             func(r *sdk.CheckoutRequest) { r.Client.Host = "\xff" },
-		"display":          func(r *sdk.CheckoutRequest) { r.Client.Display = "\xff" },
-		"project":          func(r *sdk.CheckoutRequest) { r.Client.Project = "\xff" },
-		"addr":             func(r *sdk.CheckoutRequest) { r.Client.Addr = "\xff" },
-		"nonce":            func(r *sdk.CheckoutRequest) { r.Nonce = "n n" },
-		"request key":      func(r *sdk.CheckoutRequest) { r.RequestKey = "\xff" },
-		"negative count":   func(r *sdk.CheckoutRequest) { r.Count = -1 },
-		"count over int32": func(r *sdk.CheckoutRequest) { r.Count = 1 << 31 },
-		"negative wait":    func(r *sdk.CheckoutRequest) { r.Wait = -time.Second },
-		"negative borrow":  func(r *sdk.CheckoutRequest) { r.Borrow = -time.Second },
+		"no feature":      func(r *sdk.CheckoutRequest) { r.Feature = "" },
+		"vendor":          func(r *sdk.CheckoutRequest) { r.Vendor = "v.*" },
+		"version":         func(r *sdk.CheckoutRequest) { r.Version = "1 2" },
+		"user":            func(r *sdk.CheckoutRequest) { r.Client.User = "\xff" },
+		"host":            func(r *sdk.CheckoutRequest) { r.Client.Host = "\xff" },
+		"display":         func(r *sdk.CheckoutRequest) { r.Client.Display = "\xff" },
+		"project":         func(r *sdk.CheckoutRequest) { r.Client.Project = "\xff" },
+		"addr":            func(r *sdk.CheckoutRequest) { r.Client.Addr = "\xff" },
+		"nonce":           func(r *sdk.CheckoutRequest) { r.Nonce = "n n" },
+		"request key":     func(r *sdk.CheckoutRequest) { r.RequestKey = "\xff" },
+		"negative count":  func(r *sdk.CheckoutRequest) { r.Count = -1 },
+		"negative wait":   func(r *sdk.CheckoutRequest) { r.Wait = -time.Second },
+		"negative borrow": func(r *sdk.CheckoutRequest) { r.Borrow = -time.Second },
 	}
 	for name, mutate := range bad {
 		t.Run(name, func(t *testing.T) {
@@ -122,12 +121,14 @@ func TestIdentEventBound(t *testing.T) {
 		"schema": "licensegw.event/v2", "id": strings.Repeat("i", 64), "time": time.Now().UTC(),
 		"kind": "dequeued", "gateway": strings.Repeat("g", 64),
 		"vendor": worst(sdk.IdentVendor), "feature": worst(sdk.IdentFeature), "version": worst(sdk.IdentVersion),
-		"lease": worst(sdk.IdentLease), "ticket": worst(sdk.IdentTicket), "count": 1<<31 - 1,
+		"lease": worst(sdk.IdentLease), "ticket": worst(sdk.IdentTicket), "count": 1<<63 - 1,
 		"user": worst(sdk.IdentUser), "host": worst(sdk.IdentHost), "display": worst(sdk.IdentDisplay),
 		"project": worst(sdk.IdentProject), "client_addr": worst(sdk.IdentAddr), "request": worst(sdk.IdentRequestKey),
 		"protocol": strings.Repeat("p", 64), "plugin": strings.Repeat("p", 64), "reason": strings.Repeat("r", 64),
 		"in_use": 1<<31 - 1, "seats": 1<<31 - 1, "queued": 1<<31 - 1, "held_ms": int64(1) << 62,
 		"expires": time.Now().UTC(), "bound": true,
+		// removed events name who asked; the gateway cuts it at 256 bytes.
+		"by": strings.Repeat("<", 256),
 	}
 	b, err := json.Marshal(ev)
 	if err != nil {
@@ -176,7 +177,7 @@ func TestSessionRejectsInvalid(t *testing.T) {
 		},
 		"heartbeat": func() error { _, err := seats.Heartbeat(ctx, "l\xff"); return err },
 		"checkin":   func() error { return seats.Checkin(ctx, "l\xff") },
-		"remove":    func() error { return seats.Remove(ctx, "l\xff") },
+		"remove":    func() error { return seats.Remove(ctx, "l\xff", sdk.Client{Addr: "test"}) },
 		"cancel":    func() error { return seats.Cancel(ctx, "t\xff") },
 		"status": func() error {
 			_, err := seats.Status(ctx, sdk.StatusQuery{Feature: "\xff"})

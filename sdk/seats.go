@@ -19,8 +19,9 @@ type Seats interface {
 	Checkin(ctx context.Context, lease string) error
 	// Cancel ends a queue ticket; ErrUnknownTicket if it is not waiting.
 	Cancel(ctx context.Context, ticket string) error
-	// Remove releases a lease as an administrator would (lmremove).
-	Remove(ctx context.Context, lease string) error
+	// Remove releases a lease as an administrator would (lmremove). by
+	// is who ordered it (at least Addr); the removed event names them.
+	Remove(ctx context.Context, lease string, by Client) error
 	// Status reports the features matching q.
 	Status(ctx context.Context, q StatusQuery) ([]FeatureStatus, error)
 	// Reload asks the gateway to reread its configuration (lmreread).

@@ -326,11 +326,14 @@ func (c *sessionClient) Cancel(ctx context.Context, ticket string) error {
 }
 
 // Remove implements Seats.
-func (c *sessionClient) Remove(ctx context.Context, lease string) error {
+func (c *sessionClient) Remove(ctx context.Context, lease string, by Client) error {
 	if err := checkRequired(IdentLease, lease); err != nil {
 		return err
 	}
-	_, err := c.do(ctx, &pb.Request{Op: &pb.Request_Remove{Remove: &pb.LeaseRef{Lease: lease}}})
+	if err := by.Validate(); err != nil {
+		return err
+	}
+	_, err := c.do(ctx, &pb.Request{Op: &pb.Request_Remove{Remove: &pb.LeaseRef{Lease: lease, By: clientToPB(by)}}})
 	return err
 }
 

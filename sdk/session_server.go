@@ -244,7 +244,7 @@ func (s *sessionServer) call(ctx context.Context, req *pb.Request) (*pb.Response
 	case *pb.Request_Cancel:
 		return errOnly(s.seats.Cancel(ctx, op.Cancel.GetTicket())), nil
 	case *pb.Request_Remove:
-		return errOnly(s.seats.Remove(ctx, op.Remove.GetLease())), nil
+		return errOnly(s.seats.Remove(ctx, op.Remove.GetLease(), clientFromPB(op.Remove.GetBy()))), nil
 	case *pb.Request_Status:
 		fs, err := s.seats.Status(ctx, StatusQuery{Vendor: op.Status.GetVendor(), Feature: op.Status.GetFeature(), CountsOnly: op.Status.GetCountsOnly()})
 		if err != nil {
@@ -287,7 +287,10 @@ func validateRequest(req *pb.Request) error {
 	case *pb.Request_Checkin:
 		return checkRequired(IdentLease, op.Checkin.GetLease())
 	case *pb.Request_Remove:
-		return checkRequired(IdentLease, op.Remove.GetLease())
+		if err := checkRequired(IdentLease, op.Remove.GetLease()); err != nil {
+			return err
+		}
+		return clientFromPB(op.Remove.GetBy()).Validate()
 	case *pb.Request_Cancel:
 		return checkRequired(IdentTicket, op.Cancel.GetTicket())
 	case *pb.Request_Status:

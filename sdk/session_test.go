@@ -129,7 +129,7 @@ func TestSessionOperations(t *testing.T) {
 		if u.Grant == nil || u.Ticket != q.Ticket {
 			t.Fatalf("ticket update: %+v", u)
 		}
-		if err := seats.Remove(ctx, u.Grant.Lease); err != nil {
+		if err := seats.Remove(ctx, u.Grant.Lease, sdk.Client{Addr: "test"}); err != nil {
 			t.Fatal(err)
 		}
 		var gone *sdk.GoneError

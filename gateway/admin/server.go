@@ -21,7 +21,9 @@ var ErrNotFound = errors.New("not found")
 // Backend is what the API serves: the gateway node.
 type Backend interface {
 	Status(ctx context.Context) Status
-	RemoveLease(ctx context.Context, id string) error
+	// RemoveLease releases lease id on the order of by (who asked; the
+	// removed event names them).
+	RemoveLease(ctx context.Context, id, by string) error
 	Reload(ctx context.Context) error
 	// Ready returns nil when the gateway serves requests.
 	Ready(ctx context.Context) error
@@ -123,7 +125,7 @@ func (h *handler) removeLease(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "a lease id is 1 to 64 characters")
 		return
 	}
-	err := h.b.RemoveLease(r.Context(), id)
+	err := h.b.RemoveLease(r.Context(), id, "admin-api "+r.RemoteAddr)
 	switch {
 	case err == nil:
 		w.WriteHeader(http.StatusNoContent)

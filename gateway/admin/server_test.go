@@ -32,7 +32,7 @@ func (b *backend) Status(context.Context) Status {
 	return st
 }
 
-func (b *backend) RemoveLease(_ context.Context, id string) error {
+func (b *backend) RemoveLease(_ context.Context, id, _ string) error {
 	if !b.leases[id] {
 		return fmt.Errorf("lease %s: %w", id, ErrNotFound)
 	}

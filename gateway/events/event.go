@@ -80,4 +80,7 @@ type Event struct {
 	// checkout finds its lease again, also after a restart.
 	Bound   bool   `json:"bound,omitempty"`
 	Request string `json:"request,omitempty"`
+	// By, on removed, names who ordered the removal: "admin-api <addr>"
+	// or "plugin <name> (<protocol>) client <addr> [<user>@<host>]".
+	By string `json:"by,omitempty"`
 }

@@ -88,6 +88,7 @@ func appendEvent(b []byte, ev *events.Event) ([]byte, bool) {
 		b = append(b, `,"bound":true`...)
 	}
 	str("request", ev.Request, true)
+	str("by", ev.By, true)
 	tim("time", ev.Time)
 	if ev.Expires != nil {
 		tim("expires", *ev.Expires)
@@ -237,6 +238,8 @@ func (d *decoder) field(ev *events.Event, key []byte) bool {
 		s = &ev.Project
 	case "request":
 		s, shared = &ev.Request, false
+	case "by":
+		s, shared = &ev.By, false
 	case "bound":
 		return d.boolean(&ev.Bound)
 	case "count":

@@ -20,6 +20,7 @@ func sampleEvents() []events.Event {
 			Kind: events.Checkin, Gateway: "gw", Vendor: "acme", Feature: "cad pro", Version: "2024.1", Lease: "L1", Ticket: "T",
 			Count: 2, User: "alice", Host: "ws", Display: ":0", Protocol: "flexlm", Plugin: "p", Client: "127.0.0.1:5",
 			Reason: "r", InUse: -3, Seats: 10, Queued: 1, HeldMS: &held, Expires: &until, Project: "x", Bound: true, Request: "clm-udp/10.0.0.1:9/r1",
+			By: "plugin flexlm (flexlm) client 127.0.0.1:7 a@b",
 		},
 		{Kind: events.Denied, Feature: "ünïcode ✓", User: "a<b>&c", Reason: "quote \" back\\ slash\nnewline"},
 		{Kind: events.Checkout, User: "sep\u2028", Host: "bad\xffutf8"},

@@ -184,9 +184,19 @@ func (l *Ledger) Checkin(ctx context.Context, lease string) error {
 }
 
 // Remove releases a lease as an administrator.
-func (l *Ledger) Remove(ctx context.Context, lease string) error {
+//
+// by names who ordered it; the engine decides, the ledger stamps the
+// removed event with by so that the journal says who removed whose seats.
+func (l *Ledger) Remove(ctx context.Context, lease, by string) error {
 	return l.do(ctx, func(now time.Time, evs []events.Event) ([]events.Event, error) {
-		return l.eng.Remove(now, lease, evs)
+		n := len(evs)
+		evs, err := l.eng.Remove(now, lease, evs)
+		for i := n; i < len(evs); i++ {
+			if evs[i].Kind == events.Removed && evs[i].Lease == lease {
+				evs[i].By = by
+			}
+		}
+		return evs, err
 	})
 }
 

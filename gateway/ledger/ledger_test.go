@@ -17,6 +17,7 @@ import (
 	"github.com/licensegw/licensegw/gateway/natsd"
 	"github.com/licensegw/licensegw/gateway/natsd/natstest"
 	"github.com/licensegw/licensegw/gateway/seats"
+	"github.com/licensegw/licensegw/sdk"
 )
 
 // rig is a ledger on a real embedded NATS server, reopenable on the same
@@ -369,5 +370,26 @@ func TestQueueUnderConcurrency(t *testing.T) {
 	}
 	if n, tk := l.Counts(); n != 0 || tk != 0 {
 		t.Fatalf("%d leases and %d tickets left", n, tk)
+	}
+}
+
+// A removal is journaled with who ordered it, whether through the admin API
+// or a plugin's client (lmremove).
+func TestRemoveNamesTheActor(t *testing.T) {
+	r := newRig(t, features(seats.Feature{Vendor: "acme", Name: "cad", Version: "1.0", Seats: 2}))
+	l, _ := r.open(nil)
+	res, _, err := l.Checkout(ctx(t), req("cad", "alice"))
+	if err != nil || res.Outcome != seats.Granted {
+		t.Fatalf("checkout: %+v, %v", res, err)
+	}
+	by := sdk.Client{Addr: "127.0.0.1:4711", User: "root", Host: "gw"}
+	if err := l.Seats("flexlm-1", "flexlm").Remove(ctx(t), res.Lease.ID, by); err != nil {
+		t.Fatal(err)
+	}
+	evs := r.streamEvents()
+	last := evs[len(evs)-1]
+	want := "plugin flexlm-1 (flexlm) client 127.0.0.1:4711 root@gw"
+	if last.Kind != events.Removed || last.Lease != res.Lease.ID || last.By != want {
+		t.Fatalf("last event %+v, want removed by %q", last, want)
 	}
 }

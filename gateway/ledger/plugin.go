@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/licensegw/licensegw/gateway/seats"
 	"github.com/licensegw/licensegw/sdk"
@@ -107,8 +108,33 @@ func (p *pluginSeats) Cancel(ctx context.Context, ticket string) error {
 	return sdkError(p.l.Cancel(ctx, ticket, seats.Cancelled))
 }
 
-func (p *pluginSeats) Remove(ctx context.Context, lease string) error {
-	return sdkError(p.l.Remove(ctx, lease))
+func (p *pluginSeats) Remove(ctx context.Context, lease string, by sdk.Client) error {
+	return sdkError(p.l.Remove(ctx, lease, p.actor(by)))
+}
+
+// actor names a plugin's client for an event's by field:
+// "plugin <name> (<protocol>) client <addr> [<user>@<host>]".
+func (p *pluginSeats) actor(c sdk.Client) string {
+	s := "plugin " + p.plugin + " (" + p.protocol + ") client " + c.Addr
+	if c.User != "" || c.Host != "" {
+		s += " " + c.User + "@" + c.Host
+	}
+	return truncateUTF8(s, maxActor)
+}
+
+// maxActor bounds an event's by field, whatever its parts, so that it
+// stays within the event size bound.
+const maxActor = 256
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func (p *pluginSeats) Status(_ context.Context, q sdk.StatusQuery) ([]sdk.FeatureStatus, error) {

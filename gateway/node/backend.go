@@ -65,8 +65,11 @@ func optionalTime(t time.Time) *time.Time {
 }
 
 // RemoveLease releases a lease as an administrator.
-func (n *Node) RemoveLease(ctx context.Context, id string) error {
-	err := n.ledger.Remove(ctx, id)
+func (n *Node) RemoveLease(ctx context.Context, id, by string) error {
+	if len(by) > 256 {
+		by = by[:256] // an address: ASCII
+	}
+	err := n.ledger.Remove(ctx, id, by)
 	var gone *seats.GoneError
 	if errors.As(err, &gone) {
 		return fmt.Errorf("lease %s: %w (%s)", id, admin.ErrNotFound, gone.Reason)

@@ -313,7 +313,7 @@ func (e *Engine) deny(now time.Time, p *pool, req CheckoutRequest, count int, re
 	}
 	res.Message = denialMessage(p, req, count, reason)
 	switch reason {
-	case NoSeats, ReservedSeats, LimitReached:
+	case NoSeats, ReservedSeats, LimitReached, TooMany:
 		res.InUse, res.Seats = p.inUse, p.feat.Seats
 	}
 	evs = e.event(evs, events.Denied, now, p, &req.Client, count)

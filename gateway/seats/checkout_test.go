@@ -27,7 +27,7 @@ func TestCheckoutDenials(t *testing.T) {
 		before []CheckoutRequest // granted first
 		req    CheckoutRequest
 		want   Reason
-		inUse  int // for no-seats, reserved, limit
+		inUse  int // for no-seats, reserved, limit, count
 		seats  int
 	}{
 		{"unknown feature", nil, req("nope", alice()), UnknownFeature, 0, 0},
@@ -38,7 +38,9 @@ func TestCheckoutDenials(t *testing.T) {
 		{"not included", nil, req("vip", who("bob", "h")), Excluded, 0, 0},
 		{"excluded user", nil, req("nobob", who("bob", "h")), Excluded, 0, 0},
 		{"excluded internet", nil, req("nobob", Client{User: "al", Addr: "192.168.0.9:1"}), Excluded, 0, 0},
-		{"count", nil, CheckoutRequest{Feature: "cad", Count: 3, Client: alice()}, TooMany, 0, 0},
+		{"count", nil, CheckoutRequest{Feature: "cad", Count: 3, Client: alice()}, TooMany, 0, 2},
+		{"count after one", []CheckoutRequest{req("cad", alice())}, CheckoutRequest{Feature: "cad", Count: 3, Client: alice()}, TooMany, 1, 2},
+		{"count beyond 32 bits", nil, CheckoutRequest{Feature: "cad", Count: 1 << 32, Client: alice()}, TooMany, 0, 2},
 		{"borrow not allowed", nil, CheckoutRequest{Feature: "cad", Borrow: time.Hour, Client: alice()}, BorrowRefused, 0, 0},
 		{"borrow too long", nil, CheckoutRequest{Feature: "lend", Borrow: 25 * time.Hour, Client: alice()}, BorrowRefused, 0, 0},
 		{"limit", []CheckoutRequest{req("capped", who("x", "lab-1"))}, req("capped", who("y", "lab-2")), LimitReached, 1, 5},

@@ -141,7 +141,7 @@ func (d *diff) step(t *rapid.T) {
 		d.tick(t)
 		evs, err := d.eng.Remove(d.now, id, nil)
 		d.observe(t, evs)
-		sameGone(t, "remove", err, d.fake.Remove(ctx, d.pairs[id]))
+		sameGone(t, "remove", err, d.fake.Remove(ctx, d.pairs[id], sdk.Client{Addr: "test"}))
 	case "cancel":
 		ids := slices.Sorted(maps.Keys(d.tix))
 		if len(ids) == 0 {

@@ -92,7 +92,7 @@ func TestGoneReasons(t *testing.T) {
 	c := h.dial(t)
 	a := c.call("CHECKOUT feature=cad user=u host=h").Get("lease")
 	b := c.call("CHECKOUT feature=cad user=u host=h").Get("lease")
-	if err := seats.Remove(context.Background(), a); err != nil {
+	if err := seats.Remove(context.Background(), a, sdk.Client{Addr: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	want(t, c.call("HEARTBEAT lease="+a), "GONE", "lease", a, "reason", "removed")

@@ -42,8 +42,8 @@ func (c *conn) vendorPort(ctx context.Context, f *wire.Frame) error {
 }
 
 func (c *conn) reread(ctx context.Context, f *wire.Frame) error {
-	if !c.s.st.allowReread {
-		return c.fail(f.ID, wire.CodeNotAllowed, "lmreread is disabled by this server's configuration (allow_reread = false)")
+	if !c.s.st.allowReread.allows(c.nc.RemoteAddr()) {
+		return c.fail(f.ID, wire.CodeNotAllowed, c.s.st.allowReread.refusal("lmreread", "allow_reread"))
 	}
 	if err := c.s.seats.Reload(ctx); err != nil {
 		if errors.Is(err, sdk.ErrUnavailable) {
@@ -62,7 +62,7 @@ func (c *conn) reread(ctx context.Context, f *wire.Frame) error {
 	if restarted {
 		msg += "; vendor daemon started"
 	}
-	c.s.log.Info("lmreread", "addr", c.addr, "restarted", restarted)
+	c.s.log.Info("lmreread", "addr", c.addr, "user", c.helloUser, "host", c.helloHost, "restarted", restarted)
 	return c.send(wire.New(wire.OK, f.ID).Str(wire.TMessage, msg))
 }
 
@@ -165,8 +165,8 @@ func (s *server) connHeld(live map[string]bool) map[string]bool {
 
 // remove is lmremove: by handle (-h), or by feature, user, host and display.
 func (c *conn) remove(ctx context.Context, f *wire.Frame) error {
-	if !c.s.st.allowRemove {
-		return c.fail(f.ID, wire.CodeNotAllowed, "lmremove is disabled by this server's configuration (allow_remove = false)")
+	if !c.s.st.allowRemove.allows(c.nc.RemoteAddr()) {
+		return c.fail(f.ID, wire.CodeNotAllowed, c.s.st.allowRemove.refusal("lmremove", "allow_remove"))
 	}
 	var ids []string
 	if f.Has(wire.THandle) {
@@ -199,13 +199,28 @@ func (c *conn) remove(ctx context.Context, f *wire.Frame) error {
 	}
 	removed := 0
 	for _, id := range ids {
-		if err := c.s.seats.Remove(ctx, id); err != nil {
+		if err := c.s.seats.Remove(ctx, id, c.actor()); err != nil {
 			return c.seatsError(f.ID, err)
 		}
 		// The handle is kept so that the holder's next heartbeat learns the
 		// licence was removed (GONE removed) rather than unknown.
 		removed++
 	}
-	c.s.log.Info("lmremove", "addr", c.addr, "removed", removed)
+	c.s.log.Info("lmremove", "addr", c.addr, "user", c.helloUser, "host", c.helloHost, "removed", removed)
 	return c.send(wire.New(wire.OK, f.ID).Int(wire.TCount, int64(removed)))
+}
+
+// refusal is the ERROR message for a request p does not allow.
+func (p permission) refusal(what, attr string) string {
+	if p == loopbackOnly {
+		return what + " is allowed only from the server's own host (set " + attr + " = true in the plugin's configuration to allow it from anywhere)"
+	}
+	return what + " is disabled by this server's configuration (" + attr + " = false)"
+}
+
+// actor is who sends this connection's administrative requests, as the
+// removed event names them: the address, and the user and host its HELLO
+// declared.
+func (c *conn) actor() sdk.Client {
+	return sdk.Client{Addr: c.addr, User: c.helloUser, Host: c.helloHost}
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/licensegw/licensegw/plugins/flexlm/wire"
 	"github.com/licensegw/licensegw/sdk"
@@ -22,6 +24,13 @@ type role string
 const (
 	roleLmgrd  role = "lmgrd"
 	roleVendor role = "vendor"
+)
+
+// Bounds of CHECKOUT's durations: a week of queueing, a leap year of
+// borrowing (the gateway's per-feature maximum is usually far lower).
+const (
+	maxWaitMs  = 7 * 24 * 3600 * 1000
+	maxBorrowS = 366 * 24 * 3600
 )
 
 // cleanupTimeout bounds the checkins done when a client disconnects.
@@ -37,6 +46,10 @@ type conn struct {
 	addr string
 
 	wmu sync.Mutex
+
+	// The user and host the client's HELLO declared (unverified; they
+	// name the actor of administrative requests in logs and events).
+	helloUser, helloHost string
 
 	mu      sync.Mutex
 	closed  bool
@@ -136,6 +149,7 @@ func (c *conn) serve(ctx context.Context) {
 func (c *conn) handle(ctx context.Context, f *wire.Frame) error {
 	switch f.Type {
 	case wire.Hello:
+		c.helloUser, c.helloHost = declared(f.GetStr(wire.TUser), 128), declared(f.GetStr(wire.THost), 255)
 		return c.send(wire.New(wire.HelloOK, f.ID).Str(wire.TRole, string(c.role)).
 			Str(wire.TServerHost, c.s.st.host).Str(wire.TServerVer, c.s.st.version))
 	case wire.ServerInfo:
@@ -206,11 +220,22 @@ func denialFrame(id uint32, d *sdk.Denial) *wire.Frame {
 }
 
 func (c *conn) checkout(ctx context.Context, f *wire.Frame) error {
+	count, wait, borrow := f.GetInt(wire.TCount), f.GetInt(wire.TWaitMs), f.GetInt(wire.TBorrowS)
+	switch {
+	case !f.Has(wire.TCount) || count < 1:
+		return c.fail(f.ID, wire.CodeBadRequest, "CHECKOUT needs a COUNT of at least 1")
+	case wait < 0 || wait > maxWaitMs:
+		return c.fail(f.ID, wire.CodeBadRequest, "WAIT_MS must be from 0 to 604800000 (a week)")
+	case borrow < 0 || borrow > maxBorrowS:
+		return c.fail(f.ID, wire.CodeBadRequest, "BORROW_S must be from 0 to 31622400 (366 days)")
+	}
 	req := sdk.CheckoutRequest{
 		Vendor: f.GetStr(wire.TVendor), Feature: f.GetStr(wire.TFeature), Version: f.GetStr(wire.TVersion),
-		Count: int(f.GetInt(wire.TCount)), Client: c.client(f),
-		Wait:   time.Duration(f.GetInt(wire.TWaitMs)) * time.Millisecond,
-		Borrow: time.Duration(f.GetInt(wire.TBorrowS)) * time.Second,
+		// COUNT is 64-bit on the wire and in the gateway: a count beyond
+		// the feature's seats is denied (reason count), never truncated.
+		Count: int(count), Client: c.client(f),
+		Wait:   time.Duration(wait) * time.Millisecond,
+		Borrow: time.Duration(borrow) * time.Second,
 	}
 	// A licence belongs to its connection (cleanup checks it in), so the
 	// gateway is told too: when this plugin dies without running cleanup
@@ -218,8 +243,8 @@ func (c *conn) checkout(ctx context.Context, f *wire.Frame) error {
 	// TTL under a handle nobody can name any more. Borrowed licences
 	// outlive the connection by design.
 	req.BindConn = req.Borrow == 0
-	if req.Feature == "" || req.Count < 0 || req.Wait < 0 || req.Borrow < 0 {
-		return c.fail(f.ID, wire.CodeBadRequest, "CHECKOUT needs a feature and non-negative count, wait and borrow")
+	if req.Feature == "" {
+		return c.fail(f.ID, wire.CodeBadRequest, "CHECKOUT needs a FEATURE")
 	}
 	res, err := c.s.seats.Checkout(ctx, req)
 	if err != nil {
@@ -385,4 +410,19 @@ func (c *conn) cleanup() {
 		}
 		c.s.handles.drop(h.id)
 	}
+}
+
+// declared keeps a name a client declared about itself when it is at most
+// max bytes of printable UTF-8, and drops it otherwise: it is only ever
+// shown (logs, the by field of events), so a hostile one is not an error.
+func declared(s string, max int) string {
+	if len(s) > max || !utf8.ValidString(s) {
+		return ""
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return ""
+		}
+	}
+	return s
 }

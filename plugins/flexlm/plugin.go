@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -56,8 +57,8 @@ func (Protocol) Info() sdk.Info {
 			{Name: "timezone", Type: sdk.String, Description: "IANA time zone lmstat times are shown in (default: the machine's)"},
 			{Name: "reported_version", Type: sdk.String, Description: "version shown for the server and vendor daemons (default: the plugin's version)"},
 			{Name: "allow_shutdown", Type: sdk.Bool, Description: "whether lmdown may stop the vendor daemon (default false)"},
-			{Name: "allow_remove", Type: sdk.Bool, Description: "whether lmremove may release licences (default true)"},
-			{Name: "allow_reread", Type: sdk.Bool, Description: "whether lmreread may reload the gateway's configuration (default true)"},
+			{Name: "allow_remove", Type: sdk.Bool, Description: "whether lmremove may release licences: true from any client, false from none (default: only clients on the gateway's own host, over loopback)"},
+			{Name: "allow_reread", Type: sdk.Bool, Description: "whether lmreread may reload the gateway's configuration: true from any client, false from none (default: only clients on the gateway's own host, over loopback)"},
 			{Name: "max_connections", Type: sdk.Number, Description: "open connections on both listeners (default 4096)"},
 			{Name: "max_connections_per_ip", Type: sdk.Number, Description: "open connections from one IP address (default 256)"},
 			{Name: "idle_timeout", Type: sdk.Duration, Description: "close a connection that sends nothing this long; its licences are checked in (default 10m)"},
@@ -86,8 +87,8 @@ type settings struct {
 	location      *time.Location
 	version       string
 	allowShutdown bool
-	allowRemove   bool
-	allowReread   bool
+	allowRemove   permission
+	allowReread   permission
 
 	maxConns      int           // open connections, both listeners
 	maxConnsPerIP int           // open connections from one IP address
@@ -110,8 +111,8 @@ func loadSettings(cfg sdk.Config, log hclog.Logger) (settings, error) {
 		vendors:       cfg.Strings("vendors", nil),
 		version:       cfg.String("reported_version", Version),
 		allowShutdown: cfg.Bool("allow_shutdown", false),
-		allowRemove:   cfg.Bool("allow_remove", true),
-		allowReread:   cfg.Bool("allow_reread", true),
+		allowRemove:   permissionOf(cfg, "allow_remove"),
+		allowReread:   permissionOf(cfg, "allow_reread"),
 		location:      time.Local,
 		maxConns:      cfg.Int("max_connections", DefaultMaxConns),
 		maxConnsPerIP: cfg.Int("max_connections_per_ip", DefaultMaxConnsPerIP),
@@ -164,6 +165,51 @@ func loadSettings(cfg sdk.Config, log hclog.Logger) (settings, error) {
 		st.host = h
 	}
 	return st, nil
+}
+
+// permission says which clients may use an administrative request.
+type permission int
+
+const (
+	loopbackOnly permission = iota // the default: clients on the gateway's own host
+	anyone
+	noone
+)
+
+// permissionOf reads a bool attribute: true is anyone, false no one, and
+// unset the loopback-only default. A licence server's vendor port is open
+// to every client on the network; releasing others' seats or reloading the
+// configuration is an administrator's act, and administrators run lmutil on
+// the server (or say allow_* = true).
+func permissionOf(cfg sdk.Config, name string) permission {
+	switch {
+	case !cfg.Has(name):
+		return loopbackOnly
+	case cfg.Bool(name, false):
+		return anyone
+	}
+	return noone
+}
+
+// allows reports whether a client at addr may use a request p governs.
+func (p permission) allows(addr net.Addr) bool {
+	switch p {
+	case anyone:
+		return true
+	case loopbackOnly:
+		ap := addrPort(addr)
+		return ap.IsValid() && ap.Addr().Unmap().IsLoopback()
+	}
+	return false
+}
+
+// addrPort is a TCP address as a netip.AddrPort (invalid for others).
+func addrPort(a net.Addr) netip.AddrPort {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.AddrPort()
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
 }
 
 func appendUnique(list []string, s string) []string {

@@ -802,7 +802,10 @@ func (x *Bytes) GetData() []byte {
 type LeaseRef struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The lease identifier from a Grant.
-	Lease         string `protobuf:"bytes,1,opt,name=lease,proto3" json:"lease,omitempty"`
+	Lease string `protobuf:"bytes,1,opt,name=lease,proto3" json:"lease,omitempty"`
+	// Remove only: who ordered the removal (the client of the plugin's
+	// admin request), named in the removed event.
+	By            *Client `protobuf:"bytes,2,opt,name=by,proto3" json:"by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -842,6 +845,13 @@ func (x *LeaseRef) GetLease() string {
 		return x.Lease
 	}
 	return ""
+}
+
+func (x *LeaseRef) GetBy() *Client {
+	if x != nil {
+		return x.By
+	}
+	return nil
 }
 
 // TicketRef names a queue ticket.
@@ -982,7 +992,7 @@ type CheckoutRequest struct {
 	// The minimum version; empty for any.
 	Version string `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
 	// How many seats; 0 means 1.
-	Count int32 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
+	Count int64 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
 	// Who asks.
 	Client *Client `protobuf:"bytes,5,opt,name=client,proto3" json:"client,omitempty"`
 	// > 0: queue up to this many nanoseconds when the feature queues.
@@ -1057,7 +1067,7 @@ func (x *CheckoutRequest) GetVersion() string {
 	return ""
 }
 
-func (x *CheckoutRequest) GetCount() int32 {
+func (x *CheckoutRequest) GetCount() int64 {
 	if x != nil {
 		return x.Count
 	}
@@ -2144,9 +2154,10 @@ const file_seats_proto_rawDesc = "" +
 	"\fCODE_INVALID\x10\x06\"\a\n" +
 	"\x05Empty\"\x1b\n" +
 	"\x05Bytes\x12\x12\n" +
-	"\x04data\x18\x01 \x01(\fR\x04data\" \n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"M\n" +
 	"\bLeaseRef\x12\x14\n" +
-	"\x05lease\x18\x01 \x01(\tR\x05lease\"#\n" +
+	"\x05lease\x18\x01 \x01(\tR\x05lease\x12+\n" +
+	"\x02by\x18\x02 \x01(\v2\x1b.licensegw.plugin.v1.ClientR\x02by\"#\n" +
 	"\tTicketRef\x12\x16\n" +
 	"\x06ticket\x18\x01 \x01(\tR\x06ticket\"x\n" +
 	"\x06Client\x12\x12\n" +
@@ -2159,7 +2170,7 @@ const file_seats_proto_rawDesc = "" +
 	"\x06vendor\x18\x01 \x01(\tR\x06vendor\x12\x18\n" +
 	"\afeature\x18\x02 \x01(\tR\afeature\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12\x14\n" +
-	"\x05count\x18\x04 \x01(\x05R\x05count\x123\n" +
+	"\x05count\x18\x04 \x01(\x03R\x05count\x123\n" +
 	"\x06client\x18\x05 \x01(\v2\x1b.licensegw.plugin.v1.ClientR\x06client\x12\x17\n" +
 	"\await_ns\x18\x06 \x01(\x03R\x06waitNs\x12\x1b\n" +
 	"\tborrow_ns\x18\a \x01(\x03R\bborrowNs\x12\x12\n" +
@@ -2315,25 +2326,26 @@ var file_seats_proto_depIdxs = []int32{
 	19, // 15: licensegw.plugin.v1.Response.status:type_name -> licensegw.plugin.v1.StatusResult
 	8,  // 16: licensegw.plugin.v1.Response.bytes:type_name -> licensegw.plugin.v1.Bytes
 	1,  // 17: licensegw.plugin.v1.Error.code:type_name -> licensegw.plugin.v1.Error.Code
-	11, // 18: licensegw.plugin.v1.CheckoutRequest.client:type_name -> licensegw.plugin.v1.Client
-	0,  // 19: licensegw.plugin.v1.CheckoutResult.outcome:type_name -> licensegw.plugin.v1.Outcome
-	14, // 20: licensegw.plugin.v1.CheckoutResult.grant:type_name -> licensegw.plugin.v1.Grant
-	15, // 21: licensegw.plugin.v1.CheckoutResult.denial:type_name -> licensegw.plugin.v1.Denial
-	14, // 22: licensegw.plugin.v1.TicketUpdate.grant:type_name -> licensegw.plugin.v1.Grant
-	15, // 23: licensegw.plugin.v1.TicketUpdate.denial:type_name -> licensegw.plugin.v1.Denial
-	20, // 24: licensegw.plugin.v1.StatusResult.features:type_name -> licensegw.plugin.v1.FeatureStatus
-	21, // 25: licensegw.plugin.v1.FeatureStatus.reserved:type_name -> licensegw.plugin.v1.Reservation
-	22, // 26: licensegw.plugin.v1.FeatureStatus.leases:type_name -> licensegw.plugin.v1.LeaseInfo
-	23, // 27: licensegw.plugin.v1.FeatureStatus.tickets:type_name -> licensegw.plugin.v1.TicketInfo
-	11, // 28: licensegw.plugin.v1.LeaseInfo.client:type_name -> licensegw.plugin.v1.Client
-	11, // 29: licensegw.plugin.v1.TicketInfo.client:type_name -> licensegw.plugin.v1.Client
-	2,  // 30: licensegw.plugin.v1.Seats.Session:input_type -> licensegw.plugin.v1.PluginFrame
-	4,  // 31: licensegw.plugin.v1.Seats.Session:output_type -> licensegw.plugin.v1.GatewayFrame
-	31, // [31:32] is the sub-list for method output_type
-	30, // [30:31] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	11, // 18: licensegw.plugin.v1.LeaseRef.by:type_name -> licensegw.plugin.v1.Client
+	11, // 19: licensegw.plugin.v1.CheckoutRequest.client:type_name -> licensegw.plugin.v1.Client
+	0,  // 20: licensegw.plugin.v1.CheckoutResult.outcome:type_name -> licensegw.plugin.v1.Outcome
+	14, // 21: licensegw.plugin.v1.CheckoutResult.grant:type_name -> licensegw.plugin.v1.Grant
+	15, // 22: licensegw.plugin.v1.CheckoutResult.denial:type_name -> licensegw.plugin.v1.Denial
+	14, // 23: licensegw.plugin.v1.TicketUpdate.grant:type_name -> licensegw.plugin.v1.Grant
+	15, // 24: licensegw.plugin.v1.TicketUpdate.denial:type_name -> licensegw.plugin.v1.Denial
+	20, // 25: licensegw.plugin.v1.StatusResult.features:type_name -> licensegw.plugin.v1.FeatureStatus
+	21, // 26: licensegw.plugin.v1.FeatureStatus.reserved:type_name -> licensegw.plugin.v1.Reservation
+	22, // 27: licensegw.plugin.v1.FeatureStatus.leases:type_name -> licensegw.plugin.v1.LeaseInfo
+	23, // 28: licensegw.plugin.v1.FeatureStatus.tickets:type_name -> licensegw.plugin.v1.TicketInfo
+	11, // 29: licensegw.plugin.v1.LeaseInfo.client:type_name -> licensegw.plugin.v1.Client
+	11, // 30: licensegw.plugin.v1.TicketInfo.client:type_name -> licensegw.plugin.v1.Client
+	2,  // 31: licensegw.plugin.v1.Seats.Session:input_type -> licensegw.plugin.v1.PluginFrame
+	4,  // 32: licensegw.plugin.v1.Seats.Session:output_type -> licensegw.plugin.v1.GatewayFrame
+	32, // [32:33] is the sub-list for method output_type
+	31, // [31:32] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_seats_proto_init() }

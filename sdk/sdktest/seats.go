@@ -271,7 +271,7 @@ func (s *Seats) choose(req sdk.CheckoutRequest) (*pool, *sdk.Checkout) {
 	case stageVersion:
 		return nil, denied("version", fmt.Sprintf("no pool of %s at version %s or newer", req.Feature, req.Version), 0, 0)
 	case stageCount:
-		return nil, denied("count", fmt.Sprintf("%d seats asked, %s has %d", req.Count, p.Name, p.Seats), 0, 0)
+		return nil, denied("count", fmt.Sprintf("%d seats asked, %s has %d", req.Count, p.Name, p.Seats), p.inUse, p.Seats)
 	case stageBorrow:
 		if !p.Borrow {
 			return nil, denied("borrow", fmt.Sprintf("%s may not be borrowed", p.Name), 0, 0)
@@ -377,7 +377,7 @@ func (s *Seats) Checkin(ctx context.Context, id string) error {
 }
 
 // Remove implements sdk.Seats.
-func (s *Seats) Remove(ctx context.Context, id string) error {
+func (s *Seats) Remove(ctx context.Context, id string, _ sdk.Client) error {
 	if err := checkRef(sdk.IdentLease, id); err != nil {
 		return err
 	}

@@ -96,7 +96,7 @@ func TestCountingAndGone(t *testing.T) {
 	if b.Outcome != sdk.Granted {
 		t.Fatalf("seats not freed by expiry: %+v", b)
 	}
-	if err := s.Remove(ctx, b.Grant.Lease); err != nil {
+	if err := s.Remove(ctx, b.Grant.Lease, sdk.Client{Addr: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Checkin(ctx, b.Grant.Lease); !errors.As(err, &gone) || gone.Reason != "removed" {

@@ -271,7 +271,7 @@ func TestLeaseGone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := seats.Remove(context.Background(), l.ID); err != nil {
+	if err := seats.Remove(context.Background(), l.ID, sdk.Client{Addr: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	select {
