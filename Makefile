@@ -32,7 +32,7 @@ test: vet build
 BENCHTIME ?= 2s
 CLIENTS   ?= 64
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./gateway/seats/ ./gateway/journal/ ./gateway/ledger/ ./sdk/ ./plugins/concurrentlm/...
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./gateway/seats/ ./gateway/journal/ ./gateway/ledger/ ./gateway/report/ ./sdk/ ./plugins/concurrentlm/...
 	@mkdir -p data; rm -rf data/bench; ./$(BIN)/licensegw serve -config examples/bench/config.hcl 2>data/bench.log & pid=$$!; \
 	  trap "kill $$pid 2>/dev/null" EXIT; \
 	  for i in $$(seq 50); do ./$(BIN)/licensegw status --addr 127.0.0.1:17648 >/dev/null 2>&1 && break; sleep 0.2; done; \

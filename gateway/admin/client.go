@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/licensegw/licensegw/gateway/report"
 )
 
 // DefaultAddr is the API's default address.
@@ -91,4 +93,22 @@ func (c *Client) do(ctx context.Context, method, path string, out any) error {
 		return nil
 	}
 	return json.Unmarshal(body, out)
+}
+
+// reportTimeout bounds a report, which reads the whole journal.
+const reportTimeout = 10 * time.Minute
+
+// Report runs a report (GET /v1/reports/{kind}); params are since, until,
+// by and retry as the CLI takes them.
+func (c *Client) Report(ctx context.Context, kind string, params url.Values) (*report.Result, error) {
+	var res report.Result
+	slow := &Client{base: c.base, hc: &http.Client{Timeout: reportTimeout}}
+	path := "/v1/reports/" + url.PathEscape(kind)
+	if q := params.Encode(); q != "" {
+		path += "?" + q
+	}
+	if err := slow.do(ctx, http.MethodGet, path, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
 }

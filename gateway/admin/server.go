@@ -44,6 +44,9 @@ func Handler(b Backend, log hclog.Logger) http.Handler {
 	if m, ok := b.(MetricsBackend); ok {
 		mux.Handle("GET /metrics", m.MetricsHandler())
 	}
+	if rb, ok := b.(ReportBackend); ok {
+		mux.HandleFunc("GET /v1/reports/{kind}", reportHandler(rb, log))
+	}
 	return h.guard(mux)
 }
 

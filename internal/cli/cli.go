@@ -14,6 +14,7 @@ import (
 	hcli "github.com/hashicorp/cli"
 	"github.com/posener/complete"
 
+	"github.com/licensegw/licensegw/gateway/report"
 	"github.com/licensegw/licensegw/internal/version"
 )
 
@@ -69,20 +70,24 @@ type argPredictor interface{ predictArgs() complete.Predictor }
 // ("events tail"); its parent must be in the tree too.
 func commands() map[string]command {
 	return map[string]command{
-		"serve":         &serveCommand{},
-		"validate":      &validateCommand{},
-		"status":        &statusCommand{},
-		"remove":        &removeCommand{},
-		"reload":        &reloadCommand{},
-		"events":        &groupCommand{name: "events", summary: "work with the event stream (events tail)"},
-		"events tail":   &eventsTailCommand{},
-		"version":       &versionCommand{},
-		"run":           &runCommand{},
-		"bench":         &benchCommand{},
-		"import":        &groupCommand{name: "import", summary: "convert vendor licence files (import flexlm)"},
-		"import flexlm": &importFlexlmCommand{},
-		"lmutil":        &lmutilCommand{},
-		"lsmon":         &lsmonCommand{},
+		"serve":          &serveCommand{},
+		"validate":       &validateCommand{},
+		"status":         &statusCommand{},
+		"remove":         &removeCommand{},
+		"reload":         &reloadCommand{},
+		"events":         &groupCommand{name: "events", summary: "work with the event stream (events tail)"},
+		"events tail":    &eventsTailCommand{},
+		"version":        &versionCommand{},
+		"run":            &runCommand{},
+		"bench":          &benchCommand{},
+		"import":         &groupCommand{name: "import", summary: "convert vendor licence files (import flexlm)"},
+		"import flexlm":  &importFlexlmCommand{},
+		"lmutil":         &lmutilCommand{},
+		"lsmon":          &lsmonCommand{},
+		"report":         &groupCommand{name: "report", summary: "usage, denial and peak reports from the journal (report usage)"},
+		"report usage":   &reportCommand{kind: report.KindUsage},
+		"report denials": &reportCommand{kind: report.KindDenials},
+		"report peaks":   &reportCommand{kind: report.KindPeaks},
 	}
 }
 
