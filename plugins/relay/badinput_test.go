@@ -34,7 +34,7 @@ func TestBadRequests(t *testing.T) {
 		{"backslash", "PUT", NodesPrefix + "a%5Cb", "", nil, 400, "path character"},
 		{"dot dot", "PUT", NodesPrefix + "%2E%2E", "", nil, 400, "path element"},
 		{"space", "PUT", NodesPrefix + "a%20b", "", nil, 400, "printable ASCII"},
-		{"control", "PUT", NodesPrefix + "a%00b", "", nil, 400, "printable ASCII"},
+		{"control", "PUT", NodesPrefix + "a%00b", "", nil, 400, "control character"},
 		{"utf-8", "PUT", NodesPrefix + "%C3%A9", "", nil, 400, "printable ASCII"},
 		{"empty", "PUT", NodesPrefix, "", nil, 400, "empty"},
 		{"body on PUT", "PUT", NodesPrefix + "n1", `{"fingerprint":"n1"}`, nil, 400, "takes no request body"},

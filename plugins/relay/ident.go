@@ -3,16 +3,16 @@ package relay
 import (
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/licensegw/licensegw/sdk"
 )
 
-// MaxFingerprintLen bounds a node fingerprint in bytes. It is the longest
-// user name the gateway accepts, and a fingerprint is the lease's user;
-// real fingerprints (machine ids, SHA-256 or HMAC digests in hex, UUIDs)
-// are 32 to 64 characters.
+// MaxFingerprintLen bounds a node fingerprint in bytes: the longest user
+// the gateway accepts (sdk.IdentUser), since a fingerprint is the lease's
+// user. Real fingerprints (machine ids, SHA-256 or HMAC digests in hex,
+// UUIDs) are 32 to 64 characters.
 const MaxFingerprintLen = 128
-
-// MaxPoolLen bounds a Relay-Pool name, the longest feature name.
-const MaxPoolLen = 64
 
 // ErrInvalidFingerprint and ErrInvalidPool are what checkFingerprint and
 // checkPoolName wrap.
@@ -21,10 +21,10 @@ var (
 	ErrInvalidPool        = errors.New("invalid pool")
 )
 
-// checkFingerprint accepts 1 to MaxFingerprintLen bytes of printable ASCII
-// without spaces and without the path characters '/' and '\', and never
-// "." or "..": a fingerprint is one path segment, the lease's user and part
-// of its request key, so it must be all three.
+// checkFingerprint accepts what is at once one path segment, a user and,
+// prefixed with RequestKeyPrefix, a request key by the SDK's identifier
+// rules: 1 to MaxFingerprintLen bytes of printable ASCII without spaces,
+// without the path characters '/' and '\', and never "." or "..".
 func checkFingerprint(fp string) error {
 	switch {
 	case fp == "":
@@ -33,29 +33,37 @@ func checkFingerprint(fp string) error {
 		return fmt.Errorf("%w: longer than %d bytes", ErrInvalidFingerprint, MaxFingerprintLen)
 	case fp == "." || fp == "..":
 		return fmt.Errorf("%w: %q is a path element", ErrInvalidFingerprint, fp)
+	case strings.ContainsAny(fp, `/\`):
+		return fmt.Errorf("%w: it contains a path character ('/' or '\\')", ErrInvalidFingerprint)
 	}
-	for i := 0; i < len(fp); i++ {
-		switch c := fp[i]; {
-		case c <= ' ' || c >= 0x7f:
-			return fmt.Errorf("%w: only printable ASCII without spaces is allowed", ErrInvalidFingerprint)
-		case c == '/' || c == '\\':
-			return fmt.Errorf("%w: it contains the path character %q", ErrInvalidFingerprint, c)
+	for _, check := range []struct {
+		k sdk.Ident
+		s string
+	}{{sdk.IdentUser, fp}, {sdk.IdentRequestKey, RequestKeyPrefix + fp}} {
+		if err := sdk.CheckIdent(check.k, check.s); err != nil {
+			return fmt.Errorf("%w: it %s", ErrInvalidFingerprint, reason(err))
 		}
 	}
 	return nil
 }
 
 // checkPoolName accepts what the gateway accepts as a feature name:
-// 1 to MaxPoolLen letters, digits, '_', '.' and '-'.
+// 1 to 64 letters, digits, '_', '.' and '-'.
 func checkPoolName(p string) error {
-	if p == "" || len(p) > MaxPoolLen {
-		return fmt.Errorf("%w: a pool name has 1 to %d characters", ErrInvalidPool, MaxPoolLen)
+	if p == "" {
+		return fmt.Errorf("%w: empty", ErrInvalidPool)
 	}
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
-			return fmt.Errorf("%w: %q may hold only letters, digits, '_', '.' and '-'", ErrInvalidPool, p)
-		}
+	if err := sdk.CheckIdent(sdk.IdentFeature, p); err != nil {
+		return fmt.Errorf("%w %q: it %s", ErrInvalidPool, p, reason(err))
 	}
 	return nil
+}
+
+// reason is the rule an identifier broke, without the identifier's name.
+func reason(err error) string {
+	var ie *sdk.InvalidError
+	if errors.As(err, &ie) {
+		return ie.Reason
+	}
+	return err.Error()
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/licensegw/licensegw/plugins/relay/keygenfile"
+	"github.com/licensegw/licensegw/sdk"
 )
 
 // The file names the licence directory holds.
@@ -113,6 +114,10 @@ func loadLicence(dir, rel string, pub ed25519.PublicKey, now time.Time) (*licenc
 	info, err := keygenfile.Open(data, strings.TrimSpace(string(key)), pub, now)
 	if err != nil {
 		return nil, err
+	}
+	if err := sdk.CheckIdent(sdk.IdentDisplay, info.ID); err != nil {
+		// The id travels as the checkout's display.
+		return nil, fmt.Errorf("licence id %.40q is not usable: it %s", info.ID, reason(err))
 	}
 	return &licence{
 		id: info.ID, file: rel, key: info.Key, info: info,

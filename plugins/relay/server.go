@@ -286,6 +286,8 @@ func (s *server) refuse(w http.ResponseWriter, pool string, ck *sdk.Checkout, er
 	switch {
 	case err != nil && errors.Is(err, sdk.ErrUnavailable) || err != nil && errors.Is(err, context.DeadlineExceeded):
 		s.unavailable(w, "checkout", err)
+	case err != nil && errors.Is(err, sdk.ErrInvalid):
+		s.badRequest(w, err.Error())
 	case err != nil:
 		s.log.Error("checkout failed", "pool", pool, "error", err)
 		s.fail(w, http.StatusInternalServerError, "failed to claim license")
