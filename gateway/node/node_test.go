@@ -13,9 +13,19 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/licensegw/licensegw/gateway/admin"
+	"github.com/licensegw/licensegw/gateway/seats"
 )
 
 func writeConfig(t *testing.T, natsListen string) string {
+	t.Helper()
+	return writeConfigWith(t, natsListen, `
+feature "cad" {
+  seats = 2
+}
+`)
+}
+
+func writeConfigWith(t *testing.T, natsListen, features string) string {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.hcl")
@@ -30,10 +40,7 @@ admin {
 nats {
   listen = "` + natsListen + `"
 }
-feature "cad" {
-  seats = 2
-}
-`
+` + features
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -98,5 +105,84 @@ func TestInvalidConfigIsAConfigError(t *testing.T) {
 	var ce *ConfigError
 	if !errors.As(err, &ce) || len(ce.Diags) != 1 || ce.Diags[0].Subject.Start.Line != 2 {
 		t.Fatalf("Start with a bad config: %v", err)
+	}
+}
+
+// TestRestartForgetsEndedLeases: leases that expired, were removed or
+// checked in stay gone when the node restarts, from its snapshot and, with
+// the snapshot deleted, from the journal alone; GONE still says why; the
+// lease that was live comes back with a fresh TTL.
+func TestRestartForgetsEndedLeases(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	path := writeConfigWith(t, "127.0.0.1:0", `
+feature "short" {
+  seats     = 3
+  lease_ttl = "5s"
+}
+feature "long" {
+  seats     = 1
+  lease_ttl = "10m"
+}
+`)
+	n, err := Start(ctx, path, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Shutdown(context.Background()) })
+	grant := func(feature, user string) string {
+		res, _, err := n.ledger.Checkout(ctx, seats.CheckoutRequest{Feature: feature, Client: seats.Client{User: user, Host: "h"}})
+		if err != nil || res.Outcome != seats.Granted {
+			t.Fatalf("checkout of %s: %+v, %v", feature, res, err)
+		}
+		return res.Lease.ID
+	}
+	expired, removed, checkedIn, live := grant("short", "exp"), grant("short", "rm"), grant("short", "ci"), grant("long", "live")
+	if err := n.ledger.Remove(ctx, removed); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.ledger.Checkin(ctx, checkedIn); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, ok := n.ledger.Lease(expired); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the short lease did not expire")
+		}
+	}
+	gone := map[string]seats.Reason{expired: seats.GoneExpired, removed: seats.GoneRemoved, checkedIn: seats.GoneUnknown}
+
+	for _, from := range []string{"snapshot", "journal"} {
+		if err := n.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		snap := filepath.Join(filepath.Dir(path), "data", "snapshot.json")
+		if _, err := os.Stat(snap); err != nil {
+			t.Fatalf("no snapshot after a clean stop: %v", err)
+		}
+		if from == "journal" {
+			if err := os.Remove(snap); err != nil {
+				t.Fatal(err)
+			}
+		}
+		restarted := time.Now()
+		if n, err = Start(ctx, path, hclog.NewNullLogger()); err != nil {
+			t.Fatalf("restart from the %s: %v", from, err)
+		}
+		if leases, tickets := n.ledger.Counts(); leases != 1 || tickets != 0 {
+			t.Errorf("from the %s: %d leases, %d tickets; want only %s", from, leases, tickets, live)
+		}
+		if l, ok := n.ledger.Lease(live); !ok || l.Expires.Before(restarted.Add(9*time.Minute)) {
+			t.Errorf("from the %s: live lease %+v (%v), want it back with a fresh TTL", from, l, ok)
+		}
+		for id, want := range gone {
+			_, err := n.ledger.Heartbeat(ctx, id)
+			var g *seats.GoneError
+			if !errors.As(err, &g) || g.Reason != want {
+				t.Errorf("from the %s: heartbeat of ended lease %s: %v, want gone (%s)", from, id, err, want)
+			}
+		}
 	}
 }

@@ -66,7 +66,7 @@ func mutations() []mutation {
 			file: "gateway/seats/replay.go",
 			old:  "case events.Checkin, events.Expired, events.Removed, events.Returned:",
 			new:  "case events.Checkin, events.Removed, events.Returned:\n\tcase events.Expired:",
-			pkgs: []string{"./gateway/seats/", "./gateway/ledger/", "./internal/e2e/"},
+			pkgs: []string{"./gateway/seats/", "./gateway/ledger/", "./gateway/node/", "./internal/e2e/"},
 			run:  "TestRestart|TestReplay|TestApply|TestProperties|TestEndedLeasesStayGoneAfterRestart",
 		},
 		{
