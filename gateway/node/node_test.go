@@ -138,7 +138,7 @@ feature "long" {
 		return res.Lease.ID
 	}
 	expired, removed, checkedIn, live := grant("short", "exp"), grant("short", "rm"), grant("short", "ci"), grant("long", "live")
-	if err := n.ledger.Remove(ctx, removed); err != nil {
+	if err := n.ledger.Remove(ctx, removed, "test"); err != nil {
 		t.Fatal(err)
 	}
 	if err := n.ledger.Checkin(ctx, checkedIn); err != nil {
