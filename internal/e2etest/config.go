@@ -2,6 +2,7 @@ package e2etest
 
 import (
 	"fmt"
+	"net"
 	"path/filepath"
 	"strings"
 	"text/template"
@@ -35,19 +36,39 @@ func (d templateData) UDP(name string) (string, error) { return d.g.alloc(name, 
 func (d templateData) TCPUDP(name string) (string, error) { return d.g.alloc(name, FreeTCPUDPAddr) }
 
 // alloc returns the address named name, picking one with free the first
-// time.
+// time. The kernel may hand the same ephemeral port to two consecutive
+// probes once the first probe's listener is closed, so a port this gateway
+// already uses under another name is refused and picked again: the admin
+// API and NATS once came up on the same port and the daemon failed to start.
 func (g *Gateway) alloc(name string, free func() (string, error)) (string, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if a, ok := g.addrs[name]; ok {
 		return a, nil
 	}
-	a, err := free()
-	if err != nil {
-		return "", fmt.Errorf("address %q: %w", name, err)
+	for range 100 {
+		a, err := free()
+		if err != nil {
+			return "", fmt.Errorf("address %q: %w", name, err)
+		}
+		if !g.portTaken(a) {
+			g.addrs[name] = a
+			return a, nil
+		}
 	}
-	g.addrs[name] = a
-	return a, nil
+	return "", fmt.Errorf("address %q: %w", name, ErrNoPort)
+}
+
+// portTaken says whether a's port is already given to another name of this
+// gateway (TCP and UDP alike: a test may share a number across both).
+func (g *Gateway) portTaken(a string) bool {
+	_, port, _ := net.SplitHostPort(a)
+	for _, b := range g.addrs {
+		if _, p, _ := net.SplitHostPort(b); p == port {
+			return true
+		}
+	}
+	return false
 }
 
 // render is the whole configuration file: the blocks the harness needs
