@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -191,18 +192,26 @@ func Read(r *bufio.Reader) (*Frame, error) {
 	if err := checkHeader(hdr[:]); err != nil {
 		return nil, err
 	}
-	n := binary.BigEndian.Uint32(hdr[8:])
-	buf := make([]byte, headerLen+int(n)+trailerLen)
-	copy(buf, hdr[:])
-	if _, err := io.ReadFull(r, buf[headerLen:]); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	rest := int64(binary.BigEndian.Uint32(hdr[8:])) + trailerLen
+	// The buffer grows as bytes arrive, never ahead of them: a header
+	// that announces a megabyte and a client that sends ten bytes (or
+	// hangs up) costs ten bytes, not a megabyte per connection.
+	var buf bytes.Buffer
+	buf.Grow(headerLen + int(min(rest, readChunk)))
+	buf.Write(hdr[:])
+	got, err := io.CopyN(&buf, r, rest)
+	if got < rest {
+		if err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, ErrShort
 		}
 		return nil, err
 	}
-	f, _, err := Decode(buf)
+	f, _, err := Decode(buf.Bytes())
 	return f, err
 }
+
+// readChunk is the most Read allocates for a frame before its bytes arrive.
+const readChunk = 4 << 10
 
 func checkHeader(h []byte) error {
 	if h[0] != magic[0] || h[1] != magic[1] {
