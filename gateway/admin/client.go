@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,6 +46,37 @@ func (c *Client) RemoveLease(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/leases/"+url.PathEscape(id), nil)
 }
 
+// Leases fetches every lease (of feature and vendor when not empty),
+// following the API's pages of pageSize (0: the server's default).
+func (c *Client) Leases(ctx context.Context, feature, vendor string, pageSize int) ([]Lease, error) {
+	var all []Lease
+	cursor := ""
+	for {
+		q := url.Values{}
+		if feature != "" {
+			q.Set("feature", feature)
+		}
+		if vendor != "" {
+			q.Set("vendor", vendor)
+		}
+		if pageSize > 0 {
+			q.Set("limit", strconv.Itoa(pageSize))
+		}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		var page []Lease
+		h, err := c.doHeader(ctx, http.MethodGet, "/v1/leases?"+q.Encode(), &page)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if cursor = h.Get(NextCursorHeader); cursor == "" {
+			return all, nil
+		}
+	}
+}
+
 // Reload asks the gateway to reread its configuration.
 func (c *Client) Reload(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/reload", nil)
@@ -69,30 +101,36 @@ func (e *APIError) Is(target error) bool {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, out any) error {
+	_, err := c.doHeader(ctx, method, path, out)
+	return err
+}
+
+// doHeader is do that also returns the answer's headers.
+func (c *Client) doHeader(ctx context.Context, method, path string, out any) (http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("admin API at %s: %w", c.base, err)
+		return nil, fmt.Errorf("admin API at %s: %w", c.base, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if resp.StatusCode >= 300 {
 		var eb errorBody
 		if json.Unmarshal(body, &eb) != nil || eb.Error == "" {
 			eb.Error = strings.TrimSpace(string(body))
 		}
-		return &APIError{Code: resp.StatusCode, Message: eb.Error}
+		return nil, &APIError{Code: resp.StatusCode, Message: eb.Error}
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
-		return nil
+		return resp.Header, nil
 	}
-	return json.Unmarshal(body, out)
+	return resp.Header, json.Unmarshal(body, out)
 }
 
 // reportTimeout bounds a report, which reads the whole journal.

@@ -6,7 +6,8 @@
 //
 //	GET    /v1/status          gateway, features with leases and queues, plugins
 //	GET    /v1/features        features (pools) with counts
-//	GET    /v1/leases          every lease (?feature=F&vendor=V to filter)
+//	GET    /v1/leases          a page of leases (?feature=F&vendor=V to filter,
+//	                           &limit=N&cursor=C; X-Next-Cursor names the next)
 //	GET    /v1/queues          every waiting ticket
 //	DELETE /v1/leases/{id}     remove a lease (204; 404 when unknown)
 //	POST   /v1/reload          reread the configuration file (keeps leases)

@@ -2,10 +2,16 @@ package admin
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -102,16 +108,70 @@ func (h *handler) features(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// Lease pages: GET /v1/leases answers at most limit leases (default
+// DefaultPage, at most MaxPage), in lease id order. When more follow, the
+// answer carries the cursor of the next page in the NextCursorHeader
+// header and a Link rel="next"; the body stays a plain JSON array.
+const (
+	DefaultPage      = 1000
+	MaxPage          = 10000
+	NextCursorHeader = "X-Next-Cursor"
+)
+
 func (h *handler) leases(w http.ResponseWriter, r *http.Request) {
-	feature, vendor := r.URL.Query().Get("feature"), r.URL.Query().Get("vendor")
+	q := r.URL.Query()
+	feature, vendor := q.Get("feature"), q.Get("vendor")
+	limit := DefaultPage
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxPage {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit is a whole number from 1 to %d", MaxPage))
+			return
+		}
+		limit = n
+	}
+	after, err := decodeCursor(q.Get("cursor"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad cursor: pass back the "+NextCursorHeader+" of the previous page")
+		return
+	}
 	out := []Lease{}
 	for _, f := range h.b.Status(r.Context()).Features {
 		if feature != "" && f.Name != feature || vendor != "" && f.Vendor != vendor {
 			continue
 		}
-		out = append(out, f.Leases...)
+		for _, l := range f.Leases {
+			if l.ID > after {
+				out = append(out, l)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Lease) int { return strings.Compare(a.ID, b.ID) })
+	if len(out) > limit {
+		out = out[:limit]
+		next := encodeCursor(out[limit-1].ID)
+		nq := url.Values{"cursor": {next}, "limit": {strconv.Itoa(limit)}}
+		if feature != "" {
+			nq.Set("feature", feature)
+		}
+		if vendor != "" {
+			nq.Set("vendor", vendor)
+		}
+		w.Header().Set(NextCursorHeader, next)
+		w.Header().Set("Link", "</v1/leases?"+nq.Encode()+`>; rel="next"`)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// A cursor is the last lease id of a page, opaque to clients.
+func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }
+
+func decodeCursor(c string) (string, error) {
+	if len(c) > 128 {
+		return "", errors.New("cursor too long")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	return string(b), err
 }
 
 func (h *handler) queues(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -110,5 +111,73 @@ func TestHandlerAnswers(t *testing.T) {
 				t.Errorf("content type %q", rec.Header().Get("Content-Type"))
 			}
 		})
+	}
+}
+
+func TestLeasePages(t *testing.T) {
+	b := &backend{leases: map[string]bool{}}
+	for i := range 1203 {
+		b.leases[fmt.Sprintf("L%05d", i)] = true
+	}
+	srv := httptest.NewServer(Handler(b, hclog.NewNullLogger()))
+	t.Cleanup(srv.Close)
+
+	// One page: the default size, in id order, with the next cursor.
+	resp, err := http.Get(srv.URL + "/v1/leases")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page []Lease
+	err = json.NewDecoder(resp.Body).Decode(&page)
+	resp.Body.Close()
+	if err != nil || len(page) != DefaultPage || page[0].ID != "L00000" || page[DefaultPage-1].ID != "L00999" {
+		t.Fatalf("first page: %d leases, %v", len(page), err)
+	}
+	if resp.Header.Get(NextCursorHeader) == "" || !strings.Contains(resp.Header.Get("Link"), `rel="next"`) {
+		t.Fatalf("first page without a next cursor: %v", resp.Header)
+	}
+
+	// The client follows every page, whatever their size.
+	for _, size := range []int{0, 50, 1000, MaxPage} {
+		all, err := NewClient(srv.URL).Leases(context.Background(), "cad", "", size)
+		if err != nil || len(all) != len(b.leases) {
+			t.Fatalf("page size %d: %d leases, %v; want %d", size, len(all), err, len(b.leases))
+		}
+		seen := map[string]bool{}
+		for _, l := range all {
+			if seen[l.ID] {
+				t.Fatalf("page size %d: %s twice", size, l.ID)
+			}
+			seen[l.ID] = true
+		}
+	}
+	// A lease removed between pages does not shift the next page.
+	resp, err = http.Get(srv.URL + "/v1/leases?limit=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	delete(b.leases, "L00000")
+	delete(b.leases, "L00001")
+	resp, err = http.Get(srv.URL + "/v1/leases?limit=2&cursor=" + resp.Header.Get(NextCursorHeader))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page = nil
+	err = json.NewDecoder(resp.Body).Decode(&page)
+	resp.Body.Close()
+	if err != nil || len(page) != 2 || page[0].ID != "L00002" {
+		t.Fatalf("after removals: %+v, %v", page, err)
+	}
+
+	for _, bad := range []string{"limit=0", "limit=10001", "limit=x", "cursor=%21%21", "cursor=" + strings.Repeat("A", 200)} {
+		resp, err := http.Get(srv.URL + "/v1/leases?" + bad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: HTTP %d, want 400", bad, resp.StatusCode)
+		}
 	}
 }

@@ -74,6 +74,7 @@ func commands() map[string]command {
 		"validate":       &validateCommand{},
 		"status":         &statusCommand{},
 		"remove":         &removeCommand{},
+		"leases":         &leasesCommand{},
 		"reload":         &reloadCommand{},
 		"events":         &groupCommand{name: "events", summary: "work with the event stream (events tail)"},
 		"events tail":    &eventsTailCommand{},
