@@ -21,9 +21,13 @@
 //   - All Seats calls travel over one long-lived gRPC stream, multiplexed by
 //     request id and sent in batches, so thousands of concurrent calls cost
 //     few frames.
+//   - A Seats stream that ends while the gateway lives is reopened on the
+//     same connection: the plugin's clients keep their connections and their
+//     queue tickets; calls in flight at the break fail with ErrUnavailable.
 //   - The process exits by itself when Serve returns without being stopped
 //     (the gateway restarts it, and the sockets stay open meanwhile) and when
-//     the gateway dies: its Seats stream breaks or its parent process changes.
+//     the gateway dies: no Seats stream can be opened for 2 seconds, or its
+//     parent process changes.
 //
 // The sdk never imports the gateway: plugins build against this module path
 // alone. sdk/sdktest provides an in-memory host for a plugin's own tests;

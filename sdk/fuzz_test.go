@@ -67,7 +67,7 @@ func FuzzSessionClientFrames(f *testing.F) {
 			return
 		}
 		stream := newFakeStream()
-		c := newSessionClient(stream, nil)
+		c := newSessionClient(stream, nil, nil)
 		defer c.close()
 		type result struct {
 			co  *Checkout

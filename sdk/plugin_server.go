@@ -37,7 +37,7 @@ type pluginServer struct {
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when Serve has returned
 	serveErr error
-	seats    *sessionClient
+	seats    *seatsLink
 	conn     *grpc.ClientConn
 }
 
@@ -70,15 +70,7 @@ func (s *pluginServer) Configure(ctx context.Context, req *pb.ConfigureRequest) 
 		closeEnv(env)
 		return nil, status.Errorf(codes.Unavailable, "dial the gateway's Seats service: %v", err)
 	}
-	// The stream outlives this call: it gets a context of its own.
-	stream, err := pb.NewSeatsClient(conn).Session(context.Background())
-	if err != nil {
-		_ = conn.Close()
-		closeEnv(env)
-		return nil, status.Errorf(codes.Unavailable, "open the Seats session: %v", err)
-	}
-	s.conn = conn
-	s.seats = newSessionClient(stream, func(err error) {
+	link, err := newSeatsLink(conn, s.log, func(err error) {
 		s.mu.Lock()
 		stopping := s.stopping
 		s.mu.Unlock()
@@ -87,6 +79,13 @@ func (s *pluginServer) Configure(ctx context.Context, req *pb.ConfigureRequest) 
 			s.exit(3, fmt.Sprintf("the gateway's Seats session ended: %v", err))
 		}
 	})
+	if err != nil {
+		_ = conn.Close()
+		closeEnv(env)
+		return nil, status.Errorf(codes.Unavailable, "%v", err)
+	}
+	s.conn = conn
+	s.seats = link
 	env.Seats = s.seats
 
 	serveCtx, cancel := context.WithCancel(context.Background())

@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -39,6 +40,10 @@ type sessionClient struct {
 	err       error // why the session ended
 }
 
+// errNotSent marks a call refused because its session had already ended:
+// nothing reached the gateway, so the call may go on the next session.
+var errNotSent = errors.New("not sent")
+
 type call struct {
 	resp    chan *pb.Response // cap 1, filled once under mu
 	updates chan TicketUpdate // a queued checkout's updates, set before resp is filled
@@ -46,16 +51,23 @@ type call struct {
 
 var _ Seats = (*sessionClient)(nil)
 
-// newSessionClient starts the reader and writer of stream. onEnd, if not
-// nil, is called once with the reason when the session breaks.
-func newSessionClient(stream pb.Seats_SessionClient, onEnd func(error)) *sessionClient {
+// newSessionClient starts the reader and writer of stream. tickets, if not
+// nil, are the waiting queue tickets of a previous session of the same
+// plugin, whose updates now come on this one. onEnd, if not nil, is called
+// once with the reason when the session breaks; it may take the session's
+// waiting tickets (takeTickets) for the next session, and those it leaves
+// get a final "unavailable" denial.
+func newSessionClient(stream pb.Seats_SessionClient, tickets map[string]chan TicketUpdate, onEnd func(*sessionClient, error)) *sessionClient {
+	if tickets == nil {
+		tickets = map[string]chan TicketUpdate{}
+	}
 	c := &sessionClient{
 		stream:    stream,
 		wake:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
 		calls:     map[uint64]*call{},
 		abandoned: map[uint64]bool{},
-		tickets:   map[string]chan TicketUpdate{},
+		tickets:   tickets,
 	}
 	go c.writeLoop()
 	go c.readLoop(onEnd)
@@ -100,21 +112,24 @@ func (c *sessionClient) writeLoop() {
 				break
 			}
 			if err := c.stream.Send(f); err != nil {
-				c.fail(fmt.Errorf("%w: session send: %v", ErrUnavailable, err))
+				// The stream is over; the reader sees it end and hands
+				// the waiting tickets on.
+				c.end(fmt.Errorf("%w: session send: %v", ErrUnavailable, err))
 				return
 			}
 		}
 	}
 }
 
-func (c *sessionClient) readLoop(onEnd func(error)) {
+func (c *sessionClient) readLoop(onEnd func(*sessionClient, error)) {
 	for {
 		f, err := c.stream.Recv()
 		if err != nil {
-			c.fail(fmt.Errorf("%w: session: %v", ErrUnavailable, err))
+			c.end(fmt.Errorf("%w: session: %v", ErrUnavailable, err))
 			if onEnd != nil {
-				onEnd(err)
+				onEnd(c, err)
 			}
+			c.fail(c.err)
 			return
 		}
 		for _, r := range f.GetResponses() {
@@ -182,20 +197,42 @@ func deliverUpdate(ch chan TicketUpdate, u TicketUpdate) {
 	close(ch)
 }
 
-// fail ends the session once: pending calls return err, waiting tickets
-// get a final "unavailable" denial.
-func (c *sessionClient) fail(err error) {
+// end ends the session once: pending and later calls return err. Waiting
+// tickets stay, for takeTickets or fail.
+func (c *sessionClient) end(err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.endLocked(err)
+}
+
+func (c *sessionClient) endLocked(err error) {
 	if c.err != nil {
 		return
 	}
 	c.err = err
 	close(c.done)
+}
+
+// fail ends the session: pending calls return err, waiting tickets get a
+// final "unavailable" denial.
+func (c *sessionClient) fail(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.endLocked(err)
 	for t, ch := range c.tickets {
-		deliverUpdate(ch, TicketUpdate{Ticket: t, Denial: &Denial{Reason: "unavailable", Message: err.Error()}})
+		deliverUpdate(ch, TicketUpdate{Ticket: t, Denial: &Denial{Reason: "unavailable", Message: c.err.Error()}})
 	}
 	clear(c.tickets)
+}
+
+// takeTickets removes the waiting tickets of a session that ended, for
+// the next session to deliver their updates.
+func (c *sessionClient) takeTickets() map[string]chan TicketUpdate {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tickets
+	c.tickets = map[string]chan TicketUpdate{}
+	return t
 }
 
 func (c *sessionClient) enqueueLocked(req *pb.Request) uint64 {
@@ -224,7 +261,7 @@ func (c *sessionClient) doCall(ctx context.Context, req *pb.Request) (*pb.Respon
 	}
 	c.mu.Lock()
 	if c.err != nil {
-		err := c.err
+		err := fmt.Errorf("%w (%w)", c.err, errNotSent)
 		c.mu.Unlock()
 		return nil, nil, err
 	}

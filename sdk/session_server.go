@@ -15,6 +15,12 @@ import (
 // tickets of a plugin whose session ended.
 const cancelGrace = 5 * time.Second
 
+// resumeGrace is how long the queue tickets of a session that ended wait
+// for the plugin to open its next session before they are cancelled. A
+// plugin whose session broke while the gateway lives opens a new one at
+// once and keeps its clients' tickets; a plugin that is gone does not.
+const resumeGrace = 3 * time.Second
+
 // maxInflight bounds the requests of one session handled at once.
 const maxInflight = 4096
 
@@ -25,6 +31,15 @@ type sessionServer struct {
 	pb.UnimplementedSeatsServer
 	seats Seats
 	log   hclog.Logger
+
+	// Queue tickets belong to the plugin, not to one session: their
+	// updates go to the live session, and wait in parked while there is
+	// none, for resumeGrace.
+	mu      sync.Mutex
+	live    *session
+	tickets map[string]bool // queued tickets not yet final
+	parked  []*pb.TicketUpdate
+	orphan  *time.Timer // cancels the tickets when no session comes back
 }
 
 // NewSeatsServer returns the gRPC Seats service for seats, as the gateway
@@ -34,7 +49,7 @@ func NewSeatsServer(seats Seats, log hclog.Logger) pb.SeatsServer {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	return &sessionServer{seats: seats, log: log}
+	return &sessionServer{seats: seats, log: log, tickets: map[string]bool{}}
 }
 
 // session is one Session stream's state.
@@ -47,7 +62,6 @@ type session struct {
 	responses []*pb.Response
 	updates   []*pb.TicketUpdate
 	inflight  map[uint64]context.CancelFunc
-	tickets   map[string]bool // queued tickets not yet final
 	ended     bool
 }
 
@@ -56,8 +70,9 @@ func (s *sessionServer) Session(stream pb.Seats_SessionServer) error {
 	defer cancel()
 	ss := &session{
 		srv: s, stream: stream, wake: make(chan struct{}, 1),
-		inflight: map[uint64]context.CancelFunc{}, tickets: map[string]bool{},
+		inflight: map[uint64]context.CancelFunc{},
 	}
+	s.attach(ss)
 	writeErr := make(chan error, 1)
 	go func() { writeErr <- ss.writeLoop(ctx) }()
 
@@ -118,58 +133,171 @@ func requestContext(ctx context.Context, req *pb.Request) (context.Context, cont
 func (ss *session) handle(ctx context.Context, req *pb.Request) {
 	resp, updates := ss.srv.call(ctx, req)
 	resp.Id = req.GetId()
+	ticket := resp.GetCheckout().GetTicket()
+	if updates != nil {
+		// Registered before the response is queued: an update that
+		// follows finds the ticket, and never overtakes the response.
+		ss.srv.addTicket(ticket)
+	}
 	ss.mu.Lock()
 	if c, ok := ss.inflight[req.GetId()]; ok {
 		c()
 		delete(ss.inflight, req.GetId())
 	}
-	ss.responses = append(ss.responses, resp)
-	ticket := resp.GetCheckout().GetTicket()
-	if updates != nil && !ss.ended {
-		ss.tickets[ticket] = true
+	ended := ss.ended
+	if !ended {
+		ss.responses = append(ss.responses, resp)
 	}
 	ss.mu.Unlock()
+	if ended {
+		// The plugin can no longer learn what it got: give it back.
+		ss.srv.undo(resp)
+	}
 	ss.signal()
 	if updates != nil {
-		// The response is queued first, so no update overtakes it.
-		go ss.forward(ticket, updates)
+		go ss.srv.forward(ticket, updates)
 	}
 }
 
-// forward relays a queued checkout's updates onto the stream.
-func (ss *session) forward(ticket string, updates <-chan TicketUpdate) {
-	for u := range updates {
+// attach makes ss the live session: it takes the updates parked while the
+// plugin had none, and the orphaned tickets are no longer cancelled.
+func (s *sessionServer) attach(ss *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.live = ss
+	if s.orphan != nil {
+		s.orphan.Stop()
+		s.orphan = nil
+	}
+	if len(s.parked) > 0 {
 		ss.mu.Lock()
-		if u.Final() {
-			delete(ss.tickets, ticket)
-		}
-		if !ss.ended {
-			ss.updates = append(ss.updates, ticketUpdateToPB(u))
-		}
+		ss.updates = append(ss.updates, s.parked...)
 		ss.mu.Unlock()
+		s.parked = nil
 		ss.signal()
 	}
 }
 
-// end marks the session over and cancels its waiting tickets: a plugin
+// detach ends ss's turn as the live session. The plugin's tickets wait
+// resumeGrace for its next session, then they are cancelled: a plugin
 // that is gone cannot tell its clients about a grant.
-func (ss *session) end() {
+func (s *sessionServer) detach(ss *session, unsent []*pb.TicketUpdate) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Updates the session could not send go first: they are older than
+	// any parked since.
+	s.parked = append(unsent, s.parked...)
+	if s.live != ss {
+		if s.live != nil && len(s.parked) > 0 {
+			s.live.mu.Lock()
+			s.live.updates = append(s.live.updates, s.parked...)
+			s.live.mu.Unlock()
+			s.parked = nil
+			s.live.signal()
+		}
+		return
+	}
+	s.live = nil
+	if len(s.tickets) > 0 && s.orphan == nil {
+		s.orphan = time.AfterFunc(resumeGrace, s.cancelOrphans)
+	}
+}
+
+func (s *sessionServer) addTicket(t string) {
+	s.mu.Lock()
+	s.tickets[t] = true
+	s.mu.Unlock()
+}
+
+// forward relays a queued checkout's updates to the live session.
+func (s *sessionServer) forward(ticket string, updates <-chan TicketUpdate) {
+	for u := range updates {
+		pu := ticketUpdateToPB(u)
+		s.mu.Lock()
+		if u.Final() {
+			delete(s.tickets, ticket)
+		}
+		live := s.live
+		if live == nil {
+			s.parked = append(s.parked, pu)
+		}
+		s.mu.Unlock()
+		if live != nil && !live.push(pu) {
+			s.mu.Lock()
+			s.parked = append(s.parked, pu)
+			s.mu.Unlock()
+		}
+	}
+}
+
+// push queues an update on ss unless it has ended.
+func (ss *session) push(u *pb.TicketUpdate) bool {
 	ss.mu.Lock()
-	ss.ended = true
-	tickets := make([]string, 0, len(ss.tickets))
-	for t := range ss.tickets {
+	defer ss.mu.Unlock()
+	if ss.ended {
+		return false
+	}
+	ss.updates = append(ss.updates, u)
+	ss.signal()
+	return true
+}
+
+// cancelOrphans cancels the tickets of a plugin that did not come back.
+func (s *sessionServer) cancelOrphans() {
+	s.mu.Lock()
+	if s.live != nil {
+		s.mu.Unlock()
+		return
+	}
+	s.orphan = nil
+	tickets := make([]string, 0, len(s.tickets))
+	for t := range s.tickets {
 		tickets = append(tickets, t)
 	}
-	ss.mu.Unlock()
+	s.parked = nil
+	s.mu.Unlock()
+	s.cancel(tickets)
+}
+
+func (s *sessionServer) cancel(tickets []string) {
 	if len(tickets) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cancelGrace)
 	defer cancel()
 	for _, t := range tickets {
-		if err := ss.srv.seats.Cancel(ctx, t); err != nil && !errors.Is(err, ErrUnknownTicket) {
-			ss.srv.log.Warn("cancelling the ticket of an ended session", "ticket", t, "error", err)
+		if err := s.seats.Cancel(ctx, t); err != nil && !errors.Is(err, ErrUnknownTicket) {
+			s.log.Warn("cancelling the ticket of an ended session", "ticket", t, "error", err)
 		}
+	}
+}
+
+// undo gives back what an answer the plugin never received granted.
+func (s *sessionServer) undo(resp *pb.Response) {
+	co := resp.GetCheckout()
+	ctx, cancel := context.WithTimeout(context.Background(), cancelGrace)
+	defer cancel()
+	switch {
+	case co.GetGrant().GetLease() != "":
+		if err := s.seats.Checkin(ctx, co.GetGrant().GetLease()); err != nil {
+			s.log.Warn("checking in a grant its plugin never received", "lease", co.GetGrant().GetLease(), "error", err)
+		}
+	case co.GetTicket() != "":
+		s.cancel([]string{co.GetTicket()})
+	}
+}
+
+// end marks the session over. Answers it could not send are undone; its
+// tickets are the plugin's and wait for the next session (detach).
+func (ss *session) end() {
+	ss.mu.Lock()
+	ss.ended = true
+	unsent, updates := ss.responses, ss.updates
+	ss.responses, ss.updates = nil, nil
+	ss.mu.Unlock()
+	ss.srv.detach(ss, updates)
+	for _, r := range unsent {
+		ss.srv.undo(r)
 	}
 }
 

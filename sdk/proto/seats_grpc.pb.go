@@ -2,8 +2,12 @@
 //
 // The gateway serves it over the go-plugin broker (the broker id is in
 // ConfigureRequest.seats_broker_id). A plugin opens ONE Session stream and
-// keeps it for its lifetime; when the stream breaks the gateway is gone and
-// the plugin must exit.
+// keeps it. When the stream breaks while the connection lives, the plugin
+// opens a new Session at once: the gateway keeps the plugin's waiting queue
+// tickets for 3 seconds and sends their updates on the new stream (answers
+// to requests in flight are lost: the gateway checks in a grant it could
+// not deliver). When no Session can be opened, the gateway is gone and the
+// plugin must exit.
 //
 // Multiplexing: every request carries an id chosen by the plugin, unique
 // among the plugin's requests still in flight; its response carries the
