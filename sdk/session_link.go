@@ -151,8 +151,8 @@ func (l *seatsLink) Cancel(ctx context.Context, ticket string) error {
 }
 
 // Remove implements Seats.
-func (l *seatsLink) Remove(ctx context.Context, lease string) error {
-	_, err := retry(l, func(c *sessionClient) (struct{}, error) { return struct{}{}, c.Remove(ctx, lease) })
+func (l *seatsLink) Remove(ctx context.Context, lease string, by Client) error {
+	_, err := retry(l, func(c *sessionClient) (struct{}, error) { return struct{}{}, c.Remove(ctx, lease, by) })
 	return err
 }
 
