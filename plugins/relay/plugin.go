@@ -56,10 +56,11 @@ func (p *Plugin) Info() sdk.Info {
 	}
 }
 
-// Stats are a running server's totals.
+// Stats are a running server's totals of answers (also its
+// answers_total metric) and its nodes now.
 type Stats struct {
-	Requests, Created, Extended, Released, Gone, NotFound, Conflicts, BadRequests, Limited, Unavailable int64
-	Nodes                                                                                               int
+	Created, Extended, Released, Gone, NotFound, Conflicts, BadRequests, Limited, Unavailable int64
+	Nodes                                                                                     int
 }
 
 // Stats reports the counters of the running (or last) Serve.
@@ -70,12 +71,12 @@ func (p *Plugin) Stats() Stats {
 	if s == nil {
 		return Stats{}
 	}
-	c := &s.stats
+	c := s.meters
 	return Stats{
-		Requests: c.requests.Load(), Created: c.created.Load(), Extended: c.extended.Load(),
-		Released: c.released.Load(), Gone: c.gone.Load(), NotFound: c.notFound.Load(),
-		Conflicts: c.conflicts.Load(), BadRequests: c.badRequests.Load(), Limited: c.limited.Load(),
-		Unavailable: c.unavailable.Load(), Nodes: s.nodes.count(),
+		Created: c.count(http.StatusCreated), Extended: c.count(http.StatusAccepted),
+		Released: c.count(http.StatusNoContent), Gone: c.count(http.StatusGone), NotFound: c.count(http.StatusNotFound),
+		Conflicts: c.count(http.StatusConflict), BadRequests: c.count(http.StatusBadRequest) + c.count(http.StatusRequestHeaderFieldsTooLarge),
+		Limited: c.count(http.StatusTooManyRequests), Unavailable: c.count(http.StatusServiceUnavailable), Nodes: s.nodes.count(),
 	}
 }
 
@@ -103,7 +104,7 @@ func (p *Plugin) Serve(ctx context.Context, env *sdk.Env) error {
 	s := &server{
 		opts: opts, seats: env.Seats, log: log, now: now, instance: env.Name,
 		nodes: newNodeTable(), files: map[string]*licencePool{}, allowed: map[string]bool{},
-		limiter: newIPLimiter(opts.rate, opts.burst),
+		limiter: newIPLimiter(opts.rate, opts.burst), meters: newMeters(env.Metrics),
 	}
 	if err := s.loadFiles(); err != nil {
 		return err

@@ -62,6 +62,15 @@ func TestPlainSeats(t *testing.T) {
 	if st.Created != 1 || st.Extended != 1 || st.Released != 1 || st.Gone != 1 || st.NotFound != 1 {
 		t.Fatalf("stats %+v", st)
 	}
+	found := false
+	for _, m := range r.h.Env.Metrics.Snapshot() {
+		if m.Name == "answers_total" && m.Labels["status"] == "201" {
+			found = m.Value == 1
+		}
+	}
+	if !found {
+		t.Fatal("no answers_total{status=\"201\"} of 1 among the plugin's metrics")
+	}
 }
 
 func TestLicenceFilesByStrategy(t *testing.T) {

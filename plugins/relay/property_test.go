@@ -36,7 +36,7 @@ func TestFileAccountingProperty(t *testing.T) {
 		s := &server{
 			opts: opts, seats: seats, log: hclog.NewNullLogger(), now: clock.Now, instance: Name,
 			nodes: newNodeTable(), files: map[string]*licencePool{}, allowed: map[string]bool{},
-			limiter: newIPLimiter(0, 0),
+			limiter: newIPLimiter(0, 0), meters: newMeters(sdk.NewMetrics()),
 		}
 		if err := s.loadFiles(); err != nil {
 			rt.Fatal(err)

@@ -51,6 +51,7 @@ func (s *server) respond(w http.ResponseWriter, status int, body []byte) {
 	if len(s.opts.signingSecret) > 0 {
 		h.Set(SignatureHeader, Signature(s.opts.signingSecret, t, body))
 	}
+	s.meters.answered(status)
 	w.WriteHeader(status)
 	w.Write(body)
 }

@@ -43,20 +43,13 @@ type server struct {
 	files   map[string]*licencePool // pools backed by licence files
 	allowed map[string]bool         // pools a request may name
 	limiter *ipLimiter
-	stats   counters
+	meters  *meters
 
 	lastCull atomic.Int64 // unix nanoseconds of the last cull on demand
 }
 
-// counters are the server's running totals (Stats).
-type counters struct {
-	requests, created, extended, released, gone, notFound, conflicts, badRequests, limited, unavailable atomic.Int64
-}
-
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.stats.requests.Add(1)
 	if !s.limiter.allow(remoteIP(r.RemoteAddr)) {
-		s.stats.limited.Add(1)
 		s.fail(w, http.StatusTooManyRequests, "too many requests")
 		return
 	}
@@ -66,7 +59,6 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// bounded by its 1 MiB default), so the limit is enforced here
 		// too, and the connection closed.
 		w.Header().Set("Connection", "close")
-		s.stats.badRequests.Add(1)
 		s.fail(w, http.StatusRequestHeaderFieldsTooLarge, "request headers too large")
 		return
 	}
@@ -158,19 +150,16 @@ func (s *server) claim(ctx context.Context, w http.ResponseWriter, fp, pool, rem
 	if n.lease != "" {
 		if n.pool != pool {
 			n.mu.Unlock()
-			s.stats.conflicts.Add(1)
 			s.fail(w, http.StatusConflict, "node holds a lease in another pool")
 			return
 		}
 		if !s.opts.heartbeats {
 			n.mu.Unlock()
-			s.stats.conflicts.Add(1)
 			s.fail(w, http.StatusConflict, "failed to claim license due to conflict")
 			return
 		}
 		st, err := s.seats.Heartbeat(ctx, n.lease)
 		if err == nil && !s.refile(ctx, n) {
-			s.stats.gone.Add(1)
 			s.fail(w, http.StatusGone, "no licenses available")
 			return
 		}
@@ -178,7 +167,6 @@ func (s *server) claim(ctx context.Context, w http.ResponseWriter, fp, pool, rem
 			n.expires = st.Expires
 			body := claimBody(n.lic, st.Expires, st.TTL)
 			n.mu.Unlock()
-			s.stats.extended.Add(1)
 			s.respond(w, http.StatusAccepted, body)
 			return
 		}
@@ -248,7 +236,6 @@ func (s *server) grant(ctx context.Context, w http.ResponseWriter, n *node, pool
 	n.pool, n.lease, n.lic, n.expires = pool, g.Lease, lic, g.Expires
 	body := claimBody(lic, g.Expires, g.TTL)
 	n.mu.Unlock()
-	s.stats.created.Add(1)
 	s.respond(w, http.StatusCreated, body)
 }
 
@@ -294,17 +281,14 @@ func (s *server) refuse(w http.ResponseWriter, pool string, ck *sdk.Checkout, er
 	case ck.Outcome == sdk.Granted:
 		// The request key found a lease of another pool (the node's
 		// state here was lost): the node must release that one first.
-		s.stats.conflicts.Add(1)
 		s.fail(w, http.StatusConflict, "node holds a lease in another pool")
 	case ck.Denial != nil && ck.Denial.Reason == "unknown-feature":
 		s.badRequest(w, "invalid pool "+pool+": the gateway has no such feature")
 	case ck.Denial != nil && ck.Denial.Reason == "excluded":
 		s.fail(w, http.StatusForbidden, "node excluded from pool "+pool)
 	case ck.Denial != nil && ck.Denial.Reason != "no-seats":
-		s.stats.gone.Add(1)
 		s.fail(w, http.StatusGone, "no licenses available: "+ck.Denial.Reason)
 	default:
-		s.stats.gone.Add(1)
 		s.fail(w, http.StatusGone, "no licenses available")
 	}
 }
@@ -316,7 +300,6 @@ func (s *server) release(ctx context.Context, w http.ResponseWriter, fp, pool st
 		if n != nil {
 			n.mu.Unlock()
 		}
-		s.stats.notFound.Add(1)
 		s.fail(w, http.StatusNotFound, "claim not found")
 		return
 	}
@@ -329,11 +312,9 @@ func (s *server) release(ctx context.Context, w http.ResponseWriter, fp, pool st
 	s.forget(n)
 	s.nodes.drop(n)
 	if err != nil { // it had expired: nothing was released
-		s.stats.notFound.Add(1)
 		s.fail(w, http.StatusNotFound, "claim not found")
 		return
 	}
-	s.stats.released.Add(1)
 	s.respond(w, http.StatusNoContent, nil)
 }
 
@@ -379,17 +360,20 @@ func (s *server) cull() {
 		s.nodes.drop(n)
 	}
 	s.limiter.sweep()
+	s.meters.nodes.Set(float64(s.nodes.count()))
+	for pool, lp := range s.files {
+		free, held, expired := lp.counts()
+		s.meters.files(pool, free, held, expired)
+	}
 }
 
 func (s *server) unavailable(w http.ResponseWriter, what string, err error) {
-	s.stats.unavailable.Add(1)
 	s.log.Warn(what+" failed", "error", err)
 	w.Header().Set("Retry-After", "1")
 	s.fail(w, http.StatusServiceUnavailable, "gateway unavailable, retry")
 }
 
 func (s *server) badRequest(w http.ResponseWriter, msg string) {
-	s.stats.badRequests.Add(1)
 	s.fail(w, http.StatusBadRequest, msg)
 }
 

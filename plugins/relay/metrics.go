@@ -1,0 +1,56 @@
+package relay
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/licensegw/licensegw/sdk"
+)
+
+// answerStatuses are the statuses the plugin answers; each has its own
+// series of answers_total, made before serving so that counting an answer
+// is one atomic add.
+var answerStatuses = []int{
+	http.StatusOK, http.StatusCreated, http.StatusAccepted, http.StatusNoContent,
+	http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusMethodNotAllowed,
+	http.StatusConflict, http.StatusGone, http.StatusTooManyRequests, http.StatusRequestHeaderFieldsTooLarge,
+	http.StatusInternalServerError, http.StatusServiceUnavailable,
+}
+
+// meters are the plugin's metrics (licensegw_plugin_* on the gateway's
+// /metrics).
+type meters struct {
+	m       *sdk.Metrics
+	answers map[int]*sdk.Counter
+	nodes   *sdk.Gauge
+}
+
+func newMeters(m *sdk.Metrics) *meters {
+	ms := &meters{m: m, answers: make(map[int]*sdk.Counter, len(answerStatuses))}
+	for _, st := range answerStatuses {
+		ms.answers[st] = m.Counter("answers_total", "Answers by HTTP status: 201 claims, 202 heartbeats, 204 releases, 410 no licence free, 4xx bad requests.", "status", strconv.Itoa(st))
+	}
+	ms.nodes = m.Gauge("nodes", "Nodes holding a lease, as of the last cull.")
+	return ms
+}
+
+func (ms *meters) answered(status int) {
+	if c := ms.answers[status]; c != nil {
+		c.Inc()
+	}
+}
+
+func (ms *meters) count(status int) int64 {
+	if c := ms.answers[status]; c != nil {
+		return int64(c.Value())
+	}
+	return 0
+}
+
+// files sets the licence-file gauges of pool.
+func (ms *meters) files(pool string, free, held, expired int) {
+	const help = "Licence files by state: free, held by a node, or set aside (expired)."
+	ms.m.Gauge("licence_files", help, "pool", pool, "state", "free").Set(float64(free))
+	ms.m.Gauge("licence_files", help, "pool", pool, "state", "held").Set(float64(held))
+	ms.m.Gauge("licence_files", help, "pool", pool, "state", "expired").Set(float64(expired))
+}
