@@ -177,6 +177,23 @@ func TestRelay(t *testing.T) {
 		}
 	})
 
+	t.Run("metrics", func(t *testing.T) {
+		resp, err := http.Get("http://" + g.AdminAddr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{
+			`licensegw_plugin_answers_total{plugin="relay",protocol="keygen-relay",status="201"}`,
+			`licensegw_plugin_licence_files{plugin="relay",pool="cad",protocol="keygen-relay",state="free"}`,
+		} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
+	})
+
 	t.Run("plugin_killed_and_gateway_restarted", func(t *testing.T) {
 		c := client.New(base, client.Options{SigningSecret: []byte(relaySecret)})
 		ctx := context.Background()
