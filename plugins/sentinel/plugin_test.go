@@ -222,7 +222,9 @@ func TestDiscovery(t *testing.T) {
 	cad := serve(t, sdktest.NewSeats(sdktest.Feature{Name: "cad", Seats: 1}), map[string]any{"server_name": "gw-cad"}, nil)
 	other := serve(t, sdktest.NewSeats(sdktest.Feature{Name: "other", Seats: 1}), nil, nil)
 	ctx := testCtx(t)
-	opts := client.Options{Timeout: 50 * time.Millisecond, Attempts: 3}
+	// Generous: under -race on a loaded 2-core machine 50 ms was too short
+	// for an answer that does come. Only the unserved feature waits it out.
+	opts := client.Options{Timeout: 250 * time.Millisecond, Attempts: 4}
 	f, err := client.Discover(ctx, "cad", []string{other.addr, cad.addr}, opts)
 	if err != nil {
 		t.Fatal(err)
