@@ -83,4 +83,13 @@ type Event struct {
 	// By, on removed, names who ordered the removal: "admin-api <addr>"
 	// or "plugin <name> (<protocol>) client <addr> [<user>@<host>]".
 	By string `json:"by,omitempty"`
+	// Truncated says the journal shortened some of the event's names to
+	// keep it within MaxBytes: the exact names were longer.
+	Truncated bool `json:"truncated,omitempty"`
 }
+
+// MaxBytes bounds an event's JSON payload. The journal shortens the
+// free-text fields of an event that would be larger (see Event.Truncated),
+// so no input, however long or however much JSON escapes it, makes an event
+// NATS refuses or one that crowds the stream.
+const MaxBytes = 8 << 10

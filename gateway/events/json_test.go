@@ -48,6 +48,10 @@ func TestSubject(t *testing.T) {
 		{Event{Feature: "solver", Kind: Checkout}, "licensegw.events.local.solver.checkout"},
 		{Event{Vendor: "a.b", Feature: "x y*>", Kind: Expired}, "licensegw.events.a_b.x_y__.expired"},
 		{Event{Vendor: "acme", Feature: "", Kind: Queued}, "licensegw.events.acme._.queued"},
+		{Event{Vendor: "evil", Feature: "made.up", Kind: Denied, Reason: ReasonUnknownFeature}, "licensegw.events._._unknown.denied"},
+		{Event{Kind: Denied, Reason: ReasonSuppressed, Count: 7}, "licensegw.events._._suppressed.denied"},
+		{Event{Vendor: "acme", Feature: strings.Repeat("f", 64), Kind: Checkin}, "licensegw.events.acme." + strings.Repeat("f", 64) + ".checkin"},
+		{Event{Vendor: "acme", Feature: strings.Repeat("f", 65), Kind: Checkin}, "licensegw.events.acme." + strings.Repeat("f", 55) + "_924e8881.checkin"},
 	}
 	for _, tt := range tests {
 		if got := tt.ev.Subject(DefaultPrefix); got != tt.want {

@@ -1,6 +1,10 @@
 package events
 
-import "strings"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
 
 // DefaultPrefix is the subject prefix used when the configuration names none.
 const DefaultPrefix = "licensegw"
@@ -12,28 +16,57 @@ const DefaultStream = "LICENSEGW_EVENTS"
 // DefaultVendor is the vendor of features that name none.
 const DefaultVendor = "local"
 
+// MaxTokenBytes bounds one subject token made from a name. NATS refuses a
+// protocol line longer than 4 KiB and drops the connection that sent it, so
+// no name, however long, may make a subject that long; names longer than
+// this are shortened (see Token).
+const MaxTokenBytes = 64
+
+// Denial reasons that decide the subject instead of the pool.
+const (
+	// ReasonUnknownFeature is the denial of a pool the gateway does not
+	// serve. Its names are the client's, so they do not become subject
+	// tokens: every such denial goes to <prefix>.events._._unknown.denied.
+	ReasonUnknownFeature = "unknown-feature"
+	// ReasonSuppressed marks the summary of denials that were not
+	// journaled one by one (the per-source rate limit): its count is how
+	// many. Subject <prefix>.events._._suppressed.denied.
+	ReasonSuppressed = "suppressed"
+)
+
 // Token turns a name into one NATS subject token: bytes in [A-Za-z0-9_-] are
 // kept and every other byte becomes '_'. The empty name becomes "_" so that a
-// subject never has an empty token.
+// subject never has an empty token. A name longer than MaxTokenBytes becomes
+// its first MaxTokenBytes-9 bytes (so converted), '_' and the first 8 hex
+// digits of the SHA-256 of the whole name: still one bounded token, and
+// distinct names stay apart.
 func Token(name string) string {
 	if name == "" {
 		return "_"
 	}
-	clean := true
-	for i := 0; i < len(name); i++ {
-		if !tokenByte(name[i]) {
-			clean = false
-			break
-		}
+	clean := len(name) <= MaxTokenBytes
+	for i := 0; clean && i < len(name); i++ {
+		clean = tokenByte(name[i])
 	}
 	if clean {
 		return name
 	}
-	b := []byte(name)
-	for i, c := range b {
+	keep := min(len(name), MaxTokenBytes)
+	if len(name) > MaxTokenBytes {
+		keep = MaxTokenBytes - 9
+	}
+	b := make([]byte, keep, MaxTokenBytes)
+	for i := range keep {
+		c := name[i]
 		if !tokenByte(c) {
-			b[i] = '_'
+			c = '_'
 		}
+		b[i] = c
+	}
+	if len(name) > MaxTokenBytes {
+		sum := sha256.Sum256([]byte(name))
+		b = append(b, '_')
+		b = hex.AppendEncode(b, sum[:4])
 	}
 	return string(b)
 }
@@ -42,21 +75,32 @@ func tokenByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 }
 
-// Subject returns <prefix>.events.<vendor>.<feature>.<kind> for e.
+// Subject returns <prefix>.events.<vendor>.<feature>.<kind> for e. Denials
+// of unknown features and summaries of suppressed denials use the fixed
+// tokens "_" and "_unknown" or "_suppressed" instead of the names: the stream
+// never gains a subject per name a client made up.
 func (e *Event) Subject(prefix string) string {
+	if e.Kind == Denied {
+		switch e.Reason {
+		case ReasonUnknownFeature:
+			return prefix + ".events._._unknown.denied"
+		case ReasonSuppressed:
+			return prefix + ".events._._suppressed.denied"
+		}
+	}
 	vendor := e.Vendor
 	if vendor == "" {
 		vendor = DefaultVendor
 	}
 	var sb strings.Builder
-	sb.Grow(len(prefix) + len(vendor) + len(e.Feature) + len(e.Kind) + 10)
+	sb.Grow(len(prefix) + 2*MaxTokenBytes + len(e.Kind) + 10)
 	sb.WriteString(prefix)
 	sb.WriteString(".events.")
 	sb.WriteString(Token(vendor))
 	sb.WriteByte('.')
 	sb.WriteString(Token(e.Feature))
 	sb.WriteByte('.')
-	sb.WriteString(string(e.Kind))
+	sb.WriteString(Token(string(e.Kind)))
 	return sb.String()
 }
 

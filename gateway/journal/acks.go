@@ -37,6 +37,7 @@ type acks struct {
 
 // burst is one group of events published together, awaiting answers.
 type burst struct {
+	acks     *acks // of the link the burst went out on
 	items    []pending
 	base     uint64    // token of items[0]
 	deadline time.Time // when missing answers count as lost
@@ -74,7 +75,7 @@ func newAcks(nc *nats.Conn) (*acks, error) {
 func (a *acks) start(items []pending) *burst {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	b := &burst{items: items, base: a.next, results: make([]ackInfo, len(items)), done: make(chan struct{})}
+	b := &burst{acks: a, items: items, base: a.next, results: make([]ackInfo, len(items)), done: make(chan struct{})}
 	a.next += uint64(len(items))
 	a.inflight = append(a.inflight, b)
 	return b
@@ -114,11 +115,11 @@ func (a *acks) results(b *burst) []ackInfo {
 	return slices.Clone(b.results)
 }
 
-// forget stops collecting answers for bs.
-func (a *acks) forget(bs []*burst) {
+// forget stops collecting answers for b.
+func (a *acks) forget(b *burst) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.inflight = slices.DeleteFunc(a.inflight, func(x *burst) bool { return slices.Contains(bs, x) })
+	a.inflight = slices.DeleteFunc(a.inflight, func(x *burst) bool { return x == b })
 }
 
 // handle records one answer. It runs on the subscription's goroutine.

@@ -89,6 +89,9 @@ func appendEvent(b []byte, ev *events.Event) ([]byte, bool) {
 	}
 	str("request", ev.Request, true)
 	str("by", ev.By, true)
+	if ev.Truncated {
+		b = append(b, `,"truncated":true`...)
+	}
 	tim("time", ev.Time)
 	if ev.Expires != nil {
 		tim("expires", *ev.Expires)
@@ -242,6 +245,8 @@ func (d *decoder) field(ev *events.Event, key []byte) bool {
 		s, shared = &ev.By, false
 	case "bound":
 		return d.boolean(&ev.Bound)
+	case "truncated":
+		return d.boolean(&ev.Truncated)
 	case "count":
 		return d.intField(&ev.Count)
 	case "in_use":

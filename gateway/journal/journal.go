@@ -11,7 +11,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/oklog/ulid/v2"
 
 	"github.com/licensegw/licensegw/gateway/events"
@@ -31,21 +30,33 @@ const DuplicateWindow = 2 * time.Minute
 
 // Config says where the journal writes.
 type Config struct {
-	Conn     *nats.Conn    // required; the journal does not close it
+	// Conn is a connection the journal uses and does not close. If the
+	// server closes it (rather than the connection reconnecting by
+	// itself), the journal stops being able to append; use Dial for a
+	// journal that outlives its connections.
+	Conn *nats.Conn
+	// Dial, used when Conn is nil, opens a connection with the options
+	// given (the journal adds unlimited reconnects and a closed-connection
+	// handler). The journal dials again, with backoff, whenever its
+	// connection is closed for good, and closes its connection in Close.
+	Dial func(opts ...nats.Option) (*nats.Conn, error)
 	Gateway  string        // node name, written into every event
 	Prefix   string        // subject prefix; default events.DefaultPrefix
 	Stream   string        // stream name; default events.DefaultStream
 	Replicas int           // stream replicas; default 1
 	MaxAge   time.Duration // how long events are kept; 0 keeps them forever
+	MaxBytes int64         // how many bytes of events are kept; 0: no limit
 	Log      hclog.Logger  // default: discard
 }
 
 // Journal appends events to the event stream and replays them.
 type Journal struct {
-	cfg    Config
-	js     jetstream.JetStream
-	stream jetstream.Stream
-	acks   *acks // answers to the publisher's publishes
+	cfg  Config
+	link atomic.Pointer[link] // the current connection; replaced by redial
+
+	// failingSince is when appends started failing (unix nanoseconds), or
+	// 0 while they succeed; Ready reports it.
+	failingSince atomic.Int64
 
 	mu      sync.Mutex
 	queue   []pending // appended, not yet handed to the publisher
@@ -67,8 +78,8 @@ type Journal struct {
 // Open creates the event stream, or updates it to cfg, and starts the
 // publisher.
 func Open(ctx context.Context, cfg Config) (*Journal, error) {
-	if cfg.Conn == nil {
-		return nil, errors.New("journal: Config.Conn is required")
+	if cfg.Conn == nil && cfg.Dial == nil {
+		return nil, errors.New("journal: Config.Conn or Config.Dial is required")
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = events.DefaultPrefix
@@ -82,40 +93,19 @@ func Open(ctx context.Context, cfg Config) (*Journal, error) {
 	if cfg.Log == nil {
 		cfg.Log = hclog.NewNullLogger()
 	}
-	js, err := jetstream.New(cfg.Conn)
-	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
-	}
-	stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        cfg.Stream,
-		Description: "licensegw events: the audit trail and the gateway's journal",
-		Subjects:    events.StreamSubjects(cfg.Prefix),
-		Storage:     jetstream.FileStorage,
-		Retention:   jetstream.LimitsPolicy,
-		Discard:     jetstream.DiscardOld,
-		Replicas:    cfg.Replicas,
-		MaxAge:      cfg.MaxAge,
-		Duplicates:  DuplicateWindow,
-		AllowDirect: true,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("journal: stream %s: %w", cfg.Stream, err)
-	}
-	a, err := newAcks(cfg.Conn)
-	if err != nil {
-		return nil, fmt.Errorf("journal: ack subscription: %w", err)
-	}
 	j := &Journal{
 		cfg:     cfg,
-		acks:    a,
-		js:      js,
-		stream:  stream,
 		entropy: ulid.Monotonic(rand.Reader, 0),
 		wake:    make(chan struct{}, 1),
 		drain:   make(chan struct{}),
 		abort:   make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
+	l, err := j.connect(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	j.link.Store(l)
 	go j.publish()
 	return j, nil
 }
@@ -180,11 +170,7 @@ func (j *Journal) Append(evs []events.Event) *Commit {
 	}
 	j.last = c
 	j.mu.Unlock()
-
-	select {
-	case j.wake <- struct{}{}:
-	default: // the publisher is already due to look at the queue
-	}
+	j.poke()
 	return c
 }
 

@@ -37,7 +37,7 @@ func (j *Journal) PublishLifecycle(ctx context.Context, subject string, payload 
 		Data:    data,
 		Header:  nats.Header{jetstream.MsgIDHeader: []string{ulid.Make().String()}},
 	}
-	if _, err := j.js.PublishMsg(ctx, msg); err != nil {
+	if _, err := j.link.Load().js.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("journal: publish %s: %w", subject, err)
 	}
 	return nil

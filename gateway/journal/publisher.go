@@ -48,7 +48,7 @@ type pending struct {
 // publisher sends them all again from the failed one, in order.
 func (j *Journal) publish() {
 	defer close(j.stopped)
-	defer j.acks.close()
+	defer func() { j.link.Load().close() }()
 	var (
 		inflight []*burst  // sent, oldest first
 		retry    []pending // to send again, before anything queued
@@ -72,6 +72,15 @@ func (j *Journal) publish() {
 		}
 
 		if len(inflight) == 0 {
+			if j.link.Load().nc.IsClosed() && !j.redial() {
+				// Nothing to publish, but Ready says "not ready"
+				// until the connection is back.
+				if !j.sleep(timer, &backoff) {
+					j.abandon(nil, nil)
+					return
+				}
+				continue
+			}
 			select {
 			case <-j.wake:
 			case <-j.abort:
@@ -105,11 +114,14 @@ func (j *Journal) publish() {
 		inflight = inflight[1:]
 		if err == nil {
 			backoff = minBackoff
+			j.recovered()
 			continue
 		}
 		// Everything from the failure on goes again, in order, and the
 		// first of it unconditionally: nothing before it is pending.
-		j.acks.forget(inflight)
+		for _, b := range inflight {
+			b.acks.forget(b)
+		}
 		retry = unsent(inflight, head.items[failed:])
 		inflight = nil
 		if errors.Is(err, ErrClosed) {
@@ -121,19 +133,40 @@ func (j *Journal) publish() {
 			// no reason to wait.
 			continue
 		}
+		j.failing()
 		for i := range retry {
 			retry[i].commit.failedAttempt(err)
 		}
 		j.cfg.Log.Warn("publishing events failed; retrying", "events", len(retry), "backoff", backoff, "error", err)
-		timer.Reset(backoff)
-		select {
-		case <-timer.C:
-			backoff = min(2*backoff, maxBackoff)
-		case <-j.abort:
+		if !j.sleep(timer, &backoff) || !j.redialUntilAbort(timer, &backoff) {
 			j.abandon(retry, err)
 			return
 		}
 	}
+}
+
+// sleep waits for the backoff and doubles it; false if Close gave up first.
+func (j *Journal) sleep(timer *time.Timer, backoff *time.Duration) bool {
+	timer.Reset(*backoff)
+	select {
+	case <-timer.C:
+		*backoff = min(2**backoff, maxBackoff)
+		return true
+	case <-j.abort:
+		return false
+	}
+}
+
+// redialUntilAbort reopens a connection closed for good, retrying with
+// backoff; false if Close gave up first. A connection that is only
+// reconnecting by itself is left to do so.
+func (j *Journal) redialUntilAbort(timer *time.Timer, backoff *time.Duration) bool {
+	for !j.redial() {
+		if !j.sleep(timer, backoff) {
+			return false
+		}
+	}
+	return true
 }
 
 // unsent gathers first and the items of bursts, in order.
@@ -174,7 +207,8 @@ func (j *Journal) queueEmpty() bool {
 // connection refuses ends the burst early: the burst then fails there once
 // the publishes before it are answered.
 func (j *Journal) send(items []pending, prev string) (*burst, string) {
-	b := j.acks.start(items)
+	l := j.link.Load()
+	b := l.acks.start(items)
 	sent := 0
 	for i := range items {
 		p := &items[i]
@@ -189,22 +223,30 @@ func (j *Journal) send(items []pending, prev string) (*burst, string) {
 		} else {
 			delete(p.msg.Header, jetstream.ExpectedLastMsgIDHeader)
 		}
-		p.msg.Reply = j.acks.reply(b, i)
-		if err := j.cfg.Conn.PublishMsg(p.msg); err != nil {
-			j.acks.refused(b, i, err)
+		p.msg.Reply = l.acks.reply(b, i)
+		if err := l.nc.PublishMsg(p.msg); err != nil {
+			if errors.Is(err, nats.ErrMaxPayload) {
+				// The server's limit is below events.MaxBytes:
+				// retrying cannot help, and must not hold up
+				// everything after it.
+				p.unencodable = true
+				p.commit.permErr = fmt.Errorf("journal: event %s: %w", p.commit.events[p.index].ID, err)
+				continue
+			}
+			l.acks.refused(b, i, err)
 			break
 		}
 		prev = p.commit.events[p.index].ID
 		sent++
 	}
-	j.acks.arm(b, sent)
+	l.acks.arm(b, sent)
 	return b, prev
 }
 
 // complete advances the commits of head's acknowledged events, up to the
 // first failure, and returns its index and cause.
 func (j *Journal) complete(head *burst) (failed int, err error) {
-	results := j.acks.results(head)
+	results := head.acks.results(head)
 	seqs := make([]uint64, len(results))
 	for i, r := range results {
 		if head.items[i].unencodable {
@@ -263,7 +305,7 @@ func (j *Journal) encode(p *pending) {
 // message encodes one event as a NATS message.
 func (j *Journal) message(p *pending) (*nats.Msg, error) {
 	ev := &p.commit.events[p.index]
-	data, err := encodeEvent(ev)
+	data, err := encodeBounded(ev)
 	if err != nil {
 		return nil, err
 	}

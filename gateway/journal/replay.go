@@ -37,7 +37,8 @@ const (
 // acks: the server streams them as fast as the connection takes them, which
 // measured about twice as fast as pulling them in batches.
 func (j *Journal) Replay(ctx context.Context, afterSeq uint64, fn func(seq uint64, ev events.Event) error) (lastSeq uint64, err error) {
-	info, err := j.stream.Info(ctx)
+	l := j.link.Load()
+	info, err := l.stream.Info(ctx)
 	if err != nil {
 		return afterSeq, fmt.Errorf("journal: replay: stream info: %w", err)
 	}
@@ -46,7 +47,7 @@ func (j *Journal) Replay(ctx context.Context, afterSeq uint64, fn func(seq uint6
 		return afterSeq, nil
 	}
 
-	nc := j.cfg.Conn
+	nc := l.nc
 	inbox := nc.NewInbox()
 	sub, err := nc.SubscribeSync(inbox)
 	if err != nil {
@@ -57,7 +58,7 @@ func (j *Journal) Replay(ctx context.Context, afterSeq uint64, fn func(seq uint6
 		return afterSeq, fmt.Errorf("journal: replay: %w", err)
 	}
 
-	cons, err := j.stream.CreateOrUpdatePushConsumer(ctx, jetstream.ConsumerConfig{
+	cons, err := l.stream.CreateOrUpdatePushConsumer(ctx, jetstream.ConsumerConfig{
 		Description:       "licensegw replay",
 		DeliverSubject:    inbox,
 		FilterSubject:     j.cfg.Prefix + ".events.>",
@@ -77,7 +78,7 @@ func (j *Journal) Replay(ctx context.Context, afterSeq uint64, fn func(seq uint6
 		// Best effort: the inactive threshold removes it otherwise.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		_ = j.stream.DeleteConsumer(ctx, name)
+		_ = l.stream.DeleteConsumer(ctx, name)
 	}()
 	// The filter may leave nothing to deliver (only lifecycle messages
 	// after afterSeq): then there is nothing to wait for.

@@ -1,0 +1,152 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/licensegw/licensegw/gateway/events"
+)
+
+// ErrNotReady is the cause Ready reports while the journal cannot append.
+var ErrNotReady = errors.New("journal: cannot append")
+
+// link is one connection to NATS and what hangs off it. The publisher
+// replaces the journal's link when a dialed connection is closed for good
+// (nats.go closes a connection, instead of reconnecting, on some server
+// errors); everyone else loads the current one.
+type link struct {
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	acks   *acks // answers to the publisher's publishes
+	owned  bool  // dialed by the journal, closed by it
+}
+
+// connect opens a link: Config.Conn the first time, a dialed connection
+// otherwise. With create, the stream is created or updated to the
+// configuration; without, it is only looked up.
+func (j *Journal) connect(ctx context.Context, create bool) (*link, error) {
+	l := &link{nc: j.cfg.Conn}
+	if l.nc == nil || !create {
+		if j.cfg.Dial == nil {
+			return nil, fmt.Errorf("%w: connection closed and no Dial to reopen it", ErrNotReady)
+		}
+		nc, err := j.cfg.Dial(nats.MaxReconnects(-1), nats.ClosedHandler(func(*nats.Conn) { j.poke() }))
+		if err != nil {
+			return nil, fmt.Errorf("journal: connect: %w", err)
+		}
+		l.nc, l.owned = nc, true
+	}
+	if err := l.open(ctx, j.cfg, create); err != nil {
+		l.close()
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *link) open(ctx context.Context, cfg Config, create bool) error {
+	js, err := jetstream.New(l.nc)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	l.js = js
+	if create {
+		l.stream, err = js.CreateOrUpdateStream(ctx, streamConfig(cfg))
+	} else {
+		l.stream, err = js.Stream(ctx, cfg.Stream)
+	}
+	if err != nil {
+		return fmt.Errorf("journal: stream %s: %w", cfg.Stream, err)
+	}
+	if l.acks, err = newAcks(l.nc); err != nil {
+		return fmt.Errorf("journal: ack subscription: %w", err)
+	}
+	return nil
+}
+
+func (l *link) close() {
+	if l.acks != nil {
+		l.acks.close()
+	}
+	if l.owned {
+		l.nc.Close()
+	}
+}
+
+func streamConfig(cfg Config) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        cfg.Stream,
+		Description: "licensegw events: the audit trail and the gateway's journal",
+		Subjects:    events.StreamSubjects(cfg.Prefix),
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+		Replicas:    cfg.Replicas,
+		MaxAge:      cfg.MaxAge,
+		MaxBytes:    cfg.MaxBytes,
+		MaxMsgSize:  events.MaxBytes,
+		Duplicates:  DuplicateWindow,
+		AllowDirect: true,
+	}
+}
+
+// redialTimeout bounds one attempt to reopen a closed connection.
+const redialTimeout = 5 * time.Second
+
+// redial replaces a link whose connection is closed for good. It reports
+// whether the journal has a usable link afterwards.
+func (j *Journal) redial() bool {
+	old := j.link.Load()
+	if !old.nc.IsClosed() {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), redialTimeout)
+	defer cancel()
+	l, err := j.connect(ctx, false)
+	if err != nil {
+		j.cfg.Log.Warn("reconnecting to NATS failed; retrying", "error", err)
+		return false
+	}
+	old.close()
+	j.link.Store(l)
+	j.cfg.Log.Info("reconnected to NATS with a new connection", "url", l.nc.ConnectedUrlRedacted())
+	return true
+}
+
+// poke tells the publisher to look at its queue and its connection.
+func (j *Journal) poke() {
+	select {
+	case j.wake <- struct{}{}:
+	default: // the publisher is already due to look
+	}
+}
+
+// Ready reports whether the journal can append now: its connection is up
+// and the latest publishes succeeded. It wraps ErrNotReady otherwise. The
+// gateway's /readyz and its requests' fast "unavailable" answers use it.
+func (j *Journal) Ready() error {
+	nc := j.link.Load().nc
+	switch {
+	case nc.IsClosed():
+		return fmt.Errorf("%w: NATS connection closed, reopening", ErrNotReady)
+	case !nc.IsConnected():
+		return fmt.Errorf("%w: NATS connection %s, reconnecting", ErrNotReady, nc.Status())
+	}
+	if since := j.failingSince.Load(); since != 0 {
+		return fmt.Errorf("%w: publishes failing since %s", ErrNotReady, time.Unix(0, since).UTC().Format(time.RFC3339Nano))
+	}
+	return nil
+}
+
+// failing and recovered track Ready's view of publishing.
+func (j *Journal) failing() { j.failingSince.CompareAndSwap(0, time.Now().UnixNano()) }
+func (j *Journal) recovered() {
+	if j.failingSince.Swap(0) != 0 {
+		j.cfg.Log.Info("publishing events recovered")
+	}
+}
