@@ -39,7 +39,7 @@ type Config struct {
 	// given (the journal adds unlimited reconnects and a closed-connection
 	// handler). The journal dials again, with backoff, whenever its
 	// connection is closed for good, and closes its connection in Close.
-	Dial func(opts ...nats.Option) (*nats.Conn, error)
+	Dial     func(opts ...nats.Option) (*nats.Conn, error)
 	Gateway  string        // node name, written into every event
 	Prefix   string        // subject prefix; default events.DefaultPrefix
 	Stream   string        // stream name; default events.DefaultStream
