@@ -74,6 +74,11 @@ type NATS struct {
 	Prefix      string // subject prefix (events.DefaultPrefix)
 	Stream      string // JetStream stream name (events.DefaultStream)
 	Replicas    int    // stream replicas, 1 to 5; 1 when Embedded
+	// Retention: events older than MaxAge, or the oldest while the stream
+	// holds more than MaxBytes, are deleted once snapshots include them.
+	// 0 keeps everything.
+	MaxAge   time.Duration
+	MaxBytes int64
 }
 
 // Signing is the signing { } block: the Ed25519 key grants are signed with.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/licensegw/licensegw/gateway/events"
@@ -139,6 +140,7 @@ var natsSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "embedded"}, {Name: "listen"}, {Name: "url"}, {Name: "credentials"},
 		{Name: "prefix"}, {Name: "stream"}, {Name: "replicas"},
+		{Name: "max_age"}, {Name: "max_bytes"},
 	},
 }
 
@@ -205,6 +207,10 @@ func (d *decoder) nats(b *hcl.Block) NATS {
 				"The embedded NATS server is a single node, so its stream has 1 replica; replicas need a NATS cluster (url).")
 		}
 	}
+	if d.duration(a, "max_age", &n.MaxAge) && n.MaxAge > 0 && n.MaxAge < time.Minute {
+		d.errorf(a["max_age"].Expr.Range(), "Invalid max_age", "Events are kept at least a minute (snapshots are taken every minute), not %s.", n.MaxAge)
+	}
+	d.size(a, "max_bytes", &n.MaxBytes)
 	return n
 }
 

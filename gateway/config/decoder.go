@@ -1,10 +1,13 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -145,6 +148,62 @@ func (d *decoder) integer(attrs hcl.Attributes, name string, dst *int) bool {
 	}
 	*dst = int(i)
 	return true
+}
+
+// size decodes a byte count like str: a whole number of bytes, or a string
+// of one with a unit ("512MiB", "10GiB", "1TB"). Negative sizes are errors.
+func (d *decoder) size(attrs hcl.Attributes, name string, dst *int64) bool {
+	attr, ok := attrs[name]
+	if !ok {
+		return false
+	}
+	v, ok := d.value(attr, cty.DynamicPseudoType)
+	if !ok {
+		return false
+	}
+	n, err := sizeValue(v)
+	if err != nil {
+		d.errorf(attr.Expr.Range(), "Invalid size", "The argument %q %s.", name, err)
+		return false
+	}
+	*dst = n
+	return true
+}
+
+// sizeUnits are the units sizeValue accepts, longest first.
+var sizeUnits = []struct {
+	suffix string
+	factor int64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+}
+
+// sizeValue converts a known, non-null value to a byte count. Its errors
+// complete the sentence `The argument "x" ...`.
+func sizeValue(v cty.Value) (int64, error) {
+	const want = `must be a number of bytes or a size such as "512MiB" or "10GB"`
+	var digits string
+	factor := int64(1)
+	switch v.Type() {
+	case cty.Number:
+		digits = v.AsBigFloat().Text('f', -1)
+	case cty.String:
+		digits = strings.TrimSpace(v.AsString())
+		for _, u := range sizeUnits {
+			if strings.HasSuffix(digits, u.suffix) {
+				digits, factor = strings.TrimSpace(strings.TrimSuffix(digits, u.suffix)), u.factor
+				break
+			}
+		}
+	default:
+		return 0, errors.New(want)
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/factor {
+		return 0, fmt.Errorf("%s; %s is not", want, v.GoString())
+	}
+	return n * factor, nil
 }
 
 // strings decodes a list(string) attribute like str.

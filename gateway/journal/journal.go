@@ -40,13 +40,11 @@ type Config struct {
 	// handler). The journal dials again, with backoff, whenever its
 	// connection is closed for good, and closes its connection in Close.
 	Dial     func(opts ...nats.Option) (*nats.Conn, error)
-	Gateway  string        // node name, written into every event
-	Prefix   string        // subject prefix; default events.DefaultPrefix
-	Stream   string        // stream name; default events.DefaultStream
-	Replicas int           // stream replicas; default 1
-	MaxAge   time.Duration // how long events are kept; 0 keeps them forever
-	MaxBytes int64         // how many bytes of events are kept; 0: no limit
-	Log      hclog.Logger  // default: discard
+	Gateway  string       // node name, written into every event
+	Prefix   string       // subject prefix; default events.DefaultPrefix
+	Stream   string       // stream name; default events.DefaultStream
+	Replicas int          // stream replicas; default 1
+	Log      hclog.Logger // default: discard
 }
 
 // Journal appends events to the event stream and replays them.

@@ -419,20 +419,25 @@ func TestOpen(t *testing.T) {
 		t.Error("Open without a connection succeeded")
 	}
 
-	// Opening again with another configuration updates the stream.
-	for _, maxAge := range []time.Duration{0, 24 * time.Hour} {
-		j, err := journal.Open(ctx, journal.Config{Conn: nc, Prefix: "lgw", Stream: "EV", MaxAge: maxAge})
+	// A stream created with JetStream's own age limit (as earlier
+	// versions did) is updated: the gateway trims it itself, never past a
+	// snapshot, so JetStream must not delete anything.
+	js, _ := jetstream.New(nc)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EV", Subjects: []string{"lgw.events.>"}, MaxAge: 24 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		j, err := journal.Open(ctx, journal.Config{Conn: nc, Prefix: "lgw", Stream: "EV"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		js, _ := jetstream.New(nc)
 		st, err := js.Stream(ctx, "EV")
 		if err != nil {
 			t.Fatal(err)
 		}
 		cfg := st.CachedInfo().Config
-		if cfg.MaxAge != maxAge || cfg.Storage != jetstream.FileStorage || cfg.Duplicates != journal.DuplicateWindow ||
-			!slices.Equal(cfg.Subjects, events.StreamSubjects("lgw")) {
+		if cfg.MaxAge != 0 || cfg.MaxBytes > 0 || cfg.MaxMsgSize <= events.MaxBytes || cfg.Storage != jetstream.FileStorage ||
+			cfg.Duplicates != journal.DuplicateWindow || !slices.Equal(cfg.Subjects, events.StreamSubjects("lgw")) {
 			t.Errorf("stream config %+v", cfg)
 		}
 		if err := j.Close(ctx); err != nil {

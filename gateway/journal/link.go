@@ -87,9 +87,10 @@ func streamConfig(cfg Config) jetstream.StreamConfig {
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardOld,
 		Replicas:    cfg.Replicas,
-		MaxAge:      cfg.MaxAge,
-		MaxBytes:    cfg.MaxBytes,
-		MaxMsgSize:  events.MaxBytes,
+		// No MaxAge or MaxBytes: JetStream would delete events that no
+		// snapshot covers. The gateway trims the stream itself (Trim).
+		// Headers (ids, fences) come on top of the bounded payload.
+		MaxMsgSize:  events.MaxBytes + 1024,
 		Duplicates:  DuplicateWindow,
 		AllowDirect: true,
 	}

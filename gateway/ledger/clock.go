@@ -21,6 +21,12 @@ func (l *Ledger) clock() {
 		if next.IsZero() || next.Sub(now) > maxSleep {
 			next = now.Add(maxSleep)
 		}
+		if l.denials.pending() {
+			// The summary of suppressed denials is due.
+			if due := l.denials.window.Add(denialWindow); due.Before(next) {
+				next = due
+			}
+		}
 		l.scheduled = next
 		l.mu.Unlock()
 
@@ -45,7 +51,7 @@ func (l *Ledger) tick() {
 	start := time.Now()
 	c, deliveries := l.commitLocked(evs)
 	l.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), l.opts.Wait)
 	defer cancel()
 	if err := l.wait(ctx, c, deliveries, start); err != nil {
 		l.log.Error("journal did not acknowledge timed events", "error", err)

@@ -27,6 +27,11 @@ var ErrClosed = errors.New("ledger: closed")
 // DefaultSnapshotEvery is how many events pass between snapshots.
 const DefaultSnapshotEvery = 50_000
 
+// DefaultWait bounds how long a request waits for the journal: after it,
+// the request fails with ErrUnavailable (the plugins answer their
+// protocol's "unavailable, retry").
+const DefaultWait = 5 * time.Second
+
 // Options configure a Ledger.
 type Options struct {
 	Config  seats.Config
@@ -35,6 +40,11 @@ type Options struct {
 	// replays the whole stream).
 	DataDir       string
 	SnapshotEvery int
+	// Wait bounds every wait on the journal (DefaultWait when 0).
+	Wait time.Duration
+	// Retention, when set, trims the stream after snapshots; see
+	// Retention.
+	Retention Retention
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// NewID makes lease and ticket ids; nil means NewIDSource().
@@ -82,6 +92,10 @@ type Ledger struct {
 	sinceSnap  int
 	scheduled  time.Time // when the tick loop will next wake
 	closed     bool
+	denials    denialLimiter
+
+	snapMu  sync.Mutex // orders snapshot writes and snapSeq
+	snapSeq uint64     // the sequence the current snapshot.json includes
 
 	wake     chan struct{}
 	snapKick chan struct{}
@@ -103,6 +117,9 @@ func Open(ctx context.Context, opts Options) (*Ledger, error) {
 	}
 	if opts.SnapshotEvery <= 0 {
 		opts.SnapshotEvery = DefaultSnapshotEvery
+	}
+	if opts.Wait <= 0 {
+		opts.Wait = DefaultWait
 	}
 	if opts.Log == nil {
 		opts.Log = hclog.NewNullLogger()
@@ -142,6 +159,10 @@ func (l *Ledger) Close(ctx context.Context) error {
 	l.mu.Unlock()
 	close(l.done)
 	l.wg.Wait()
+	// A journal that cannot append must not hold up the stop: the next
+	// start replays from the last snapshot that was written.
+	ctx, cancel := context.WithTimeout(ctx, l.opts.Wait)
+	defer cancel()
 	return l.Snapshot(ctx)
 }
 
@@ -257,7 +278,16 @@ func (l *Ledger) PublicKey() ed25519.PublicKey {
 
 // do runs one engine operation that produces events (with l.mu held),
 // journals them and delivers queue progress once they are acknowledged.
+//
+// A journal that cannot append now fails the request at once, before the
+// engine changes anything; one that stops answering fails it after
+// Options.Wait. Either way the error wraps ErrUnavailable.
 func (l *Ledger) do(ctx context.Context, op func(time.Time, []events.Event) ([]events.Event, error)) error {
+	if err := l.opts.Journal.Ready(); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, l.opts.Wait)
+	defer cancel()
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -276,6 +306,7 @@ func (l *Ledger) do(ctx context.Context, op func(time.Time, []events.Event) ([]e
 // commitLocked hands evs to the journal and works out which waiters hear
 // what once they are acknowledged. l.mu is held.
 func (l *Ledger) commitLocked(evs []events.Event) (*journal.Commit, []delivery) {
+	evs = l.denials.filter(l.now(), evs)
 	l.scratch = evs[:0] // keep the grown buffer for the next request
 	if len(evs) == 0 {
 		return nil, nil

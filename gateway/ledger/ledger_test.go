@@ -38,6 +38,12 @@ func newRig(t testing.TB, cfg seats.Config) *rig {
 // process would.
 func (r *rig) open(now func() time.Time) (*ledger.Ledger, *journal.Journal) {
 	r.t.Helper()
+	return r.openWith(func(o *ledger.Options) { o.Now = now })
+}
+
+// openWith is open with options edited by edit.
+func (r *rig) openWith(edit func(*ledger.Options)) (*ledger.Ledger, *journal.Journal) {
+	r.t.Helper()
 	nc, err := r.ns.Connect(nats.Name(r.t.Name()))
 	if err != nil {
 		r.t.Fatal(err)
@@ -49,8 +55,14 @@ func (r *rig) open(now func() time.Time) (*ledger.Ledger, *journal.Journal) {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	r.t.Cleanup(func() { j.Close(context.Background()) })
-	l, err := ledger.Open(ctx, ledger.Options{Config: r.cfg, Journal: j, DataDir: r.dataDir, Now: now, SnapshotEvery: 1_000_000})
+	r.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		j.Close(ctx) // bounded: the server may be gone
+	})
+	opts := ledger.Options{Config: r.cfg, Journal: j, DataDir: r.dataDir, SnapshotEvery: 1_000_000}
+	edit(&opts)
+	l, err := ledger.Open(ctx, opts)
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -11,11 +11,24 @@ import (
 	"time"
 
 	"github.com/licensegw/licensegw/gateway/events"
+	"github.com/licensegw/licensegw/gateway/journal"
 	"github.com/licensegw/licensegw/gateway/seats"
 )
 
-// snapshotFile is the snapshot's name in the data directory.
-const snapshotFile = "snapshot.json"
+// The snapshot's name in the data directory, and the one before it: kept
+// so that a snapshot found corrupt at start still has a predecessor, and
+// retention never deletes the events that predecessor needs.
+const (
+	snapshotFile     = "snapshot.json"
+	prevSnapshotFile = "snapshot.prev.json"
+)
+
+// Retention is journal.Retention: which old events the ledger deletes
+// after each snapshot. Only events both snapshots include are deleted.
+type Retention = journal.Retention
+
+// retentionCheck is how often a ledger with retention snapshots and trims.
+const retentionCheck = time.Minute
 
 // snapshot is the engine's state as of one journaled event.
 //
@@ -31,7 +44,9 @@ type snapshot struct {
 }
 
 // Snapshot writes the engine's state to the data directory, once every
-// event it includes is acknowledged by the journal.
+// event it includes is acknowledged by the journal; the snapshot it
+// replaces becomes snapshot.prev.json. With retention, it then trims the
+// stream up to what the older of the two includes.
 func (l *Ledger) Snapshot(ctx context.Context) error {
 	if l.opts.DataDir == "" {
 		return nil
@@ -62,10 +77,22 @@ func (l *Ledger) Snapshot(ctx context.Context) error {
 	if err := writeSync(tmp, b); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
+	l.snapMu.Lock()
+	defer l.snapMu.Unlock()
+	if err := os.Rename(path, filepath.Join(l.opts.DataDir, prevSnapshotFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("snapshot: %w", err)
+	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
+	keep := l.snapSeq // what the snapshot now in snapshot.prev.json includes
+	l.snapSeq = seq
 	l.log.Debug("snapshot written", "seq", seq, "bytes", len(b))
+	if n, err := l.opts.Journal.Trim(ctx, l.opts.Retention, keep); err != nil {
+		l.log.Warn("trimming the event stream failed", "error", err)
+	} else if n > 0 {
+		l.log.Info("old events deleted by retention", "messages", n, "kept_after", keep)
+	}
 	return nil
 }
 
@@ -85,21 +112,79 @@ func writeSync(path string, b []byte) error {
 	return f.Close()
 }
 
-// snapshotter writes a snapshot whenever enough events have passed.
+// snapshotter writes a snapshot whenever enough events have passed, and
+// with retention at least every retentionCheck (each snapshot trims).
 func (l *Ledger) snapshotter() {
 	defer l.wg.Done()
+	var periodic <-chan time.Time
+	if l.opts.Retention.Enabled() {
+		t := time.NewTicker(retentionCheck)
+		defer t.Stop()
+		periodic = t.C
+	}
 	for {
 		select {
 		case <-l.done:
 			return
 		case <-l.snapKick:
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			if err := l.Snapshot(ctx); err != nil {
-				l.log.Warn("snapshot failed", "error", err)
-			}
-			cancel()
+		case <-periodic:
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := l.Snapshot(ctx); err != nil {
+			l.log.Warn("snapshot failed", "error", err)
+		}
+		cancel()
 	}
+}
+
+// loadSnapshot reads the snapshot at name into a fresh engine. A file that
+// is missing is not an error (ok false); one that cannot be read, decoded
+// or restored is.
+func (l *Ledger) loadSnapshot(name string) (snap snapshot, eng *seats.Engine, ok bool, err error) {
+	b, err := os.ReadFile(filepath.Join(l.opts.DataDir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return snap, nil, false, nil
+	}
+	if err != nil {
+		return snap, nil, false, err
+	}
+	if err := json.Unmarshal(b, &snap); err != nil {
+		return snap, nil, false, err
+	}
+	if eng, err = seats.New(l.opts.Config, seats.Options{NewID: l.opts.NewID}); err != nil {
+		return snap, nil, false, err
+	}
+	if err := eng.Restore(snap.State); err != nil {
+		return snap, nil, false, fmt.Errorf("restore: %w", err)
+	}
+	return snap, eng, true, nil
+}
+
+// latestSnapshot loads snapshot.json, or else snapshot.prev.json. A file
+// that does not load is renamed aside (name.corrupt-<time>) and logged; the
+// state is then rebuilt from the older snapshot or from the stream alone.
+func (l *Ledger) latestSnapshot() (snapshot, error) {
+	if l.opts.DataDir == "" {
+		return snapshot{}, nil
+	}
+	for _, name := range []string{snapshotFile, prevSnapshotFile} {
+		snap, eng, ok, err := l.loadSnapshot(name)
+		if err == nil && ok {
+			l.eng = eng
+			return snap, nil
+		}
+		if err == nil {
+			continue
+		}
+		path := filepath.Join(l.opts.DataDir, name)
+		aside := path + ".corrupt-" + l.now().UTC().Format("20060102T150405Z")
+		if rerr := os.Rename(path, aside); rerr != nil {
+			return snapshot{}, fmt.Errorf("ledger: snapshot %s unusable (%w) and not set aside: %w", name, err, rerr)
+		}
+		l.log.Error("snapshot unusable; set aside, rebuilding from an older snapshot or the stream",
+			"file", path, "moved_to", aside, "error", err)
+	}
+	return snapshot{}, nil
 }
 
 // recover rebuilds the engine: the snapshot, then every later event, then a
@@ -107,24 +192,20 @@ func (l *Ledger) snapshotter() {
 // connections of the previous process).
 func (l *Ledger) recover(ctx context.Context) error {
 	start := time.Now()
-	var snap snapshot
-	if l.opts.DataDir != "" {
-		b, err := os.ReadFile(filepath.Join(l.opts.DataDir, snapshotFile))
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-		case err != nil:
-			return fmt.Errorf("ledger: read snapshot: %w", err)
-		default:
-			if err := json.Unmarshal(b, &snap); err != nil {
-				return fmt.Errorf("ledger: snapshot %s: %w", snapshotFile, err)
-			}
-			if err := l.eng.Restore(snap.State); err != nil {
-				return fmt.Errorf("ledger: restore snapshot: %w", err)
-			}
-		}
+	snap, err := l.latestSnapshot()
+	if err != nil {
+		return err
+	}
+	l.snapSeq = snap.Seq
+	if first, _, err := l.opts.Journal.Bounds(ctx); err == nil && first > snap.Seq+1 {
+		// Retention never trims past a snapshot, so this is a lost or
+		// older snapshot with a trimmed stream: leases granted in the
+		// missing events are not known.
+		l.log.Error("events between the snapshot and the stream's first are gone; leases they granted are lost",
+			"snapshot_seq", snap.Seq, "stream_first_seq", first)
 	}
 	replayed := 0
-	_, err := l.opts.Journal.Replay(ctx, snap.Seq, func(_ uint64, ev events.Event) error {
+	_, err = l.opts.Journal.Replay(ctx, snap.Seq, func(_ uint64, ev events.Event) error {
 		if snap.LastID != "" && ev.ID <= snap.LastID {
 			return nil
 		}

@@ -77,10 +77,11 @@ func (n *Node) RemoveLease(ctx context.Context, id, by string) error {
 	return err
 }
 
-// Ready reports whether the journal answers.
-func (n *Node) Ready(ctx context.Context) error {
-	if n.nc == nil || !n.nc.IsConnected() {
-		return errors.New("not connected to NATS")
+// Ready reports whether the journal can append: connected to NATS, and its
+// latest publishes acknowledged.
+func (n *Node) Ready(context.Context) error {
+	if n.journal == nil {
+		return errors.New("journal not open")
 	}
-	return nil
+	return n.journal.Ready()
 }

@@ -36,6 +36,11 @@ type ConfigError struct {
 
 func (e *ConfigError) Error() string { return e.Diags.Error() }
 
+// journalDrain bounds how long Shutdown waits for the journal to publish
+// what is queued, so that a stop with NATS down stays within the grace
+// period.
+const journalDrain = 5 * time.Second
+
 // Node is one running gateway.
 type Node struct {
 	cfgPath string
@@ -46,7 +51,6 @@ type Node struct {
 	cfg   *config.Config
 
 	ns      *natsd.Server // nil when using an external NATS
-	nc      *nats.Conn
 	journal *journal.Journal
 	ledger  *ledger.Ledger
 	plugins *pluginhost.Host
@@ -139,11 +143,12 @@ func Start(ctx context.Context, path string, log hclog.Logger) (*Node, error) {
 	if err := os.MkdirAll(cfg.Gateway.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	if err := n.startNATS(ctx); err != nil {
+	dial, err := n.startNATS(ctx)
+	if err != nil {
 		return nil, err
 	}
 	n.journal, err = journal.Open(ctx, journal.Config{
-		Conn: n.nc, Gateway: cfg.Gateway.Name, Prefix: cfg.NATS.Prefix, Stream: cfg.NATS.Stream,
+		Dial: dial, Gateway: cfg.Gateway.Name, Prefix: cfg.NATS.Prefix, Stream: cfg.NATS.Stream,
 		Replicas: cfg.NATS.Replicas, Log: log.Named("journal"),
 	})
 	if err != nil {
@@ -151,12 +156,13 @@ func Start(ctx context.Context, path string, log hclog.Logger) (*Node, error) {
 	}
 	n.metrics = n.newMetrics()
 	lopts := ledger.Options{
-		Config:   cfg.Engine(),
-		Journal:  n.journal,
-		DataDir:  cfg.Gateway.DataDir,
-		Reload:   n.Reload,
-		Observer: n.metrics,
-		Log:      log.Named("ledger"),
+		Config:    cfg.Engine(),
+		Journal:   n.journal,
+		DataDir:   cfg.Gateway.DataDir,
+		Retention: ledger.Retention{MaxAge: cfg.NATS.MaxAge, MaxBytes: cfg.NATS.MaxBytes},
+		Reload:    n.Reload,
+		Observer:  n.metrics,
+		Log:       log.Named("ledger"),
 	}
 	if cfg.Signing.Enabled {
 		if lopts.Signer, err = signing.LoadOrCreate(cfg.Signing.KeyFile); err != nil {
@@ -188,19 +194,26 @@ func Start(ctx context.Context, path string, log hclog.Logger) (*Node, error) {
 	return n, nil
 }
 
-func (n *Node) startNATS(ctx context.Context) error {
+// startNATS starts the embedded server, if configured, and returns how
+// the journal connects: in-process to the embedded server, or to the
+// configured URL. The journal dials again whenever a connection is closed
+// for good, so the gateway's NATS connection never stays down.
+func (n *Node) startNATS(ctx context.Context) (func(...nats.Option) (*nats.Conn, error), error) {
 	cfg := n.cfg.NATS
+	name := nats.Name("licensegw " + n.cfg.Gateway.Name)
 	if !cfg.Embedded {
-		opts := []nats.Option{nats.Name("licensegw " + n.cfg.Gateway.Name), nats.MaxReconnects(-1)}
+		base := []nats.Option{name, nats.MaxReconnects(-1), nats.RetryOnFailedConnect(false)}
 		if cfg.Credentials != "" {
-			opts = append(opts, nats.UserCredentials(cfg.Credentials))
+			base = append(base, nats.UserCredentials(cfg.Credentials))
 		}
-		nc, err := nats.Connect(cfg.URL, opts...)
-		if err != nil {
-			return fmt.Errorf("connect to NATS at %s: %w", cfg.URL, err)
+		dial := func(opts ...nats.Option) (*nats.Conn, error) {
+			nc, err := nats.Connect(cfg.URL, append(base, opts...)...)
+			if err != nil {
+				return nil, fmt.Errorf("connect to NATS at %s: %w", cfg.URL, err)
+			}
+			return nc, nil
 		}
-		n.nc = nc
-		return nil
+		return dial, nil
 	}
 	ns, err := natsd.Start(ctx, natsd.Config{
 		Listen:   cfg.Listen,
@@ -209,14 +222,13 @@ func (n *Node) startNATS(ctx context.Context) error {
 		NoListen: cfg.Listen == "",
 	}, n.log.Named("nats"))
 	if err != nil {
-		return fmt.Errorf("embedded NATS: %w", err)
+		return nil, fmt.Errorf("embedded NATS: %w", err)
 	}
 	n.ns = ns
-	if n.nc, err = ns.Connect(nats.Name("licensegw " + n.cfg.Gateway.Name)); err != nil {
-		return fmt.Errorf("connect to embedded NATS: %w", err)
-	}
 	n.log.Info("embedded NATS listening", "url", ns.ClientURL())
-	return nil
+	return func(opts ...nats.Option) (*nats.Conn, error) {
+		return ns.Connect(append([]nats.Option{name}, opts...)...)
+	}, nil
 }
 
 // Shutdown stops the node: plugins first (no new requests), then the admin
@@ -234,10 +246,12 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		n.lifecycle(ctx, events.GatewaySubject(n.cfg.NATS.Prefix, "stopped"), nil)
 	}
 	if n.journal != nil {
-		errs = append(errs, n.journal.Close(ctx))
-	}
-	if n.nc != nil {
-		n.nc.Close()
+		// Events the journal cannot publish by then are lost to this
+		// process, not to the stream: their requests were answered
+		// "unavailable".
+		jctx, cancel := context.WithTimeout(ctx, journalDrain)
+		errs = append(errs, n.journal.Close(jctx))
+		cancel()
 	}
 	if n.ns != nil {
 		n.ns.Shutdown()
