@@ -306,15 +306,16 @@ func (l *Ledger) do(ctx context.Context, op func(time.Time, []events.Event) ([]e
 // commitLocked hands evs to the journal and works out which waiters hear
 // what once they are acknowledged. l.mu is held.
 func (l *Ledger) commitLocked(evs []events.Event) (*journal.Commit, []delivery) {
+	if l.opts.Observer != nil && len(evs) > 0 {
+		// Every decision, also the denials not journaled one by one.
+		l.opts.Observer.Committed(evs)
+	}
 	evs = l.denials.filter(l.now(), evs)
 	l.scratch = evs[:0] // keep the grown buffer for the next request
 	if len(evs) == 0 {
 		return nil, nil
 	}
 	c := l.opts.Journal.Append(evs)
-	if l.opts.Observer != nil {
-		l.opts.Observer.Committed(evs)
-	}
 	l.lastCommit = c
 	l.sinceSnap += len(evs)
 	if l.sinceSnap >= l.opts.SnapshotEvery {
