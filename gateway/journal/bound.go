@@ -16,7 +16,7 @@ var ErrTooLarge = errors.New("journal: event too large")
 // clipBytes is what each shortened field keeps: with JSON's worst escaping
 // (six bytes per byte) the thirteen clippable fields stay well under
 // events.MaxBytes.
-const clipBytes = 96
+const clipBytes = 80
 
 // encodeBounded encodes ev, shortening its names first if the payload would
 // be over events.MaxBytes. The plugins and the engine validate names long
