@@ -24,8 +24,8 @@ func (b manyLeases) Status(context.Context) admin.Status {
 	return admin.Status{Gateway: "gw", Features: []admin.Feature{f}}
 }
 func (manyLeases) RemoveLease(context.Context, string, string) error { return nil }
-func (manyLeases) Reload(context.Context) error                     { return nil }
-func (manyLeases) Ready(context.Context) error                      { return nil }
+func (manyLeases) Reload(context.Context) error                      { return nil }
+func (manyLeases) Ready(context.Context) error                       { return nil }
 
 func TestLeasesFollowsPages(t *testing.T) {
 	srv := httptest.NewServer(admin.Handler(manyLeases{n: 2345}, hclog.NewNullLogger()))
