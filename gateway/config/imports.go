@@ -146,6 +146,12 @@ func (d *decoder) importReservations(c *Config, b *hcl.Block) {
 		d.errorf(a["file"].Expr.Range(), "Invalid reservation file", "%v", err)
 		return
 	}
+	if slices.ContainsFunc(c.Features, func(f seats.Feature) bool { return f.Seats < 0 }) {
+		// A feature's seat count is invalid (reported where it is
+		// written): reservations measured against it would only add
+		// errors that are its consequence, before the one that matters.
+		return
+	}
 	cfg := seats.Config{Features: c.Features, Groups: c.Groups, HostGroups: c.HostGroups}
 	if err := pol.Apply(&cfg); err != nil {
 		summary := "Reservation file does not apply"
