@@ -122,7 +122,13 @@ func (c *conn) status(ctx context.Context, f *wire.Frame) error {
 		}
 		for _, l := range ft.Leases {
 			live[l.Lease] = true
-			out = append(out, wire.New(wire.StatusLease, f.ID).Int(wire.THandle, int64(c.s.handles.of(l.Lease))).
+			n := c.s.handles.of(l.Lease)
+			if l.Borrowed {
+				// After a restart this is how a borrower finds its
+				// licence again: its new handle is returnable.
+				c.s.handles.setBorrowed(n, true)
+			}
+			out = append(out, wire.New(wire.StatusLease, f.ID).Int(wire.THandle, int64(n)).
 				Str(wire.TLease, l.Lease).Str(wire.TUser, l.Client.User).Str(wire.THost, l.Client.Host).
 				Str(wire.TDisplay, l.Client.Display).Str(wire.TProject, l.Client.Project).
 				Int(wire.TStart, l.Granted.Unix()).Int(wire.TCount, int64(max(l.Count, 1))).

@@ -197,11 +197,19 @@ func (c *conn) seatsError(id uint32, err error) error {
 	return c.fail(id, wire.CodeUnavailable, err.Error())
 }
 
+// client says who asks: the request's USER and HOST, each defaulting to
+// what the connection's HELLO declared (a FlexLM client library sends its
+// user and host once, when it connects), and its DISPLAY and PROJECT.
 func (c *conn) client(f *wire.Frame) sdk.Client {
-	return sdk.Client{
-		User: f.GetStr(wire.TUser), Host: f.GetStr(wire.THost),
-		Display: f.GetStr(wire.TDisplay), Project: f.GetStr(wire.TProject), Addr: c.addr,
+	cl := sdk.Client{User: c.helloUser, Host: c.helloHost,
+		Display: f.GetStr(wire.TDisplay), Project: f.GetStr(wire.TProject), Addr: c.addr}
+	if f.Has(wire.TUser) {
+		cl.User = f.GetStr(wire.TUser)
 	}
+	if f.Has(wire.THost) {
+		cl.Host = f.GetStr(wire.THost)
+	}
+	return cl
 }
 
 func grantFrame(id uint32, handle int, g *sdk.Grant) *wire.Frame {
@@ -273,6 +281,9 @@ func (c *conn) checkout(ctx context.Context, f *wire.Frame) error {
 }
 
 func (c *conn) hold(n int, g *sdk.Grant) {
+	if g.Borrowed {
+		c.s.handles.setBorrowed(n, true)
+	}
 	c.mu.Lock()
 	c.leases[n] = held{id: g.Lease, borrowed: g.Borrowed}
 	c.mu.Unlock()
@@ -315,11 +326,26 @@ func (c *conn) watchTicket(reqID uint32, n int, ticket string, updates <-chan sd
 	}
 }
 
-// leaseOf finds the lease of a handle the request names.
+// leaseOf finds the lease of a handle the request names. A connection
+// may heartbeat and check in only the licences it holds, and borrowed
+// licences (which outlive their connection: the borrower returns them
+// later, from another one); another connection's handle is as unknown as
+// a handle that never was, so that guessing the small handle numbers
+// lets nobody release someone else's seats (REMOVE is the administrator's
+// way).
 func (c *conn) leaseOf(f *wire.Frame) (int, string, bool) {
 	n := int(f.GetInt(wire.THandle))
 	id, ok := c.s.handles.id(n)
-	return n, id, ok
+	if !ok {
+		return n, "", false
+	}
+	c.mu.Lock()
+	h, mine := c.leases[n]
+	c.mu.Unlock()
+	if mine && h.id == id || c.s.handles.isBorrowed(n) {
+		return n, id, true
+	}
+	return n, "", false
 }
 
 func (c *conn) forget(n int, id string) {

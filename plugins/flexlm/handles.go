@@ -13,10 +13,30 @@ type handles struct {
 	next int
 	ids  map[string]int // lease or ticket id -> handle
 	nums map[int]string // handle -> id
+	lent map[int]bool   // handles of borrowed licences
 }
 
 func newHandles() *handles {
-	return &handles{next: firstHandle, ids: map[string]int{}, nums: map[int]string{}}
+	return &handles{next: firstHandle, ids: map[string]int{}, nums: map[int]string{}, lent: map[int]bool{}}
+}
+
+// setBorrowed records that handle n is a borrowed licence, which any
+// connection may heartbeat and check in.
+func (h *handles) setBorrowed(n int, b bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if b {
+		h.lent[n] = true
+	} else {
+		delete(h.lent, n)
+	}
+}
+
+// isBorrowed reports whether handle n is a borrowed licence.
+func (h *handles) isBorrowed(n int) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.lent[n]
 }
 
 // of returns id's handle, numbering it if it has none.
@@ -57,6 +77,7 @@ func (h *handles) drop(id string) {
 	if n, ok := h.ids[id]; ok {
 		delete(h.ids, id)
 		delete(h.nums, n)
+		delete(h.lent, n)
 	}
 }
 
@@ -77,6 +98,7 @@ func (h *handles) prune(mark int, live map[string]bool) {
 		if n < mark && !live[id] {
 			delete(h.ids, id)
 			delete(h.nums, n)
+			delete(h.lent, n)
 		}
 	}
 }
