@@ -206,6 +206,9 @@ func badFlexLM(t *testing.T, g *e2etest.Gateway) {
 		for _, bad1 := range r.tags {
 			id++
 			f := flexwire.New(r.typ, id)
+			if r.typ == flexwire.Checkout {
+				f.Int(flexwire.TCount, 1) // otherwise valid
+			}
 			for _, tag := range r.tags {
 				v := "ok"
 				if tag == bad1 {
