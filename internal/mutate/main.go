@@ -87,7 +87,16 @@ func try(dir string, m mutation) ([]string, error) {
 	if err := os.WriteFile(path, mutated, 0o644); err != nil {
 		return nil, err
 	}
-	defer os.WriteFile(path, orig, 0o644)
+	caught, err := runTests(dir, m)
+	if rerr := os.WriteFile(path, orig, 0o644); rerr != nil {
+		return nil, fmt.Errorf("restore %s: %w", m.file, rerr)
+	}
+	return caught, err
+}
+
+// runTests runs the tests of m's packages in dir and returns those that
+// failed.
+func runTests(dir string, m mutation) ([]string, error) {
 	args := []string{"test", "-count=1", "-json"}
 	if m.run != "" {
 		args = append(args, "-run", m.run)
@@ -96,7 +105,11 @@ func try(dir string, m mutation) ([]string, error) {
 	cmd.Dir = dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	out, _ := cmd.Output() // a failing test exits non-zero: the point
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) { // a failing test exits non-zero: the point
+		return nil, fmt.Errorf("go test: %w", err)
+	}
 	return failedTests(out, stderr.String())
 }
 
