@@ -290,7 +290,9 @@ func TestUDPFloodFromOneIPSparesOthers(t *testing.T) {
 	t.Cleanup(func() { close(stop); wg.Wait() })
 
 	victim := h.udpDial(t)
-	time.Sleep(300 * time.Millisecond) // the flood is well past the old cache size by now
+	// The flood is past twice the old global cache's 512 entries before
+	// the victim starts.
+	eventually(t, "1,024 datagrams of flood", func() bool { return sent.Load() >= 1024 })
 	for i := range 10 {
 		req := fmt.Sprintf("CHECKOUT feature=cad user=v host=h id=v%d pad=%s", i, strings.Repeat("x", 200))
 		got := victim.exchange(req, 2*time.Second)
