@@ -22,6 +22,7 @@ type Gateway struct {
 
 	features     string // feature blocks, HCL
 	pluginConfig string // the plugin's config { } body, HCL
+	natsURL      string // an external NATS server; "" for the embedded one
 }
 
 // Option adjusts a gateway before it starts.
@@ -30,6 +31,11 @@ type Option func(*Gateway)
 // WithPluginConfig sets the body of the plugin's config { } block.
 func WithPluginConfig(body string) Option {
 	return func(g *Gateway) { g.pluginConfig = body }
+}
+
+// WithNATS points the gateway at an external NATS server.
+func WithNATS(url string) Option {
+	return func(g *Gateway) { g.natsURL = url }
 }
 
 // StartGateway writes a configuration holding features (HCL feature blocks)
@@ -42,7 +48,7 @@ func StartGateway(t *testing.T, features string, opts ...Option) *Gateway {
 	for _, o := range opts {
 		o(g)
 	}
-	g.Gateway = e2etest.New(t, e2etest.Options{Bins: bins, Config: g.config(), StartTimeout: startTimeout})
+	g.Gateway = e2etest.New(t, e2etest.Options{Bins: bins, Config: g.config(), StartTimeout: startTimeout, NATSURL: g.natsURL})
 	g.CLMAddr = g.Addr(e2etest.CLMAddr)
 	g.Start()
 	return g

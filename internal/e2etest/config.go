@@ -71,6 +71,14 @@ func (g *Gateway) portTaken(a string) bool {
 	return false
 }
 
+// natsBlock is the embedded server on its own port, or the external one.
+func (g *Gateway) natsBlock() string {
+	if g.opts.NATSURL != "" {
+		return fmt.Sprintf("nats {\n  url = %q\n}\n", g.opts.NATSURL)
+	}
+	return fmt.Sprintf("nats {\n  embedded = true\n  listen   = %q\n}\n", g.NATSAddr)
+}
+
 // render is the whole configuration file: the blocks the harness needs
 // (gateway, admin, nats on its own ports) and then the test's template.
 func (g *Gateway) render(tmpl string) (string, error) {
@@ -88,12 +96,8 @@ admin {
   listen = %q
 }
 
-nats {
-  embedded = true
-  listen   = %q
-}
-
-`, g.opts.Name, g.AdminAddr, g.NATSAddr)
+%s
+`, g.opts.Name, g.AdminAddr, g.natsBlock())
 	if err := t.Execute(&b, templateData{g}); err != nil {
 		return "", fmt.Errorf("config template: %w", err)
 	}

@@ -42,6 +42,10 @@ type Options struct {
 	// directory, the package directory). Tests may edit the copies.
 	Files map[string]string
 
+	// NATSURL, when set, points the gateway at an existing NATS server
+	// (nats { url }) instead of its embedded one.
+	NATSURL string
+
 	Name         string        // the gateway's name; DefaultName when empty
 	Env          []string      // added to the daemon's environment
 	StartTimeout time.Duration // DefaultStartTimeout when 0
@@ -294,6 +298,27 @@ func (g *Gateway) Stop() {
 	case <-time.After(stopTimeout):
 		_ = p.cmd.Process.Kill()
 		g.t.Fatalf("licensegw still running %s after SIGTERM", stopTimeout)
+	}
+}
+
+// Terminate sends SIGTERM and waits up to the harness's stop timeout,
+// returning the exit error (nil for status 0) and how long the daemon took;
+// unlike Stop it does not fail the test on a non-zero status.
+func (g *Gateway) Terminate() (error, time.Duration) {
+	g.t.Helper()
+	p := g.take()
+	if p == nil {
+		return nil, 0
+	}
+	start := time.Now()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		return p.err, time.Since(start)
+	case <-time.After(stopTimeout):
+		_ = p.cmd.Process.Kill()
+		g.t.Fatalf("licensegw still running %s after SIGTERM", stopTimeout)
+		return nil, 0
 	}
 }
 
