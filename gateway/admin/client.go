@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -107,9 +108,21 @@ func (c *Client) do(ctx context.Context, method, path string, out any) error {
 
 // doHeader is do that also returns the answer's headers.
 func (c *Client) doHeader(ctx context.Context, method, path string, out any) (http.Header, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
+	return c.doBody(ctx, method, path, nil, out)
+}
+
+// doBody is doHeader with a JSON request body (nil: none).
+func (c *Client) doBody(ctx context.Context, method, path string, reqBody []byte, out any) (http.Header, error) {
+	var rd io.Reader
+	if reqBody != nil {
+		rd = bytes.NewReader(reqBody)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
 		return nil, err
+	}
+	if reqBody != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

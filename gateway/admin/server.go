@@ -53,6 +53,9 @@ func Handler(b Backend, log hclog.Logger) http.Handler {
 	if rb, ok := b.(ReportBackend); ok {
 		mux.HandleFunc("GET /v1/reports/{kind}", reportHandler(rb, log))
 	}
+	if sb, ok := b.(SimulateBackend); ok {
+		mux.HandleFunc("POST /v1/simulate", simulateHandler(sb, log))
+	}
 	return h.guard(mux)
 }
 

@@ -89,6 +89,7 @@ func commands() map[string]command {
 		"report usage":   &reportCommand{kind: report.KindUsage},
 		"report denials": &reportCommand{kind: report.KindDenials},
 		"report peaks":   &reportCommand{kind: report.KindPeaks},
+		"simulate":       &simulateCommand{},
 	}
 }
 
