@@ -1,20 +1,45 @@
 # licensegw — two commands on a fresh machine: `make run` and `make test`.
 
 GO       ?= go
-BIN      := bin
+BIN      ?= bin
 
-.PHONY: all build run test vet bench fuzz mutate proto clean
+# Version stamping: every binary says which licensegw it is (licensegw
+# version, --version, lmver, HELLO server=). VERSION and COMMIT may be set
+# on the command line (make VERSION=1.2.3); COMMIT is the checkout's
+# revision, "-dirty" when it has uncommitted changes.
+VERSION  ?= 0.1.0
+COMMIT   ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+VERSION_PKG := github.com/licensegw/licensegw/internal/version
+LDFLAGS  := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$(COMMIT)
+
+# make install PREFIX=/usr/local (the default) puts the binaries in
+# $(PREFIX)/bin; DESTDIR stages the tree for a package.
+CMDS     ?= ./cmd/...
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+
+.PHONY: all build run test vet bench fuzz mutate proto clean install uninstall
 
 all: build
 
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ $(CMDS)
+
+# Installs licensegw, its plugins, lmutil and lsmon. The plugins are found
+# by the path in the configuration's plugin blocks: point them at
+# $(BINDIR)/licensegw-<plugin>.
+install: build
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BIN)/licensegw $(BIN)/licensegw-* $(BIN)/lmutil $(BIN)/lsmon $(DESTDIR)$(BINDIR)/
+
+uninstall:
+	cd $(DESTDIR)$(BINDIR) && rm -f licensegw licensegw-* lmutil lsmon
 
 # Starts the gateway with the repository's config.hcl: embedded NATS on
 # 127.0.0.1:4222, the admin API on 127.0.0.1:7648, every plugin it names.
 run: build
-	./$(BIN)/licensegw serve -config config.hcl
+	$(BIN)/licensegw serve -config config.hcl
 
 vet:
 	$(GO) vet ./...
@@ -33,11 +58,11 @@ BENCHTIME ?= 2s
 CLIENTS   ?= 64
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./gateway/seats/ ./gateway/journal/ ./gateway/ledger/ ./gateway/report/ ./sdk/ ./plugins/concurrentlm/...
-	@mkdir -p data; rm -rf data/bench; ./$(BIN)/licensegw serve -config examples/bench/config.hcl 2>data/bench.log & pid=$$!; \
+	@mkdir -p data; rm -rf data/bench; $(BIN)/licensegw serve -config examples/bench/config.hcl 2>data/bench.log & pid=$$!; \
 	  trap "kill $$pid 2>/dev/null" EXIT; \
-	  for i in $$(seq 50); do ./$(BIN)/licensegw status --addr 127.0.0.1:17648 >/dev/null 2>&1 && break; sleep 0.2; done; \
-	  ./$(BIN)/licensegw bench --server 127.0.0.1:11648 --feature bench --clients $(CLIENTS) --duration 10s
-	RELAY_BENCH=1 LICENSEGW_E2E_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestRelayBench$$' -v ./internal/e2e/vendors/
+	  for i in $$(seq 50); do $(BIN)/licensegw status --addr 127.0.0.1:17648 >/dev/null 2>&1 && break; sleep 0.2; done; \
+	  $(BIN)/licensegw bench --server 127.0.0.1:11648 --feature bench --clients $(CLIENTS) --duration 10s
+	RELAY_BENCH=1 LICENSEGW_E2E_BIN=$(abspath $(BIN)) $(GO) test -count=1 -run '^TestRelayBench$$' -v ./internal/e2e/vendors/
 
 # Short coverage-guided runs of every fuzz target (corpora in testdata/fuzz).
 FUZZTIME ?= 20s
