@@ -19,6 +19,7 @@ import (
 
 	"github.com/licensegw/licensegw/gateway/config"
 	"github.com/licensegw/licensegw/gateway/node"
+	"github.com/licensegw/licensegw/internal/sdnotify"
 	"github.com/licensegw/licensegw/internal/version"
 )
 
@@ -79,16 +80,36 @@ func (c *serveCommand) run(ctx context.Context, e *env, args []string) int {
 		}
 		return fail(e, "%v", err)
 	}
+	sd := systemdNotifier(e, log)
+	notify := func(states ...string) {
+		if err := sd.Notify(states...); err != nil {
+			log.Warn("systemd notification failed", "error", err)
+		}
+	}
+	notify(sdnotify.Ready, "STATUS=serving")
+	if interval, ok := sdnotify.WatchdogInterval(e.getenv, os.Getpid()); ok && sd != nil {
+		// The watchdog is fed while the engine answers a status request:
+		// a wedged gateway stops feeding it and systemd restarts it.
+		go func() {
+			alive := func(ctx context.Context) error { n.Status(ctx); return nil }
+			if err := sd.RunWatchdog(ctx, interval, alive); err != nil {
+				log.Warn("systemd watchdog stopped", "error", err)
+			}
+		}()
+	}
 	for {
 		select {
 		case <-hup:
+			notify(sdnotify.ReloadingNow()...)
 			rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			if err := n.Reload(rctx); err != nil {
 				log.Error("reload failed; the running configuration stays", "error", err)
 				printConfigError(e, err)
 			}
 			cancel()
+			notify(sdnotify.Ready, "STATUS=serving")
 		case <-ctx.Done():
+			notify(sdnotify.Stopping)
 			log.Info("shutting down")
 			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
@@ -240,6 +261,20 @@ func (*versionCommand) run(_ context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintln(e.stdout, version.String())
 	return exitOK
+}
+
+// systemdNotifier is the notifier of $NOTIFY_SOCKET; nil (which sends
+// nothing) outside systemd.
+func systemdNotifier(e *env, log hclog.Logger) *sdnotify.Notifier {
+	sd, err := sdnotify.New(e.getenv)
+	switch {
+	case errors.Is(err, sdnotify.ErrNoSocket):
+		return nil
+	case err != nil:
+		log.Warn("not notifying systemd", "error", err)
+		return nil
+	}
+	return sd
 }
 
 // servePprof serves net/http/pprof on addr (LICENSEGW_PPROF): an opt-in

@@ -28,8 +28,8 @@ var importWarnings = []string{
 
 // writeWarningConfig writes a configuration that imports the licence and
 // options files with warnings, with gatewayExtra in its gateway block, and
-// returns its path.
-func writeWarningConfig(t *testing.T, gatewayExtra string) string {
+// returns its path and the admin API's address.
+func writeWarningConfig(t *testing.T, gatewayExtra string) (path, adminAddr string) {
 	t.Helper()
 	dir := t.TempDir()
 	for _, name := range []string{"warn.lic", "warn.opt"} {
@@ -41,7 +41,8 @@ func writeWarningConfig(t *testing.T, gatewayExtra string) string {
 			t.Fatal(err)
 		}
 	}
-	adminAddr, err := e2etest.FreeTCPAddr()
+	var err error
+	adminAddr, err = e2etest.FreeTCPAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,11 +62,11 @@ import "flexlm" {
   options_file = "warn.opt"
 }
 `, gatewayExtra, adminAddr, natsAddr)
-	path := filepath.Join(dir, "config.hcl")
+	path = filepath.Join(dir, "config.hcl")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return path
+	return path, adminAddr
 }
 
 // TestValidateWarnings: validate says the configuration is valid and shows
@@ -73,7 +74,7 @@ import "flexlm" {
 // and the line itself; -json gives the same as data.
 func TestValidateWarnings(t *testing.T) {
 	t.Parallel()
-	path := writeWarningConfig(t, "")
+	path, _ := writeWarningConfig(t, "")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := filepath.Dir(path)
@@ -155,7 +156,7 @@ func TestServeLogs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			path := writeWarningConfig(t, tt.gateway)
+			path, _ := writeWarningConfig(t, tt.gateway)
 			log := serveUntilReloaded(t, path, tt.env)
 			lines := strings.Split(strings.TrimSpace(log), "\n")
 			var levels = map[string]int{}

@@ -1,0 +1,95 @@
+package e2e
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/licensegw/licensegw/gateway/admin"
+)
+
+// TestSystemdNotify runs licensegw serve as systemd runs a Type=notify
+// unit with WatchdogSec=: a notification socket in $NOTIFY_SOCKET and
+// $WATCHDOG_USEC. The daemon must say READY=1 once it serves, feed the
+// watchdog, bracket a reload with RELOADING=1 and READY=1, and say
+// STOPPING=1 on SIGTERM.
+func TestSystemdNotify(t *testing.T) {
+	t.Parallel()
+	path, adminAddr := writeWarningConfig(t, "")
+	sock := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	next := func(want string) string {
+		t.Helper()
+		// Watchdog pings come between the others; skip them unless asked.
+		deadline := time.Now().Add(time.Minute)
+		buf := make([]byte, 4096)
+		for {
+			_ = conn.SetReadDeadline(deadline)
+			n, err := conn.Read(buf)
+			if err != nil {
+				t.Fatalf("waiting for %q: %v", want, err)
+			}
+			msg := string(buf[:n])
+			if strings.HasPrefix(msg, want) {
+				return msg
+			}
+			if msg != "WATCHDOG=1" {
+				t.Fatalf("got %q, want %q", msg, want)
+			}
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bins.Path(licensegwBin), "serve", path)
+	cmd.Dir = filepath.Dir(path)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=400000") // a ping every 200 ms
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	if msg := next("READY=1"); !strings.Contains(msg, "STATUS=serving") {
+		t.Errorf("ready message %q lacks STATUS", msg)
+	}
+	// The gateway answers once it said it was ready.
+	if st, err := admin.NewClient(adminAddr).Status(ctx); err != nil || len(st.Features) != 2 {
+		t.Errorf("after READY=1 the admin API says %v, %+v", err, st)
+	}
+	for range 2 {
+		next("WATCHDOG=1")
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if msg := next("RELOADING=1"); !strings.Contains(msg, "MONOTONIC_USEC=") {
+		t.Errorf("reloading message %q lacks MONOTONIC_USEC", msg)
+	}
+	next("READY=1")
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	next("STOPPING=1")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve: %v\n%s", err, stderr.String())
+		}
+	case <-ctx.Done():
+		t.Fatal("serve did not stop")
+	}
+}
