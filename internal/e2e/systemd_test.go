@@ -93,3 +93,45 @@ func TestSystemdNotify(t *testing.T) {
 		t.Fatal("serve did not stop")
 	}
 }
+
+// TestSystemdUnit checks examples/systemd/licensegw.service with systemd's
+// own parser (systemd-analyze verify, where installed) and that it keeps
+// what docs/operations.md promises: Type=notify with a watchdog, a
+// dynamic user, a read-only system and no capabilities.
+func TestSystemdUnit(t *testing.T) {
+	t.Parallel()
+	unit, err := os.ReadFile("../../examples/systemd/licensegw.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := map[string][]string{}
+	for _, l := range strings.Split(string(unit), "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok && !strings.HasPrefix(l, "#") {
+			settings[k] = append(settings[k], v)
+		}
+	}
+	for k, want := range map[string]string{
+		"Type": "notify", "NotifyAccess": "main", "WatchdogSec": "30s", "DynamicUser": "yes",
+		"ProtectSystem": "strict", "CapabilityBoundingSet": "", "AmbientCapabilities": "",
+		"NoNewPrivileges": "yes", "StateDirectory": "licensegw", "KillMode": "mixed",
+	} {
+		if got := settings[k]; len(got) != 1 || got[0] != want {
+			t.Errorf("%s=%q, want %q", k, got, want)
+		}
+	}
+	if _, err := exec.LookPath("systemd-analyze"); err != nil {
+		t.Skip("systemd-analyze is not installed; the unit's syntax is not checked")
+	}
+	// verify wants ExecStart's binary to exist: the one the tests built.
+	local := strings.ReplaceAll(string(unit), "/usr/local/bin/licensegw", bins.Path(licensegwBin))
+	path := filepath.Join(t.TempDir(), "licensegw.service")
+	if err := os.WriteFile(path, []byte(local), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "systemd-analyze", "verify", path).CombinedOutput()
+	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
