@@ -39,11 +39,13 @@ func (s *server) execute(ctx context.Context, req *wire.Request, addr net.Addr) 
 	case wire.Poll:
 		return s.poll(req.Handle)
 	case wire.Cancel:
-		err := s.seats.Cancel(ctx, req.Handle)
-		s.tickets.remove(req.Handle)
-		if err != nil {
+		if err := s.seats.Cancel(ctx, req.Handle); err != nil {
+			// Unknown to the core: never queued, or already decided; in
+			// that case a poll still tells the decision (a grant the
+			// client must release).
 			return s.failure(err)
 		}
+		s.tickets.cancelled(req.Handle)
 		return &wire.Response{Status: wire.OK}
 	case wire.Features:
 		return s.features(ctx, req)

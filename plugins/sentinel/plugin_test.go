@@ -213,8 +213,14 @@ func TestQueue(t *testing.T) {
 	if err := a.CancelQueued(ctx, place.Ticket); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := a.Poll(ctx, place.Ticket); !client.IsStatus(err, wire.UnknownTicket) {
-		t.Errorf("poll after cancel = %v", err)
+	// Polling one's own cancelled ticket says so, as for any ticket that
+	// left the queue.
+	var se *client.StatusError
+	if _, _, err := a.Poll(ctx, place.Ticket); !errors.As(err, &se) || se.Status != wire.Dequeued || se.Reason != "cancelled" {
+		t.Errorf("poll after cancel = %v, want dequeued (cancelled)", err)
+	}
+	if err := a.CancelQueued(ctx, place.Ticket); !client.IsStatus(err, wire.UnknownTicket) {
+		t.Errorf("second cancel = %v, want unknown-ticket", err)
 	}
 }
 

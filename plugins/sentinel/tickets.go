@@ -67,11 +67,16 @@ func (ts *tickets) poll(id string) (ticket, bool) {
 	return *t, true
 }
 
-// remove forgets a ticket.
-func (ts *tickets) remove(id string) {
+// cancelled records that the client cancelled a waiting ticket: polls
+// answer dequeued, reason cancelled, for the ticket's lifetime, as they
+// would a ticket the core ended.
+func (ts *tickets) cancelled(id string) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	delete(ts.byID, id)
+	if t, ok := ts.byID[id]; ok && t.final == nil {
+		t.final = &sdk.TicketUpdate{Ticket: id, Denial: &sdk.Denial{Reason: "cancelled", Message: "cancelled by the client"}}
+		t.finished = ts.now()
+	}
 }
 
 // sweep cancels tickets nobody polled within the lifetime (their client

@@ -82,7 +82,7 @@ const (
 	OK              Status = 0
 	Queued          Status = 1  // the checkout waits in the queue: poll Ticket
 	NoSeats         Status = 2  // no token free (InUse, Seats)
-	UnknownFeature  Status = 3  // no such feature or version
+	UnknownFeature  Status = 3  // no such feature (under any version)
 	Expired         Status = 4  // the licence has expired
 	NotStarted      Status = 5  // the licence's start date is still to come
 	VersionTooHigh  Status = 6  // no pool has the version asked for
