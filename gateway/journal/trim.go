@@ -87,3 +87,12 @@ func (j *Journal) Trim(ctx context.Context, r Retention, keepAfter uint64) (uint
 	}
 	return below - s.FirstSeq, nil
 }
+
+// StreamState is the stream's current state (messages, bytes, sequences).
+func (j *Journal) StreamState(ctx context.Context) (jetstream.StreamState, error) {
+	info, err := j.link.Load().stream.Info(ctx)
+	if err != nil {
+		return jetstream.StreamState{}, fmt.Errorf("journal: stream info: %w", err)
+	}
+	return info.State, nil
+}

@@ -116,3 +116,35 @@ func BenchmarkRestart100k(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHostileDenials sends denials of made-up features from 1,000
+// spoofed sources as fast as the ledger answers them and reports how much
+// the stream grew per 100,000 denials (issue 8: a flood must not grow the
+// stream faster than the documented bound).
+func BenchmarkHostileDenials(b *testing.B) {
+	r := newRig(b, features(seats.Feature{Name: "cad", Version: "1.0", Seats: 1}))
+	l, j := r.open(nil)
+	ctx := context.Background()
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		q := req(fmt.Sprintf("made-up-%d", i), "mallory")
+		q.Client.Addr = fmt.Sprintf("10.%d.%d.1:4000", i%1000/250, i%250)
+		if _, _, err := l.Checkout(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	took := time.Since(start)
+	b.StopTimer()
+	if err := l.Close(ctx); err != nil {
+		b.Fatal(err)
+	}
+	info, err := j.StreamState(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	per := 100_000 / float64(b.N)
+	b.ReportMetric(float64(info.Msgs)*per, "events/100k-denials")
+	b.ReportMetric(float64(info.Bytes)*per, "stream-bytes/100k-denials")
+	b.ReportMetric(float64(b.N)/took.Seconds(), "denials/s")
+}

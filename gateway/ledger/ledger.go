@@ -156,6 +156,10 @@ func (l *Ledger) Close(ctx context.Context) error {
 		return nil
 	}
 	l.closed = true
+	if l.denials.pending() {
+		// The summary of the last suppressed denials is not lost.
+		l.lastCommit = l.opts.Journal.Append(l.denials.flush(l.now(), nil))
+	}
 	l.mu.Unlock()
 	close(l.done)
 	l.wg.Wait()
