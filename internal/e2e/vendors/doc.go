@@ -1,8 +1,10 @@
 // Package vendors holds end-to-end tests of licensegw's vendor-style
 // plugins and tools: the real gateway daemon started by internal/e2etest
-// with the flexlm, sentinel, concurrent-lm and the example minimal plugin
-// as real processes, driven by their client libraries and by the built
-// lmutil, lsmon and licensegw commands.
+// with the flexlm, sentinel, concurrent-lm, relay and the example minimal
+// plugin as real processes, driven by their client libraries and by the
+// built lmutil, lsmon and licensegw commands. TestRelay runs the relay
+// plugin's conformance suite (plugins/relay/conformance); TestRelayBench is
+// `make bench`'s relay figure and runs only with RELAY_BENCH=1.
 //
 // The package has no non-test code; run it with
 //
