@@ -22,7 +22,8 @@ type Feature struct {
 	Queued      int        `json:"queued"`
 	Reserved    int        `json:"reserved"` // reserved seats not in use by their holders
 	Start       *time.Time `json:"start,omitempty"`
-	Expiry      *time.Time `json:"expiry,omitempty"` // absent: permanent
+	Expiry      *time.Time `json:"expiry,omitempty"`   // absent: permanent
+	Expiring    bool       `json:"expiring,omitempty"` // expires within gateway.expiry_warning_days
 	LeaseTTL    int        `json:"lease_ttl_seconds"`
 	Queue       bool       `json:"queue"`
 	Borrow      bool       `json:"borrow"`

@@ -22,6 +22,9 @@ const (
 	DefaultVersion     = "1.0"           // a feature's version when it names none
 	DefaultKeyFile     = "signing.key"   // in the data directory
 	MinLeaseTTL        = 5 * time.Second // the shortest lease_ttl accepted
+	// DefaultExpiryWarningDays is gateway.expiry_warning_days when unset:
+	// how many days before a licence expires it counts as expiring.
+	DefaultExpiryWarningDays = 30
 )
 
 // LogLevels are the accepted values of gateway.log_level, most verbose first.
@@ -57,6 +60,10 @@ type Gateway struct {
 	DataDir   string // absolute
 	LogLevel  string // one of LogLevels; LICENSEGW_LOG overrides it (the caller's job)
 	LogFormat string // one of LogFormats; LICENSEGW_LOG_FORMAT overrides it (the caller's job)
+	// ExpiryWarning is how long before its expiry a feature is expiring
+	// (an `expiring` lifecycle message, a metric, a mark in status);
+	// expiry_warning_days = 0 turns the warnings off.
+	ExpiryWarning time.Duration
 }
 
 // Admin is the admin { } block: the admin API's listener.

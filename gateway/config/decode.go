@@ -75,11 +75,12 @@ func (d *decoder) root(c *Config, body hcl.Body) {
 type featureKey struct{ vendor, name, version string }
 
 var gatewaySchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "name"}, {Name: "data_dir"}, {Name: "log_level"}, {Name: "log_format"}},
+	Attributes: []hcl.AttributeSchema{{Name: "name"}, {Name: "data_dir"}, {Name: "log_level"}, {Name: "log_format"}, {Name: "expiry_warning_days"}},
 }
 
 func (d *decoder) gateway(b *hcl.Block) Gateway {
-	g := Gateway{DataDir: DefaultDataDir, LogLevel: DefaultLogLevel, LogFormat: DefaultLogFormat}
+	g := Gateway{DataDir: DefaultDataDir, LogLevel: DefaultLogLevel, LogFormat: DefaultLogFormat,
+		ExpiryWarning: DefaultExpiryWarningDays * 24 * time.Hour}
 	if host, err := os.Hostname(); err == nil && host != "" {
 		g.Name = host
 	} else {
@@ -98,6 +99,14 @@ func (d *decoder) gateway(b *hcl.Block) Gateway {
 		if d.str(a, "log_level", &g.LogLevel) && !slices.Contains(LogLevels(), g.LogLevel) {
 			d.errorf(a["log_level"].Expr.Range(), "Invalid log level",
 				"The log level %q is not one of %s.", g.LogLevel, strings.Join(LogLevels(), ", "))
+		}
+		var days int
+		if d.integer(a, "expiry_warning_days", &days) {
+			if days < 0 || days > 3650 {
+				d.errorf(a["expiry_warning_days"].Expr.Range(), "Invalid expiry warning",
+					"expiry_warning_days is a number of days from 0 (no warnings) to 3650, not %d.", days)
+			}
+			g.ExpiryWarning = time.Duration(days) * 24 * time.Hour
 		}
 		if d.str(a, "log_format", &g.LogFormat) && !slices.Contains(LogFormats(), g.LogFormat) {
 			d.errorf(a["log_format"].Expr.Range(), "Invalid log format",

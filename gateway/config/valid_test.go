@@ -25,7 +25,7 @@ func defaults(t *testing.T, file string) *Config {
 	}
 	return &Config{
 		File:       abs,
-		Gateway:    Gateway{Name: host, DataDir: filepath.Join(dir, "data"), LogLevel: "info", LogFormat: "text"},
+		Gateway:    Gateway{Name: host, DataDir: filepath.Join(dir, "data"), LogLevel: "info", LogFormat: "text", ExpiryWarning: DefaultExpiryWarningDays * 24 * time.Hour},
 		Admin:      Admin{Enabled: true, Listen: "127.0.0.1:7648"},
 		NATS:       NATS{Embedded: true, Listen: "127.0.0.1:4222", Prefix: "licensegw", Stream: "LICENSEGW_EVENTS", Replicas: 1},
 		Signing:    Signing{Enabled: true, KeyFile: filepath.Join(dir, "data", "signing.key")},

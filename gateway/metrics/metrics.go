@@ -31,8 +31,8 @@ type Sources struct {
 	Plugins func() []pluginhost.PluginStatus
 	// PluginMetrics asks the running plugins for their own metrics.
 	PluginMetrics func(ctx context.Context) []pluginhost.PluginMetrics
-	// ExpiryWarning is how close to its expiry a pool counts as expiring;
-	// 0 means DefaultExpiryWarning.
+	// ExpiryWarning is how close to its expiry a pool counts as expiring
+	// (0: never); nil means DefaultExpiryWarning.
 	ExpiryWarning func() time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time

@@ -27,7 +27,7 @@ var (
 	descBorrowed   = prometheus.NewDesc("licensegw_pool_seats_borrowed", "Seats held by borrowed (offline) leases.", poolLabels, nil)
 	descLeases     = prometheus.NewDesc("licensegw_pool_leases", "Leases held.", poolLabels, nil)
 	descExpiry     = prometheus.NewDesc("licensegw_pool_expiry_seconds", "Seconds until the pool's licence expires (negative once it has); absent for permanent licences.", poolLabels, nil)
-	descExpiring   = prometheus.NewDesc("licensegw_pool_expiring", "1 when the pool's licence expires within the warning period (gateway.expiry_warning), else 0.", poolLabels, nil)
+	descExpiring   = prometheus.NewDesc("licensegw_pool_expiring", "1 when the pool's licence expires within the warning period (gateway.expiry_warning_days), else 0.", poolLabels, nil)
 	descPluginUp   = prometheus.NewDesc("licensegw_plugin_up", "1 when the plugin's process runs, else 0.", []string{"plugin", "protocol"}, nil)
 	descRestarts   = prometheus.NewDesc("licensegw_plugin_restarts_total", "Times the plugin's process was restarted after it exited.", []string{"plugin", "protocol"}, nil)
 	descScrapeFail = prometheus.NewDesc("licensegw_plugin_metrics_errors", "1 when the plugin did not answer this scrape's request for its own metrics.", []string{"plugin", "protocol"}, nil)
@@ -56,8 +56,8 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 func (c stateCollector) pools(ch chan<- prometheus.Metric) {
 	now := c.m.src.Now()
 	warn := DefaultExpiryWarning
-	if c.m.src.ExpiryWarning != nil && c.m.src.ExpiryWarning() > 0 {
-		warn = c.m.src.ExpiryWarning()
+	if c.m.src.ExpiryWarning != nil {
+		warn = c.m.src.ExpiryWarning() // 0: warnings off
 	}
 	gauge := func(d *prometheus.Desc, v float64, labels []string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/licensegw/licensegw/gateway/admin"
+	"github.com/licensegw/licensegw/gateway/metrics"
 	"github.com/licensegw/licensegw/gateway/seats"
 	"github.com/licensegw/licensegw/internal/version"
 )
@@ -17,8 +18,11 @@ var _ admin.Backend = (*Node)(nil)
 // Status reports the whole gateway.
 func (n *Node) Status(context.Context) admin.Status {
 	st := admin.Status{Gateway: n.cfg.Gateway.Name, Version: version.Version, Started: n.started.UTC()}
+	now, warn := time.Now(), n.expiryWarning()
 	for _, ps := range n.ledger.Status() {
-		st.Features = append(st.Features, adminFeature(&ps))
+		f := adminFeature(&ps)
+		f.Expiring = metrics.Expiring(ps.Feature.Expiry, now, warn)
+		st.Features = append(st.Features, f)
 	}
 	for _, p := range n.plugins.Status() {
 		st.Plugins = append(st.Plugins, admin.Plugin{

@@ -32,6 +32,7 @@ func (n *Node) newMetrics() *metrics.Metrics {
 			}
 			return n.plugins.Metrics(ctx)
 		},
+		ExpiryWarning: n.expiryWarning,
 	})
 }
 

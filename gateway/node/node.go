@@ -23,6 +23,7 @@ import (
 	"github.com/licensegw/licensegw/gateway/metrics"
 	"github.com/licensegw/licensegw/gateway/natsd"
 	"github.com/licensegw/licensegw/gateway/pluginhost"
+	"github.com/licensegw/licensegw/gateway/seats"
 	"github.com/licensegw/licensegw/gateway/signing"
 	"github.com/licensegw/licensegw/internal/version"
 )
@@ -56,6 +57,12 @@ type Node struct {
 	plugins *pluginhost.Host
 	admin   *admin.Server
 	metrics *metrics.Metrics
+
+	expiryMu   sync.Mutex
+	announced  map[seats.PoolKey]time.Time // expiring pools announced, and when
+	expiryKick chan struct{}
+	expiryDone chan struct{} // closed by Shutdown
+	expiryWG   sync.WaitGroup
 }
 
 // LoadConfig loads and fully checks a configuration, including each plugin's
@@ -133,7 +140,8 @@ func Start(ctx context.Context, path string, log hclog.Logger) (*Node, error) {
 		return nil, err
 	}
 	logWarnings(log, cfg)
-	n := &Node{cfgPath: path, cfg: cfg, log: log, started: time.Now()}
+	n := &Node{cfgPath: path, cfg: cfg, log: log, started: time.Now(),
+		announced: map[seats.PoolKey]time.Time{}, expiryKick: make(chan struct{}, 1), expiryDone: make(chan struct{})}
 	started := false
 	defer func() {
 		if !started { // take down whatever did start
@@ -189,6 +197,7 @@ func Start(ctx context.Context, path string, log hclog.Logger) (*Node, error) {
 		}
 		log.Info("admin API listening", "addr", n.admin.Addr())
 	}
+	n.expiryWG.Go(func() { n.watchExpiry(n.expiryDone) })
 	log.Info("gateway started", "name", cfg.Gateway.Name, "features", len(cfg.Features), "plugins", len(specs))
 	started = true
 	return n, nil
@@ -235,6 +244,12 @@ func (n *Node) startNATS(ctx context.Context) (func(...nats.Option) (*nats.Conn,
 // API, the ledger (final snapshot), the journal and NATS.
 func (n *Node) Shutdown(ctx context.Context) error {
 	var errs []error
+	select {
+	case <-n.expiryDone:
+	default:
+		close(n.expiryDone)
+	}
+	n.expiryWG.Wait()
 	if n.plugins != nil {
 		errs = append(errs, n.plugins.Stop(ctx))
 	}
@@ -272,6 +287,7 @@ func (n *Node) Reload(ctx context.Context) error {
 	}
 	n.cfgMu.Lock()
 	n.cfg.Features, n.cfg.Groups, n.cfg.HostGroups = cfg.Features, cfg.Groups, cfg.HostGroups
+	n.cfg.Gateway.ExpiryWarning = cfg.Gateway.ExpiryWarning
 	pluginsChanged := !samePlugins(n.cfg.Plugins, cfg.Plugins)
 	n.cfgMu.Unlock()
 	if pluginsChanged {
@@ -279,6 +295,7 @@ func (n *Node) Reload(ctx context.Context) error {
 	}
 	n.lifecycle(ctx, events.GatewaySubject(n.cfg.NATS.Prefix, "reloaded"), map[string]any{"features": len(cfg.Features)})
 	n.log.Info("configuration reloaded", "features", len(cfg.Features))
+	n.announceExpiryAgain()
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -76,7 +77,7 @@ func writeStatus(w io.Writer, st *admin.Status, now time.Time) {
 		if f.Retired {
 			name += " (retired)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t\n", name, f.Vendor, f.Version, f.Seats, f.InUse, f.Queued, f.Reserved, expiry(f.Expiry))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t\n", name, f.Vendor, f.Version, f.Seats, f.InUse, f.Queued, f.Reserved, expiryMark(f))
 	}
 	tw.Flush()
 
@@ -188,4 +189,13 @@ func (c *reloadCommand) run(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintln(e.stdout, "reloaded")
 	return exitOK
+}
+
+// expiryMark is the EXPIRES column: the date, marked while the licence is
+// within its warning period.
+func expiryMark(f admin.Feature) string {
+	if f.Expiring && f.Expiry != nil {
+		return expiry(f.Expiry) + " (expiring in " + strconv.Itoa(int(time.Until(*f.Expiry).Hours()/24)) + "d)"
+	}
+	return expiry(f.Expiry)
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -256,4 +257,67 @@ func value(fams map[string]*dto.MetricFamily, name string, want map[string]strin
 		return m.GetGauge().GetValue(), nil
 	}
 	return 0, fmt.Errorf("%s is neither counter nor gauge", name)
+}
+
+// TestExpiryWarning: a licence within 30 days of its expiry is marked in
+// status (API and CLI) and announced with an `expiring` lifecycle message,
+// again after a reload; one 40 days away is not.
+func TestExpiryWarning(t *testing.T) {
+	t.Parallel()
+	soon := time.Now().AddDate(0, 0, 10).Format("2006-01-02")
+	later := time.Now().AddDate(0, 0, 40).Format("2006-01-02")
+	g := StartGateway(t, `
+feature "cad" {
+  seats  = 1
+  expiry = "`+soon+`"
+}
+feature "viewer" {
+  seats  = 1
+  expiry = "`+later+`"
+}
+`)
+	if f := g.Feature("cad"); !f.Expiring {
+		t.Errorf("cad expiring in 10 days: %+v", f)
+	}
+	if f := g.Feature("viewer"); f.Expiring {
+		t.Errorf("viewer expiring in 40 days is marked expiring: %+v", f)
+	}
+	r := g.CLI(t.Context(), "status")
+	if line := lineWith(r.Stdout, "cad"); !strings.Contains(line, "(expiring in") {
+		t.Errorf("status line of cad: %q\n%s", line, r.Stdout)
+	}
+	if line := lineWith(r.Stdout, "viewer"); strings.Contains(line, "expiring") {
+		t.Errorf("status line of viewer: %q", line)
+	}
+
+	nc, err := nats.Connect(g.NATSURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	sub, err := nc.SubscribeSync("licensegw.gateway.expiring")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if r := g.CLI(t.Context(), "reload"); r.Code != 0 {
+		t.Fatalf("reload: %d %s", r.Code, r.Stderr)
+	}
+	msg, err := sub.NextMsg(15 * time.Second)
+	if err != nil {
+		t.Fatalf("no expiring message after a reload: %v", err)
+	}
+	var body struct {
+		Feature  string `json:"feature"`
+		DaysLeft int    `json:"days_left"`
+		Warning  int    `json:"warning_days"`
+	}
+	if err := json.Unmarshal(msg.Data, &body); err != nil || body.Feature != "cad" || body.DaysLeft < 8 || body.DaysLeft > 10 || body.Warning != 30 {
+		t.Errorf("expiring message %s (%v)", msg.Data, err)
+	}
+	if msg, err := sub.NextMsg(500 * time.Millisecond); err == nil {
+		t.Errorf("a second expiring message, for a licence 40 days away? %s", msg.Data)
+	}
 }

@@ -342,7 +342,7 @@ type flexConn struct {
 	r  *bufio.Reader
 }
 
-func dialLmgrd(t *testing.T, g *e2etest.Gateway) *flexConn { return dialFlexAddr(t, g.Addr("lmgrd")) }
+func dialLmgrd(t *testing.T, g *e2etest.Gateway) *flexConn  { return dialFlexAddr(t, g.Addr("lmgrd")) }
 func dialVendor(t *testing.T, g *e2etest.Gateway) *flexConn { return dialFlexAddr(t, g.Addr("vendor")) }
 
 func dialFlexAddr(t *testing.T, addr string) *flexConn {
