@@ -82,7 +82,7 @@ feature "docviewer" {
 }
 
 # The IANA concurrent-lm protocol (docs/concurrent-lm.md) on TCP and UDP 1648:
-#   printf 'CHECKOUT feature=docviewer user=u host=h\n' | nc localhost 1648
+#   printf 'CHECKOUT feature=docviewer user=u host=h\nQUIT\n' | nc localhost 1648
 plugin "concurrentlm" {
   path   = "./bin/licensegw-concurrentlm"
   listen = { tcp = ":1648", udp = ":1648" }
