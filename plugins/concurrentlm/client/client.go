@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/licensegw/licensegw/internal/retry"
 	"github.com/licensegw/licensegw/plugins/concurrentlm/wire"
 )
 
@@ -31,7 +32,10 @@ type Options struct {
 	// deadline (default 10 s).
 	RequestTimeout time.Duration
 	// ReconnectMin and ReconnectMax bound the backoff between reconnect
-	// attempts (default 100 ms and 5 s).
+	// attempts (default 100 ms and 5 s): each pause is drawn uniformly
+	// below a ceiling that starts at ReconnectMin and doubles up to
+	// ReconnectMax (full jitter), also before the first attempt after a
+	// lost connection.
 	ReconnectMin, ReconnectMax time.Duration
 }
 
@@ -121,8 +125,21 @@ func (c *Client) session(ctx context.Context) (*session, error) {
 	}
 	c.dialMu.Lock()
 	defer c.dialMu.Unlock()
-	backoff := c.opts.ReconnectMin
-	for {
+	// Cut short by Close as well as by ctx.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(c.ctx, cancel)()
+
+	policy := retry.Policy{Initial: c.opts.ReconnectMin, Max: c.opts.ReconnectMax}
+	if s != nil {
+		// The session was lost, as every other client's was if the
+		// gateway restarted: a jittered pause before the first attempt
+		// too, so that they do not all reconnect in the same instant.
+		if !retry.Sleep(ctx, policy.BackOff().NextBackOff()) {
+			return nil, c.reconnectEnded(ctx, errors.New("connection lost"))
+		}
+	}
+	s, err := retry.Do(ctx, policy, func() (*session, error) {
 		c.mu.Lock()
 		s := c.sess
 		c.mu.Unlock()
@@ -134,21 +151,27 @@ func (c *Client) session(ctx context.Context) (*session, error) {
 			}
 		}
 		s, err := c.connect(ctx)
-		if err == nil {
-			return s, nil
+		if errors.Is(err, ErrKeyMismatch) || errors.Is(err, ErrClosed) {
+			return nil, retry.Permanent(err)
 		}
-		if errors.Is(err, ErrKeyMismatch) {
-			return nil, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w (last: %v)", ctx.Err(), err)
-		case <-c.ctx.Done():
-			return nil, ErrClosed
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, c.opts.ReconnectMax)
+		return s, err
+	})
+	if err != nil {
+		return nil, c.reconnectEnded(ctx, err)
 	}
+	return s, nil
+}
+
+// reconnectEnded is the error of a reconnection that stopped with err:
+// ErrClosed when the client was closed meanwhile.
+func (c *Client) reconnectEnded(ctx context.Context, err error) error {
+	if c.ctx.Err() != nil {
+		return ErrClosed
+	}
+	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
+	}
+	return err
 }
 
 // connect dials, says HELLO and installs the new session.

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
+	"github.com/licensegw/licensegw/internal/retry"
 	"github.com/licensegw/licensegw/plugins/flexlm/wire"
 )
 
@@ -50,7 +50,7 @@ func (c *Client) supervise(v *conn) {
 }
 
 // reconnect connects to the vendor daemon again, pausing with exponential
-// backoff and jitter between attempts.
+// backoff and full jitter before each attempt, until GiveUpAfter.
 func (c *Client) reconnect() (*conn, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -63,33 +63,33 @@ func (c *Client) reconnect() (*conn, error) {
 	}()
 	o := c.opts
 	start := time.Now()
-	pause := o.MinBackoff
-	for {
-		// Jitter in [pause/2, pause]: the clients of one server do not
-		// all come back at the same instant after it restarts.
-		t := time.NewTimer(pause/2 + rand.N(pause/2+1))
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return nil, errClientClosed
-		}
+	policy := retry.Policy{Initial: o.MinBackoff, Max: o.MaxBackoff, GiveUpAfter: o.GiveUpAfter}
+	// A pause before the first attempt too: the clients of a restarted
+	// server all lose it at the same instant and must not all come back
+	// at the same instant.
+	if !retry.Sleep(ctx, policy.BackOff().NextBackOff()) {
+		return nil, errClientClosed
+	}
+	v, err := retry.Do(ctx, policy, func() (*conn, error) {
 		actx, acancel := context.WithTimeout(ctx, attemptTimeout)
+		defer acancel()
 		c.connMu.Lock()
 		v, err := c.connectLocked(actx)
 		c.connMu.Unlock()
-		acancel()
-		if err == nil {
-			return v, nil
-		}
 		if errors.Is(err, errClientClosed) || isVendorDown(err) {
-			return nil, err
+			return nil, retry.Permanent(err)
 		}
-		if o.GiveUpAfter > 0 && time.Since(start) >= o.GiveUpAfter {
-			return nil, fmt.Errorf("%w: server unreachable for %v: %w", ErrClosed, time.Since(start).Round(time.Second), err)
-		}
-		pause = min(2*pause, o.MaxBackoff)
+		return v, err
+	})
+	switch {
+	case err == nil:
+		return v, nil
+	case ctx.Err() != nil:
+		return nil, errClientClosed
+	case errors.Is(err, errClientClosed) || isVendorDown(err):
+		return nil, err
 	}
+	return nil, fmt.Errorf("%w: server unreachable for %v: %w", ErrClosed, time.Since(start).Round(time.Second), err)
 }
 
 // giveUp ends reconnection: the licences still held are lost, and waiting
@@ -211,37 +211,43 @@ func (c *Client) reacquireOne(v *conn, l *License) error {
 	if l.Borrowed {
 		return c.rebindBorrowed(v, l)
 	}
-	var err error
-	for try := range reacquireTries {
-		if try > 0 {
-			select {
-			case <-time.After(c.opts.MinBackoff):
-			case <-v.done:
-				return v.Err()
-			}
+	// A refusal may be the old connection's seats, not yet freed: ask
+	// again after a jittered pause, a few times.
+	policy := retry.Policy{Initial: c.opts.MinBackoff, Max: 4 * c.opts.MinBackoff, Tries: reacquireTries}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { // the connection's end ends the retries
+		select {
+		case <-v.done:
+			cancel()
+		case <-ctx.Done():
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), attemptTimeout)
-		var ans *wire.Frame
-		ans, err = v.request(ctx, c.checkoutFrame(l.req, 0))
-		cancel()
+	}()
+	_, err := retry.Do(ctx, policy, func() (struct{}, error) {
+		actx, acancel := context.WithTimeout(ctx, attemptTimeout)
+		ans, err := v.request(actx, c.checkoutFrame(l.req, 0))
+		acancel()
 		switch {
 		case err != nil:
-			return err
+			return struct{}{}, retry.Permanent(err)
 		case ans.Type == wire.Granted:
 			if !l.rebind(v, ans) {
 				// Checked in meanwhile: give the new seats back.
-				ctx, cancel := context.WithTimeout(context.Background(), attemptTimeout)
-				_, _ = v.request(ctx, wire.New(wire.Checkin, 0).Int(wire.THandle, ans.GetInt(wire.THandle)))
-				cancel()
+				actx, acancel := context.WithTimeout(context.Background(), attemptTimeout)
+				_, _ = v.request(actx, wire.New(wire.Checkin, 0).Int(wire.THandle, ans.GetInt(wire.THandle)))
+				acancel()
 			}
-			return nil
+			return struct{}{}, nil
 		case ans.Type == wire.Denied:
-			err = deniedOf(ans) // no-seats, limit, ...: maybe the old connection's seats
+			return struct{}{}, deniedOf(ans) // no-seats, limit, ...: maybe the old connection's seats
 		case ans.Type == wire.Error:
-			return &ServerError{Code: int(ans.GetInt(wire.TCode)), Message: ans.GetStr(wire.TMessage)}
+			return struct{}{}, retry.Permanent(&ServerError{Code: int(ans.GetInt(wire.TCode)), Message: ans.GetStr(wire.TMessage)})
 		default:
-			return fmt.Errorf("flexlm client: unexpected %s answer to CHECKOUT", ans.Type)
+			return struct{}{}, retry.Permanent(fmt.Errorf("flexlm client: unexpected %s answer to CHECKOUT", ans.Type))
 		}
+	})
+	if err != nil && ctx.Err() != nil && v.Err() != nil {
+		return v.Err()
 	}
 	return err
 }
