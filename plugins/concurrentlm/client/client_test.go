@@ -187,10 +187,11 @@ func TestSignaturePinning(t *testing.T) {
 
 // proxy forwards TCP to target and can cut every connection it carries.
 type proxy struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-	cuts  int
+	ln       net.Listener
+	mu       sync.Mutex
+	conns    []net.Conn
+	cuts     int
+	accepted []time.Time // when each client connection came
 }
 
 func newProxy(t *testing.T, target string) *proxy {
@@ -214,6 +215,7 @@ func newProxy(t *testing.T, target string) *proxy {
 			}
 			p.mu.Lock()
 			p.conns = append(p.conns, a, b)
+			p.accepted = append(p.accepted, time.Now())
 			p.mu.Unlock()
 			go func() { io.Copy(a, b); a.Close() }()
 			go func() { io.Copy(b, a); b.Close() }()
@@ -230,6 +232,58 @@ func (p *proxy) cut() {
 	}
 	p.conns = nil
 	p.cuts++
+}
+
+// TestReconnectStormSpreads: 20 clients lose the gateway at the same
+// instant and all want it back at once. With full jitter they return over
+// the reconnect window (here a 1 s ceiling), not in the same few
+// milliseconds as with a fixed backoff.
+func TestReconnectStormSpreads(t *testing.T) {
+	_, addr := gateway(t)
+	p := newProxy(t, addr)
+	const clients = 20
+	cs := make([]*Client, clients)
+	for i := range cs {
+		cs[i] = dial(t, p.ln.Addr().String(), Options{ReconnectMin: time.Second, ReconnectMax: time.Second})
+		if err := cs[i].Ping(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.mu.Lock()
+	p.accepted = nil
+	p.mu.Unlock()
+	p.cut()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		wg.Go(func() {
+			for ctx.Err() == nil && c.Ping(ctx) != nil {
+			}
+		})
+	}
+	wg.Wait()
+	p.mu.Lock()
+	times := p.accepted
+	p.mu.Unlock()
+	if len(times) < clients {
+		t.Fatalf("%d reconnections, want %d", len(times), clients)
+	}
+	first, last := times[0], times[0]
+	for _, at := range times {
+		if at.Before(first) {
+			first = at
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	t.Logf("%d clients reconnected over %v", clients, last.Sub(first))
+	// Uniform over 1 s, 20 clients: the span is under 500 ms with
+	// probability below 1e-4.
+	if span := last.Sub(first); span < 500*time.Millisecond {
+		t.Errorf("%d clients reconnected within %v: no jitter", clients, span)
+	}
 }
 
 func TestHeartbeatSurvivesReconnect(t *testing.T) {

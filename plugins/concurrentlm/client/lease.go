@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/licensegw/licensegw/internal/retry"
 	"github.com/licensegw/licensegw/plugins/concurrentlm/wire"
 )
 
@@ -208,14 +209,17 @@ func (c *Client) granted(m wire.Message, o CheckoutOptions, nonce string, sent t
 }
 
 // heartbeatLoop renews the lease every TTL/3. Failures other than GONE
-// (a broken connection, an unavailable gateway) are retried quickly on
-// whatever connection the Client has by then, until the lease must have
-// expired. That moment is measured on the local clock from the last
+// (a broken connection, an unavailable gateway) are retried on whatever
+// connection the Client has by then, after pauses with full jitter
+// (ceilings from min(TTL/20, 1s) doubling up to TTL/3) so that the leases
+// of a restarted gateway are not all renewed in the same instant, until
+// the lease must have expired. That moment is measured on the local clock from the last
 // successful heartbeat (send time + TTL), so clock skew does not matter.
 func (l *Lease) heartbeatLoop(ctx context.Context, granted time.Time) {
 	defer close(l.done)
 	interval := max(l.TTL/3, 100*time.Millisecond)
-	retry := max(min(l.TTL/20, time.Second), 50*time.Millisecond)
+	quick := max(min(l.TTL/20, time.Second), 50*time.Millisecond)
+	retries := retry.Policy{Initial: quick, Max: max(interval, quick)}.BackOff()
 	deadline := granted.Add(l.TTL)
 	next := interval
 	for {
@@ -227,7 +231,7 @@ func (l *Lease) heartbeatLoop(ctx context.Context, granted time.Time) {
 		r := wire.Request{Verb: wire.Heartbeat}
 		r.Set(wire.KeyLease, l.ID)
 		sent := time.Now()
-		hctx, cancel := context.WithTimeout(ctx, max(time.Until(deadline), retry))
+		hctx, cancel := context.WithTimeout(ctx, max(time.Until(deadline), quick))
 		m, _, err := l.c.do(hctx, &r)
 		cancel()
 		switch {
@@ -243,6 +247,7 @@ func (l *Lease) heartbeatLoop(ctx context.Context, granted time.Time) {
 			}
 			deadline = sent.Add(ttl)
 			next = interval
+			retries.Reset()
 			continue
 		case err == nil && m.Word == "GONE":
 			l.end(answerError(m))
@@ -254,7 +259,7 @@ func (l *Lease) heartbeatLoop(ctx context.Context, granted time.Time) {
 			l.end(ErrLeaseLost)
 			return
 		}
-		next = retry
+		next = min(retries.NextBackOff(), time.Until(deadline))
 	}
 }
 

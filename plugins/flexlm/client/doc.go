@@ -16,7 +16,7 @@
 // gateway restarts. So, like FlexLM's library, a Client survives a server
 // restart or a network blip by itself. When the vendor connection drops it
 // reconnects, pausing Options.MinBackoff doubling to MaxBackoff (with
-// jitter) between attempts, and asks lmgrd for the vendor port again; then
+// full jitter) between attempts, and asks lmgrd for the vendor port again; then
 // it checks out again, at once (no queueing), every licence it held: the
 // same feature, minimum version and count for the same user, host and
 // display. The License stays valid: Current reports its new handle and

@@ -13,6 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/licensegw/licensegw/internal/retry"
 	"github.com/licensegw/licensegw/plugins/sentinel/wire"
 )
 
@@ -162,6 +165,14 @@ func localFor(ua *net.UDPAddr) string {
 	return "[::]:0"
 }
 
+// retransmissions is the schedule of waits for an answer before each
+// retransmission: ceilings from Timeout doubling to MaxTimeout, each wait
+// drawn below its ceiling but no shorter than Timeout/2, which leaves an
+// answer time to come.
+func (o Options) retransmissions() backoff.BackOff {
+	return retry.Policy{Initial: o.Timeout, Max: o.MaxTimeout, Floor: o.Timeout / 2}.BackOff()
+}
+
 // Server is the server's address.
 func (c *Client) Server() net.Addr { return c.server }
 
@@ -180,22 +191,20 @@ func (c *Client) Do(ctx context.Context, req *wire.Request, size int) (*wire.Res
 	if err != nil {
 		return nil, err
 	}
-	timeout := c.opts.Timeout
+	// Exponential backoff with full jitter, so that clients that lost
+	// answers together do not retransmit together.
+	waits := c.opts.retransmissions()
 	for attempt := 0; c.opts.Attempts < 0 || attempt < c.opts.Attempts; attempt++ {
 		if _, err := c.conn.WriteTo(b, c.server); err != nil {
 			return nil, fmt.Errorf("sentinel client: %w", err)
 		}
-		resp, err := c.await(ctx, req, timeout)
+		resp, err := c.await(ctx, req, waits.NextBackOff())
 		if err != nil {
 			return nil, fmt.Errorf("%v: %w (%w)", req.Type, ErrNoAnswer, err)
 		}
 		if resp != nil {
 			return resp, nil
 		}
-		// Exponential backoff with ±25% jitter, so that clients that lost
-		// answers together do not retransmit together.
-		timeout = min(2*timeout, c.opts.MaxTimeout)
-		timeout += time.Duration((c.rnd.Float64() - 0.5) * 0.5 * float64(timeout))
 	}
 	return nil, fmt.Errorf("%v after %d attempts: %w", req.Type, c.opts.Attempts, ErrNoAnswer)
 }

@@ -44,20 +44,19 @@ func Discover(ctx context.Context, feature string, addrs []string, opts Options)
 	if err != nil {
 		return nil, err
 	}
-	timeout := opts.Timeout
+	waits := opts.retransmissions()
 	for attempt := 0; opts.Attempts < 0 || attempt < opts.Attempts; attempt++ {
 		for _, t := range targets {
 			// One unreachable address must not stop the others.
 			_, _ = conn.WriteTo(b, t)
 		}
-		f, err := c.awaitAny(ctx, c.nextID, timeout)
+		f, err := c.awaitAny(ctx, c.nextID, waits.NextBackOff())
 		if err != nil {
 			return nil, fmt.Errorf("discover %q: %w (%w)", feature, ErrNoServer, err)
 		}
 		if f != nil {
 			return f, nil
 		}
-		timeout = min(2*timeout, opts.MaxTimeout)
 	}
 	return nil, fmt.Errorf("discover %q: %w", feature, ErrNoServer)
 }
