@@ -176,3 +176,24 @@ func (l *seatsLink) PublicKey(ctx context.Context) ([]byte, error) {
 func (l *seatsLink) Sign(ctx context.Context, data []byte) ([]byte, error) {
 	return retry(l, func(c *sessionClient) ([]byte, error) { return c.Sign(ctx, data) })
 }
+
+// SeatsClient is the plugin's side of the Seats service on a gRPC
+// connection to a server of NewSeatsServer: the Seats that sdk.Serve hands
+// a plugin, reopening its session when it breaks. It is exported for hosts
+// and tests that build their own transport (sdktest.Session).
+type SeatsClient struct{ *seatsLink }
+
+// NewSeatsClient opens a Seats session on conn. log may be nil.
+func NewSeatsClient(conn *grpc.ClientConn, log hclog.Logger) (*SeatsClient, error) {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	l, err := newSeatsLink(conn, log, func(err error) { log.Error("the Seats service is gone", "error", err) })
+	if err != nil {
+		return nil, err
+	}
+	return &SeatsClient{l}, nil
+}
+
+// Close ends the session; calls fail with ErrUnavailable from then on.
+func (c *SeatsClient) Close() { c.close() }
