@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -211,13 +210,4 @@ func (p *licencePool) counts() (free, held, expired int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.free.n, len(p.all) - p.free.n - len(p.expired), len(p.expired)
-}
-
-// ids lists the pool's licence ids in slot order (tests, logs).
-func (p *licencePool) ids() []string {
-	out := make([]string, len(p.all))
-	for i, l := range p.all {
-		out[i] = l.id
-	}
-	return slices.Clip(out)
 }

@@ -1,7 +1,6 @@
 package keygenfile
 
 import (
-	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ed25519"
@@ -96,9 +95,9 @@ func Decode(data []byte) (*Certificate, error) {
 		return nil, fmt.Errorf("%w: payload is not base64: %v", ErrFormat, err)
 	}
 	var c Certificate
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
+	// Fields beside enc, sig and alg are ignored: the signature covers
+	// enc alone, and a later Keygen may add some.
+	if err := json.Unmarshal(payload, &c); err != nil {
 		return nil, fmt.Errorf("%w: payload is not the JSON envelope: %v", ErrFormat, err)
 	}
 	if c.Enc == "" || c.Sig == "" || c.Alg == "" {
