@@ -333,7 +333,13 @@ func TestFloodFromOneIPSparesOthers(t *testing.T) {
 	t.Cleanup(func() { close(stop); wg.Wait() })
 
 	victim := dialRaw(t, r.addr)
-	time.Sleep(400 * time.Millisecond) // past the old cache's 512 entries
+	// The flood is past twice the old global cache's 512 entries before
+	// the victim starts.
+	for deadline := time.Now().Add(10 * time.Second); sent.Load() < 1024; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the flood sent only %d datagrams in 10 s", sent.Load())
+		}
+	}
 	for i := range uint64(10) {
 		victim.send(encode(t, wire.Request{ID: 1000 + i, Type: wire.Checkout, Feature: "cad", User: "v", Host: "h"}, 0))
 		got := victim.recv(2 * time.Second)

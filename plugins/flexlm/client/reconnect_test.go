@@ -190,8 +190,13 @@ func TestReconnectChecksOutAgainAfterRestart(t *testing.T) {
 		ls[0].Client.User != "erin" || ls[0].Client.Host != "h-erin" || ls[0].Client.Display != ":0" {
 		t.Fatalf("seats after reconnecting: in use %d, leases %+v; want erin's 2 under %s", n, ls, after.Lease)
 	}
-	// Heartbeats go on on the new connection: several TTLs pass.
-	time.Sleep(2 * time.Second)
+	// Heartbeats go on on the new connection: wait until they have moved
+	// the lease's expiry three TTLs (600 ms) past now, then it must be held.
+	mark := time.Now()
+	waitFor(t, "heartbeats on the new connection past three TTLs", func() bool {
+		_, ls := leases(t, seats)
+		return len(ls) == 1 && ls[0].Expires.After(mark.Add(3*600*time.Millisecond))
+	})
 	notLost(t, lic)
 	if n, _ := leases(t, seats); n != 2 {
 		t.Fatalf("in use after several TTLs = %d, want 2", n)
