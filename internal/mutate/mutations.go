@@ -81,14 +81,16 @@ func mutations() []mutation {
 			file: "plugins/flexlm/lmutil/lmstat.go",
 			old:  "Issued: f.Seats, InUse: f.InUse}",
 			new:  "Issued: f.Seats, InUse: len(f.Leases)}",
-			pkgs: []string{"./plugins/flexlm/lmutil/"},
+			pkgs: []string{"./plugins/flexlm/lmutil/", "./internal/e2e/vendors/"},
+			run:  "TestLmstat|TestFlexLMLayout",
 		},
 		{
 			name: "borrowed released on disconnect",
 			file: "plugins/flexlm/conn.go",
 			old:  "req.BindConn = req.Borrow == 0",
 			new:  "req.BindConn = true",
-			pkgs: []string{"./plugins/flexlm/"},
+			pkgs: []string{"./plugins/flexlm/", "./internal/e2e/vendors/"},
+			run:  "TestCheckoutsAreBoundToTheConnection|TestBorrow|TestFlexLMLayout",
 		},
 	}
 }
