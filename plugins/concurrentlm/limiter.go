@@ -6,24 +6,25 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // ipState is what the server keeps per client IP address: a token bucket
-// for the request rate (shared by TCP and UDP) and the count of open TCP
-// connections.
+// for the request rate (shared by TCP and UDP; nil when unlimited) and the
+// count of open TCP connections.
 type ipState struct {
-	mu     sync.Mutex
-	tokens float64
-	last   time.Duration // monotonic time of the last refill, since ipTable.base
-	conns  int
+	lim *rate.Limiter // safe for concurrent use on its own
+
+	mu    sync.Mutex
+	conns int
 }
 
 // ipTable maps client IPs to their state. It is sharded so that thousands
 // of connections do not contend on one mutex.
 type ipTable struct {
-	base   time.Time
-	rate   float64
-	burst  float64
+	rate   rate.Limit // 0: unlimited
+	burst  int
 	seed   maphash.Seed
 	shards [64]ipShard
 }
@@ -33,8 +34,11 @@ type ipShard struct {
 	m  map[netip.Addr]*ipState
 }
 
-func newIPTable(rate, burst float64) *ipTable {
-	t := &ipTable{base: time.Now(), rate: rate, burst: burst, seed: maphash.MakeSeed()}
+func newIPTable(perSecond, burst float64) *ipTable {
+	t := &ipTable{seed: maphash.MakeSeed()}
+	if perSecond > 0 {
+		t.rate, t.burst = rate.Limit(perSecond), max(int(burst), 1)
+	}
 	for i := range t.shards {
 		t.shards[i].m = make(map[netip.Addr]*ipState)
 	}
@@ -46,13 +50,22 @@ func (t *ipTable) shard(a netip.Addr) *ipShard {
 	return &t.shards[maphash.Bytes(t.seed, b[:])%uint64(len(t.shards))]
 }
 
+// newState is the state of an IP not seen before: a full bucket.
+func (t *ipTable) newState() *ipState {
+	st := &ipState{}
+	if t.rate > 0 {
+		st.lim = rate.NewLimiter(t.rate, t.burst)
+	}
+	return st
+}
+
 // get returns a's state, creating it with a full bucket.
 func (t *ipTable) get(a netip.Addr) *ipState {
 	sh := t.shard(a)
 	sh.mu.Lock()
 	st, ok := sh.m[a]
 	if !ok {
-		st = &ipState{tokens: t.burst, last: time.Since(t.base)}
+		st = t.newState()
 		sh.m[a] = st
 	}
 	sh.mu.Unlock()
@@ -66,7 +79,7 @@ func (t *ipTable) acquireConn(a netip.Addr, max int) (*ipState, bool) {
 	defer sh.mu.Unlock()
 	st, ok := sh.m[a]
 	if !ok {
-		st = &ipState{tokens: t.burst, last: time.Since(t.base)}
+		st = t.newState()
 		sh.m[a] = st
 	}
 	st.mu.Lock()
@@ -86,31 +99,19 @@ func (t *ipTable) releaseConn(st *ipState) {
 
 // allow takes one token from st's bucket.
 func (t *ipTable) allow(st *ipState) bool {
-	if t.rate <= 0 {
-		return true
-	}
-	now := time.Since(t.base)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.tokens = min(t.burst, st.tokens+(now-st.last).Seconds()*t.rate)
-	st.last = now
-	if st.tokens < 1 {
-		return false
-	}
-	st.tokens--
-	return true
+	return st.lim == nil || st.lim.Allow()
 }
 
 // sweep forgets IPs with no connection whose bucket has refilled: they are
 // indistinguishable from IPs never seen.
 func (t *ipTable) sweep() {
-	now := time.Since(t.base)
+	now := time.Now()
 	for i := range t.shards {
 		sh := &t.shards[i]
 		sh.mu.Lock()
 		for a, st := range sh.m {
 			st.mu.Lock()
-			idle := st.conns == 0 && (t.rate <= 0 || st.tokens+(now-st.last).Seconds()*t.rate >= t.burst)
+			idle := st.conns == 0 && (st.lim == nil || st.lim.TokensAt(now) >= float64(t.burst))
 			st.mu.Unlock()
 			if idle {
 				delete(sh.m, a)

@@ -3,6 +3,8 @@ package sentinel
 import (
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // maxBuckets bounds the limiter's memory; beyond it, idle (full) buckets
@@ -13,18 +15,13 @@ const maxBuckets = 1 << 16
 // limiter is a token bucket per client IP address.
 type limiter struct {
 	mu      sync.Mutex
-	rate    float64 // tokens per second
-	burst   float64
-	buckets map[string]*bucket
+	rate    rate.Limit // tokens per second
+	burst   int
+	buckets map[string]*rate.Limiter
 }
 
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func newLimiter(rate, burst float64) *limiter {
-	return &limiter{rate: rate, burst: burst, buckets: map[string]*bucket{}}
+func newLimiter(perSecond, burst float64) *limiter {
+	return &limiter{rate: rate.Limit(perSecond), burst: max(int(burst), 1), buckets: map[string]*rate.Limiter{}}
 }
 
 // allow takes a token from ip's bucket, reporting whether there was one.
@@ -36,27 +33,18 @@ func (l *limiter) allow(ip string, now time.Time) bool {
 		if len(l.buckets) >= maxBuckets && !l.sweep(now) {
 			return false
 		}
-		b = &bucket{tokens: l.burst, last: now}
+		b = rate.NewLimiter(l.rate, l.burst) // full
 		l.buckets[ip] = b
 	}
-	if dt := now.Sub(b.last).Seconds(); dt > 0 {
-		b.tokens = min(l.burst, b.tokens+dt*l.rate)
-		b.last = now
-	}
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
+	return b.AllowN(now, 1)
 }
 
 // sweep forgets buckets that have refilled (an address that has been quiet
 // long enough is indistinguishable from a new one); it reports whether it
 // made room.
 func (l *limiter) sweep(now time.Time) bool {
-	full := l.burst / l.rate // seconds to refill from empty
 	for ip, b := range l.buckets {
-		if now.Sub(b.last).Seconds() >= full {
+		if b.TokensAt(now) >= float64(l.burst) {
 			delete(l.buckets, ip)
 		}
 	}
