@@ -3,8 +3,8 @@ package sentinel
 import (
 	"context"
 	"net"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/licensegw/licensegw/plugins/sentinel/wire"
 	"github.com/licensegw/licensegw/sdk/sdktest"
