@@ -33,7 +33,7 @@ func schema() sdk.Schema {
 		{Name: "strategy", Type: sdk.String, Description: "which free licence file a claim gets: fifo (the first by file name), lifo (the last) or rand (default fifo)"},
 		{Name: "heartbeats", Type: sdk.Bool, Description: "a repeated PUT extends the node's lease (202); false answers it 409 (default true)"},
 		{Name: "signing_secret", Type: sdk.String, Description: "when set, every response carries Relay-Signature: t=<unix>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">"},
-		{Name: "cull_interval", Type: sdk.Duration, Description: "how often licence files of nodes whose lease expired are freed (default 15s)"},
+		{Name: "cull_interval", Type: sdk.Duration, Description: "how often licence files of nodes whose lease expired are freed, and licenses_dir is reread if it changed (default 15s)"},
 		{Name: "rate", Type: sdk.Number, Description: "requests per second per client IP; 0 disables (default 2000)"},
 		{Name: "burst", Type: sdk.Number, Description: "requests a client IP may send at once above rate (default 4000)"},
 		{Name: "max_connections", Type: sdk.Number, Description: "open HTTP connections, all clients (default 10000)"},

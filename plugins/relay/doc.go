@@ -15,8 +15,8 @@
 //
 // Seats may be plain or backed by Keygen licence files (package
 // keygenfile): each file is verified with the vendor's Ed25519 key and
-// decrypted with its licence key when the plugin starts, files that cannot
-// be served are logged by name, and every claim returns the file assigned
+// decrypted with its licence key when the plugin starts (and the directory
+// reread when it changes), files that cannot be served are logged by name, and every claim returns the file assigned
 // to its lease, chosen fifo, lifo or rand. The checkout's display field
 // carries the licence id, so the journal records which node got which file
 // and a restarted plugin finds its nodes' files again from the gateway's

@@ -25,7 +25,7 @@ func fuzzServer(tb testing.TB) (*server, *sdktest.Seats) {
 	s := &server{
 		opts: opts, seats: seats, log: hclog.NewNullLogger(), now: time.Now, instance: Name,
 		nodes: newNodeTable(), files: map[string]*licencePool{}, allowed: map[string]bool{"cad": true, "dev": true},
-		limiter: newIPLimiter(0, 0), meters: newMeters(sdk.NewMetrics()),
+		limiter: newIPLimiter(0, 0), meters: newMeters(sdk.NewMetrics()), reported: map[string]bool{},
 	}
 	return s, seats
 }

@@ -139,25 +139,22 @@ func readBounded(path string, max int64) ([]byte, error) {
 // licencePool hands out one pool's licence files by strategy.
 type licencePool struct {
 	strategy Strategy
-	all      []*licence
-	byID     map[string]*licence
 
-	mu      sync.Mutex
-	free    *freeSet
-	expired map[int]bool // slots found expired while being handed out
-	rng     *rand.Rand
+	mu    sync.Mutex
+	all   []*licence // by slot
+	byID  map[string]*licence
+	free  *freeSet
+	aside map[int]bool // slots set aside: expired, or gone from the directory
+	held  int
+	rng   *rand.Rand
 }
 
 func newLicencePool(ls []*licence, st Strategy) *licencePool {
 	p := &licencePool{
-		strategy: st, all: ls, byID: make(map[string]*licence, len(ls)),
-		free: newFreeSet(len(ls)), expired: map[int]bool{},
+		strategy: st, byID: map[string]*licence{}, free: newFreeSet(0), aside: map[int]bool{},
 		rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	}
-	for _, l := range ls {
-		p.byID[l.id] = l
-		p.free.add(l.slot)
-	}
+	p.merge(ls)
 	return p
 }
 
@@ -174,9 +171,10 @@ func (p *licencePool) take(now time.Time) (l *licence, expired []*licence) {
 		}
 		l = p.all[i]
 		if l.info.Valid(now) == nil {
+			p.held++
 			return l, expired
 		}
-		p.expired[i] = true
+		p.aside[i] = true
 		expired = append(expired, l)
 	}
 }
@@ -184,30 +182,99 @@ func (p *licencePool) take(now time.Time) (l *licence, expired []*licence) {
 // takeID hands out the licence id if it is free (a lease recovered after a
 // restart keeps its file).
 func (p *licencePool) takeID(id string) *licence {
-	l := p.byID[id]
-	if l == nil {
-		return nil
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.free.remove(l.slot) {
+	l := p.byID[id]
+	if l == nil || !p.free.remove(l.slot) {
 		return nil
 	}
+	p.held++
 	return l
 }
 
-// put gives l back.
+// put gives l back; a file set aside meanwhile is not handed out again.
 func (p *licencePool) put(l *licence) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.expired[l.slot] {
+	p.held--
+	if !p.aside[l.slot] {
 		p.free.add(l.slot)
 	}
 }
 
-// counts reports the files free, held and set aside as expired.
-func (p *licencePool) counts() (free, held, expired int) {
+// merge takes a reading of the pool's files: those not known yet are
+// added (after the others, whatever their names), and those no longer read
+// are set aside, a free one at once, a held one when it is given back. A
+// file set aside stays aside until the plugin restarts.
+func (p *licencePool) merge(ls []*licence) (added, removed int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.free.n, len(p.all) - p.free.n - len(p.expired), len(p.expired)
+	read := make(map[string]bool, len(ls))
+	for _, l := range ls {
+		read[l.id] = true
+		if p.byID[l.id] != nil {
+			continue
+		}
+		l.slot = len(p.all)
+		p.all = append(p.all, l)
+		p.byID[l.id] = l
+		p.free.grow(len(p.all))
+		p.free.add(l.slot)
+		added++
+	}
+	for id, l := range p.byID {
+		if !read[id] && !p.aside[l.slot] {
+			p.aside[l.slot] = true
+			p.free.remove(l.slot)
+			removed++
+		}
+	}
+	return added, removed
+}
+
+// counts reports the files free, held by nodes, and set aside (expired or
+// gone, and not held).
+func (p *licencePool) counts() (free, held, aside int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.free.n, p.held, len(p.all) - p.free.n - p.held
+}
+
+// size is the number of files the pool has had.
+func (p *licencePool) size() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.all)
+}
+
+// dirSignature sums up the names, sizes and modification times of the
+// licence directory's entries and those of its sub-directories, so that a
+// change is noticed without reading and verifying every file.
+func dirSignature(dir string) (string, error) {
+	var b strings.Builder
+	var walk func(sub string, depth int) error
+	walk = func(sub string, depth int) error {
+		entries, err := os.ReadDir(filepath.Join(dir, sub))
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if e.IsDir() {
+				if depth == 0 {
+					if err := walk(filepath.Join(sub, e.Name()), 1); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			fi, err := e.Info()
+			if err != nil {
+				continue // removed meanwhile: the next scan sees it
+			}
+			fmt.Fprintf(&b, "%s\x00%d\x00%d\n", filepath.Join(sub, e.Name()), fi.Size(), fi.ModTime().UnixNano())
+		}
+		return nil
+	}
+	err := walk("", 0)
+	return b.String(), err
 }

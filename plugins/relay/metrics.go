@@ -48,9 +48,9 @@ func (ms *meters) count(status int) int64 {
 }
 
 // files sets the licence-file gauges of pool.
-func (ms *meters) files(pool string, free, held, expired int) {
-	const help = "Licence files by state: free, held by a node, or set aside (expired)."
+func (ms *meters) files(pool string, free, held, aside int) {
+	const help = "Licence files by state: free, held by a node, or set aside (expired, or gone from the directory)."
 	ms.m.Gauge("licence_files", help, "pool", pool, "state", "free").Set(float64(free))
 	ms.m.Gauge("licence_files", help, "pool", pool, "state", "held").Set(float64(held))
-	ms.m.Gauge("licence_files", help, "pool", pool, "state", "expired").Set(float64(expired))
+	ms.m.Gauge("licence_files", help, "pool", pool, "state", "aside").Set(float64(aside))
 }

@@ -105,6 +105,7 @@ func (p *Plugin) Serve(ctx context.Context, env *sdk.Env) error {
 		opts: opts, seats: env.Seats, log: log, now: now, instance: env.Name,
 		nodes: newNodeTable(), files: map[string]*licencePool{}, allowed: map[string]bool{},
 		limiter: newIPLimiter(opts.rate, opts.burst), meters: newMeters(env.Metrics),
+		reported: map[string]bool{},
 	}
 	if err := s.loadFiles(); err != nil {
 		return err
@@ -138,6 +139,7 @@ func (s *server) serve(ctx context.Context, ln *limitListener) error {
 		select {
 		case <-tick.C:
 			s.cull()
+			s.rescan()
 		case err := <-errc:
 			return fmt.Errorf("relay: http server: %w", err)
 		case <-ctx.Done():
@@ -163,13 +165,12 @@ func (s *server) loadFiles() error {
 	if s.opts.licensesDir == "" {
 		return nil
 	}
+	s.scanSig, _ = dirSignature(s.opts.licensesDir)
 	pools, problems, err := loadLicences(s.opts.licensesDir, s.opts.pool, s.opts.publicKey, s.now())
 	if err != nil {
 		return fmt.Errorf("relay: %w", err)
 	}
-	for _, pr := range problems {
-		s.log.Error("licence file not served", "dir", s.opts.licensesDir, "file", pr.File, "error", pr.Err)
-	}
+	s.report(problems)
 	for name, ls := range pools {
 		s.files[name] = newLicencePool(ls, s.opts.strategy)
 		s.allowed[name] = true
@@ -209,9 +210,9 @@ func (s *server) recover(ctx context.Context) error {
 				}
 			}
 		}
-		if lp := s.files[pool]; lp != nil && seats != len(lp.all) {
+		if lp := s.files[pool]; lp != nil && seats != lp.size() {
 			s.log.Warn("the feature's seats differ from its valid licence files: at most the smaller number of nodes hold a lease",
-				"pool", pool, "seats", seats, "files", len(lp.all))
+				"pool", pool, "seats", seats, "files", lp.size())
 		}
 		if recovered > 0 {
 			s.log.Info("nodes recovered", "pool", pool, "nodes", recovered)
@@ -243,4 +244,45 @@ func (s *server) adopt(pool string, li sdk.LeaseInfo) bool {
 		}
 	}
 	return true
+}
+
+// rescan rereads licenses_dir when its files changed since the last
+// reading: new files are served, files gone are no longer handed out (a
+// node holding one keeps it until it releases it). A sub-directory that
+// appeared names a pool the plugin serves only after a restart.
+func (s *server) rescan() {
+	if s.opts.licensesDir == "" {
+		return
+	}
+	sig, err := dirSignature(s.opts.licensesDir)
+	if err != nil || sig == s.scanSig {
+		return
+	}
+	s.scanSig = sig
+	pools, problems, err := loadLicences(s.opts.licensesDir, s.opts.pool, s.opts.publicKey, s.now())
+	if err != nil {
+		s.log.Error("licence directory unreadable: the files read before are served", "error", err)
+		return
+	}
+	s.report(problems)
+	for name, lp := range s.files {
+		if added, removed := lp.merge(pools[name]); added+removed > 0 {
+			s.log.Info("licence files reread", "pool", name, "added", added, "removed", removed)
+		}
+	}
+	for name := range pools {
+		if s.files[name] == nil {
+			s.log.Warn("licence files of a pool not served since the plugin started: restart it to serve them", "pool", name)
+		}
+	}
+}
+
+// report logs each file that cannot be served, once for each reason.
+func (s *server) report(problems []Problem) {
+	for _, pr := range problems {
+		if key := pr.Error(); !s.reported[key] {
+			s.reported[key] = true
+			s.log.Error("licence file not served", "dir", s.opts.licensesDir, "file", pr.File, "error", pr.Err)
+		}
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -336,4 +338,65 @@ func TestMoreSeatsThanFiles(t *testing.T) {
 	if n := inUse(t, seats, "cad"); n != 1 {
 		t.Fatalf("%d seats in use, want 1", n)
 	}
+}
+
+// TestLicenceDirReread: a file added while serving is handed out after the
+// next cull; a file removed is not handed out again once its node releases
+// it.
+func TestLicenceDirReread(t *testing.T) {
+	dir := licenceDir(t, 1)
+	seats := sdktest.NewSeats(sdktest.Feature{Name: "cad", Seats: 5})
+	r := serve(t, seats, map[string]any{"licenses_dir": dir, "public_key": vendorHex(), "cull_interval": 50 * time.Millisecond}, nil)
+	c := client.New(r.base, client.Options{})
+	ctx := context.Background()
+	if _, err := c.Claim(ctx, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Claim(ctx, "n2"); !errorsIs(err, client.ErrNoLicenses) {
+		t.Fatalf("second claim with one file: %v", err)
+	}
+	writeLicence(t, dir, "node-new", "lic-new", nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		cl, err := c.Claim(ctx, "n2")
+		if err == nil {
+			if l, _ := keygenfile.Open(cl.LicenseFile, cl.LicenseKey, vendorPub(), time.Now()); l == nil || l.ID != "lic-new" {
+				t.Fatalf("n2 got %v, want lic-new", l)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the added file was never handed out: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// n1 holds lic-00; its file goes away, then n1 releases.
+	if err := os.Remove(filepath.Join(dir, "node-00.lic")); err != nil {
+		t.Fatal(err)
+	}
+	r.plugin.mu.Lock()
+	lp := r.plugin.srv.files["cad"]
+	r.plugin.mu.Unlock()
+	for deadline := time.Now().Add(10 * time.Second); markedAside(lp) == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the removed file was never set aside")
+		}
+	}
+	if free, held, aside := lp.counts(); free != 0 || held != 2 || aside != 0 {
+		// The removed file is still held: not free, not counted aside.
+		t.Fatalf("free %d, held %d, aside %d", free, held, aside)
+	}
+	if err := c.Release(ctx, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Claim(ctx, "n3"); !errorsIs(err, client.ErrNoLicenses) {
+		t.Fatalf("a claim after the removed file was released: %v, want 410", err)
+	}
+}
+
+// markedAside is the number of lp's files set aside, held or not.
+func markedAside(lp *licencePool) int {
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	return len(lp.aside)
 }

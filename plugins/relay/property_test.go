@@ -36,7 +36,7 @@ func TestFileAccountingProperty(t *testing.T) {
 		s := &server{
 			opts: opts, seats: seats, log: hclog.NewNullLogger(), now: clock.Now, instance: Name,
 			nodes: newNodeTable(), files: map[string]*licencePool{}, allowed: map[string]bool{},
-			limiter: newIPLimiter(0, 0), meters: newMeters(sdk.NewMetrics()),
+			limiter: newIPLimiter(0, 0), meters: newMeters(sdk.NewMetrics()), reported: map[string]bool{},
 		}
 		if err := s.loadFiles(); err != nil {
 			rt.Fatal(err)
@@ -109,8 +109,8 @@ func checkFileInvariants(rt *rapid.T, s *server, seats *sdktest.Seats) {
 		}
 	}
 	free, held, expired := lp.counts()
-	if free+held+expired != len(lp.all) || held != len(holders) {
-		rt.Fatalf("files: %d free + %d held + %d expired of %d; %d holders", free, held, expired, len(lp.all), len(holders))
+	if free+held+expired != lp.size() || held != len(holders) {
+		rt.Fatalf("files: %d free + %d held + %d expired of %d; %d holders", free, held, expired, lp.size(), len(holders))
 	}
 	// Nodes the plugin has not culled yet may hold leases the gateway has
 	// already expired; never the other way round.

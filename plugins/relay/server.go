@@ -46,6 +46,10 @@ type server struct {
 	meters  *meters
 
 	lastCull atomic.Int64 // unix nanoseconds of the last cull on demand
+
+	// Of the serve loop's goroutine alone (rescan):
+	scanSig  string          // dirSignature of licenses_dir when last read
+	reported map[string]bool // problems already logged
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -362,8 +366,8 @@ func (s *server) cull() {
 	s.limiter.sweep()
 	s.meters.nodes.Set(float64(s.nodes.count()))
 	for pool, lp := range s.files {
-		free, held, expired := lp.counts()
-		s.meters.files(pool, free, held, expired)
+		free, held, aside := lp.counts()
+		s.meters.files(pool, free, held, aside)
 	}
 }
 

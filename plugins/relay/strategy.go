@@ -38,6 +38,13 @@ func newFreeSet(size int) *freeSet {
 	return &freeSet{words: make([]uint64, (size+63)/64)}
 }
 
+// grow makes room for members up to size-1.
+func (s *freeSet) grow(size int) {
+	for len(s.words)*64 < size {
+		s.words = append(s.words, 0)
+	}
+}
+
 func (s *freeSet) add(i int) {
 	w, b := i/64, uint64(1)<<(i%64)
 	if s.words[w]&b == 0 {
