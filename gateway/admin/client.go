@@ -3,6 +3,7 @@ package admin
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,17 +21,41 @@ const DefaultAddr = "127.0.0.1:7648"
 
 // Client calls the API; the CLI uses it.
 type Client struct {
-	base string
-	hc   *http.Client
+	base     string
+	explicit bool // addr named its scheme
+	token    string
+	hc       *http.Client
+}
+
+// ClientOption configures a Client.
+type ClientOption func(*Client)
+
+// WithToken sends tok as the bearer token of every request.
+func WithToken(tok string) ClientOption { return func(c *Client) { c.token = tok } }
+
+// WithTLS uses cfg for https:// addresses (a CA to trust, a client
+// certificate to present). A host:port address becomes https:// with it.
+func WithTLS(cfg *tls.Config) ClientOption {
+	return func(c *Client) {
+		c.hc.Transport = &http.Transport{TLSClientConfig: cfg, Proxy: http.ProxyFromEnvironment}
+		if strings.HasPrefix(c.base, "http://") && !c.explicit {
+			c.base = "https://" + strings.TrimPrefix(c.base, "http://")
+		}
+	}
 }
 
 // NewClient returns a client for the API at addr (host:port or a URL).
-func NewClient(addr string) *Client {
+func NewClient(addr string, opts ...ClientOption) *Client {
 	base := addr
-	if !strings.Contains(base, "://") {
+	explicit := strings.Contains(base, "://")
+	if !explicit {
 		base = "http://" + base
 	}
-	return &Client{base: strings.TrimRight(base, "/"), hc: &http.Client{Timeout: 30 * time.Second}}
+	c := &Client{base: strings.TrimRight(base, "/"), hc: &http.Client{Timeout: 30 * time.Second}, explicit: explicit}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
 }
 
 // Status fetches /v1/status.
@@ -96,9 +121,18 @@ type APIError struct {
 
 func (e *APIError) Error() string { return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Code) }
 
-// Is makes a 404 match ErrNotFound.
+// Is makes a 404 match ErrNotFound, a 401 ErrUnauthorized and a 403
+// ErrForbidden.
 func (e *APIError) Is(target error) bool {
-	return target == ErrNotFound && e.Code == http.StatusNotFound
+	switch target {
+	case ErrNotFound:
+		return e.Code == http.StatusNotFound
+	case ErrUnauthorized:
+		return e.Code == http.StatusUnauthorized
+	case ErrForbidden:
+		return e.Code == http.StatusForbidden
+	}
+	return false
 }
 
 func (c *Client) do(ctx context.Context, method, path string, out any) error {
@@ -120,6 +154,9 @@ func (c *Client) doBody(ctx context.Context, method, path string, reqBody []byte
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
 		return nil, err
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	if reqBody != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -153,7 +190,8 @@ const reportTimeout = 10 * time.Minute
 // by and retry as the CLI takes them.
 func (c *Client) Report(ctx context.Context, kind string, params url.Values) (*report.Result, error) {
 	var res report.Result
-	slow := &Client{base: c.base, hc: &http.Client{Timeout: reportTimeout}}
+	slow := *c // same address, token and TLS; a longer timeout
+	slow.hc = &http.Client{Timeout: reportTimeout, Transport: c.hc.Transport}
 	path := "/v1/reports/" + url.PathEscape(kind)
 	if q := params.Encode(); q != "" {
 		path += "?" + q

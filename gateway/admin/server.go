@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/licensegw/licensegw/gateway/events"
 )
 
 // MaxBody is the largest request body the API reads.
@@ -23,6 +26,12 @@ const MaxBody = 64 << 10
 // ErrNotFound: the lease (or other object) named by the request does not
 // exist. Backends wrap it; the API answers 404.
 var ErrNotFound = errors.New("not found")
+
+// Errors a Client's calls match (errors.Is) when the API refuses the token.
+var (
+	ErrUnauthorized = errors.New("no valid token")        // 401
+	ErrForbidden    = errors.New("token scope too small") // 403
+)
 
 // Backend is what the API serves: the gateway node.
 type Backend interface {
@@ -191,7 +200,7 @@ func (h *handler) removeLease(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "a lease id is 1 to 64 characters")
 		return
 	}
-	err := h.b.RemoveLease(r.Context(), id, "admin-api "+r.RemoteAddr)
+	err := h.b.RemoveLease(r.Context(), id, removedBy(r))
 	switch {
 	case err == nil:
 		w.WriteHeader(http.StatusNoContent)
@@ -201,6 +210,16 @@ func (h *handler) removeLease(w http.ResponseWriter, r *http.Request) {
 		h.log.Error("remove lease", "lease", id, "error", err)
 		writeError(w, http.StatusServiceUnavailable, err.Error())
 	}
+}
+
+// removedBy names who removes a lease through the API for the removed
+// event's by field: the token (set by Auth) and the client's address.
+func removedBy(r *http.Request) string {
+	name := events.Actor(r.Context())
+	if name == "" {
+		name = "(none)"
+	}
+	return "token " + name + " (admin-api) client " + r.RemoteAddr
 }
 
 func (h *handler) reload(w http.ResponseWriter, r *http.Request) {
@@ -230,6 +249,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // messages quote "<token>"; nothing here is HTML
 	_ = enc.Encode(v)
 }
 
@@ -241,16 +261,34 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 type Server struct {
 	srv *http.Server
 	ln  net.Listener
+	tls bool
 }
 
-// Listen binds addr and serves the API until Shutdown.
-func Listen(addr string, b Backend, log hclog.Logger) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+// Options say how to serve the API.
+type Options struct {
+	Addr string // host:port
+	// Auth checks every request's token. It is required: an API that
+	// removes leases and reloads the configuration is never open.
+	Auth *Auth
+	// TLS, when set, serves HTTPS (and checks client certificates when it
+	// says so).
+	TLS *tls.Config
+}
+
+// Listen binds o.Addr and serves the API until Shutdown.
+func Listen(o Options, b Backend, log hclog.Logger) (*Server, error) {
+	if o.Auth == nil {
+		return nil, errors.New("admin API: no Auth")
+	}
+	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{ln: ln, srv: &http.Server{
-		Handler:           Handler(b, log),
+	if o.TLS != nil {
+		ln = tls.NewListener(ln, o.TLS)
+	}
+	s := &Server{ln: ln, tls: o.TLS != nil, srv: &http.Server{
+		Handler:           o.Auth.Wrap(Handler(b, log)),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -268,6 +306,14 @@ func Listen(addr string, b Backend, log hclog.Logger) (*Server, error) {
 
 // Addr is the address the API listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL is the API's base URL: https:// when it serves TLS.
+func (s *Server) URL() string {
+	if s.tls {
+		return "https://" + s.Addr()
+	}
+	return "http://" + s.Addr()
+}
 
 // Shutdown stops the server gracefully.
 func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }

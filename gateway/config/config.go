@@ -66,10 +66,15 @@ type Gateway struct {
 	ExpiryWarning time.Duration
 }
 
-// Admin is the admin { } block: the admin API's listener.
+// Admin is the admin { } block: the admin API's listener and who may use it.
 type Admin struct {
 	Enabled bool
 	Listen  string // host:port; "" when disabled
+	// TokenFile holds the token the gateway makes at first start (name
+	// AdminTokenName, scope write); absolute.
+	TokenFile string
+	Tokens    []Token // the token blocks, by hash
+	TLS       TLS     // zero: plain HTTP
 }
 
 // NATS is the nats { } block.

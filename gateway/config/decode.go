@@ -30,7 +30,7 @@ var rootSchema = &hcl.BodySchema{
 func (d *decoder) root(c *Config, body hcl.Body) {
 	content := d.content(body, rootSchema)
 	c.Gateway = d.gateway(d.single(content.Blocks, "gateway"))
-	c.Admin = d.admin(d.single(content.Blocks, "admin"))
+	c.Admin = d.admin(d.single(content.Blocks, "admin"), c.Gateway.DataDir)
 	c.NATS = d.nats(d.single(content.Blocks, "nats"))
 	c.Signing = d.signing(d.single(content.Blocks, "signing"), c.Gateway.DataDir)
 
@@ -118,15 +118,26 @@ func (d *decoder) gateway(b *hcl.Block) Gateway {
 }
 
 var adminSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "listen"}, {Name: "enabled"}},
+	Attributes: []hcl.AttributeSchema{{Name: "listen"}, {Name: "enabled"}, {Name: "token_file"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "token", LabelNames: []string{"name"}}, {Type: "tls"}},
 }
 
-func (d *decoder) admin(b *hcl.Block) Admin {
-	a := Admin{Enabled: true, Listen: DefaultAdminListen}
+func (d *decoder) admin(b *hcl.Block, dataDir string) Admin {
+	a := Admin{Enabled: true, Listen: DefaultAdminListen, TokenFile: defaultIn("", dataDir, DefaultTokenFile)}
 	if b == nil {
 		return a
 	}
-	attrs := d.content(b.Body, adminSchema).Attributes
+	content := d.content(b.Body, adminSchema)
+	attrs := content.Attributes
+	if d.str(attrs, "token_file", &a.TokenFile) {
+		if a.TokenFile == "" {
+			d.errorf(attrs["token_file"].Expr.Range(), "Invalid token file",
+				"The token file must not be empty; leave it out for %s in the data directory.", DefaultTokenFile)
+		}
+		a.TokenFile = defaultIn(d.path(a.TokenFile), dataDir, DefaultTokenFile)
+	}
+	a.Tokens = d.tokens(content.Blocks)
+	a.TLS = d.tls(d.single(content.Blocks, "tls"))
 	enabledSet := d.boolean(attrs, "enabled", &a.Enabled)
 	if d.str(attrs, "listen", &a.Listen) {
 		switch {

@@ -26,7 +26,7 @@ func defaults(t *testing.T, file string) *Config {
 	return &Config{
 		File:       abs,
 		Gateway:    Gateway{Name: host, DataDir: filepath.Join(dir, "data"), LogLevel: "info", LogFormat: "text", ExpiryWarning: DefaultExpiryWarningDays * 24 * time.Hour},
-		Admin:      Admin{Enabled: true, Listen: "127.0.0.1:7648"},
+		Admin:      Admin{Enabled: true, Listen: "127.0.0.1:7648", TokenFile: filepath.Join(dir, "data", "admin.token")},
 		NATS:       NATS{Embedded: true, Listen: "127.0.0.1:4222", Prefix: "licensegw", Stream: "LICENSEGW_EVENTS", Replicas: 1},
 		Signing:    Signing{Enabled: true, KeyFile: filepath.Join(dir, "data", "signing.key")},
 		Groups:     map[string][]string{},
@@ -84,6 +84,7 @@ func TestValid(t *testing.T) {
 			c.Gateway.Name = "gw-env"
 			c.Gateway.DataDir = "/var/lib/licensegw"
 			c.Signing.KeyFile = "/var/lib/licensegw/signing.key"
+			c.Admin.TokenFile = "/var/lib/licensegw/admin.token"
 			c.NATS.Embedded = false
 			c.NATS.Listen = ""
 			c.NATS.URL = "nats://nats.example.com:4222"

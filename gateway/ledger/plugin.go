@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/licensegw/licensegw/gateway/events"
 	"github.com/licensegw/licensegw/gateway/seats"
 	"github.com/licensegw/licensegw/sdk"
 )
@@ -183,7 +184,7 @@ func (p *pluginSeats) Reload(ctx context.Context) error {
 	if p.l.opts.Reload == nil {
 		return errors.New("reload is not enabled for plugins")
 	}
-	return p.l.opts.Reload(ctx)
+	return p.l.opts.Reload(events.WithActor(ctx, "plugin:"+p.plugin))
 }
 
 func (p *pluginSeats) PublicKey(context.Context) ([]byte, error) {

@@ -74,6 +74,9 @@ func (n *Node) RemoveLease(ctx context.Context, id, by string) error {
 		by = by[:256] // an address: ASCII
 	}
 	err := n.ledger.Remove(ctx, id, by)
+	if err == nil {
+		n.log.Info("lease removed", "lease", id, "by", by)
+	}
 	var gone *seats.GoneError
 	if errors.As(err, &gone) {
 		return fmt.Errorf("lease %s: %w (%s)", id, admin.ErrNotFound, gone.Reason)

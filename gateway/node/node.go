@@ -25,6 +25,7 @@ import (
 	"github.com/licensegw/licensegw/gateway/pluginhost"
 	"github.com/licensegw/licensegw/gateway/seats"
 	"github.com/licensegw/licensegw/gateway/signing"
+	"github.com/licensegw/licensegw/gateway/token"
 	"github.com/licensegw/licensegw/internal/version"
 )
 
@@ -63,6 +64,8 @@ type Node struct {
 	expiryKick chan struct{}
 	expiryDone chan struct{} // closed by Shutdown
 	expiryWG   sync.WaitGroup
+
+	auth *admin.Auth // nil when the admin API is off
 }
 
 // LoadConfig loads and fully checks a configuration, including each plugin's
@@ -192,10 +195,9 @@ func Start(ctx context.Context, path string, log hclog.Logger) (*Node, error) {
 		return nil, fmt.Errorf("plugins: %w", err)
 	}
 	if cfg.Admin.Enabled {
-		if n.admin, err = admin.Listen(cfg.Admin.Listen, n, log.Named("admin")); err != nil {
-			return nil, fmt.Errorf("admin API: %w", err)
+		if err := n.startAdmin(); err != nil {
+			return nil, err
 		}
-		log.Info("admin API listening", "addr", n.admin.Addr())
 	}
 	n.expiryWG.Go(func() { n.watchExpiry(n.expiryDone) })
 	log.Info("gateway started", "name", cfg.Gateway.Name, "features", len(cfg.Features), "plugins", len(specs))
@@ -282,8 +284,21 @@ func (n *Node) Reload(ctx context.Context) error {
 		return &ConfigError{Diags: diags, Files: filesOf(cfg)}
 	}
 	logWarnings(n.log, cfg)
+	// Tokens declared or revoked take effect now: rotation needs no
+	// restart. The admin block's listener and TLS are read at start. A bad
+	// token file refuses the whole reload, like a bad configuration.
+	var tokens *token.Set
+	if n.auth != nil && cfg.Admin.Enabled {
+		var err error
+		if tokens, _, err = adminTokens(cfg.Admin); err != nil {
+			return fmt.Errorf("reload: %w", err)
+		}
+	}
 	if err := n.ledger.Reload(ctx, cfg.Engine()); err != nil {
 		return fmt.Errorf("reload: %w", err)
+	}
+	if tokens != nil {
+		n.auth.SetTokens(tokens)
 	}
 	n.cfgMu.Lock()
 	n.cfg.Features, n.cfg.Groups, n.cfg.HostGroups = cfg.Features, cfg.Groups, cfg.HostGroups
@@ -293,8 +308,9 @@ func (n *Node) Reload(ctx context.Context) error {
 	if pluginsChanged {
 		n.log.Warn("plugin blocks changed; they take effect at the next start, not on reload")
 	}
-	n.lifecycle(ctx, events.GatewaySubject(n.cfg.NATS.Prefix, "reloaded"), map[string]any{"features": len(cfg.Features)})
-	n.log.Info("configuration reloaded", "features", len(cfg.Features))
+	actor := events.Actor(ctx)
+	n.lifecycle(ctx, events.GatewaySubject(n.cfg.NATS.Prefix, "reloaded"), map[string]any{"features": len(cfg.Features), "actor": actor})
+	n.log.Info("configuration reloaded", "features", len(cfg.Features), "actor", actor)
 	n.announceExpiryAgain()
 	return nil
 }

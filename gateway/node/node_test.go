@@ -15,6 +15,7 @@ import (
 
 	"github.com/licensegw/licensegw/gateway/admin"
 	"github.com/licensegw/licensegw/gateway/seats"
+	"github.com/licensegw/licensegw/gateway/token"
 )
 
 func writeConfig(t *testing.T, natsListen string) string {
@@ -56,7 +57,15 @@ func TestStartServeShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := admin.NewClient(n.AdminAddr())
+	tokenFile := filepath.Join(filepath.Dir(path), "data", "admin.token")
+	tok, err := token.ReadFile(tokenFile)
+	if err != nil {
+		t.Fatalf("the admin token: %v", err)
+	}
+	if _, err := admin.NewClient(n.AdminAddr()).Status(ctx); !errors.Is(err, admin.ErrUnauthorized) {
+		t.Fatalf("status without a token: %v", err)
+	}
+	c := admin.NewClient(n.AdminAddr(), admin.WithToken(tok))
 	if err := c.Ready(ctx); err != nil {
 		t.Fatalf("not ready: %v", err)
 	}
@@ -66,6 +75,17 @@ func TestStartServeShutdown(t *testing.T) {
 	}
 	if err := c.RemoveLease(ctx, "nope"); !errors.Is(err, admin.ErrNotFound) {
 		t.Fatalf("removing an unknown lease: %v", err)
+	}
+	// A truncated token file refuses the reload, names the file, and the
+	// API keeps serving with the tokens it had.
+	if err := os.WriteFile(tokenFile, []byte(tok[:20]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Reload(ctx); err == nil || !strings.Contains(err.Error(), "admin.token") || !strings.Contains(err.Error(), "truncated") {
+		t.Fatalf("reload with a truncated token file: %v", err)
+	}
+	if _, err := c.Status(ctx); err != nil {
+		t.Fatalf("status after the refused reload: %v", err)
 	}
 	if !strings.HasPrefix(n.NATSURL(), "nats://127.0.0.1:") {
 		t.Errorf("NATS URL %q", n.NATSURL())

@@ -15,15 +15,10 @@ import (
 	"github.com/licensegw/licensegw/gateway/admin"
 )
 
-// addrFlag adds -addr: the admin API address, from LICENSEGW_ADDR or the
-// default when not given.
-func addrFlag(e *env, fs *flag.FlagSet, addr *string) {
-	fs.StringVar(addr, "addr", envOr(e, "LICENSEGW_ADDR", admin.DefaultAddr), "admin API `address` (env LICENSEGW_ADDR)")
-}
-
 type statusCommand struct {
-	addr, feature string
-	asJSON        bool
+	api     adminFlags
+	feature string
+	asJSON  bool
 }
 
 func (*statusCommand) synopsis() string { return "show features, leases, queues and plugins" }
@@ -33,7 +28,7 @@ func (*statusCommand) help() string {
 }
 
 func (c *statusCommand) flags(e *env, fs *flag.FlagSet) {
-	addrFlag(e, fs, &c.addr)
+	c.api.register(e, fs)
 	fs.BoolVar(&c.asJSON, "json", false, "print the API's JSON")
 	fs.StringVar(&c.feature, "feature", "", "only this `feature`")
 }
@@ -43,7 +38,11 @@ func (c *statusCommand) run(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "licensegw status: unexpected argument %q\n", args[0])
 		return exitUsage
 	}
-	st, err := admin.NewClient(c.addr).Status(ctx)
+	cl, err := c.api.client()
+	if err != nil {
+		return fail(e, "%v", err)
+	}
+	st, err := cl.Status(ctx)
 	if err != nil {
 		return fail(e, "%v", err)
 	}
@@ -140,21 +139,24 @@ func expiry(t *time.Time) string {
 	return u.Format("2006-01-02 15:04Z")
 }
 
-type removeCommand struct{ addr string }
+type removeCommand struct{ api adminFlags }
 
 func (*removeCommand) synopsis() string { return "remove (release) a lease as an administrator" }
 func (*removeCommand) usage() string    { return "remove [options] LEASE..." }
 func (*removeCommand) help() string {
 	return "Releases each LEASE as an administrator; its holder is told the lease\nis gone (reason=removed) at its next heartbeat."
 }
-func (c *removeCommand) flags(e *env, fs *flag.FlagSet) { addrFlag(e, fs, &c.addr) }
+func (c *removeCommand) flags(e *env, fs *flag.FlagSet) { c.api.register(e, fs) }
 
 func (c *removeCommand) run(ctx context.Context, e *env, args []string) int {
 	if len(args) == 0 {
 		fmt.Fprintln(e.stderr, "licensegw remove: which lease?")
 		return exitUsage
 	}
-	cl := admin.NewClient(c.addr)
+	cl, err := c.api.client()
+	if err != nil {
+		return fail(e, "%v", err)
+	}
 	status := exitOK
 	for _, id := range args {
 		err := cl.RemoveLease(ctx, id)
@@ -170,21 +172,25 @@ func (c *removeCommand) run(ctx context.Context, e *env, args []string) int {
 	return status
 }
 
-type reloadCommand struct{ addr string }
+type reloadCommand struct{ api adminFlags }
 
 func (*reloadCommand) synopsis() string { return "reread the configuration, keeping every lease" }
 func (*reloadCommand) usage() string    { return "reload [options]" }
 func (*reloadCommand) help() string {
 	return "Asks the running gateway to reread its configuration (as SIGHUP does).\nLeases and queues are kept; an invalid configuration is refused and the\nrunning one stays."
 }
-func (c *reloadCommand) flags(e *env, fs *flag.FlagSet) { addrFlag(e, fs, &c.addr) }
+func (c *reloadCommand) flags(e *env, fs *flag.FlagSet) { c.api.register(e, fs) }
 
 func (c *reloadCommand) run(ctx context.Context, e *env, args []string) int {
 	if len(args) > 0 {
 		fmt.Fprintf(e.stderr, "licensegw reload: unexpected argument %q\n", args[0])
 		return exitUsage
 	}
-	if err := admin.NewClient(c.addr).Reload(ctx); err != nil {
+	cl, err := c.api.client()
+	if err != nil {
+		return fail(e, "%v", err)
+	}
+	if err := cl.Reload(ctx); err != nil {
 		return fail(e, "reload refused: %v", err)
 	}
 	fmt.Fprintln(e.stdout, "reloaded")

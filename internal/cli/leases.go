@@ -14,9 +14,10 @@ import (
 // leasesCommand lists leases through the admin API's pages, so that a
 // gateway with tens of thousands of leases never answers one huge request.
 type leasesCommand struct {
-	addr, feature, vendor string
-	pageSize              int
-	asJSON                bool
+	api             adminFlags
+	feature, vendor string
+	pageSize        int
+	asJSON          bool
 }
 
 func (*leasesCommand) synopsis() string { return "list every lease (page by page from the admin API)" }
@@ -26,7 +27,7 @@ func (*leasesCommand) help() string {
 }
 
 func (c *leasesCommand) flags(e *env, fs *flag.FlagSet) {
-	addrFlag(e, fs, &c.addr)
+	c.api.register(e, fs)
 	fs.StringVar(&c.feature, "feature", "", "only this `feature`")
 	fs.StringVar(&c.vendor, "vendor", "", "only this `vendor`")
 	fs.IntVar(&c.pageSize, "page-size", admin.DefaultPage, fmt.Sprintf("leases per request (`n`, 1 to %d)", admin.MaxPage))
@@ -42,7 +43,11 @@ func (c *leasesCommand) run(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "licensegw leases: -page-size is from 1 to %d\n", admin.MaxPage)
 		return exitUsage
 	}
-	leases, err := admin.NewClient(c.addr).Leases(ctx, c.feature, c.vendor, c.pageSize)
+	cl, err := c.api.client()
+	if err != nil {
+		return fail(e, "%v", err)
+	}
+	leases, err := cl.Leases(ctx, c.feature, c.vendor, c.pageSize)
 	if err != nil {
 		return fail(e, "%v", err)
 	}

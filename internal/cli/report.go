@@ -14,16 +14,16 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/licensegw/licensegw/gateway/admin"
 	"github.com/licensegw/licensegw/gateway/report"
 )
 
 // reportCommand is `licensegw report usage|denials|peaks`: the admin API
 // runs the report over the journal; this prints it.
 type reportCommand struct {
-	kind                   string
-	addr, since, until, by string
-	retry, format          string
+	kind             string
+	api              adminFlags
+	since, until, by string
+	retry, format    string
 }
 
 func (c *reportCommand) synopsis() string {
@@ -44,7 +44,7 @@ func (c *reportCommand) help() string {
 }
 
 func (c *reportCommand) flags(e *env, fs *flag.FlagSet) {
-	addrFlag(e, fs, &c.addr)
+	c.api.register(e, fs)
 	fs.StringVar(&c.since, "since", "30d", "start of the range: `duration|date|time`")
 	fs.StringVar(&c.until, "until", "", "end of the range (default now)")
 	fs.StringVar(&c.by, "by", "feature", "split rows by `dims`: comma-separated feature,user,host,group,protocol")
@@ -65,7 +65,11 @@ func (c *reportCommand) run(ctx context.Context, e *env, args []string) int {
 	if c.until != "" {
 		params.Set("until", c.until)
 	}
-	res, err := admin.NewClient(c.addr).Report(ctx, c.kind, params)
+	cl, err := c.api.client()
+	if err != nil {
+		return fail(e, "%v", err)
+	}
+	res, err := cl.Report(ctx, c.kind, params)
 	if err != nil {
 		return fail(e, "report %s: %v", c.kind, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/posener/complete"
 
 	"github.com/licensegw/licensegw/gateway/config"
+	"github.com/licensegw/licensegw/gateway/events"
 	"github.com/licensegw/licensegw/gateway/node"
 	"github.com/licensegw/licensegw/internal/sdnotify"
 	"github.com/licensegw/licensegw/internal/version"
@@ -102,7 +103,7 @@ func (c *serveCommand) run(ctx context.Context, e *env, args []string) int {
 		case <-hup:
 			notify(sdnotify.ReloadingNow()...)
 			rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			if err := n.Reload(rctx); err != nil {
+			if err := n.Reload(events.WithActor(rctx, "signal:SIGHUP")); err != nil {
 				log.Error("reload failed; the running configuration stays", "error", err)
 				printConfigError(e, err)
 			}

@@ -20,8 +20,9 @@ import (
 // simulateCommand is `licensegw simulate`: the admin API replays the
 // journal's demand under another configuration; this prints the outcome.
 type simulateCommand struct {
-	addr, since, until, config, format string
-	seats                              seatFlags
+	api                          adminFlags
+	since, until, config, format string
+	seats                        seatFlags
 }
 
 // seatFlags collects --seats feature=N, repeatable or comma-separated.
@@ -60,10 +61,12 @@ func (*simulateCommand) help() string {
 }
 
 func (c *simulateCommand) flags(e *env, fs *flag.FlagSet) {
-	addrFlag(e, fs, &c.addr)
+	// -config is the proposed configuration here, so the token is found
+	// through LICENSEGW_CONFIG or ./config.hcl (adminFlags skips -config).
+	fs.StringVar(&c.config, "config", "", "a proposed configuration `file` to simulate")
+	c.api.register(e, fs)
 	fs.StringVar(&c.since, "since", "30d", "count requests from `duration|date|time`")
 	fs.StringVar(&c.until, "until", "", "count requests until this time (default now)")
-	fs.StringVar(&c.config, "config", "", "a proposed configuration `file` to simulate")
 	fs.Var(&c.seats, "seats", "`feature=N`: simulate the running configuration with N seats of feature (repeatable)")
 	fs.StringVar(&c.format, "format", "table", "output `format`: table or json")
 }
@@ -95,7 +98,11 @@ func (c *simulateCommand) run(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, "%v", err)
 	}
-	res, err := admin.NewClient(c.addr).Simulate(ctx, body)
+	cl, err := c.api.client()
+	if err != nil {
+		return fail(e, "%v", err)
+	}
+	res, err := cl.Simulate(ctx, body)
 	if err != nil {
 		return fail(e, "simulate: %v", err)
 	}

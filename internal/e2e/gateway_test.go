@@ -23,6 +23,12 @@ type Gateway struct {
 	features     string // feature blocks, HCL
 	pluginConfig string // the plugin's config { } body, HCL
 	natsURL      string // an external NATS server; "" for the embedded one
+	admin        string // added to the admin block, HCL
+}
+
+// WithAdmin adds body to the admin block (token blocks, tls).
+func WithAdmin(body string) Option {
+	return func(g *Gateway) { g.admin = body }
 }
 
 // Option adjusts a gateway before it starts.
@@ -48,7 +54,7 @@ func StartGateway(t *testing.T, features string, opts ...Option) *Gateway {
 	for _, o := range opts {
 		o(g)
 	}
-	g.Gateway = e2etest.New(t, e2etest.Options{Bins: bins, Config: g.config(), StartTimeout: startTimeout, NATSURL: g.natsURL})
+	g.Gateway = e2etest.New(t, e2etest.Options{Bins: bins, Config: g.config(), StartTimeout: startTimeout, NATSURL: g.natsURL, Admin: g.admin})
 	g.CLMAddr = g.Addr(e2etest.CLMAddr)
 	g.Start()
 	return g

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/licensegw/licensegw/gateway/token"
 	"github.com/licensegw/licensegw/internal/e2etest"
 )
 
@@ -56,7 +57,7 @@ feature "viewer" {
 
 	var fams map[string]*dto.MetricFamily
 	e2etest.Eventually(t, 30*time.Second, "erin's lease expired", func() error {
-		fams = scrape(t, g.AdminAddr)
+		fams = scrape(t, g)
 		v, err := value(fams, "licensegw_expiries_total", map[string]string{"feature": "viewer"})
 		if err != nil || v != 1 {
 			return fmt.Errorf("viewer expiries %v (%v)", v, err)
@@ -145,7 +146,7 @@ feature "viewer" {
 	// the new process starts from zero.
 	g.KillPlugin("concurrentlm", 30*time.Second)
 	e2etest.Eventually(t, 30*time.Second, "restart counted", func() error {
-		fams := scrape(t, g.AdminAddr)
+		fams := scrape(t, g)
 		if v, err := value(fams, "licensegw_plugin_restarts_total", map[string]string{"plugin": "concurrentlm"}); err != nil || v != 1 {
 			return fmt.Errorf("restarts %v (%v)", v, err)
 		}
@@ -194,10 +195,17 @@ func checkDashboard(t *testing.T, fams map[string]*dto.MetricFamily) {
 	}
 }
 
-// scrape fetches and parses /metrics.
-func scrape(t *testing.T, addr string) map[string]*dto.MetricFamily {
+// scrape fetches and parses /metrics, as Prometheus does with the
+// gateway's token as its bearer credentials.
+func scrape(t *testing.T, g *Gateway) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
+	tok, err := token.ReadFile(g.TokenFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+g.AdminAddr+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/licensegw/licensegw/gateway/report"
+	"github.com/licensegw/licensegw/gateway/token"
 )
 
 // TestReports runs usage and denial reports over a real journal through the
@@ -53,7 +54,7 @@ feature "cad" {
 
 	// The admin API answers the same document.
 	var api report.Result
-	getJSON(t, "http://"+g.AdminAddr+"/v1/reports/denials?since=1h&by=feature,user", http.StatusOK, &api)
+	getJSON(t, g, "/v1/reports/denials?since=1h&by=feature,user", http.StatusOK, &api)
 	who := map[string]report.Denials{}
 	for _, d := range api.Denials {
 		who[d.User] = d
@@ -99,17 +100,25 @@ feature "cad" {
 		{"forecast", http.StatusNotFound},
 	} {
 		var body struct{ Error string }
-		getJSON(t, "http://"+g.AdminAddr+"/v1/reports/"+tc.query, tc.code, &body)
+		getJSON(t, g, "/v1/reports/"+tc.query, tc.code, &body)
 		if body.Error == "" {
 			t.Errorf("%s: no JSON error", tc.query)
 		}
 	}
 }
 
-// getJSON GETs url, checks the status and decodes the JSON body into out.
-func getJSON(t *testing.T, url string, code int, out any) {
+// getJSON GETs path from g's admin API with its admin token, checks the
+// status and decodes the JSON body into out.
+func getJSON(t *testing.T, g *Gateway, path string, code int, out any) {
 	t.Helper()
-	resp, err := http.Get(url)
+	tok, err := token.ReadFile(g.TokenFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + g.AdminAddr + path
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,10 +94,11 @@ func (g *Gateway) render(tmpl string) (string, error) {
 
 admin {
   listen = %q
+%s
 }
 
 %s
-`, g.opts.Name, g.AdminAddr, g.natsBlock())
+`, g.opts.Name, g.AdminAddr, g.opts.Admin, g.natsBlock())
 	if err := t.Execute(&b, templateData{g}); err != nil {
 		return "", fmt.Errorf("config template: %w", err)
 	}

@@ -38,10 +38,12 @@ func Run(ctx context.Context, t testing.TB, bin string, args []string, env ...st
 	return r
 }
 
-// CLI runs the licensegw command against this gateway's admin API.
+// CLI runs the licensegw command against this gateway's admin API. It
+// names the gateway's configuration (LICENSEGW_CONFIG), from which the CLI
+// finds the admin token as it does when run beside the gateway.
 func (g *Gateway) CLI(ctx context.Context, args ...string) Result {
 	g.t.Helper()
-	return Run(ctx, g.t, g.opts.Bins.Path("licensegw"), args, "LICENSEGW_ADDR="+g.AdminAddr)
+	return Run(ctx, g.t, g.opts.Bins.Path("licensegw"), args, "LICENSEGW_ADDR="+g.AdminAddr, "LICENSEGW_CONFIG="+g.ConfigPath)
 }
 
 // Eventually polls cond every 50 ms until it returns nil, and fails the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/licensegw/licensegw/gateway/admin"
 	"github.com/licensegw/licensegw/gateway/config"
+	"github.com/licensegw/licensegw/gateway/token"
 )
 
 // Defaults of Options.
@@ -45,6 +47,8 @@ type Options struct {
 	// NATSURL, when set, points the gateway at an existing NATS server
 	// (nats { url }) instead of its embedded one.
 	NATSURL string
+	// Admin is HCL added inside the admin block (token blocks, tls).
+	Admin string
 
 	Name         string        // the gateway's name; DefaultName when empty
 	Env          []string      // added to the daemon's environment
@@ -229,7 +233,6 @@ func (g *Gateway) Start() {
 // waitReady polls /readyz and the plugins' states until all are good.
 func (g *Gateway) waitReady(p *process) {
 	g.t.Helper()
-	c := g.Admin()
 	deadline := time.Now().Add(g.opts.StartTimeout)
 	var last error
 	for time.Now().Before(deadline) {
@@ -239,6 +242,7 @@ func (g *Gateway) waitReady(p *process) {
 		default:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		c := g.Admin() // the token file appears during the first start
 		last = c.Ready(ctx)
 		if last == nil {
 			var st *admin.Status
@@ -385,8 +389,31 @@ func (g *Gateway) Log() string {
 	return string(b)
 }
 
-// Admin is a client of the gateway's admin API.
-func (g *Gateway) Admin() *admin.Client { return admin.NewClient(g.AdminAddr) }
+// Admin is a client of the gateway's admin API with the admin token the
+// gateway made in its data directory (none before the first start).
+func (g *Gateway) Admin() *admin.Client {
+	tok, err := token.ReadFile(g.TokenFile())
+	if err != nil {
+		return admin.NewClient(g.AdminAddr)
+	}
+	return admin.NewClient(g.AdminAddr, admin.WithToken(tok))
+}
+
+// AdminGet GETs path (e.g. "/metrics") from the admin API with the admin
+// token, for what the typed client does not cover.
+func (g *Gateway) AdminGet(path string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, "http://"+g.AdminAddr+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if tok, err := token.ReadFile(g.TokenFile()); err == nil {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	return http.DefaultClient.Do(req)
+}
+
+// TokenFile is the admin token the gateway makes at first start.
+func (g *Gateway) TokenFile() string { return filepath.Join(g.Dir, "data", config.DefaultTokenFile) }
 
 // Status fetches the admin status or fails the test.
 func (g *Gateway) Status() *admin.Status {

@@ -178,7 +178,7 @@ func TestRelay(t *testing.T) {
 	})
 
 	t.Run("metrics", func(t *testing.T) {
-		resp, err := http.Get("http://" + g.AdminAddr + "/metrics")
+		resp, err := g.AdminGet("/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}

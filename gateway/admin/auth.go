@@ -1,0 +1,115 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/licensegw/licensegw/gateway/events"
+	"github.com/licensegw/licensegw/gateway/token"
+)
+
+// Auth decides who may call the API: every request but the public health
+// probes (/healthz, /readyz) carries a bearer token (Authorization: Bearer
+// lgw_...) from the gateway's token set. GET and HEAD need scope read; every
+// other method changes something and needs scope write. The middleware sits
+// in front of the whole mux, so a route added later is covered without
+// anyone remembering to.
+//
+// An Auth is safe for concurrent use; SetTokens replaces the set while
+// requests are served (reload, rotation).
+type Auth struct {
+	tokens atomic.Pointer[token.Set]
+	now    func() time.Time
+	log    hclog.Logger
+}
+
+// NewAuth makes an Auth accepting tokens.
+func NewAuth(tokens *token.Set, log hclog.Logger) *Auth {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	a := &Auth{now: time.Now, log: log}
+	a.tokens.Store(tokens)
+	return a
+}
+
+// SetTokens replaces the accepted tokens.
+func (a *Auth) SetTokens(s *token.Set) { a.tokens.Store(s) }
+
+// publicPaths answer without a token: they reveal nothing but liveness, and
+// load balancers and process supervisors probe them.
+func publicPath(p string) bool { return p == "/healthz" || p == "/readyz" }
+
+// Need is the scope a request needs.
+func Need(r *http.Request) token.Scope {
+	if publicPath(r.URL.Path) {
+		return token.None
+	}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return token.Read
+	}
+	return token.Write
+}
+
+// Wrap returns next behind the token check. Refusals are JSON: 401 with a
+// WWW-Authenticate challenge when the token is missing, malformed, unknown
+// or expired; 403 when its scope is too small.
+func (a *Auth) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		need := Need(r)
+		if need == token.None {
+			next.ServeHTTP(w, r)
+			return
+		}
+		tok, err := bearer(r)
+		var e token.Entry
+		if err == nil {
+			e, err = a.tokens.Load().Authenticate(tok, a.now())
+		}
+		if err != nil {
+			a.log.Warn("refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "error", err)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="licensegw"`)
+			writeError(w, http.StatusUnauthorized, unauthorized(err))
+			return
+		}
+		if !e.Scope.Allows(need) {
+			a.log.Warn("refused: scope", "token", e.Name, "scope", e.Scope, "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+			writeError(w, http.StatusForbidden, fmt.Sprintf("token %q has scope %s; %s %s needs %s", e.Name, e.Scope, r.Method, r.URL.Path, need))
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(events.WithActor(r.Context(), e.Name)))
+	})
+}
+
+var errNoToken = errors.New("no token")
+
+// bearer extracts the token of an Authorization: Bearer header.
+func bearer(r *http.Request) (string, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", errNoToken
+	}
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", fmt.Errorf("%w: the Authorization header is not \"Bearer <token>\"", token.ErrMalformed)
+	}
+	return tok, nil
+}
+
+// unauthorized is the 401 message: what is wrong and what to do, never the
+// token itself.
+func unauthorized(err error) string {
+	switch {
+	case errors.Is(err, errNoToken):
+		return "a token is required: send Authorization: Bearer <token> (the CLI reads LICENSEGW_TOKEN, --token or the gateway's admin.token)"
+	case errors.Is(err, token.ErrUnknown):
+		return "unknown token"
+	}
+	return err.Error()
+}
