@@ -46,12 +46,18 @@ func (a *Auth) SetTokens(s *token.Set) { a.tokens.Store(s) }
 // load balancers and process supervisors probe them.
 func publicPath(p string) bool { return p == "/healthz" || p == "/readyz" }
 
+// readOnlyPost: a POST that only computes (its input is too big for a
+// query string) and changes nothing: /v1/simulate.
+func readOnlyPost(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.URL.Path == "/v1/simulate"
+}
+
 // Need is the scope a request needs.
 func Need(r *http.Request) token.Scope {
 	if publicPath(r.URL.Path) {
 		return token.None
 	}
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead || readOnlyPost(r) {
 		return token.Read
 	}
 	return token.Write

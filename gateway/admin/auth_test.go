@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -235,4 +236,26 @@ func (ca *testCA) issue(t *testing.T, name string, server bool) tls.Certificate 
 		t.Fatal(err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+func TestNeed(t *testing.T) {
+	for _, tt := range []struct {
+		method, path string
+		want         token.Scope
+	}{
+		{"GET", "/healthz", token.None},
+		{"GET", "/readyz", token.None},
+		{"GET", "/v1/status", token.Read},
+		{"HEAD", "/v1/leases", token.Read},
+		{"GET", "/metrics", token.Read},
+		{"POST", "/v1/simulate", token.Read},
+		{"POST", "/v1/reload", token.Write},
+		{"DELETE", "/v1/leases/x", token.Write},
+		{"POST", "/v1/anything-new", token.Write},
+		{"PUT", "/v1/status", token.Write},
+	} {
+		if got := Need(httptest.NewRequest(tt.method, tt.path, nil)); got != tt.want {
+			t.Errorf("%s %s needs %s, want %s", tt.method, tt.path, got, tt.want)
+		}
+	}
 }

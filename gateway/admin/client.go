@@ -183,6 +183,13 @@ func (c *Client) doBody(ctx context.Context, method, path string, reqBody []byte
 	return resp.Header, json.Unmarshal(body, out)
 }
 
+// slow is c with reportTimeout: the same address, token and TLS.
+func (c *Client) slow() *Client {
+	s := *c
+	s.hc = &http.Client{Timeout: reportTimeout, Transport: c.hc.Transport}
+	return &s
+}
+
 // reportTimeout bounds a report, which reads the whole journal.
 const reportTimeout = 10 * time.Minute
 
@@ -190,8 +197,7 @@ const reportTimeout = 10 * time.Minute
 // by and retry as the CLI takes them.
 func (c *Client) Report(ctx context.Context, kind string, params url.Values) (*report.Result, error) {
 	var res report.Result
-	slow := *c // same address, token and TLS; a longer timeout
-	slow.hc = &http.Client{Timeout: reportTimeout, Transport: c.hc.Transport}
+	slow := c.slow()
 	path := "/v1/reports/" + url.PathEscape(kind)
 	if q := params.Encode(); q != "" {
 		path += "?" + q

@@ -106,8 +106,7 @@ func decodeSimulate(r *http.Request, now time.Time) (SimulateRequest, error) {
 // NewSimulateBody.
 func (c *Client) Simulate(ctx context.Context, body []byte) (*simulate.Result, error) {
 	var res simulate.Result
-	slow := &Client{base: c.base, hc: &http.Client{Timeout: reportTimeout}}
-	if _, err := slow.doBody(ctx, http.MethodPost, "/v1/simulate", body, &res); err != nil {
+	if _, err := c.slow().doBody(ctx, http.MethodPost, "/v1/simulate", body, &res); err != nil {
 		return nil, err
 	}
 	return &res, nil
