@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -403,5 +404,26 @@ func TestRemoveNamesTheActor(t *testing.T) {
 	want := "plugin flexlm-1 (flexlm) client 127.0.0.1:4711 root@gw"
 	if last.Kind != events.Removed || last.Lease != res.Lease.ID || last.By != want {
 		t.Fatalf("last event %+v, want removed by %q", last, want)
+	}
+}
+
+// The ledger applies the identifier rules itself: a request breaking them
+// is refused with sdk.ErrInvalid and journals nothing.
+func TestCheckoutBreakingTheIdentifierRulesIsNotJournaled(t *testing.T) {
+	r := newRig(t, features(seats.Feature{Vendor: "acme", Name: "cad", Version: "1.0", Seats: 2}))
+	l, _ := r.open(nil)
+	s := l.Seats("clm", "concurrent-lm")
+	for _, req := range []sdk.CheckoutRequest{
+		{Feature: strings.Repeat("F", 4030), Client: sdk.Client{User: "a", Host: "h"}},
+		{Feature: "cad.*", Client: sdk.Client{User: "a", Host: "h"}},
+		{Feature: "cad", Client: sdk.Client{User: strings.Repeat("\x01", 65000), Host: "h"}},
+		{Feature: "cad", Vendor: "a>b", Client: sdk.Client{User: "a", Host: "h"}},
+	} {
+		if _, err := s.Checkout(ctx(t), req); !errors.Is(err, sdk.ErrInvalid) {
+			t.Errorf("feature %.20q user %.20q: %v, want ErrInvalid", req.Feature, req.Client.User, err)
+		}
+	}
+	if evs := r.streamEvents(); len(evs) != 0 {
+		t.Fatalf("the refused requests journaled %d events: %+v", len(evs), evs[0])
 	}
 }

@@ -29,6 +29,12 @@ type pluginSeats struct {
 var _ sdk.Seats = (*pluginSeats)(nil)
 
 func (p *pluginSeats) Checkout(ctx context.Context, req sdk.CheckoutRequest) (*sdk.Checkout, error) {
+	// The session server checked already; the ledger checks again so that
+	// no caller, in process or over any channel, can journal an event
+	// beyond the bound or a name that is not one subject token.
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
 	res, updates, err := p.l.Checkout(ctx, seats.CheckoutRequest{
 		Vendor:  req.Vendor,
 		Feature: req.Feature,
