@@ -39,26 +39,31 @@ func hostileReq(feature, addr string) seats.CheckoutRequest {
 }
 
 // TestDenialsAreRateLimitedPerSource: a flood of refused checkouts grows the
-// stream by at most ledger.DenialsPerSource events per source and second and
-// ledger.DenialsTotal in all, plus one summary that counts the rest.
+// stream by at most ledger.DenialBurstPerSource events from one source and
+// ledger.DenialBurstTotal in all (then their sustained rates), plus one
+// summary per second that counts the rest.
 func TestDenialsAreRateLimitedPerSource(t *testing.T) {
 	r := newRig(t, features(seats.Feature{Name: "cad", Version: "1.0", Seats: 1}))
 	clock := &fakeClock{now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
 	l, _ := r.open(clock.Now)
 
-	// One source, 1,000 denials of a feature that does not exist.
+	// One source, 1,000 denials of features that do not exist, in one
+	// instant: its bucket journals DenialBurstPerSource of them.
 	for i := range 1000 {
 		res, _, err := l.Checkout(ctx(t), hostileReq("made-up-"+strconv.Itoa(i), "192.0.2.1:"+strconv.Itoa(1000+i)))
 		if err != nil || res.Outcome != seats.Denied || res.Reason != seats.UnknownFeature {
 			t.Fatalf("checkout %d: %+v, %v", i, res, err)
 		}
 	}
-	// 500 spoofed sources in the same second: the total caps them.
-	for i := range 500 {
-		if _, _, err := l.Checkout(ctx(t), hostileReq("x", "198.51.100."+strconv.Itoa(i%250)+":"+strconv.Itoa(i))); err != nil {
+	// 1,500 spoofed sources in the same instant: the total caps them.
+	for i := range 1500 {
+		addr := "198.51." + strconv.Itoa(i/250) + "." + strconv.Itoa(i%250) + ":" + strconv.Itoa(i)
+		if _, _, err := l.Checkout(ctx(t), hostileReq("x", addr)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// 1.1 s later: the summary, and a new source's denial is journaled
+	// (the total bucket has refilled by 110).
 	clock.Add(1100 * time.Millisecond)
 	if _, _, err := l.Checkout(ctx(t), hostileReq("x", "203.0.113.9:1")); err != nil {
 		t.Fatal(err)
@@ -74,11 +79,43 @@ func TestDenialsAreRateLimitedPerSource(t *testing.T) {
 			denied++
 		}
 	}
-	// Window 1: 5 from the first source, then 95 of the spoofed ones (at
-	// most 5 each); window 2: the summary and the one new denial.
-	if denied != ledger.DenialsTotal+1 || summaries != 1 || suppressed != 1500-ledger.DenialsTotal {
+	if denied != ledger.DenialBurstTotal+1 || summaries != 1 || suppressed != 2500-ledger.DenialBurstTotal {
 		t.Fatalf("stream holds %d denials and %d summaries of %d; want %d, 1, %d",
-			denied, summaries, suppressed, ledger.DenialsTotal+1, 1500-ledger.DenialsTotal)
+			denied, summaries, suppressed, ledger.DenialBurstTotal+1, 2500-ledger.DenialBurstTotal)
+	}
+}
+
+// TestOrdinaryContentionIsJournaledInFull: a burst of denials from one
+// address (clients behind one NAT all finding the seats taken) is within
+// the per-source bucket: every denial is an event of its own, none
+// summarised.
+func TestOrdinaryContentionIsJournaledInFull(t *testing.T) {
+	r := newRig(t, features(seats.Feature{Name: "cad", Version: "1.0", Seats: 1}))
+	clock := &fakeClock{now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
+	l, _ := r.open(clock.Now)
+	if _, _, err := l.Checkout(ctx(t), hostileReq("cad", "192.0.2.1:1")); err != nil {
+		t.Fatal(err)
+	}
+	const n = 250 // e2e races deny ~100-150 in a few seconds from 127.0.0.1
+	for i := range n {
+		clock.Add(10 * time.Millisecond)
+		res, _, err := l.Checkout(ctx(t), hostileReq("cad", "192.0.2.1:"+strconv.Itoa(2+i)))
+		if err != nil || res.Outcome != seats.Denied {
+			t.Fatalf("checkout %d: %+v, %v", i, res, err)
+		}
+	}
+	var denied, summaries int
+	for _, ev := range r.streamEvents() {
+		if ev.Kind == events.Denied {
+			if ev.Reason == events.ReasonSuppressed {
+				summaries++
+			} else {
+				denied++
+			}
+		}
+	}
+	if denied != n || summaries != 0 {
+		t.Fatalf("stream holds %d denials and %d summaries, want %d and 0", denied, summaries, n)
 	}
 }
 
