@@ -90,7 +90,7 @@ func mutations() []mutation {
 			old:  "req.BindConn = req.Borrow == 0",
 			new:  "req.BindConn = true",
 			pkgs: []string{"./plugins/flexlm/", "./internal/e2e/vendors/"},
-			run:  "TestCheckoutsAreBoundToTheConnection|TestBorrow|TestFlexLMLayout",
+			run:  "TestCheckoutsAreBoundToTheConnection|TestBorrow|TestFlexLMLayout|TestFlexLMPluginCrashKeepsBorrows",
 		},
 	}
 }

@@ -736,3 +736,45 @@ func TestFlexLMRereadRetires(t *testing.T) {
 		t.Errorf("lmstat -i still shows meshgen:\n%s", out.Stdout)
 	}
 }
+
+// TestFlexLMPluginCrashKeepsBorrows: when the FlexLM plugin dies without
+// cleaning up, the gateway releases the licences bound to its connections,
+// but a borrowed licence, meant to outlive any connection, stays.
+func TestFlexLMPluginCrashKeepsBorrows(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	g := startFlexLM(t)
+	c, err := client.Dial(ctx, lmgrd(g), client.Options{Vendor: "zeta", User: "max", Host: "max-ws", Display: ":0", NoReconnect: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	borrowed, err := c.Checkout(ctx, client.CheckoutRequest{Feature: "meshgen", Borrow: 24 * time.Hour})
+	if err != nil || !borrowed.Borrowed {
+		t.Fatalf("borrow: %+v, %v", borrowed, err)
+	}
+	plain, err := c.Checkout(ctx, client.CheckoutRequest{Feature: "meshgen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := func() map[string]bool {
+		ids := map[string]bool{}
+		for _, l := range g.Feature("meshgen").Leases {
+			ids[l.ID] = true
+		}
+		return ids
+	}
+	if h := held(); !h[borrowed.Lease] || !h[plain.Lease] {
+		t.Fatalf("before the crash: leases %v, want %s and %s", h, borrowed.Lease, plain.Lease)
+	}
+	g.KillPlugin("flexlm", 30*time.Second)
+	e2etest.Eventually(t, 20*time.Second, "the dead plugin's plain licence released", func() error {
+		if held()[plain.Lease] {
+			return errors.New("still held")
+		}
+		return nil
+	})
+	if !held()[borrowed.Lease] {
+		t.Errorf("the borrowed licence %s went with the plugin: leases %v", borrowed.Lease, held())
+	}
+}
