@@ -176,6 +176,7 @@ func (h *Host) newInstance(s Spec) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	warnExposed(h.opts.Log.Named(s.Name), socks)
 	return &instance{
 		spec:    s,
 		opts:    &h.opts,

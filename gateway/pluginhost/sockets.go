@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/licensegw/licensegw/sdk"
 )
 
@@ -82,6 +84,30 @@ func bind(name, network, addr string) (*socket, error) {
 		return nil, fmt.Errorf("listener %q: %w", name, err)
 	}
 	return &socket{name: name, network: network, addr: bound, file: f, conn: conn}, nil
+}
+
+// exposed reports whether a bound address accepts clients from other
+// hosts: anything but a loopback address (an unspecified one, 0.0.0.0 or
+// ::, accepts from every interface).
+func exposed(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
+}
+
+// warnExposed warns about each socket that other hosts can reach: licence
+// ports belong on internal networks only, since status queries list every
+// product licensed and clients' user and host names are taken on trust.
+func warnExposed(log hclog.Logger, socks []*socket) {
+	for _, s := range socks {
+		if exposed(s.addr) {
+			log.Warn("licence port reachable from other hosts: bind it to an internal interface and restrict it with a firewall to the client networks (docs/security.md)",
+				"listener", s.name, "network", s.network, "addr", s.addr)
+		}
+	}
 }
 
 func (s *socket) close() error {
