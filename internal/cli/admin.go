@@ -164,7 +164,7 @@ func (c *removeCommand) run(ctx context.Context, e *env, args []string) int {
 		case err == nil:
 			fmt.Fprintf(e.stdout, "removed %s\n", id)
 		case errors.Is(err, admin.ErrNotFound):
-			status = fail(e, "no lease %s: %v", id, err)
+			status = fail(e, "no lease %s", id)
 		default:
 			status = fail(e, "%v", err)
 		}
