@@ -254,9 +254,18 @@ func (s *sessionServer) cancelOrphans() {
 	for t := range s.tickets {
 		tickets = append(tickets, t)
 	}
+	parked := s.parked
 	s.parked = nil
 	s.mu.Unlock()
 	s.cancel(tickets)
+	// A ticket granted during the grace period is a lease now, and its
+	// update never reached the plugin: nobody holds that seat. Give it
+	// back, as undo does for an answer that was never sent.
+	for _, u := range parked {
+		if lease := u.GetGrant().GetLease(); lease != "" {
+			s.giveBack(lease)
+		}
+	}
 }
 
 func (s *sessionServer) cancel(tickets []string) {
@@ -275,15 +284,20 @@ func (s *sessionServer) cancel(tickets []string) {
 // undo gives back what an answer the plugin never received granted.
 func (s *sessionServer) undo(resp *pb.Response) {
 	co := resp.GetCheckout()
-	ctx, cancel := context.WithTimeout(context.Background(), cancelGrace)
-	defer cancel()
 	switch {
 	case co.GetGrant().GetLease() != "":
-		if err := s.seats.Checkin(ctx, co.GetGrant().GetLease()); err != nil {
-			s.log.Warn("checking in a grant its plugin never received", "lease", co.GetGrant().GetLease(), "error", err)
-		}
+		s.giveBack(co.GetGrant().GetLease())
 	case co.GetTicket() != "":
 		s.cancel([]string{co.GetTicket()})
+	}
+}
+
+// giveBack checks in a lease whose grant never reached the plugin.
+func (s *sessionServer) giveBack(lease string) {
+	ctx, cancel := context.WithTimeout(context.Background(), cancelGrace)
+	defer cancel()
+	if err := s.seats.Checkin(ctx, lease); err != nil {
+		s.log.Warn("checking in a grant its plugin never received", "lease", lease, "error", err)
 	}
 }
 
