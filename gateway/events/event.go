@@ -23,6 +23,10 @@ const (
 	Unreserved Kind = "unreserved" // a reservation was removed by a policy change
 )
 
+// TermKind opens a writer's term in the journal (idx 0). It is not an
+// accounting kind: replay reads it for the read rule and applies nothing.
+const TermKind Kind = "term"
+
 // Kinds lists every accounting kind, in the order of the contract.
 func Kinds() []Kind {
 	return []Kind{Checkout, Checkin, Denied, Queued, Dequeued, Expired, Removed, Borrowed, Returned, Reserved, Unreserved}
@@ -86,6 +90,14 @@ type Event struct {
 	// Truncated says the journal shortened some of the event's names to
 	// keep it within MaxBytes: the exact names were longer.
 	Truncated bool `json:"truncated,omitempty"`
+
+	// Version 2 (fenced journal): Term is the writer's term, Idx the
+	// event's position in it (0 for the term event that opens it), Node the
+	// node that decided. The journal stamps them; Replay counts an event
+	// only if it continues the current term or opens a higher one.
+	Term uint64 `json:"term,omitempty"`
+	Idx  uint64 `json:"idx,omitempty"` // written whenever Term is set, 0 included
+	Node string `json:"node,omitempty"`
 }
 
 // MaxBytes bounds an event's JSON payload. The journal shortens the

@@ -80,6 +80,9 @@ func tokenByte(c byte) bool {
 // tokens "_" and "_unknown" or "_suppressed" instead of the names: the stream
 // never gains a subject per name a client made up.
 func (e *Event) Subject(prefix string) string {
+	if e.Kind == TermKind {
+		return prefix + ".events._journal.term"
+	}
 	if e.Kind == Denied {
 		switch e.Reason {
 		case ReasonUnknownFeature:
@@ -116,7 +119,28 @@ func GatewaySubject(prefix, what string) string {
 	return prefix + ".gateway." + what
 }
 
-// StreamSubjects are the subjects the event stream captures for prefix.
+// StreamSubjects are the subjects the event stream (the journal) captures
+// for prefix: decision events only. Every append to it is fenced, so
+// nothing else may be written there.
 func StreamSubjects(prefix string) []string {
-	return []string{prefix + ".events.>", prefix + ".plugins.>", prefix + ".gateway.>"}
+	return []string{prefix + ".events.>"}
+}
+
+// DefaultLifecycleStream holds the gateway, plugin and cluster lifecycle
+// messages, which are not part of the journal.
+const DefaultLifecycleStream = "LICENSEGW_LIFECYCLE"
+
+// LifecycleStream is the lifecycle stream that goes with the event stream
+// named events: DefaultLifecycleStream beside the default, else
+// <events>_LIFECYCLE.
+func LifecycleStream(events string) string {
+	if events == DefaultStream {
+		return DefaultLifecycleStream
+	}
+	return events + "_LIFECYCLE"
+}
+
+// LifecycleSubjects are the subjects the lifecycle stream captures.
+func LifecycleSubjects(prefix string) []string {
+	return []string{prefix + ".gateway.>", prefix + ".plugins.>", prefix + ".cluster.>"}
 }

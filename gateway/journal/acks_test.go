@@ -21,7 +21,7 @@ func TestParseAck(t *testing.T) {
 		{"spaced", `{"stream":"S", "seq": 9}`, "", 9, nil, 0},
 		{"no responders", ``, "503", 0, ErrNoStream, 0},
 		{"empty", ``, "", 0, errBadAck, 0},
-		{"wrong last msg id", `{"error":{"code":400,"err_code":10070,"description":"wrong last msg ID: x"},"stream":"S","seq":0}`, "", 0, nil, 10070},
+		{"wrong last msg id", `{"error":{"code":400,"err_code":10071,"description":"wrong last msg ID: x"},"stream":"S","seq":0}`, "", 0, nil, 10071},
 		{"garbage", `nonsense`, "", 0, errBadAck, 0},
 		{"no seq", `{"stream":"S"}`, "", 0, errBadAck, 0},
 		{"zero seq", `{"stream":"S","seq":0}`, "", 0, errBadAck, 0},
@@ -39,7 +39,7 @@ func TestParseAck(t *testing.T) {
 			}
 			switch {
 			case tt.wantAPI != 0:
-				if !isWrongLastMsgID(got.err) {
+				if !isWrongLastSeq(got.err) {
 					t.Errorf("err = %v, want API error %d", got.err, tt.wantAPI)
 				}
 			case tt.wantErr != nil:

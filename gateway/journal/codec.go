@@ -48,6 +48,12 @@ func appendEvent(b []byte, ev *events.Event) ([]byte, bool) {
 		b = append(b, '"', ':')
 		b = strconv.AppendInt(b, v, 10)
 	}
+	unum := func(key string, v uint64) {
+		b = append(b, ',', '"')
+		b = append(b, key...)
+		b = append(b, '"', ':')
+		b = strconv.AppendUint(b, v, 10)
+	}
 	tim := func(key string, t time.Time) {
 		b = append(b, ',', '"')
 		b = append(b, key...)
@@ -92,9 +98,16 @@ func appendEvent(b []byte, ev *events.Event) ([]byte, bool) {
 	if ev.Truncated {
 		b = append(b, `,"truncated":true`...)
 	}
+	if ev.Term > 0 {
+		unum("term", ev.Term)
+	}
+	str("node", ev.Node, true)
 	tim("time", ev.Time)
 	if ev.Expires != nil {
 		tim("expires", *ev.Expires)
+	}
+	if ev.Term > 0 {
+		unum("idx", ev.Idx)
 	}
 	b = append(b, '}')
 	return b, ok
@@ -247,6 +260,12 @@ func (d *decoder) field(ev *events.Event, key []byte) bool {
 		return d.boolean(&ev.Bound)
 	case "truncated":
 		return d.boolean(&ev.Truncated)
+	case "term":
+		return d.uintField(&ev.Term)
+	case "idx":
+		return d.uintField(&ev.Idx)
+	case "node":
+		s = &ev.Node
 	case "count":
 		return d.intField(&ev.Count)
 	case "in_use":
@@ -278,6 +297,15 @@ func (d *decoder) field(ev *events.Event, key []byte) bool {
 	}
 	v, ok := d.str(shared)
 	*s = v
+	return ok
+}
+
+func (d *decoder) uintField(dst *uint64) bool {
+	n, ok := d.int()
+	if n < 0 {
+		return false // encoding/json refuses it: let it say so
+	}
+	*dst = uint64(n)
 	return ok
 }
 

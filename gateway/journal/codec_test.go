@@ -20,8 +20,9 @@ func sampleEvents() []events.Event {
 			Kind: events.Checkin, Gateway: "gw", Vendor: "acme", Feature: "cad pro", Version: "2024.1", Lease: "L1", Ticket: "T",
 			Count: 2, User: "alice", Host: "ws", Display: ":0", Protocol: "flexlm", Plugin: "p", Client: "127.0.0.1:5",
 			Reason: "r", InUse: -3, Seats: 10, Queued: 1, HeldMS: &held, Expires: &until, Project: "x", Bound: true, Request: "clm-udp/10.0.0.1:9/r1",
-			By: "plugin flexlm (flexlm) client 127.0.0.1:7 a@b",
+			By: "plugin flexlm (flexlm) client 127.0.0.1:7 a@b", Truncated: true, Term: 7, Idx: 42, Node: "gw-2",
 		},
+		{Kind: events.TermKind, Term: 3, Idx: 0, Node: "gw-1"},
 		{Kind: events.Denied, Feature: "ünïcode ✓", User: "a<b>&c", Reason: "quote \" back\\ slash\nnewline"},
 		{Kind: events.Checkout, User: "sep\u2028", Host: "bad\xffutf8"},
 	}
@@ -104,6 +105,7 @@ func FuzzEncodeEvent(f *testing.F) {
 			ev.HeldMS = &n
 			ev.Expires = &ev.Time
 			ev.Project = user
+			ev.Term, ev.Idx, ev.Node = uint64(nanos)>>40, uint64(n)&0xffff, vendor
 		}
 		want, err := ev.MarshalJSON()
 		if err != nil {

@@ -13,14 +13,16 @@
 // once, so the server is never idle while commits complete.
 //
 // The stream's order must equal the Append order: Replay rebuilds the
-// engine's state from it. One publisher on one connection sends in order;
-// in addition, every event sent while earlier ones are unacknowledged
-// carries Nats-Expected-Last-Msg-Id (its predecessor's id), so if one publish
-// is rejected (no responders during a restart or a leader change), the ones
-// after it are rejected too instead of being stored ahead of it. A failed
+// engine's state from it. One publisher on one connection sends in order,
+// and every event is fenced (events v2): it carries
+// Nats-Expected-Last-Sequence, the sequence its predecessor in this
+// writer's history gets, so if one publish is rejected the ones after it
+// are rejected too instead of being stored ahead of it, and if another
+// writer appends, this one is refused and stops (ErrDeposed). A failed
 // publish is retried, from the first failure on and in order, with the same
-// Nats-Msg-Id, so the stream's duplicate window stores each event once
-// however often it is sent.
+// Nats-Msg-Id and fence. Each writer's history opens with a term event;
+// Replay applies the read rule (readRule) so a deposed writer's stray
+// appends are ignored.
 //
 // Encoding and decoding use fast paths that give byte for byte the results
 // of encoding/json (codec.go, fuzzed against it): reflection was the largest

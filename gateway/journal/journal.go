@@ -20,6 +20,11 @@ import (
 // a burst did not all come within the ack timeout.
 var ErrAckTimeout = errors.New("journal: no acknowledgement in time")
 
+// ErrDeposed is reported when the stream refused an append's fence: another
+// writer appended to the journal, so this one stops writing and answers
+// nothing more (events v2).
+var ErrDeposed = errors.New("journal: deposed: another writer appended to the journal")
+
 // ErrClosed is reported for events appended after Close, or still pending
 // when Close gave up waiting for them.
 var ErrClosed = errors.New("journal: closed")
@@ -68,6 +73,14 @@ type Journal struct {
 	abort   chan struct{} // closed when Close's ctx ends: stop now
 	stopped chan struct{} // closed when the publisher has returned
 
+	// The writer's place in the history, owned by the publisher: its term
+	// and the next idx, and the stream's last sequence the next event
+	// expects (Nats-Expected-Last-Sequence).
+	term, nextIdx, nextExpect uint64
+	maxTerm                   atomic.Uint64 // the highest term seen in the stream
+	termQueued                bool          // guarded by mu: the term event is queued
+	deposed                   atomic.Pointer[error]
+
 	lastSeq   atomic.Uint64
 	closeOnce sync.Once
 	abortOnce sync.Once
@@ -104,6 +117,10 @@ func Open(ctx context.Context, cfg Config) (*Journal, error) {
 		return nil, err
 	}
 	j.link.Store(l)
+	if err := j.readTail(ctx); err != nil {
+		l.close()
+		return nil, err
+	}
 	go j.publish()
 	return j, nil
 }
@@ -140,26 +157,27 @@ func (j *Journal) Append(evs []events.Event) *Commit {
 		c.finish(ErrClosed)
 		return c
 	}
+	if d := j.deposed.Load(); d != nil {
+		j.mu.Unlock()
+		c.finish(*d)
+		return c
+	}
+	if !j.termQueued {
+		// This writer's history opens with its term event.
+		j.termQueued = true
+		tc := &Commit{done: make(chan struct{}), remaining: 1}
+		tc.events = tc.one[:]
+		tc.events[0] = events.Event{Kind: events.TermKind, Schema: events.Schema, Gateway: j.cfg.Gateway, Time: now}
+		tc.events[0].ID = j.newID(now)
+		j.queue = append(j.queue, pending{commit: tc})
+	}
 	// IDs are drawn under the lock that orders the queue, so id order,
 	// queue order and stream order are one order. The millisecond never
 	// goes back, even if the wall clock does, so ids stay sorted.
-	ms := ulid.Timestamp(now)
-	if ms < j.lastMs {
-		ms = j.lastMs
-	}
-	j.lastMs = ms
 	for i := range c.events {
 		ev := &c.events[i]
-		id, err := ulid.New(ms, j.entropy)
-		if err != nil {
-			// The entropy overflowed within one millisecond (2^80
-			// ids): move to the next millisecond.
-			ms++
-			j.lastMs = ms
-			id = ulid.MustNew(ms, j.entropy)
-		}
+		ev.ID = j.newID(now)
 		ev.Schema = events.Schema
-		ev.ID = id.String()
 		ev.Gateway = j.cfg.Gateway
 		if ev.Time.IsZero() {
 			ev.Time = now
@@ -170,6 +188,26 @@ func (j *Journal) Append(evs []events.Event) *Commit {
 	j.mu.Unlock()
 	j.poke()
 	return c
+}
+
+// newID draws the next event id. j.mu is held: ids are drawn under the
+// lock that orders the queue, so id order, queue order and stream order are
+// one order. The millisecond never goes back, even if the wall clock does,
+// so ids stay sorted.
+func (j *Journal) newID(now time.Time) string {
+	ms := ulid.Timestamp(now)
+	if ms < j.lastMs {
+		ms = j.lastMs
+	}
+	j.lastMs = ms
+	id, err := ulid.New(ms, j.entropy)
+	if err != nil {
+		// The entropy overflowed within one millisecond (2^80 ids):
+		// move to the next millisecond.
+		j.lastMs++
+		id = ulid.MustNew(j.lastMs, j.entropy)
+	}
+	return id.String()
 }
 
 // Sync waits until every event appended before the call is acknowledged,

@@ -86,8 +86,15 @@ func waitCtx(t testing.TB) context.Context {
 	return ctx
 }
 
-// stored reads every message of the stream, in order.
+// stored reads every message of the stream, in order, but the term events
+// that open each journal's history.
 func stored(t testing.TB, s *natsd.Server) []*jetstream.RawStreamMsg {
+	t.Helper()
+	return storedIn(t, s, events.DefaultStream)
+}
+
+// storedIn is stored for the stream named name.
+func storedIn(t testing.TB, s *natsd.Server, name string) []*jetstream.RawStreamMsg {
 	t.Helper()
 	nc, err := s.Connect()
 	if err != nil {
@@ -96,7 +103,7 @@ func stored(t testing.TB, s *natsd.Server) []*jetstream.RawStreamMsg {
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
 	ctx := waitCtx(t)
-	st, err := js.Stream(ctx, events.DefaultStream)
+	st, err := js.Stream(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,6 +116,9 @@ func stored(t testing.TB, s *natsd.Server) []*jetstream.RawStreamMsg {
 		m, err := st.GetMsg(ctx, seq)
 		if err != nil {
 			t.Fatalf("GetMsg(%d): %v", seq, err)
+		}
+		if strings.HasSuffix(m.Subject, "._journal.term") {
+			continue
 		}
 		msgs = append(msgs, m)
 	}
@@ -194,8 +204,8 @@ func TestStreamOrderIsAppendOrder(t *testing.T) {
 		wg     sync.WaitGroup
 		errs   = make(chan error, workers+1)
 	)
-	// Another writer on the stream (lifecycle messages here) interleaves
-	// with the events; it must not cost an event or reorder them.
+	// Lifecycle messages, published meanwhile, go to their own stream and
+	// must not cost an event or reorder them.
 	wg.Go(func() {
 		for i := range 50 {
 			if err := j.PublishLifecycle(ctx, events.PluginSubject(j.Prefix(), "p", "started"), i); err != nil {
@@ -244,7 +254,7 @@ func TestStreamOrderIsAppendOrder(t *testing.T) {
 	if !slices.IsSorted(order) {
 		t.Error("ids are not sorted in append order")
 	}
-	if last != uint64(len(order)+50) || j.LastSeq() > last {
+	if last != uint64(len(order)+1) || j.LastSeq() > last { // and the term event
 		t.Errorf("Replay reached %d, LastSeq %d, events %d", last, j.LastSeq(), len(order))
 	}
 }
@@ -295,7 +305,7 @@ func TestReplay(t *testing.T) {
 		}
 		all = append(all, c.Events()...)
 		if i == 4 {
-			// Lifecycle messages share the stream; replay skips them.
+			// Lifecycle messages go to their own stream.
 			if err := j.PublishLifecycle(ctx, events.GatewaySubject(j.Prefix(), "reloaded"), map[string]string{"gateway": "gw1"}); err != nil {
 				t.Fatal(err)
 			}
@@ -304,7 +314,7 @@ func TestReplay(t *testing.T) {
 	if err := j.PublishLifecycle(ctx, events.PluginSubject(j.Prefix(), "clm", "exited"), map[string]int{"code": 1}); err != nil {
 		t.Fatal(err)
 	}
-	const total = 22 // 20 events, 2 lifecycle messages
+	const total = 21 // the term event, 20 events
 
 	type seen struct {
 		seq uint64
@@ -332,9 +342,9 @@ func TestReplay(t *testing.T) {
 		wantFirst int // index into all
 	}{
 		{"from 0", 0, 0},
-		{"from the middle", 5, 5},
-		{"after the lifecycle message", 11, 10},
-		{"from the last event", 21, 20},
+		{"after the term event", 1, 0},
+		{"from the middle", 5, 4},
+		{"from the last event", 20, 19},
 		{"from the end", total, 20},
 		{"beyond the end", total + 5, 20},
 	}
@@ -373,8 +383,8 @@ func TestReplay(t *testing.T) {
 			n++
 			return nil
 		})
-		if !errors.Is(err, stop) || last != 3 {
-			t.Fatalf("Replay = %d, %v; want 3, %v", last, err, stop)
+		if !errors.Is(err, stop) || last != 4 { // the term event, then three
+			t.Fatalf("Replay = %d, %v; want 4, %v", last, err, stop)
 		}
 	})
 }
@@ -387,7 +397,10 @@ func TestPublishLifecycle(t *testing.T) {
 	if err := j.PublishLifecycle(ctx, subject, map[string]any{"plugin": "clm.1", "code": 2}); err != nil {
 		t.Fatal(err)
 	}
-	msgs := stored(t, s)
+	if msgs := stored(t, s); len(msgs) != 0 {
+		t.Fatalf("the journal holds %d messages, want none", len(msgs))
+	}
+	msgs := storedIn(t, s, events.DefaultLifecycleStream)
 	if len(msgs) != 1 {
 		t.Fatalf("stream holds %d messages, want 1", len(msgs))
 	}
@@ -644,8 +657,8 @@ func TestLargeAppend(t *testing.T) {
 			t.Fatalf("event %d has lease %s, want %s", i, l, in[i].Lease)
 		}
 	}
-	if j.LastSeq() != uint64(len(in)) || c.Seq() != uint64(len(in)) {
-		t.Errorf("LastSeq = %d, Commit.Seq = %d, want %d", j.LastSeq(), c.Seq(), len(in))
+	if j.LastSeq() != uint64(len(in)+1) || c.Seq() != uint64(len(in)+1) { // after the term event
+		t.Errorf("LastSeq = %d, Commit.Seq = %d, want %d", j.LastSeq(), c.Seq(), len(in)+1)
 	}
 }
 
@@ -661,11 +674,11 @@ func TestSync(t *testing.T) {
 		commits = append(commits, j.Append([]events.Event{ev(i)}))
 	}
 	seq, err := j.Sync(ctx)
-	if err != nil || seq != 300 {
-		t.Fatalf("Sync = %d, %v; want 300", seq, err)
+	if err != nil || seq != 301 { // the term event, then 300
+		t.Fatalf("Sync = %d, %v; want 301", seq, err)
 	}
 	for i, c := range commits {
-		if c.Seq() != uint64(i+1) {
+		if c.Seq() != uint64(i+2) {
 			t.Fatalf("commit %d: Seq = %d, want %d", i, c.Seq(), i+1)
 		}
 	}

@@ -22,10 +22,12 @@ var ErrSubject = errors.New("journal: not a lifecycle subject")
 // or events.GatewaySubject with j.Prefix(); payload is encoded as JSON. The
 // message gets a fresh ULID as its Nats-Msg-Id.
 //
-// Lifecycle messages do not go through the event queue: their order
-// relative to events is not guaranteed, and Replay skips them.
+// Lifecycle messages go to the lifecycle stream (events.LifecycleStream),
+// not the journal: every append to the journal is fenced, and a message
+// from elsewhere would break it.
 func (j *Journal) PublishLifecycle(ctx context.Context, subject string, payload any) error {
-	if !strings.HasPrefix(subject, j.cfg.Prefix+".plugins.") && !strings.HasPrefix(subject, j.cfg.Prefix+".gateway.") {
+	if !strings.HasPrefix(subject, j.cfg.Prefix+".plugins.") && !strings.HasPrefix(subject, j.cfg.Prefix+".gateway.") &&
+		!strings.HasPrefix(subject, j.cfg.Prefix+".cluster.") {
 		return fmt.Errorf("%w: %q", ErrSubject, subject)
 	}
 	data, err := json.Marshal(payload)

@@ -56,7 +56,11 @@ func (l *link) open(ctx context.Context, cfg Config, create bool) error {
 	}
 	l.js = js
 	if create {
-		l.stream, err = js.CreateOrUpdateStream(ctx, streamConfig(cfg))
+		// The journal first, so that subjects it held before version
+		// 2 are free for the lifecycle stream.
+		if l.stream, err = js.CreateOrUpdateStream(ctx, streamConfig(cfg)); err == nil {
+			_, err = js.CreateOrUpdateStream(ctx, lifecycleConfig(cfg))
+		}
 	} else {
 		l.stream, err = js.Stream(ctx, cfg.Stream)
 	}
@@ -96,6 +100,20 @@ func streamConfig(cfg Config) jetstream.StreamConfig {
 	}
 }
 
+func lifecycleConfig(cfg Config) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        events.LifecycleStream(cfg.Stream),
+		Description: "licensegw lifecycle: gateway, plugin and cluster messages (not the journal)",
+		Subjects:    events.LifecycleSubjects(cfg.Prefix),
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+		Replicas:    cfg.Replicas,
+		MaxAge:      30 * 24 * time.Hour, // not the journal: JetStream may trim it
+		Duplicates:  DuplicateWindow,
+	}
+}
+
 // redialTimeout bounds one attempt to reopen a closed connection.
 const redialTimeout = 5 * time.Second
 
@@ -131,6 +149,9 @@ func (j *Journal) poke() {
 // and the latest publishes succeeded. It wraps ErrNotReady otherwise. The
 // gateway's /readyz and its requests' fast "unavailable" answers use it.
 func (j *Journal) Ready() error {
+	if d := j.deposed.Load(); d != nil {
+		return fmt.Errorf("%w: %w", ErrNotReady, *d)
+	}
 	nc := j.link.Load().nc
 	switch {
 	case nc.IsClosed():

@@ -1,13 +1,17 @@
 package journal
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/licensegw/licensegw/gateway/events"
 )
 
 const (
@@ -31,6 +35,7 @@ type pending struct {
 	commit *Commit
 	index  int
 	msg    *nats.Msg
+	expect uint64 // the fence: the stream's last sequence before this event
 
 	unencodable bool // msg could not be built; see encode
 }
@@ -52,7 +57,6 @@ func (j *Journal) publish() {
 	var (
 		inflight []*burst  // sent, oldest first
 		retry    []pending // to send again, before anything queued
-		lastSent string    // id of the last event sent
 		backoff  = minBackoff
 		timer    = time.NewTimer(time.Hour)
 	)
@@ -60,13 +64,7 @@ func (j *Journal) publish() {
 	for {
 		if len(inflight) < maxInflight {
 			if items := j.next(&retry); len(items) > 0 {
-				prev := lastSent
-				if len(inflight) == 0 {
-					prev = "" // everything sent before is acknowledged
-				}
-				b, last := j.send(items, prev)
-				lastSent = last
-				inflight = append(inflight, b)
+				inflight = append(inflight, j.send(items))
 				continue
 			}
 		}
@@ -128,10 +126,23 @@ func (j *Journal) publish() {
 			j.abandon(retry, nil)
 			return
 		}
-		if isWrongLastMsgID(err) {
-			// Another writer's message came between two of ours:
-			// no reason to wait.
-			continue
+		if errors.Is(err, errFence) {
+			n, rerr := j.reconcile(retry)
+			retry = retry[n:]
+			if rerr == nil {
+				// The stream answered: what is left was not
+				// stored, and goes now.
+				j.recovered()
+				continue
+			}
+			err = rerr
+		}
+		if errors.Is(err, ErrDeposed) {
+			// Another writer appended: this one stops writing and
+			// answers nothing more (events v2, fencing).
+			j.depose(err)
+			j.abandon(retry, err)
+			return
 		}
 		j.failing()
 		for i := range retry {
@@ -169,6 +180,44 @@ func (j *Journal) redialUntilAbort(timer *time.Timer, backoff *time.Duration) bo
 	return true
 }
 
+// errFence marks a publish refused by its fence (see reconcile).
+var errFence = errors.New("journal: fence refused")
+
+// reconcileTimeout bounds the lookups of one reconcile.
+const reconcileTimeout = 5 * time.Second
+
+// reconcile looks up, in order, where the fences of items say they belong:
+// an item found there under its own id was stored by an earlier attempt
+// and is acknowledged; the first found nowhere ends the walk (it and the
+// rest are sent again with the same fences). Another message there means
+// another writer appended: ErrDeposed. It returns how many leading items
+// it acknowledged.
+func (j *Journal) reconcile(items []pending) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), reconcileTimeout)
+	defer cancel()
+	st := j.link.Load().stream
+	for k := range items {
+		p := &items[k]
+		if p.unencodable {
+			j.acknowledge(items[k:k+1], []uint64{0})
+			continue
+		}
+		seq := p.expect + 1
+		m, err := st.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return k, nil
+		}
+		if err != nil {
+			return k, fmt.Errorf("journal: reconcile at %d: %w", seq, err)
+		}
+		if id := p.commit.events[p.index].ID; m.Header.Get(jetstream.MsgIDHeader) != id {
+			return k, fmt.Errorf("%w: sequence %d holds %q, not event %s", ErrDeposed, seq, m.Header.Get(jetstream.MsgIDHeader), id)
+		}
+		j.acknowledge(items[k:k+1], []uint64{seq})
+	}
+	return len(items), nil
+}
+
 // unsent gathers first and the items of bursts, in order.
 func unsent(bursts []*burst, first []pending) []pending {
 	items := slices.Clone(first)
@@ -202,11 +251,16 @@ func (j *Journal) queueEmpty() bool {
 	return len(j.queue) == 0
 }
 
-// send publishes items, chained after the event prev ("" for none), and
-// returns their burst and the id of the last event sent. A publish the
-// connection refuses ends the burst early: the burst then fails there once
-// the publishes before it are answered.
-func (j *Journal) send(items []pending, prev string) (*burst, string) {
+// send publishes items and returns their burst. Every event is fenced:
+// Nats-Expected-Last-Sequence is the sequence the event before it in this
+// writer's history gets, so the stream stores it only right after that one,
+// and a pipelined burst expects last+1, last+2, ... The fence and the
+// message id are fixed on the first attempt and reused by every retry
+// (JetStream checks the id first, so a retry of a stored event is a
+// duplicate, not a fence failure). A publish the connection refuses ends
+// the burst early: the burst then fails there once the publishes before it
+// are answered.
+func (j *Journal) send(items []pending) *burst {
 	l := j.link.Load()
 	b := l.acks.start(items)
 	sent := 0
@@ -218,29 +272,15 @@ func (j *Journal) send(items []pending, prev string) (*burst, string) {
 		if p.unencodable {
 			continue
 		}
-		if prev != "" {
-			p.msg.Header[jetstream.ExpectedLastMsgIDHeader] = []string{prev}
-		} else {
-			delete(p.msg.Header, jetstream.ExpectedLastMsgIDHeader)
-		}
 		p.msg.Reply = l.acks.reply(b, i)
 		if err := l.nc.PublishMsg(p.msg); err != nil {
-			if errors.Is(err, nats.ErrMaxPayload) {
-				// The server's limit is below events.MaxBytes:
-				// retrying cannot help, and must not hold up
-				// everything after it.
-				p.unencodable = true
-				p.commit.permErr = fmt.Errorf("journal: event %s: %w", p.commit.events[p.index].ID, err)
-				continue
-			}
 			l.acks.refused(b, i, err)
 			break
 		}
-		prev = p.commit.events[p.index].ID
 		sent++
 	}
 	l.acks.arm(b, sent)
-	return b, prev
+	return b
 }
 
 // complete advances the commits of head's acknowledged events, up to the
@@ -253,13 +293,27 @@ func (j *Journal) complete(head *burst) (failed int, err error) {
 			continue
 		}
 		if r.err == nil && r.seq > 0 {
+			if r.seq != head.items[i].expect+1 {
+				// Stored, but not right after our previous event:
+				// the history is not ours alone any more.
+				err = fmt.Errorf("%w: event stored at %d, expected %d", ErrDeposed, r.seq, head.items[i].expect+1)
+				j.acknowledge(head.items[:i], seqs[:i])
+				return i, err
+			}
 			seqs[i] = r.seq
 			continue
 		}
 		err = r.err
+		if isWrongLastSeq(err) {
+			// The first unacknowledged event of this writer was
+			// refused by the fence: an earlier attempt stored it
+			// (a single server checks the fence before the
+			// duplicate window), or another writer appended.
+			err = fmt.Errorf("%w: %w", errFence, err)
+		}
 		if err == nil {
 			err = ErrAckTimeout
-		} else if !errors.Is(err, ErrNoStream) {
+		} else if !errors.Is(err, ErrNoStream) && !errors.Is(err, ErrDeposed) && !errors.Is(err, errFence) {
 			err = fmt.Errorf("journal: publish: %w", err)
 		}
 		select {
@@ -302,17 +356,35 @@ func (j *Journal) encode(p *pending) {
 	p.msg = msg
 }
 
-// message encodes one event as a NATS message.
+// message encodes one event as a NATS message, stamping its place in this
+// writer's history: term, idx, node and the fence. Events are encoded once,
+// in queue order, by the publisher, so idx and the fence count up without
+// gaps.
 func (j *Journal) message(p *pending) (*nats.Msg, error) {
-	ev := &p.commit.events[p.index]
+	// A copy: callers may read the commit's events while it is pending;
+	// the stream's copy alone carries term, idx, node (and any
+	// shortening).
+	copied := p.commit.events[p.index]
+	ev := &copied
+	if ev.Kind == events.TermKind {
+		j.term = j.maxTerm.Load() + 1
+		j.nextIdx = 0
+	}
+	ev.Term, ev.Idx, ev.Node = j.term, j.nextIdx, j.cfg.Gateway
 	data, err := encodeBounded(ev)
 	if err != nil {
 		return nil, err
 	}
+	j.nextIdx++
+	p.expect = j.nextExpect
+	j.nextExpect++
 	return &nats.Msg{
 		Subject: ev.Subject(j.cfg.Prefix),
 		Data:    data,
-		Header:  nats.Header{jetstream.MsgIDHeader: []string{ev.ID}},
+		Header: nats.Header{
+			jetstream.MsgIDHeader:           []string{ev.ID},
+			jetstream.ExpectedLastSeqHeader: []string{strconv.FormatUint(p.expect, 10)},
+		},
 	}, nil
 }
 
@@ -336,11 +408,11 @@ func (j *Journal) abandon(retry []pending, last error) {
 	}
 }
 
-// errCodeWrongLastMsgID is JetStream's error code for a publish whose
-// Nats-Expected-Last-Msg-Id is not the stream's last message id.
-const errCodeWrongLastMsgID jetstream.ErrorCode = 10070
+// errCodeWrongLastSeq is JetStream's error code for a publish whose
+// Nats-Expected-Last-Sequence is not the stream's last sequence.
+const errCodeWrongLastSeq jetstream.ErrorCode = 10071
 
-func isWrongLastMsgID(err error) bool {
+func isWrongLastSeq(err error) bool {
 	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeWrongLastMsgID
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeWrongLastSeq
 }

@@ -27,7 +27,8 @@ const (
 
 // Replay calls fn for every event in the stream after sequence afterSeq, in
 // stream order, up to the last message present when Replay was called.
-// Lifecycle messages are skipped. It returns the sequence replay reached: the
+// Only events the read rule counts reach fn (see readRule), and term events
+// do not: they carry no accounting. It returns the sequence replay reached: the
 // stream's last sequence when Replay started (or afterSeq if that is later),
 // so that a later Replay from it sees only newer events. An error from fn
 // stops the replay and is returned, wrapped, with the sequence of the last
@@ -89,6 +90,7 @@ func (j *Journal) Replay(ctx context.Context, afterSeq uint64, fn func(seq uint6
 	done := afterSeq
 	var delivered uint64 // consumer sequence of the last message
 	names := make(interner)
+	var rule readRule
 	var idle time.Duration // waited since the last message
 	for {
 		if err := ctx.Err(); err != nil {
@@ -129,8 +131,11 @@ func (j *Journal) Replay(ctx context.Context, afterSeq uint64, fn func(seq uint6
 		if err := decodeEvent(msg.Data, &ev, names); err != nil {
 			return done, fmt.Errorf("journal: replay: event at %d (%s): %w", seq, msg.Subject, err)
 		}
-		if err := fn(seq, ev); err != nil {
-			return done, fmt.Errorf("journal: replay: at %d: %w", seq, err)
+		j.sawTerm(ev.Term)
+		if rule.counts(&ev) && ev.Kind != events.TermKind {
+			if err := fn(seq, ev); err != nil {
+				return done, fmt.Errorf("journal: replay: at %d: %w", seq, err)
+			}
 		}
 		done = seq
 		if seq == end || md.NumPending == 0 {

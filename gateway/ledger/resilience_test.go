@@ -189,9 +189,10 @@ func TestRetentionKeepsWhatSnapshotsNeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Snapshots at 4, 8 and 12: the one before the latest includes 8.
-	if first != 9 || last != 12 {
-		t.Fatalf("stream holds %d..%d, want 9..12", first, last)
+	// The term event, then snapshots at 5, 9 and 13: the one before the
+	// latest includes 9.
+	if first != 10 || last != 13 {
+		t.Fatalf("stream holds %d..%d, want 10..13", first, last)
 	}
 	j1.Close(ctx(t))
 

@@ -47,7 +47,8 @@ feature "cad.pro" {
 	}
 
 	common := []string{"schema", "id", "time", "kind", "gateway", "vendor", "feature", "version", "lease",
-		"count", "user", "host", "protocol", "plugin", "client_addr", "in_use", "seats", "queued"}
+		"count", "user", "host", "protocol", "plugin", "client_addr", "in_use", "seats", "queued",
+		"term", "idx", "node"} // version 2
 	tests := []struct {
 		ev          e2etest.Event
 		kind        string

@@ -16,8 +16,10 @@ import (
 // The contract's stream and subjects, which the harness's configuration
 // keeps (it sets no nats prefix or stream).
 const (
-	StreamName    = "LICENSEGW_EVENTS"
-	EventSubjects = "licensegw.events.>"
+	StreamName = "LICENSEGW_EVENTS"
+	// LifecycleStreamName holds the gateway and plugin lifecycle messages.
+	LifecycleStreamName = "LICENSEGW_LIFECYCLE"
+	EventSubjects       = "licensegw.events.>"
 )
 
 // Event is one accounting event as stored in the stream.
@@ -80,6 +82,11 @@ func (g *Gateway) Subjects() []string {
 	if err != nil {
 		g.t.Fatalf("read the stream: %v", err)
 	}
+	life, err := readStream(ctx, g.NATSURL(), LifecycleStreamName, "licensegw.>")
+	if err != nil {
+		g.t.Fatalf("read the lifecycle stream: %v", err)
+	}
+	msgs = append(msgs, life...)
 	out := make([]string, len(msgs))
 	for i, m := range msgs {
 		out[i] = m.Subject
@@ -98,6 +105,10 @@ func ReadEvents(ctx context.Context, url string) ([]Event, error) {
 // must be JSON; those that are not accounting events (lifecycle messages,
 // when filter admits them) fill Event only partly.
 func ReadStream(ctx context.Context, url, filter string) ([]Event, error) {
+	return readStream(ctx, url, StreamName, filter)
+}
+
+func readStream(ctx context.Context, url, stream, filter string) ([]Event, error) {
 	nc, err := nats.Connect(url, nats.Name("licensegw e2etest"))
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: %w", url, err)
@@ -107,9 +118,9 @@ func ReadStream(ctx context.Context, url, filter string) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := js.Stream(ctx, StreamName)
+	st, err := js.Stream(ctx, stream)
 	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", StreamName, err)
+		return nil, fmt.Errorf("stream %s: %w", stream, err)
 	}
 	info, err := st.Info(ctx)
 	if err != nil {
