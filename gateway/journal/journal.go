@@ -167,7 +167,11 @@ func (j *Journal) Append(evs []events.Event) *Commit {
 		j.termQueued = true
 		tc := &Commit{done: make(chan struct{}), remaining: 1}
 		tc.events = tc.one[:]
-		tc.events[0] = events.Event{Kind: events.TermKind, Schema: events.Schema, Gateway: j.cfg.Gateway, Time: now}
+		at := now
+		if t := c.events[0].Time; !t.IsZero() && t.Before(at) {
+			at = t // not after the events it opens
+		}
+		tc.events[0] = events.Event{Kind: events.TermKind, Schema: events.Schema, Gateway: j.cfg.Gateway, Time: at}
 		tc.events[0].ID = j.newID(now)
 		j.queue = append(j.queue, pending{commit: tc})
 	}

@@ -26,10 +26,24 @@ func checkContract(t *testing.T, evs []e2etest.Event) {
 			t.Helper()
 			t.Errorf("event %d (%s %s/%s lease %q): "+format, append([]any{e.Seq, e.Kind, e.Feature, e.User, e.Lease}, args...)...)
 		}
+		if e.Kind == events.TermKind {
+			// The journal's own (events v2): opens each writer's history.
+			if e.Subject != "licensegw.events._journal.term" || e.Term == 0 || e.Idx != 0 {
+				bad("term event %+v on %s", e.Event, e.Subject)
+			}
+			prev = e
+			continue
+		}
 		if e.Schema != events.Schema || e.Gateway != e2etest.DefaultName || e.ID == "" || !e.Kind.Valid() {
 			bad("schema %q, gateway %q, id %q, kind %q", e.Schema, e.Gateway, e.ID, e.Kind)
 		}
 		want := "licensegw.events." + notSubject.ReplaceAllString(e.Vendor, "_") + "." + notSubject.ReplaceAllString(e.Feature, "_") + "." + string(e.Kind)
+		switch {
+		case e.Kind == events.Denied && e.Reason == events.ReasonUnknownFeature:
+			want = "licensegw.events._._unknown.denied"
+		case e.Kind == events.Denied && e.Reason == events.ReasonSuppressed:
+			want = "licensegw.events._._suppressed.denied"
+		}
 		if e.Subject != want {
 			bad("subject %q, want %q", e.Subject, want)
 		}

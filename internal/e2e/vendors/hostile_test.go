@@ -95,6 +95,9 @@ func TestHostileInput(t *testing.T) {
 		if err != nil || len(b) > sdk.MaxEventBytes {
 			t.Errorf("event %d (%s) is %d bytes, over %d", e.Seq, e.Kind, len(b), sdk.MaxEventBytes)
 		}
+		if e.Subject == "licensegw.events._journal.term" {
+			continue // the journal's own term event (events v2)
+		}
 		parts := strings.Split(e.Subject, ".")
 		if len(parts) != 5 {
 			t.Errorf("subject %q of event %d is not <prefix>.events.<vendor>.<feature>.<kind>", e.Subject, e.Seq)
