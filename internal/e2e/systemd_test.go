@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/licensegw/licensegw/gateway/admin"
+	"github.com/licensegw/licensegw/gateway/config"
+	"github.com/licensegw/licensegw/gateway/token"
 )
 
 // TestSystemdNotify runs licensegw serve as systemd runs a Type=notify
@@ -67,7 +69,13 @@ func TestSystemdNotify(t *testing.T) {
 		t.Errorf("ready message %q lacks STATUS", msg)
 	}
 	// The gateway answers once it said it was ready.
-	if st, err := admin.NewClient(adminAddr).Status(ctx); err != nil || len(st.Features) != 2 {
+	// The admin token the gateway wrote at first start, as the CLI beside
+	// it would find it.
+	tok, err := token.ReadFile(filepath.Join(filepath.Dir(path), "data", config.DefaultTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := admin.NewClient(adminAddr, admin.WithToken(tok)).Status(ctx); err != nil || len(st.Features) != 2 {
 		t.Errorf("after READY=1 the admin API says %v, %+v", err, st)
 	}
 	for range 2 {
