@@ -1,6 +1,5 @@
 // Package events defines the gateway's event: the JSON payload and the NATS
-// subjects fixed by the event contract (shared/specs/events.md, mirrored in
-// docs/events.md).
+// subjects fixed by the event contract (docs/events.md).
 //
 // An event is both what audit consumers read and the gateway's journal: the
 // accounting engine emits events, the journal publishes them to JetStream, and

@@ -11,7 +11,7 @@ import (
 // notSubject matches the bytes the contract replaces with _ in subject tokens.
 var notSubject = regexp.MustCompile(`[^A-Za-z0-9_-]`)
 
-// checkContract checks every event against shared/specs/events.md: the
+// checkContract checks every event against the contract in docs/events.md: the
 // schema, the gateway's name, the subject, the fields each kind carries,
 // ids and times in stream order, and no grant above the seats.
 func checkContract(t *testing.T, evs []e2etest.Event) {
