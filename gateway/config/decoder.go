@@ -153,6 +153,12 @@ func (d *decoder) integer(attrs hcl.Attributes, name string, dst *int) bool {
 // size decodes a byte count like str: a whole number of bytes, or a string
 // of one with a unit ("512MiB", "10GiB", "1TB"). Negative sizes are errors.
 func (d *decoder) size(attrs hcl.Attributes, name string, dst *int64) bool {
+	return decodeWith(d, attrs, name, "Invalid size", sizeValue, dst)
+}
+
+// decodeWith decodes the attribute name with conv, whose errors complete the
+// sentence `The argument "x" ...`, reported under summary.
+func decodeWith[T any](d *decoder, attrs hcl.Attributes, name, summary string, conv func(cty.Value) (T, error), dst *T) bool {
 	attr, ok := attrs[name]
 	if !ok {
 		return false
@@ -161,12 +167,12 @@ func (d *decoder) size(attrs hcl.Attributes, name string, dst *int64) bool {
 	if !ok {
 		return false
 	}
-	n, err := sizeValue(v)
+	x, err := conv(v)
 	if err != nil {
-		d.errorf(attr.Expr.Range(), "Invalid size", "The argument %q %s.", name, err)
+		d.errorf(attr.Expr.Range(), summary, "The argument %q %s.", name, err)
 		return false
 	}
-	*dst = n
+	*dst = x
 	return true
 }
 
@@ -253,21 +259,7 @@ func (d *decoder) stringMap(attrs hcl.Attributes, name string, dst *map[string]s
 // duration decodes a duration attribute like str: a Go duration string
 // ("90s", "1h30m") or a number of seconds. Negative durations are errors.
 func (d *decoder) duration(attrs hcl.Attributes, name string, dst *time.Duration) bool {
-	attr, ok := attrs[name]
-	if !ok {
-		return false
-	}
-	v, ok := d.value(attr, cty.DynamicPseudoType)
-	if !ok {
-		return false
-	}
-	dur, err := durationValue(v)
-	if err != nil {
-		d.errorf(attr.Expr.Range(), "Invalid duration", "The argument %q %s.", name, err)
-		return false
-	}
-	*dst = dur
-	return true
+	return decodeWith(d, attrs, name, "Invalid duration", durationValue, dst)
 }
 
 // durationValue converts a known, non-null value to a duration. Its errors
