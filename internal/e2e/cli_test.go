@@ -93,14 +93,8 @@ func TestCLI(t *testing.T) {
 	t.Run("events tail", func(t *testing.T) {
 		cmd := exec.CommandContext(ctx, bins.Path(licensegwBin), "events", "tail", "--count", "1", "--kind", "checkout", "--nats", g.NATSURL())
 		var stdout bytes.Buffer
-		stderr := &syncBuffer{}
-		cmd.Stdout, cmd.Stderr = &stdout, stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		t.Cleanup(func() { _ = cmd.Process.Kill() })
+		cmd.Stdout = &stdout
+		stderr, done := startBackground(t, cmd)
 		// It subscribes, then says so; events before that are not its.
 		e2etest.Eventually(t, 20*time.Second, "events tail subscribed", func() error {
 			if !strings.Contains(stderr.String(), "listening on") {
@@ -129,6 +123,22 @@ func TestCLI(t *testing.T) {
 			}
 		}
 	})
+}
+
+// startBackground starts cmd with its stderr in a syncBuffer, waits for it
+// in the background (its result arrives on the channel) and kills it at
+// cleanup.
+func startBackground(t *testing.T, cmd *exec.Cmd) (*syncBuffer, <-chan error) {
+	t.Helper()
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return stderr, done
 }
 
 // syncBuffer is a bytes.Buffer safe to read while a process writes it.

@@ -210,14 +210,7 @@ func serveUntilReloaded(t *testing.T, path string, env []string) string {
 	cmd := exec.CommandContext(ctx, bins.Path(licensegwBin), "serve", filepath.Base(path))
 	cmd.Dir = filepath.Dir(path)
 	cmd.Env = append(os.Environ(), env...)
-	stderr := &syncBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	stderr, done := startBackground(t, cmd)
 	waitFor := func(what string, n int) {
 		e2etest.Eventually(t, time.Minute, what, func() error {
 			if c := strings.Count(stderr.String(), what); c < n {

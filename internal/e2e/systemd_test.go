@@ -56,14 +56,7 @@ func TestSystemdNotify(t *testing.T) {
 	cmd := exec.CommandContext(ctx, bins.Path(licensegwBin), "serve", path)
 	cmd.Dir = filepath.Dir(path)
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=400000") // a ping every 200 ms
-	stderr := &syncBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	stderr, done := startBackground(t, cmd)
 
 	if msg := next("READY=1"); !strings.Contains(msg, "STATUS=serving") {
 		t.Errorf("ready message %q lacks STATUS", msg)
