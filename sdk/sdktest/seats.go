@@ -472,7 +472,7 @@ func (s *Seats) positions(p *pool) {
 }
 
 // tick expires what the clock says is over, in the order it fell due (ties:
-// in the order the leases and tickets were made), each end freeing seats
+// leases first, then in the order they were made), each end freeing seats
 // for the queue before the next is looked at, as the gateway does; s.mu is
 // held.
 func (s *Seats) tick() {
@@ -494,31 +494,36 @@ func (s *Seats) tick() {
 }
 
 // due returns the lease or ticket that fell due first at or before now.
+// At the same instant a lease goes before a ticket, as in the gateway: a
+// seat freed at a ticket's deadline still serves it. Otherwise the one
+// made first goes first.
 func (s *Seats) due(now time.Time) (*lease, *ticket) {
 	var (
-		l   *lease
-		t   *ticket
-		at  time.Time
-		seq uint64
+		l    *lease
+		t    *ticket
+		at   time.Time
+		kind int // 0 lease, 1 ticket
+		seq  uint64
 	)
-	first := func(when time.Time, n uint64) bool {
+	first := func(when time.Time, k int, n uint64) bool {
 		if when.After(now) {
 			return false
 		}
-		if l == nil && t == nil || when.Before(at) || when.Equal(at) && n < seq {
-			at, seq = when, n
+		if l == nil && t == nil || when.Before(at) ||
+			when.Equal(at) && (k < kind || k == kind && n < seq) {
+			at, kind, seq = when, k, n
 			return true
 		}
 		return false
 	}
 	for _, x := range s.leases {
-		if first(x.expires, x.seq) {
+		if first(x.expires, 0, x.seq) {
 			l, t = x, nil
 		}
 	}
 	for _, p := range s.pools {
 		for _, x := range p.queue {
-			if first(x.deadline, x.seq) {
+			if first(x.deadline, 1, x.seq) {
 				l, t = nil, x
 			}
 		}

@@ -169,6 +169,39 @@ func TestQueueFIFO(t *testing.T) {
 	}
 }
 
+// TestSeatFreedAtDeadlineServesTicket: when a lease expires at the very
+// instant a ticket's wait ends, the freed seat goes to the ticket, as in
+// the gateway, even when the ticket was queued before the lease was
+// granted. The differential test found the fake timing the ticket out.
+func TestSeatFreedAtDeadlineServesTicket(t *testing.T) {
+	clk := newFakeClock()
+	s := NewSeats(Feature{Name: "cad", Seats: 1, Queue: true, TTL: time.Minute}).WithClock(clk.Now)
+	mustCheckout(t, s, sdk.CheckoutRequest{Feature: "cad"})
+	first := mustCheckout(t, s, sdk.CheckoutRequest{Feature: "cad", Wait: time.Minute})
+	second := mustCheckout(t, s, sdk.CheckoutRequest{Feature: "cad", Wait: 2 * time.Minute})
+	// The holder expires as first's wait ends: first gets the seat, with a
+	// lease that expires as second's wait ends.
+	clk.Add(time.Minute)
+	s.Expire()
+	if u := lastUpdate(first.Updates); u.Grant == nil {
+		t.Fatalf("first ended with %+v, want a grant", u)
+	}
+	clk.Add(time.Minute)
+	s.Expire()
+	if u := lastUpdate(second.Updates); u.Grant == nil {
+		t.Fatalf("second ended with %+v, want a grant", u)
+	}
+}
+
+// lastUpdate drains a ticket's updates and returns the last one.
+func lastUpdate(ch <-chan sdk.TicketUpdate) sdk.TicketUpdate {
+	var last sdk.TicketUpdate
+	for u := range ch {
+		last = u
+	}
+	return last
+}
+
 func TestSigningAndFailures(t *testing.T) {
 	s := NewSeats(Feature{Name: "cad", Seats: 1, Borrow: true, MaxBorrow: 48 * time.Hour})
 	ctx := context.Background()
