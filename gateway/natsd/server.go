@@ -37,6 +37,9 @@ type Config struct {
 	// NoListen runs the server in-process only, without a TCP port; only
 	// Server.Connect reaches it.
 	NoListen bool
+	// Cluster, when set, makes the server a node of a NATS cluster
+	// (cluster.go); nil runs a single server.
+	Cluster *Cluster
 }
 
 // Server is a running embedded NATS server with JetStream.
@@ -109,8 +112,11 @@ func options(cfg Config) (*server.Options, error) {
 		StoreDir:   cfg.StoreDir,
 		NoSigs:     true, // signals belong to the gateway, not to the library
 		DontListen: cfg.NoListen,
-		// No HTTP monitoring, no cluster: the gateway's admin API reports
-		// what operators need.
+		// No HTTP monitoring: the gateway's admin API reports what
+		// operators need.
+	}
+	if err := clusterOptions(opts, cfg.Cluster); err != nil {
+		return nil, err
 	}
 	if cfg.NoListen {
 		return opts, nil

@@ -1,0 +1,122 @@
+package natsd
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Cluster makes the embedded server one node of a NATS cluster (the
+// gateway's high availability, DESIGN decision 3): its JetStream streams
+// are replicated to the other nodes over routes.
+type Cluster struct {
+	// Name is the cluster's name, the same on every node.
+	Name string
+	// Listen is the route address other nodes connect to, host:port; port
+	// 0 means a random free port (see Server.ClusterAddr).
+	Listen string
+	// Routes are the other nodes' route addresses (nats-route://host:port
+	// or host:port). A node's own address may be listed too, so every
+	// node can be given the same list. A node learns the nodes it was
+	// not told of from those it reaches.
+	Routes []string
+	// Username and Password, when set, are what every route must present
+	// and what this node presents to the others.
+	Username, Password string
+}
+
+// ErrClusterConfig is wrapped by the errors a bad Cluster gives.
+var ErrClusterConfig = errors.New("natsd: cluster")
+
+// clusterOptions sets opts up for cluster c. JetStream in a cluster needs
+// every server named, uniquely: the caller's Config.Name.
+func clusterOptions(opts *server.Options, c *Cluster) error {
+	if c == nil {
+		return nil
+	}
+	if c.Name == "" {
+		return fmt.Errorf("%w: a name is required", ErrClusterConfig)
+	}
+	if opts.ServerName == "" {
+		return fmt.Errorf("%w: the server needs a name (Config.Name) to join a JetStream cluster", ErrClusterConfig)
+	}
+	host, port, err := splitHostPort(c.Listen)
+	if err != nil {
+		return fmt.Errorf("%w: listen %q: %w", ErrClusterConfig, c.Listen, err)
+	}
+	routes, err := RouteURLs(c.Routes)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrClusterConfig, err)
+	}
+	opts.Cluster = server.ClusterOpts{
+		Name: c.Name, Host: host, Port: port,
+		Username: c.Username, Password: c.Password,
+		// Keep retrying routes to nodes that are not up yet (or are
+		// restarting) instead of giving up after a few attempts.
+		ConnectRetries: -1,
+	}
+	opts.Routes = routes
+	return nil
+}
+
+// RouteURLs parses route addresses, each nats-route://host:port or plain
+// host:port, into the URLs nats-server dials.
+func RouteURLs(routes []string) ([]*url.URL, error) {
+	out := make([]*url.URL, 0, len(routes))
+	for _, r := range routes {
+		u, err := RouteURL(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// RouteURL parses one route address (see RouteURLs).
+func RouteURL(r string) (*url.URL, error) {
+	r = strings.TrimSpace(r)
+	addr, ok := strings.CutPrefix(r, "nats-route://")
+	if !ok && strings.Contains(r, "://") {
+		return nil, fmt.Errorf("route %q: the scheme must be nats-route://", r)
+	}
+	host, port, err := splitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("route %q: %w", r, err)
+	}
+	if host == "" || port <= 0 {
+		return nil, fmt.Errorf("route %q: a host and a port are required", r)
+	}
+	return &url.URL{Scheme: "nats-route", Host: net.JoinHostPort(host, strconv.Itoa(port))}, nil
+}
+
+// splitHostPort parses host:port; port 0 becomes nats-server's "random".
+func splitHostPort(addr string) (string, int, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("bad port %q", portStr)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	return host, port, nil
+}
+
+// ClusterAddr is this node's route address, host:port with the port
+// actually bound, or "" when the server is not in a cluster.
+func (s *Server) ClusterAddr() string {
+	a := s.ns.ClusterAddr()
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}
