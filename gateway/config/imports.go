@@ -13,6 +13,7 @@ import (
 	"github.com/licensegw/licensegw/plugins/flexlm/licfile"
 	"github.com/licensegw/licensegw/plugins/flexlm/optfile"
 	"github.com/licensegw/licensegw/plugins/sentinel/rsv"
+	"github.com/licensegw/licensegw/sdk/policy"
 )
 
 // Import formats: vendor files the gateway reads as features and policies
@@ -152,7 +153,7 @@ func (d *decoder) importReservations(c *Config, b *hcl.Block) {
 		// errors that are its consequence, before the one that matters.
 		return
 	}
-	cfg := seats.Config{Features: c.Features, Groups: c.Groups, HostGroups: c.HostGroups}
+	cfg := policy.Set{Features: c.Features, Groups: c.Groups, HostGroups: c.HostGroups}
 	if err := pol.Apply(&cfg); err != nil {
 		summary := "Reservation file does not apply"
 		if errors.Is(err, rsv.ErrUnknownFeature) {

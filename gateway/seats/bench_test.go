@@ -66,8 +66,8 @@ func BenchmarkCheckoutCheckin1000Features(b *testing.B) {
 func BenchmarkCheckoutCheckinPolicies(b *testing.B) {
 	e := newEngine(b, Config{
 		Features: []Feature{{Name: "cad", Seats: 100000, Queue: true,
-			Reserve: []Reservation{{10, Subject{User, "bob"}}, {10, Subject{Group, "ops"}}},
-			Max:     []Limit{{50000, Subject{Group, "eng"}}},
+			Reserve: []Reservation{{10, Subject{Kind: User, Name: "bob"}}, {10, Subject{Kind: Group, Name: "ops"}}},
+			Max:     []Limit{{50000, Subject{Kind: Group, Name: "eng"}}},
 			Exclude: []Subject{{Host, "kiosk"}},
 		}},
 		Groups: map[string][]string{"eng": {"alice"}, "ops": {"carol"}},

@@ -15,8 +15,8 @@ func TestCheckoutDenials(t *testing.T) {
 			{Name: "old", Seats: 5, Expiry: at(0)},
 			{Name: "vip", Seats: 5, Include: []Subject{{Group, "eng"}}},
 			{Name: "nobob", Seats: 5, Exclude: []Subject{{User, "bob"}, {Internet, "192.168.*.*"}}},
-			{Name: "capped", Seats: 5, Max: []Limit{{1, Subject{HostGroup, "lab"}}}},
-			{Name: "kept", Seats: 3, Reserve: []Reservation{{2, Subject{User, "carol"}}}},
+			{Name: "capped", Seats: 5, Max: []Limit{{1, Subject{Kind: HostGroup, Name: "lab"}}}},
+			{Name: "kept", Seats: 3, Reserve: []Reservation{{2, Subject{Kind: User, Name: "carol"}}}},
 			{Name: "lend", Seats: 5, Borrow: true, MaxBorrow: 24 * time.Hour},
 		},
 		Groups:     map[string][]string{"eng": {"alice"}},
@@ -209,13 +209,13 @@ func TestSubjects(t *testing.T) {
 		}
 	}
 	for _, addr := range []string{"10.1.0.0", "[10.1.0.0]:80", "10.1.0.0:1"} {
-		m := compileSubject(Subject{Internet, "10.1.*.*"}, nil, nil)
+		m := compileSubject(Subject{Kind: Internet, Name: "10.1.*.*"}, nil, nil)
 		if !m.match(&Client{Addr: addr}) {
 			t.Errorf("internet 10.1.*.* does not match %q", addr)
 		}
 	}
 	for _, addr := range []string{"", "::1", "[::1]:80", "10.1.0:1", "10.1.0.256:1", "x"} {
-		m := compileSubject(Subject{Internet, "*.*.*.*"}, nil, nil)
+		m := compileSubject(Subject{Kind: Internet, Name: "*.*.*.*"}, nil, nil)
 		if m.match(&Client{Addr: addr}) {
 			t.Errorf("internet *.*.*.* matches %q", addr)
 		}

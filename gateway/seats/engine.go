@@ -129,7 +129,7 @@ func compile(cfg Config) map[PoolKey]*pool {
 	hosts := groupSets(cfg.HostGroups)
 	out := make(map[PoolKey]*pool, len(cfg.Features))
 	for _, f := range cfg.Features {
-		p := &pool{key: f.key()}
+		p := &pool{key: keyOf(&f)}
 		p.configure(f, users, hosts)
 		out[p.key] = p
 	}

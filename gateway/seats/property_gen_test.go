@@ -28,17 +28,17 @@ func oneIn(t *rapid.T, n int, label string) bool {
 func genSubject(t *rapid.T, label string) Subject {
 	switch rapid.IntRange(0, 5).Draw(t, label+"kind") {
 	case 0:
-		return Subject{User, rapid.SampledFrom(propUsers).Draw(t, label+"user")}
+		return Subject{Kind: User, Name: rapid.SampledFrom(propUsers).Draw(t, label+"user")}
 	case 1:
-		return Subject{Host, rapid.SampledFrom(propHosts).Draw(t, label+"host")}
+		return Subject{Kind: Host, Name: rapid.SampledFrom(propHosts).Draw(t, label+"host")}
 	case 2:
-		return Subject{Group, rapid.SampledFrom([]string{"g1", "g2"}).Draw(t, label+"group")}
+		return Subject{Kind: Group, Name: rapid.SampledFrom([]string{"g1", "g2"}).Draw(t, label+"group")}
 	case 3:
-		return Subject{HostGroup, "lab"}
+		return Subject{Kind: HostGroup, Name: "lab"}
 	case 4:
-		return Subject{Project, rapid.SampledFrom([]string{"p1", "p2"}).Draw(t, label+"project")}
+		return Subject{Kind: Project, Name: rapid.SampledFrom([]string{"p1", "p2"}).Draw(t, label+"project")}
 	}
-	return Subject{Internet, rapid.SampledFrom([]string{"10.0.*.*", "10.*.1.*"}).Draw(t, label+"net")}
+	return Subject{Kind: Internet, Name: rapid.SampledFrom([]string{"10.0.*.*", "10.*.1.*"}).Draw(t, label+"net")}
 }
 
 func genFeature(t *rapid.T, name, version string) Feature {
@@ -80,10 +80,10 @@ func genFeature(t *rapid.T, name, version string) Feature {
 		}
 		n := rapid.IntRange(1, left).Draw(t, "reserve")
 		left -= n
-		f.Reserve = append(f.Reserve, Reservation{n, genSubject(t, fmt.Sprint("res", i))})
+		f.Reserve = append(f.Reserve, Reservation{Seats: n, Who: genSubject(t, fmt.Sprint("res", i))})
 	}
 	if oneIn(t, 3, "hasmax") {
-		f.Max = append(f.Max, Limit{rapid.IntRange(0, 3).Draw(t, "max"), genSubject(t, "max")})
+		f.Max = append(f.Max, Limit{Seats: rapid.IntRange(0, 3).Draw(t, "max"), Who: genSubject(t, "max")})
 	}
 	if oneIn(t, 6, "hasexclude") {
 		f.Exclude = []Subject{genSubject(t, "excl")}
@@ -137,7 +137,7 @@ func mutate(t *rapid.T, cfg, orig Config) Config {
 		}
 	case 1:
 		for _, f := range orig.Features {
-			if !slices.ContainsFunc(out.Features, func(g Feature) bool { return g.key() == f.key() }) {
+			if !slices.ContainsFunc(out.Features, func(g Feature) bool { return keyOf(&g) == keyOf(&f) }) {
 				out.Features = append(out.Features, f)
 				break
 			}

@@ -47,7 +47,7 @@ func evClient(ev events.Event) Client {
 // force names it.
 func (m *propModel) feature(key PoolKey) (Feature, bool) {
 	for _, f := range m.cfg.Features {
-		if f.key() == key {
+		if keyOf(&f) == key {
 			return f, true
 		}
 	}
@@ -284,11 +284,11 @@ func checkInvariants(t *rapid.T, e *Engine, m *propModel, prev map[PoolKey]poolU
 	next := map[PoolKey]poolUse{}
 	var deadline time.Time
 	for _, st := range e.Status() {
-		u, d := checkPool(t, st, m, prev[st.Feature.key()], reload, now, ticked)
+		u, d := checkPool(t, st, m, prev[keyOf(&st.Feature)], reload, now, ticked)
 		if !d.IsZero() && (deadline.IsZero() || d.Before(deadline)) {
 			deadline = d
 		}
-		next[st.Feature.key()] = u
+		next[keyOf(&st.Feature)] = u
 	}
 	if got := e.NextDeadline(); !got.Equal(deadline) {
 		t.Fatalf("NextDeadline %s, want %s", got, deadline)
@@ -300,7 +300,7 @@ func checkInvariants(t *rapid.T, e *Engine, m *propModel, prev map[PoolKey]poolU
 // deadline.
 func checkPool(t *rapid.T, st PoolStatus, m *propModel, p poolUse, reload bool, now time.Time, ticked bool) (poolUse, time.Time) {
 	f := st.Feature
-	key := f.key()
+	key := keyOf(&f)
 	u := poolUse{}
 	reserved := 0
 	var deadline time.Time
@@ -377,9 +377,9 @@ func checkPool(t *rapid.T, st PoolStatus, m *propModel, p poolUse, reload bool, 
 // subjects hold (the configuration's limits never change in this test, so
 // no reload can leave one over).
 func checkLimits(t *rapid.T, st PoolStatus, m *propModel) {
-	f, ok := m.feature(st.Feature.key())
+	f, ok := m.feature(keyOf(&st.Feature))
 	if !ok {
-		t.Fatalf("pool %s is not retired and not configured", st.Feature.key())
+		t.Fatalf("pool %s is not retired and not configured", keyOf(&st.Feature))
 	}
 	for _, lim := range f.Max {
 		held := 0
@@ -389,7 +389,7 @@ func checkLimits(t *rapid.T, st PoolStatus, m *propModel) {
 			}
 		}
 		if held > lim.Seats {
-			t.Fatalf("%s: MAX %d for %v, its subjects hold %d", f.key(), lim.Seats, lim.Who, held)
+			t.Fatalf("%s: MAX %d for %v, its subjects hold %d", keyOf(&f), lim.Seats, lim.Who, held)
 		}
 		if held > 0 && held == lim.Seats {
 			m.seen["MAX reached"] = true

@@ -47,7 +47,7 @@ func (e *Engine) Reload(now time.Time, cfg Config, evs []events.Event) ([]events
 		}
 	}
 	for _, f := range cfg.Features {
-		key := f.key()
+		key := keyOf(&f)
 		p, ok := e.pools[key]
 		var before []Reservation
 		if ok {

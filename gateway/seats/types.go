@@ -2,6 +2,8 @@ package seats
 
 import (
 	"time"
+
+	"github.com/licensegw/licensegw/sdk/policy"
 )
 
 // DefaultLeaseTTL is a lease's time to live when the feature names none.
@@ -10,60 +12,33 @@ const DefaultLeaseTTL = 120 * time.Second
 // DefaultMaxQueue is the longest queue of a pool when the feature names none.
 const DefaultMaxQueue = 100
 
-// Feature is one pool of seats as configured: a vendor's feature at one
-// version. Several pools may share vendor and name with different versions.
-type Feature struct {
-	Vendor      string // "" means DefaultVendor ("local")
-	Name        string
-	Version     string // dotted, compared numerically per component
-	Seats       int
-	Start       time.Time // zero: usable from any date
-	Expiry      time.Time // zero: permanent
-	LeaseTTL    time.Duration
-	Queue       bool          // whether checkouts with a wait may queue
-	MaxQueue    int           // 0: DefaultMaxQueue
-	MaxWait     time.Duration // 0: a ticket waits as long as its request asks
-	Borrow      bool          // whether offline borrowing is allowed
-	MaxBorrow   time.Duration // longest borrow
-	Description string
-
-	Reserve []Reservation // seats kept for someone
-	Max     []Limit       // at most N seats for someone
-	Include []Subject     // when not empty, only these may use the feature
-	Exclude []Subject     // these may not use the feature
-}
-
-// SubjectKind is the kind of name a policy matches, as in FlexLM options files.
-type SubjectKind string
+// The policy model is the neutral one every producer of policy shares
+// (configuration, importers in plugins); the engine names its types.
+type (
+	// Feature is one pool of seats as configured: a vendor's feature at
+	// one version. Several pools may share vendor and name with different
+	// versions.
+	Feature = policy.Feature
+	// SubjectKind is the kind of name a policy matches.
+	SubjectKind = policy.SubjectKind
+	// Subject names who a policy applies to.
+	Subject = policy.Subject
+	// Reservation keeps Seats seats of a pool for the clients Who matches.
+	Reservation = policy.Reservation
+	// Limit allows the clients Who matches at most Seats seats of a pool.
+	Limit = policy.Limit
+)
 
 // The subject kinds.
 const (
-	User      SubjectKind = "user"
-	Host      SubjectKind = "host"
-	Display   SubjectKind = "display"
-	Group     SubjectKind = "group"      // a user group (Config.Groups)
-	HostGroup SubjectKind = "host_group" // a host group (Config.HostGroups)
-	Internet  SubjectKind = "internet"   // an IPv4 pattern such as 10.1.*.* against the client address
-	Project   SubjectKind = "project"
+	User      = policy.User
+	Host      = policy.Host
+	Display   = policy.Display
+	Group     = policy.Group     // a user group (Config.Groups)
+	HostGroup = policy.HostGroup // a host group (Config.HostGroups)
+	Internet  = policy.Internet  // an IPv4 pattern such as 10.1.*.* against the client address
+	Project   = policy.Project
 )
-
-// Subject names who a policy applies to.
-type Subject struct {
-	Kind SubjectKind
-	Name string
-}
-
-// Reservation keeps Seats seats of a pool for the clients Who matches.
-type Reservation struct {
-	Seats int
-	Who   Subject
-}
-
-// Limit allows the clients Who matches at most Seats seats of a pool in total.
-type Limit struct {
-	Seats int
-	Who   Subject
-}
 
 // Config is everything the engine is configured with. It is replaced as a
 // whole by a reload.

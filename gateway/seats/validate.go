@@ -15,7 +15,7 @@ func Validate(cfg Config) error {
 	seen := make(map[PoolKey]bool, len(cfg.Features))
 	for i := range cfg.Features {
 		f := &cfg.Features[i]
-		key := f.key()
+		key := keyOf(f)
 		bad := func(format string, args ...any) {
 			errs = append(errs, fmt.Errorf("feature %s: %s", key, fmt.Sprintf(format, args...)))
 		}
@@ -109,9 +109,6 @@ func validSubject(s Subject, cfg Config) error {
 	return nil
 }
 
-// String writes the subject as kind=name.
-func (s Subject) String() string { return string(s.Kind) + "=" + s.Name }
-
 // String writes the key as vendor/name version.
 func (k PoolKey) String() string {
 	if k.Version == "" {
@@ -127,6 +124,7 @@ func vendorOf(v string) string {
 	return v
 }
 
-func (f *Feature) key() PoolKey {
+// keyOf is the key of the pool f configures.
+func keyOf(f *Feature) PoolKey {
 	return PoolKey{Vendor: vendorOf(f.Vendor), Name: f.Name, Version: f.Version}
 }

@@ -13,15 +13,15 @@ func TestValidate(t *testing.T) {
 		f    []Feature
 		want []string // substrings of the error; none: valid
 	}{
-		{"valid", []Feature{{Name: "cad", Version: "2024.1", Seats: 3, Reserve: []Reservation{{2, Subject{Group, "eng"}}}}}, nil},
+		{"valid", []Feature{{Name: "cad", Version: "2024.1", Seats: 3, Reserve: []Reservation{{2, Subject{Kind: Group, Name: "eng"}}}}}, nil},
 		{"negative seats", []Feature{{Name: "cad", Seats: -1}}, []string{"local/cad", "negative seats"}},
 		{"no name", []Feature{{Seats: 1}}, []string{"no name"}},
 		{"expiry before start", []Feature{{Name: "cad", Seats: 1, Start: at(24 * time.Hour), Expiry: at(0)}}, []string{"local/cad", "expiry"}},
-		{"reserves exceed seats", []Feature{{Name: "cad", Seats: 2, Reserve: []Reservation{{2, Subject{User, "a"}}, {1, Subject{User, "b"}}}}}, []string{"reservations total 3"}},
-		{"zero reservation", []Feature{{Name: "cad", Seats: 2, Reserve: []Reservation{{0, Subject{User, "a"}}}}}, []string{"must be positive"}},
+		{"reserves exceed seats", []Feature{{Name: "cad", Seats: 2, Reserve: []Reservation{{2, Subject{Kind: User, Name: "a"}}, {1, Subject{Kind: User, Name: "b"}}}}}, []string{"reservations total 3"}},
+		{"zero reservation", []Feature{{Name: "cad", Seats: 2, Reserve: []Reservation{{0, Subject{Kind: User, Name: "a"}}}}}, []string{"must be positive"}},
 		{"duplicate pool", []Feature{{Name: "cad", Seats: 1}, {Vendor: "local", Name: "cad", Seats: 2}}, []string{"local/cad: defined twice"}},
 		{"same name other version is fine", []Feature{{Name: "cad", Version: "1", Seats: 1}, {Name: "cad", Version: "2", Seats: 2}}, nil},
-		{"unknown group", []Feature{{Name: "cad", Seats: 1, Max: []Limit{{1, Subject{Group, "ops"}}}}}, []string{"limit", `unknown group "ops"`}},
+		{"unknown group", []Feature{{Name: "cad", Seats: 1, Max: []Limit{{1, Subject{Kind: Group, Name: "ops"}}}}}, []string{"limit", `unknown group "ops"`}},
 		{"unknown host group", []Feature{{Name: "cad", Seats: 1, Include: []Subject{{HostGroup, "lab"}}}}, []string{"include", `unknown host group "lab"`}},
 		{"bad internet", []Feature{{Name: "cad", Seats: 1, Exclude: []Subject{{Internet, "10.1.*"}}}}, []string{"exclude", "bad internet pattern"}},
 		{"bad kind", []Feature{{Name: "cad", Seats: 1, Exclude: []Subject{{"planet", "mars"}}}}, []string{"unknown subject kind"}},
@@ -60,7 +60,7 @@ func TestValidate(t *testing.T) {
 func TestValidateTooManyReservations(t *testing.T) {
 	f := Feature{Name: "cad", Seats: 100}
 	for range maxReservations + 1 {
-		f.Reserve = append(f.Reserve, Reservation{1, Subject{User, "u"}})
+		f.Reserve = append(f.Reserve, Reservation{Seats: 1, Who: Subject{Kind: User, Name: "u"}})
 	}
 	if err := Validate(Config{Features: []Feature{f}}); err == nil || !strings.Contains(err.Error(), "at most 64") {
 		t.Fatalf("Validate: %v", err)

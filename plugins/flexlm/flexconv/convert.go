@@ -7,10 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/licensegw/licensegw/gateway/seats"
 	"github.com/licensegw/licensegw/plugins/flexlm/internal/lex"
 	"github.com/licensegw/licensegw/plugins/flexlm/licfile"
 	"github.com/licensegw/licensegw/plugins/flexlm/optfile"
+	"github.com/licensegw/licensegw/sdk/policy"
 )
 
 // Severity grades a Diagnostic.
@@ -36,7 +36,7 @@ type Diagnostic struct {
 }
 
 // Concerns reports whether d is about the pool f.
-func (d Diagnostic) Concerns(f seats.Feature) bool {
+func (d Diagnostic) Concerns(f policy.Feature) bool {
 	return d.Feature == f.Name && (d.Vendor == "" || d.Vendor == f.Vendor) && (d.Version == "" || d.Version == f.Version)
 }
 
@@ -47,7 +47,7 @@ func (d Diagnostic) String() string {
 
 // Result is the converted configuration.
 type Result struct {
-	Features   []seats.Feature
+	Features   []policy.Feature
 	Groups     map[string][]string
 	HostGroups map[string][]string
 
@@ -165,7 +165,7 @@ func (c *converter) pool(p *licfile.Pool) {
 	}
 	// FlexLM lets any client that asks wait in a queue, so imported
 	// features queue too (with the gateway's default limits).
-	f := seats.Feature{Vendor: p.Vendor, Name: p.Name, Version: p.Version, Seats: p.Count, Queue: true}
+	f := policy.Feature{Vendor: p.Vendor, Name: p.Name, Version: p.Version, Seats: p.Count, Queue: true}
 	if first.Notice != "" {
 		f.Description = first.Notice
 	} else if first.Issuer != "" {

@@ -12,10 +12,10 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
-	"github.com/licensegw/licensegw/gateway/seats"
 	"github.com/licensegw/licensegw/internal/golden"
 	"github.com/licensegw/licensegw/plugins/flexlm/licfile"
 	"github.com/licensegw/licensegw/plugins/flexlm/optfile"
+	"github.com/licensegw/licensegw/sdk/policy"
 )
 
 var (
@@ -82,7 +82,7 @@ func TestGoldenHCL(t *testing.T) {
 	}
 }
 
-func find(t *testing.T, r *Result, name, version string) seats.Feature {
+func find(t *testing.T, r *Result, name, version string) policy.Feature {
 	t.Helper()
 	for _, f := range r.Features {
 		if f.Name == name && (version == "" || f.Version == version) {
@@ -90,7 +90,7 @@ func find(t *testing.T, r *Result, name, version string) seats.Feature {
 		}
 	}
 	t.Fatalf("feature %s %s not converted; have %+v", name, version, r.Features)
-	return seats.Feature{}
+	return policy.Feature{}
 }
 
 func TestConvertSpec(t *testing.T) {
@@ -110,10 +110,10 @@ func TestConvertSpec(t *testing.T) {
 	if cad.Borrow {
 		t.Errorf("cad_pro borrow enabled though its FEATURE line has no BORROW")
 	}
-	if len(cad.Reserve) != 1 || cad.Reserve[0] != (seats.Reservation{Seats: 2, Who: seats.Subject{Kind: seats.Group, Name: "designers"}}) {
+	if len(cad.Reserve) != 1 || cad.Reserve[0] != (policy.Reservation{Seats: 2, Who: policy.Subject{Kind: policy.Group, Name: "designers"}}) {
 		t.Errorf("reserve = %+v", cad.Reserve)
 	}
-	if len(cad.Max) != 1 || cad.Max[0] != (seats.Limit{Seats: 1, Who: seats.Subject{Kind: seats.User, Name: "dave"}}) {
+	if len(cad.Max) != 1 || cad.Max[0] != (policy.Limit{Seats: 1, Who: policy.Subject{Kind: policy.User, Name: "dave"}}) {
 		t.Errorf("max = %+v", cad.Max)
 	}
 	if len(cad.Exclude) != 2 || len(cad.Include) != 1 {

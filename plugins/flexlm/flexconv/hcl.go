@@ -10,7 +10,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
 
-	"github.com/licensegw/licensegw/gateway/seats"
+	"github.com/licensegw/licensegw/sdk/policy"
 )
 
 // WriteHCL prints r as licensegw HCL configuration: group and host_group
@@ -66,7 +66,7 @@ func writeGroups(b *bytes.Buffer, block, attr string, groups map[string][]string
 	}
 }
 
-func writeFeature(b *bytes.Buffer, f seats.Feature, diags []Diagnostic) {
+func writeFeature(b *bytes.Buffer, f policy.Feature, diags []Diagnostic) {
 	fmt.Fprintf(b, "feature %s {\n", quote(f.Name))
 	for _, d := range diags {
 		if d.Concerns(f) {
@@ -125,19 +125,19 @@ func writeFeature(b *bytes.Buffer, f seats.Feature, diags []Diagnostic) {
 
 // subjectAttrs orders and names the attributes of include and exclude.
 var subjectAttrs = []struct {
-	kind seats.SubjectKind
+	kind policy.SubjectKind
 	attr string
 }{
-	{seats.User, "users"},
-	{seats.Host, "hosts"},
-	{seats.Group, "groups"},
-	{seats.HostGroup, "host_groups"},
-	{seats.Display, "displays"},
-	{seats.Internet, "internet"},
-	{seats.Project, "projects"},
+	{policy.User, "users"},
+	{policy.Host, "hosts"},
+	{policy.Group, "groups"},
+	{policy.HostGroup, "host_groups"},
+	{policy.Display, "displays"},
+	{policy.Internet, "internet"},
+	{policy.Project, "projects"},
 }
 
-func writeSubjects(b *bytes.Buffer, block string, subs []seats.Subject) {
+func writeSubjects(b *bytes.Buffer, block string, subs []policy.Subject) {
 	if len(subs) == 0 {
 		return
 	}

@@ -3,20 +3,20 @@ package flexconv
 import (
 	"time"
 
-	"github.com/licensegw/licensegw/gateway/seats"
 	"github.com/licensegw/licensegw/plugins/flexlm/internal/lex"
 	"github.com/licensegw/licensegw/plugins/flexlm/licfile"
 	"github.com/licensegw/licensegw/plugins/flexlm/optfile"
+	"github.com/licensegw/licensegw/sdk/policy"
 )
 
-var kinds = map[optfile.Type]seats.SubjectKind{
-	optfile.User:      seats.User,
-	optfile.Host:      seats.Host,
-	optfile.Display:   seats.Display,
-	optfile.GroupType: seats.Group,
-	optfile.HostGroup: seats.HostGroup,
-	optfile.Internet:  seats.Internet,
-	optfile.Project:   seats.Project,
+var kinds = map[optfile.Type]policy.SubjectKind{
+	optfile.User:      policy.User,
+	optfile.Host:      policy.Host,
+	optfile.Display:   policy.Display,
+	optfile.GroupType: policy.Group,
+	optfile.HostGroup: policy.HostGroup,
+	optfile.Internet:  policy.Internet,
+	optfile.Project:   policy.Project,
 }
 
 func (c *converter) options(opts *optfile.File, lic *licfile.File) {
@@ -62,9 +62,9 @@ func (c *converter) matching(ref optfile.FeatureRef) []int {
 
 func (c *converter) rule(r optfile.Rule, users, hosts map[string]bool) {
 	name := r.Feature.Name
-	var subj seats.Subject
+	var subj policy.Subject
 	if r.Type != "" {
-		subj = seats.Subject{Kind: kinds[r.Type], Name: r.Who}
+		subj = policy.Subject{Kind: kinds[r.Type], Name: r.Who}
 		// An undefined group matches no one. It is imported as an empty
 		// group rather than dropped: dropping an INCLUDE would let everyone in.
 		if r.Type == optfile.GroupType && !users[r.Who] {
@@ -105,7 +105,7 @@ func (c *converter) rule(r optfile.Rule, users, hosts map[string]bool) {
 	case optfile.Reserve:
 		for _, i := range targets() {
 			f := &c.r.Features[i]
-			f.Reserve = append(f.Reserve, seats.Reservation{Seats: r.Count, Who: subj})
+			f.Reserve = append(f.Reserve, policy.Reservation{Seats: r.Count, Who: subj})
 			total := 0
 			for _, res := range f.Reserve {
 				total += res.Seats
@@ -117,7 +117,7 @@ func (c *converter) rule(r optfile.Rule, users, hosts map[string]bool) {
 	case optfile.Max:
 		for _, i := range targets() {
 			f := &c.r.Features[i]
-			f.Max = append(f.Max, seats.Limit{Seats: r.Count, Who: subj})
+			f.Max = append(f.Max, policy.Limit{Seats: r.Count, Who: subj})
 		}
 	case optfile.Include:
 		for _, i := range targets() {

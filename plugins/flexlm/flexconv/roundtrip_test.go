@@ -8,10 +8,10 @@ import (
 	"testing"
 
 	"github.com/licensegw/licensegw/gateway/config"
-	"github.com/licensegw/licensegw/gateway/seats"
 	"github.com/licensegw/licensegw/plugins/flexlm/flexconv"
 	"github.com/licensegw/licensegw/plugins/flexlm/licfile"
 	"github.com/licensegw/licensegw/plugins/flexlm/optfile"
+	"github.com/licensegw/licensegw/sdk/policy"
 )
 
 // TestHCLDecodesToTheSameFeatures checks the contract with the gateway's
@@ -82,8 +82,8 @@ func TestHCLDecodesToTheSameFeatures(t *testing.T) {
 
 // comparable keeps the fields the import sets (the configuration fills
 // defaults such as the lease TTL on its own) in a canonical order.
-func comparable(f seats.Feature) seats.Feature {
-	return seats.Feature{
+func comparable(f policy.Feature) policy.Feature {
+	return policy.Feature{
 		Vendor: f.Vendor, Name: f.Name, Version: f.Version, Seats: f.Seats,
 		Start: f.Start.UTC(), Expiry: f.Expiry.UTC(), Queue: f.Queue, Borrow: f.Borrow, MaxBorrow: f.MaxBorrow,
 		Description: f.Description, Reserve: f.Reserve, Max: f.Max,
@@ -92,9 +92,9 @@ func comparable(f seats.Feature) seats.Feature {
 }
 
 // byKind orders subjects as WriteHCL groups them; nil and empty alike.
-func byKind(s []seats.Subject) []seats.Subject {
-	var out []seats.Subject
-	for _, k := range []seats.SubjectKind{seats.User, seats.Host, seats.Group, seats.HostGroup, seats.Display, seats.Internet, seats.Project} {
+func byKind(s []policy.Subject) []policy.Subject {
+	var out []policy.Subject
+	for _, k := range []policy.SubjectKind{policy.User, policy.Host, policy.Group, policy.HostGroup, policy.Display, policy.Internet, policy.Project} {
 		for _, x := range s {
 			if x.Kind == k {
 				out = append(out, x)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/licensegw/licensegw/gateway/seats"
+	"github.com/licensegw/licensegw/sdk/policy"
 )
 
 // Errors Policy.Apply returns; callers branch on them with errors.Is.
@@ -18,12 +18,12 @@ var (
 )
 
 // Policy is a reservation file in the core's terms, ready to Apply to a
-// seats.Config.
+// policy.Set.
 type Policy struct {
 	Reservations []FeatureReservation
 	// Groups are the group definitions by group name. Each becomes both a
-	// user group (seats.Config.Groups) and a host group
-	// (seats.Config.HostGroups) of that name; see Convert.
+	// user group (policy.Set.Groups) and a host group
+	// (policy.Set.HostGroups) of that name; see Convert.
 	Groups map[string]*Group
 }
 
@@ -33,7 +33,7 @@ type FeatureReservation struct {
 	Pos         Pos
 	Feature     string
 	Version     string
-	Reservation seats.Reservation
+	Reservation policy.Reservation
 }
 
 // Group is what a reservation file says about one group: the names it adds
@@ -62,14 +62,14 @@ func (g *Group) Members(base []string) []string {
 // Convert maps a reservation file onto the core model.
 //
 // A line feature[,version]:group:count:members becomes
-// seats.Reservation{Seats: count, Who: {Kind: seats.Group, Name: group}} on
+// policy.Reservation{Seats: count, Who: {Kind: policy.Group, Name: group}} on
 // the matching features, and its members go into the group definition.
 // Several lines naming the same group add up to one definition.
 //
 // Users and hosts: the file does not say whether a member is a user or a
 // host name, and the core's Reservation names one subject. The group
 // therefore becomes two definitions of the same name holding the same
-// names, a user group and a host group (seats.Config.Groups and
+// names, a user group and a host group (policy.Set.Groups and
 // HostGroups), and the reservation is for the user group. Limitation: a
 // reserved seat goes to a client whose user name is a member; a client that
 // matches only by host name (ws-01 in "cad:designers:2:alice ws-01") is not
@@ -90,9 +90,9 @@ func Convert(f *File) (*Policy, error) {
 			Pos:     r.Pos,
 			Feature: r.Feature,
 			Version: r.Version,
-			Reservation: seats.Reservation{
+			Reservation: policy.Reservation{
 				Seats: r.Count,
-				Who:   seats.Subject{Kind: seats.Group, Name: r.Group},
+				Who:   policy.Subject{Kind: policy.Group, Name: r.Group},
 			},
 		})
 		g := p.Groups[r.Group]
@@ -122,7 +122,7 @@ func Convert(f *File) (*Policy, error) {
 // cfg. A reservation matching no feature is ErrUnknownFeature; a feature
 // left with more seats reserved than it has is ErrOverReserved. On error cfg
 // is unchanged.
-func (p *Policy) Apply(cfg *seats.Config) error {
+func (p *Policy) Apply(cfg *policy.Set) error {
 	features := slices.Clone(cfg.Features)
 	for i := range features {
 		features[i].Reserve = slices.Clone(features[i].Reserve)

@@ -5,7 +5,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/licensegw/licensegw/gateway/seats"
+	"github.com/licensegw/licensegw/sdk/policy"
 )
 
 func mustParse(t *testing.T, text string) *File {
@@ -26,8 +26,8 @@ solver:designers:1:erin !bob
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := seats.Config{
-		Features: []seats.Feature{
+	cfg := policy.Set{
+		Features: []policy.Feature{
 			{Name: "cad_pro", Version: "2023.2", Seats: 5},
 			{Name: "cad_pro", Version: "2024.1", Seats: 5},
 			{Name: "solver", Version: "1.0", Seats: 3},
@@ -38,9 +38,9 @@ solver:designers:1:erin !bob
 	if err := p.Apply(&cfg); err != nil {
 		t.Fatal(err)
 	}
-	designers := seats.Subject{Kind: seats.Group, Name: "designers"}
-	night := seats.Subject{Kind: seats.Group, Name: "night-shift"}
-	wantReserve := [][]seats.Reservation{
+	designers := policy.Subject{Kind: policy.Group, Name: "designers"}
+	night := policy.Subject{Kind: policy.Group, Name: "night-shift"}
+	wantReserve := [][]policy.Reservation{
 		nil,
 		{{Seats: 2, Who: designers}},
 		{{Seats: 1, Who: night}, {Seats: 1, Who: designers}},
@@ -82,7 +82,7 @@ func TestApplyErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg := seats.Config{Features: []seats.Feature{{Name: "cad", Version: "1", Seats: 3}}}
+			cfg := policy.Set{Features: []policy.Feature{{Name: "cad", Version: "1", Seats: 3}}}
 			err = p.Apply(&cfg)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Apply = %v, want %v", err, tt.want)

@@ -10,7 +10,7 @@
 // errors as file:line:col.
 //
 // Convert turns a parsed file into a Policy, and Policy.Apply adds it to a
-// seats.Config: each line becomes a seats.Reservation of count seats for the
+// policy.Set: each line becomes a policy.Reservation of count seats for the
 // user group named on the line, on every configured feature of that name
 // (and version, when the line names one), and each group becomes a group
 // definition. See Convert for how host names and exclusions are represented.
