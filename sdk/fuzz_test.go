@@ -104,3 +104,27 @@ func FuzzSessionClientFrames(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseAllowEntry: any string either parses to a masked prefix that
+// admits the entry's own address, or is refused; never a panic.
+func FuzzParseAllowEntry(f *testing.F) {
+	for _, s := range []string{"10.0.0.0/8", "192.0.2.7", "::1", "fd00::/8", "::ffff:10.0.0.0/104", "10.1.2.3/8", "fe80::1%eth0", "", "1.2.3.4/33"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParseAllowEntry(s)
+		if err != nil {
+			return
+		}
+		if !p.IsValid() || p.Masked() != p || p.Addr().Is4In6() || p.Addr().Zone() != "" {
+			t.Fatalf("ParseAllowEntry(%q) = %v: not a masked, unmapped, zone-free prefix", s, p)
+		}
+		if !p.Contains(p.Addr()) {
+			t.Fatalf("ParseAllowEntry(%q) = %v does not contain its own address", s, p)
+		}
+		q, err := ParseAllowEntry(p.String())
+		if err != nil || q != p {
+			t.Fatalf("ParseAllowEntry(%q) = %v, which reparses as %v, %v", s, p, q, err)
+		}
+	})
+}

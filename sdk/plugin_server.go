@@ -64,6 +64,13 @@ func (s *pluginServer) Configure(ctx context.Context, req *pb.ConfigureRequest) 
 		closeEnv(env)
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
+	access, err := NewAccess(req.GetAccess().GetAllow(), req.GetAccess().GetStatusAllow(), s.metrics)
+	if err != nil {
+		closeEnv(env)
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	env.Access = access
+	access.Guard(env, env.Logger)
 
 	conn, err := s.broker.Dial(req.GetSeatsBrokerId())
 	if err != nil {

@@ -55,4 +55,10 @@ type Env struct {
 	Logger      hclog.Logger              // logs go to the gateway under the plugin's name
 	DataDir     string                    // a directory of the plugin's own, kept across restarts
 	Metrics     *Metrics                  // the plugin's own metrics, reported on the gateway's /metrics
+
+	// Access is the plugin block's allow and status_allow. The SDK has
+	// already applied allow to Listeners and PacketConns; a plugin asks
+	// Access.CheckStatus before answering a status query. Nil (an Env
+	// built by hand) allows everything.
+	Access *Access
 }

@@ -28,6 +28,11 @@ type Configuration struct {
 	DataDir   string
 	Seats     Seats        // the accounting the plugin calls back into
 	Logger    hclog.Logger // logs the Seats service's own troubles; may be nil
+
+	// Allow and StatusAllow are the plugin block's allow and status_allow
+	// lists (ParseAllowEntry syntax; empty: every address).
+	Allow       []string
+	StatusAllow []string
 }
 
 // InheritedListener describes a socket bound by the host and passed to the
@@ -66,6 +71,9 @@ func (r *Remote) Configure(ctx context.Context, c Configuration) error {
 		return s
 	})
 	req := &pb.ConfigureRequest{Name: c.Name, Config: values, SeatsBrokerId: id, DataDir: c.DataDir}
+	if len(c.Allow)+len(c.StatusAllow) > 0 {
+		req.Access = &pb.Access{Allow: c.Allow, StatusAllow: c.StatusAllow}
+	}
 	for _, l := range c.Listeners {
 		req.Listeners = append(req.Listeners, &pb.Listener{
 			Name: l.Name, Network: l.Network, Address: l.Address, FdIndex: uint32(l.FDIndex),

@@ -315,7 +315,10 @@ type ConfigureRequest struct {
 	// the plugin dials it once and keeps the connection for its lifetime.
 	SeatsBrokerId uint32 `protobuf:"varint,4,opt,name=seats_broker_id,json=seatsBrokerId,proto3" json:"seats_broker_id,omitempty"`
 	// A directory of the instance's own, kept across restarts.
-	DataDir       string `protobuf:"bytes,5,opt,name=data_dir,json=dataDir,proto3" json:"data_dir,omitempty"`
+	DataDir string `protobuf:"bytes,5,opt,name=data_dir,json=dataDir,proto3" json:"data_dir,omitempty"`
+	// Network access control from the plugin block (absent: none). The SDK
+	// applies it before the plugin's own code sees a client.
+	Access        *Access `protobuf:"bytes,6,opt,name=access,proto3" json:"access,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -385,6 +388,73 @@ func (x *ConfigureRequest) GetDataDir() string {
 	return ""
 }
 
+func (x *ConfigureRequest) GetAccess() *Access {
+	if x != nil {
+		return x.Access
+	}
+	return nil
+}
+
+// Access lists who may reach a plugin. Each entry is an IPv4 or IPv6
+// address or a network in CIDR notation (e.g. "10.0.0.0/8", "fd00::/8");
+// the gateway has validated them. An empty list admits every address.
+type Access struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Clients that may connect (TCP) or send datagrams (UDP); the others'
+	// connections are closed as soon as accepted, their datagrams dropped.
+	Allow []string `protobuf:"bytes,1,rep,name=allow,proto3" json:"allow,omitempty"`
+	// Clients that may also ask status queries (which list what is licensed
+	// and who holds it); the others get the protocol's "not authorized"
+	// answer.
+	StatusAllow   []string `protobuf:"bytes,2,rep,name=status_allow,json=statusAllow,proto3" json:"status_allow,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Access) Reset() {
+	*x = Access{}
+	mi := &file_plugin_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Access) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Access) ProtoMessage() {}
+
+func (x *Access) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Access.ProtoReflect.Descriptor instead.
+func (*Access) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Access) GetAllow() []string {
+	if x != nil {
+		return x.Allow
+	}
+	return nil
+}
+
+func (x *Access) GetStatusAllow() []string {
+	if x != nil {
+		return x.StatusAllow
+	}
+	return nil
+}
+
 // Value is one typed configuration value.
 type Value struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -404,7 +474,7 @@ type Value struct {
 
 func (x *Value) Reset() {
 	*x = Value{}
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -416,7 +486,7 @@ func (x *Value) String() string {
 func (*Value) ProtoMessage() {}
 
 func (x *Value) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -429,7 +499,7 @@ func (x *Value) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value.ProtoReflect.Descriptor instead.
 func (*Value) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{5}
+	return file_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Value) GetKind() isValue_Kind {
@@ -534,7 +604,7 @@ type StringList struct {
 
 func (x *StringList) Reset() {
 	*x = StringList{}
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -546,7 +616,7 @@ func (x *StringList) String() string {
 func (*StringList) ProtoMessage() {}
 
 func (x *StringList) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -559,7 +629,7 @@ func (x *StringList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringList.ProtoReflect.Descriptor instead.
 func (*StringList) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{6}
+	return file_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *StringList) GetValues() []string {
@@ -586,7 +656,7 @@ type Listener struct {
 
 func (x *Listener) Reset() {
 	*x = Listener{}
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -598,7 +668,7 @@ func (x *Listener) String() string {
 func (*Listener) ProtoMessage() {}
 
 func (x *Listener) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -611,7 +681,7 @@ func (x *Listener) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Listener.ProtoReflect.Descriptor instead.
 func (*Listener) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7}
+	return file_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Listener) GetName() string {
@@ -651,7 +721,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -663,7 +733,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -676,7 +746,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{8}
+	return file_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 // StopRequest has no fields; the gRPC deadline bounds the wait.
@@ -688,7 +758,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -700,7 +770,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -713,7 +783,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9}
+	return file_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 // StopResponse reports how serving ended.
@@ -727,7 +797,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -739,7 +809,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -752,7 +822,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{10}
+	return file_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StopResponse) GetError() string {
@@ -771,7 +841,7 @@ type MetricsRequest struct {
 
 func (x *MetricsRequest) Reset() {
 	*x = MetricsRequest{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -783,7 +853,7 @@ func (x *MetricsRequest) String() string {
 func (*MetricsRequest) ProtoMessage() {}
 
 func (x *MetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -796,7 +866,7 @@ func (x *MetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsRequest.ProtoReflect.Descriptor instead.
 func (*MetricsRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 // MetricsResponse is every metric the plugin keeps, at the time of asking.
@@ -809,7 +879,7 @@ type MetricsResponse struct {
 
 func (x *MetricsResponse) Reset() {
 	*x = MetricsResponse{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -821,7 +891,7 @@ func (x *MetricsResponse) String() string {
 func (*MetricsResponse) ProtoMessage() {}
 
 func (x *MetricsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -834,7 +904,7 @@ func (x *MetricsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsResponse.ProtoReflect.Descriptor instead.
 func (*MetricsResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12}
+	return file_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *MetricsResponse) GetMetrics() []*Metric {
@@ -866,7 +936,7 @@ type Metric struct {
 
 func (x *Metric) Reset() {
 	*x = Metric{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -878,7 +948,7 @@ func (x *Metric) String() string {
 func (*Metric) ProtoMessage() {}
 
 func (x *Metric) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -891,7 +961,7 @@ func (x *Metric) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Metric.ProtoReflect.Descriptor instead.
 func (*Metric) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{13}
+	return file_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Metric) GetName() string {
@@ -951,16 +1021,20 @@ const file_plugin_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1a\n" +
 	"\brequired\x18\x03 \x01(\bR\brequired\x12 \n" +
-	"\vdescription\x18\x04 \x01(\tR\vdescription\"\xc8\x02\n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\"\xfd\x02\n" +
 	"\x10ConfigureRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12I\n" +
 	"\x06config\x18\x02 \x03(\v21.licensegw.plugin.v1.ConfigureRequest.ConfigEntryR\x06config\x12;\n" +
 	"\tlisteners\x18\x03 \x03(\v2\x1d.licensegw.plugin.v1.ListenerR\tlisteners\x12&\n" +
 	"\x0fseats_broker_id\x18\x04 \x01(\rR\rseatsBrokerId\x12\x19\n" +
-	"\bdata_dir\x18\x05 \x01(\tR\adataDir\x1aU\n" +
+	"\bdata_dir\x18\x05 \x01(\tR\adataDir\x123\n" +
+	"\x06access\x18\x06 \x01(\v2\x1b.licensegw.plugin.v1.AccessR\x06access\x1aU\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
-	"\x05value\x18\x02 \x01(\v2\x1a.licensegw.plugin.v1.ValueR\x05value:\x028\x01\"\xe1\x01\n" +
+	"\x05value\x18\x02 \x01(\v2\x1a.licensegw.plugin.v1.ValueR\x05value:\x028\x01\"A\n" +
+	"\x06Access\x12\x14\n" +
+	"\x05allow\x18\x01 \x03(\tR\x05allow\x12!\n" +
+	"\fstatus_allow\x18\x02 \x03(\tR\vstatusAllow\"\xe1\x01\n" +
 	"\x05Value\x12#\n" +
 	"\fstring_value\x18\x01 \x01(\tH\x00R\vstringValue\x12#\n" +
 	"\fnumber_value\x18\x02 \x01(\x01H\x00R\vnumberValue\x12\x1f\n" +
@@ -1013,47 +1087,49 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_plugin_proto_goTypes = []any{
 	(*InfoRequest)(nil),       // 0: licensegw.plugin.v1.InfoRequest
 	(*InfoResponse)(nil),      // 1: licensegw.plugin.v1.InfoResponse
 	(*ListenerSpec)(nil),      // 2: licensegw.plugin.v1.ListenerSpec
 	(*Attribute)(nil),         // 3: licensegw.plugin.v1.Attribute
 	(*ConfigureRequest)(nil),  // 4: licensegw.plugin.v1.ConfigureRequest
-	(*Value)(nil),             // 5: licensegw.plugin.v1.Value
-	(*StringList)(nil),        // 6: licensegw.plugin.v1.StringList
-	(*Listener)(nil),          // 7: licensegw.plugin.v1.Listener
-	(*ConfigureResponse)(nil), // 8: licensegw.plugin.v1.ConfigureResponse
-	(*StopRequest)(nil),       // 9: licensegw.plugin.v1.StopRequest
-	(*StopResponse)(nil),      // 10: licensegw.plugin.v1.StopResponse
-	(*MetricsRequest)(nil),    // 11: licensegw.plugin.v1.MetricsRequest
-	(*MetricsResponse)(nil),   // 12: licensegw.plugin.v1.MetricsResponse
-	(*Metric)(nil),            // 13: licensegw.plugin.v1.Metric
-	nil,                       // 14: licensegw.plugin.v1.ConfigureRequest.ConfigEntry
-	nil,                       // 15: licensegw.plugin.v1.Metric.LabelsEntry
+	(*Access)(nil),            // 5: licensegw.plugin.v1.Access
+	(*Value)(nil),             // 6: licensegw.plugin.v1.Value
+	(*StringList)(nil),        // 7: licensegw.plugin.v1.StringList
+	(*Listener)(nil),          // 8: licensegw.plugin.v1.Listener
+	(*ConfigureResponse)(nil), // 9: licensegw.plugin.v1.ConfigureResponse
+	(*StopRequest)(nil),       // 10: licensegw.plugin.v1.StopRequest
+	(*StopResponse)(nil),      // 11: licensegw.plugin.v1.StopResponse
+	(*MetricsRequest)(nil),    // 12: licensegw.plugin.v1.MetricsRequest
+	(*MetricsResponse)(nil),   // 13: licensegw.plugin.v1.MetricsResponse
+	(*Metric)(nil),            // 14: licensegw.plugin.v1.Metric
+	nil,                       // 15: licensegw.plugin.v1.ConfigureRequest.ConfigEntry
+	nil,                       // 16: licensegw.plugin.v1.Metric.LabelsEntry
 }
 var file_plugin_proto_depIdxs = []int32{
 	2,  // 0: licensegw.plugin.v1.InfoResponse.listeners:type_name -> licensegw.plugin.v1.ListenerSpec
 	3,  // 1: licensegw.plugin.v1.InfoResponse.config:type_name -> licensegw.plugin.v1.Attribute
-	14, // 2: licensegw.plugin.v1.ConfigureRequest.config:type_name -> licensegw.plugin.v1.ConfigureRequest.ConfigEntry
-	7,  // 3: licensegw.plugin.v1.ConfigureRequest.listeners:type_name -> licensegw.plugin.v1.Listener
-	6,  // 4: licensegw.plugin.v1.Value.string_list:type_name -> licensegw.plugin.v1.StringList
-	13, // 5: licensegw.plugin.v1.MetricsResponse.metrics:type_name -> licensegw.plugin.v1.Metric
-	15, // 6: licensegw.plugin.v1.Metric.labels:type_name -> licensegw.plugin.v1.Metric.LabelsEntry
-	5,  // 7: licensegw.plugin.v1.ConfigureRequest.ConfigEntry.value:type_name -> licensegw.plugin.v1.Value
-	0,  // 8: licensegw.plugin.v1.Plugin.Info:input_type -> licensegw.plugin.v1.InfoRequest
-	4,  // 9: licensegw.plugin.v1.Plugin.Configure:input_type -> licensegw.plugin.v1.ConfigureRequest
-	9,  // 10: licensegw.plugin.v1.Plugin.Stop:input_type -> licensegw.plugin.v1.StopRequest
-	11, // 11: licensegw.plugin.v1.Plugin.Metrics:input_type -> licensegw.plugin.v1.MetricsRequest
-	1,  // 12: licensegw.plugin.v1.Plugin.Info:output_type -> licensegw.plugin.v1.InfoResponse
-	8,  // 13: licensegw.plugin.v1.Plugin.Configure:output_type -> licensegw.plugin.v1.ConfigureResponse
-	10, // 14: licensegw.plugin.v1.Plugin.Stop:output_type -> licensegw.plugin.v1.StopResponse
-	12, // 15: licensegw.plugin.v1.Plugin.Metrics:output_type -> licensegw.plugin.v1.MetricsResponse
-	12, // [12:16] is the sub-list for method output_type
-	8,  // [8:12] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	15, // 2: licensegw.plugin.v1.ConfigureRequest.config:type_name -> licensegw.plugin.v1.ConfigureRequest.ConfigEntry
+	8,  // 3: licensegw.plugin.v1.ConfigureRequest.listeners:type_name -> licensegw.plugin.v1.Listener
+	5,  // 4: licensegw.plugin.v1.ConfigureRequest.access:type_name -> licensegw.plugin.v1.Access
+	7,  // 5: licensegw.plugin.v1.Value.string_list:type_name -> licensegw.plugin.v1.StringList
+	14, // 6: licensegw.plugin.v1.MetricsResponse.metrics:type_name -> licensegw.plugin.v1.Metric
+	16, // 7: licensegw.plugin.v1.Metric.labels:type_name -> licensegw.plugin.v1.Metric.LabelsEntry
+	6,  // 8: licensegw.plugin.v1.ConfigureRequest.ConfigEntry.value:type_name -> licensegw.plugin.v1.Value
+	0,  // 9: licensegw.plugin.v1.Plugin.Info:input_type -> licensegw.plugin.v1.InfoRequest
+	4,  // 10: licensegw.plugin.v1.Plugin.Configure:input_type -> licensegw.plugin.v1.ConfigureRequest
+	10, // 11: licensegw.plugin.v1.Plugin.Stop:input_type -> licensegw.plugin.v1.StopRequest
+	12, // 12: licensegw.plugin.v1.Plugin.Metrics:input_type -> licensegw.plugin.v1.MetricsRequest
+	1,  // 13: licensegw.plugin.v1.Plugin.Info:output_type -> licensegw.plugin.v1.InfoResponse
+	9,  // 14: licensegw.plugin.v1.Plugin.Configure:output_type -> licensegw.plugin.v1.ConfigureResponse
+	11, // 15: licensegw.plugin.v1.Plugin.Stop:output_type -> licensegw.plugin.v1.StopResponse
+	13, // 16: licensegw.plugin.v1.Plugin.Metrics:output_type -> licensegw.plugin.v1.MetricsResponse
+	13, // [13:17] is the sub-list for method output_type
+	9,  // [9:13] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1061,7 +1137,7 @@ func file_plugin_proto_init() {
 	if File_plugin_proto != nil {
 		return
 	}
-	file_plugin_proto_msgTypes[5].OneofWrappers = []any{
+	file_plugin_proto_msgTypes[6].OneofWrappers = []any{
 		(*Value_StringValue)(nil),
 		(*Value_NumberValue)(nil),
 		(*Value_BoolValue)(nil),
@@ -1074,7 +1150,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
