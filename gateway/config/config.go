@@ -107,6 +107,11 @@ type Plugin struct {
 	Args    []string          // nil when not set
 	Listen  map[string]string // listener name -> address; overrides the plugin's defaults; nil when not set
 	Enabled bool
+	// Allow and StatusAllow are the clients that may reach the plugin and
+	// those that may also ask status queries: validated entries in
+	// sdk.ParseAllowEntry syntax, nil when not set (every address).
+	Allow       []string
+	StatusAllow []string
 	// Config is the plugin's own config { } block, undecoded: the plugin
 	// host decodes it with DecodePluginConfig and the plugin's schema. It
 	// is an empty body (never nil) when the block is absent.

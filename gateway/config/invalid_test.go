@@ -83,6 +83,13 @@ func TestInvalid(t *testing.T) {
 			{"Plugin not executable", 19, 10},
 			{"Invalid plugin name", 22, 8},
 			{"Missing required argument", 27, 18},
+			{"Invalid allow entry", 33, 33},
+			{"Invalid allow entry", 33, 47},
+			{"Invalid allow entry", 33, 56},
+			{"Empty status_allow list", 34, 18},
+			{"Invalid allow entry", 40, 5},
+			{"Invalid allow entry", 41, 5},
+			{"Incorrect attribute value type", 43, 18},
 		}},
 		{"policies.hcl", []want{
 			{"Missing subject", 8, 3},

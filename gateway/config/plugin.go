@@ -14,7 +14,7 @@ import (
 var pluginSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "path", Required: true}, {Name: "sha256"}, {Name: "args"},
-		{Name: "listen"}, {Name: "enabled"},
+		{Name: "listen"}, {Name: "enabled"}, {Name: "allow"}, {Name: "status_allow"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "config"}},
 }
@@ -62,6 +62,8 @@ func (d *decoder) plugin(b *hcl.Block) (Plugin, bool) {
 			}
 		}
 	}
+	p.Allow = d.allowList(a, "allow")
+	p.StatusAllow = d.allowList(a, "status_allow")
 
 	if cb := d.single(content.Blocks, "config"); cb != nil {
 		p.Config = cb.Body

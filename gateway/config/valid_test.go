@@ -151,12 +151,14 @@ func TestValid(t *testing.T) {
 		{"valid/plugins.hcl", func(c *Config) {
 			c.Plugins = []Plugin{
 				{
-					Name:    "clm",
-					Path:    filepath.Join(binDir, "licensegw-concurrentlm"),
-					SHA256:  "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-					Args:    []string{"-v", "--trace"},
-					Listen:  map[string]string{"tcp": "0.0.0.0:1648", "udp": "[::1]:1648"},
-					Enabled: true,
+					Name:        "clm",
+					Path:        filepath.Join(binDir, "licensegw-concurrentlm"),
+					SHA256:      "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+					Args:        []string{"-v", "--trace"},
+					Listen:      map[string]string{"tcp": "0.0.0.0:1648", "udp": "[::1]:1648"},
+					Enabled:     true,
+					Allow:       []string{"10.0.0.0/8", "192.0.2.7", "fd00::/8", "::1"},
+					StatusAllow: []string{"10.1.2.0/24"},
 				},
 				{Name: "uninstalled", Path: "/nonexistent/licensegw-sentinel"},
 			}

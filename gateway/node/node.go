@@ -130,7 +130,8 @@ func pluginSpecs(ctx context.Context, cfg *config.Config, log hclog.Logger) ([]p
 		}
 		specs = append(specs, pluginhost.Spec{
 			Name: p.Name, Path: p.Path, Args: p.Args, SHA256: p.SHA256,
-			Listen: p.Listen, Config: values, Info: info, Dir: filepath.Dir(cfg.File),
+			Listen: p.Listen, Allow: p.Allow, StatusAllow: p.StatusAllow,
+			Config: values, Info: info, Dir: filepath.Dir(cfg.File),
 		})
 	}
 	return specs, diags

@@ -34,6 +34,9 @@ type Spec struct {
 	// configuration (the gateway passes its configuration file's
 	// directory); "" inherits the gateway's.
 	Dir string
+	// Allow and StatusAllow are the plugin block's network access lists,
+	// applied by the plugin's SDK (sdk.Access); empty admits everyone.
+	Allow, StatusAllow []string
 }
 
 // Options configure a Host.
@@ -176,7 +179,7 @@ func (h *Host) newInstance(s Spec) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	warnExposed(h.opts.Log.Named(s.Name), socks)
+	warnExposed(h.opts.Log.Named(s.Name), socks, len(s.Allow) > 0)
 	return &instance{
 		spec:    s,
 		opts:    &h.opts,

@@ -91,12 +91,14 @@ func (in *instance) configure(ctx context.Context, p *process) error {
 		return fmt.Errorf("plugin binary now serves protocol %q, was described as %q", info.Name, in.spec.Info.Name)
 	}
 	return p.remote.Configure(ctx, sdk.Configuration{
-		Name:      in.spec.Name,
-		Config:    in.spec.Config,
-		Listeners: inherited(in.socks),
-		DataDir:   in.dataDir,
-		Seats:     in.seats,
-		Logger:    in.log.Named("seats"),
+		Name:        in.spec.Name,
+		Config:      in.spec.Config,
+		Listeners:   inherited(in.socks),
+		DataDir:     in.dataDir,
+		Seats:       in.seats,
+		Logger:      in.log.Named("seats"),
+		Allow:       in.spec.Allow,
+		StatusAllow: in.spec.StatusAllow,
 	})
 }
 

@@ -98,13 +98,18 @@ func exposed(addr string) bool {
 	return ip == nil || !ip.IsLoopback()
 }
 
-// warnExposed warns about each socket that other hosts can reach: licence
-// ports belong on internal networks only, since status queries list every
-// product licensed and clients' user and host names are taken on trust.
-func warnExposed(log hclog.Logger, socks []*socket) {
+// warnExposed warns about each socket that other hosts can reach while
+// the plugin has no allow list: licence ports belong on internal networks
+// only. Whoever reaches such a port can take seats (clients' user and host
+// names are taken on trust) and, through status queries, list every
+// product the company licenses and who uses it.
+func warnExposed(log hclog.Logger, socks []*socket, allowed bool) {
+	if allowed {
+		return
+	}
 	for _, s := range socks {
 		if exposed(s.addr) {
-			log.Warn("licence port reachable from other hosts: bind it to an internal interface and restrict it with a firewall to the client networks (docs/security.md)",
+			log.Warn("licence port reachable from other hosts with no allow list: any host that reaches it can take seats under any user name and list every product licensed and who uses it; set allow (and status_allow) in the plugin block to the client networks, bind it to an internal interface, and filter it with a firewall (docs/security.md)",
 				"listener", s.name, "network", s.network, "addr", s.addr)
 		}
 	}

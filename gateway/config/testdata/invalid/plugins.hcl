@@ -27,3 +27,18 @@ plugin "bad name" {
 plugin "no_path" {
   args = ["-v"]
 }
+
+plugin "acl" {
+  path         = "../bin/licensegw-concurrentlm"
+  allow        = ["10.0.0.0/8", "10.1.2.3/8", "ws-01", " 10.0.0.1"]
+  status_allow = []
+}
+
+plugin "acl_more" {
+  path  = "../bin/licensegw-concurrentlm"
+  allow = [
+    "fe80::1%eth0",
+    "192.168.0.0/33",
+  ]
+  status_allow = "10.0.0.0/8"
+}
