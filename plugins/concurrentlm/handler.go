@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"math"
+	"net"
+	"net/netip"
 	"time"
 
 	"github.com/licensegw/licensegw/plugins/concurrentlm/wire"
@@ -86,6 +88,9 @@ func (s *server) handle(ctx context.Context, r *wire.Request, c *conn, addr stri
 		b = wire.AppendPair(b, "ticket", ticket)
 		return endLine(b, id), after{}
 	case wire.Status:
+		if err := s.checkStatus(addr); err != nil {
+			return errLine(b, wire.CodeNotAuthorized, "status queries are not allowed from this address", id), after{}
+		}
 		return s.status(ctx, r, c == nil, b), after{}
 	}
 	return errLine(b, wire.CodeUnknownVerb, "unknown verb", id), after{}
@@ -294,6 +299,13 @@ func (s *server) status(ctx context.Context, r *wire.Request, udp bool, b []byte
 	b = append(b, "END"...)
 	b = wire.AppendInt(b, "count", int64(len(fs)))
 	return endLine(b, id)
+}
+
+// checkStatus asks the plugin block's status_allow whether the client at
+// addr (host:port) may list features.
+func (s *server) checkStatus(addr string) error {
+	ap, _ := netip.ParseAddrPort(addr) // unparsable: the zero address, which no list admits
+	return s.access.CheckStatus(net.TCPAddrFromAddrPort(ap))
 }
 
 // seatsError answers a failed Seats call. what/name name the lease or

@@ -58,6 +58,7 @@ func (plugin) Serve(ctx context.Context, env *sdk.Env) error {
 	}
 	s := newServer(ctx, env.Seats, env.Logger, lim)
 	s.stats = newCounters(env.Metrics)
+	s.access = env.Access
 	return s.serve(ctx, ln, pc)
 }
 
@@ -69,6 +70,9 @@ type server struct {
 	ips   *ipTable
 	cache *udpCache
 	stats *counters
+	// access is the plugin block's allow and status_allow (nil: none);
+	// the SDK has applied allow to the sockets already.
+	access *sdk.Access
 
 	nconns atomic.Int64
 	mu     sync.Mutex

@@ -153,6 +153,9 @@ func (c *conn) handle(ctx context.Context, f *wire.Frame) error {
 		return c.send(wire.New(wire.HelloOK, f.ID).Str(wire.TRole, string(c.role)).
 			Str(wire.TServerHost, c.s.st.host).Str(wire.TServerVer, c.s.st.version))
 	case wire.ServerInfo:
+		if err := c.s.access.CheckStatus(c.nc.RemoteAddr()); err != nil {
+			return c.fail(f.ID, wire.CodeNotAllowed, "lmstat (server information) is not allowed from this address (status_allow)")
+		}
 		return c.serverInfo(ctx, f)
 	case wire.VendorPort:
 		return c.vendorPort(ctx, f)
@@ -174,6 +177,9 @@ func (c *conn) handle(ctx context.Context, f *wire.Frame) error {
 	case wire.Cancel:
 		return c.cancel(ctx, f)
 	case wire.Status:
+		if err := c.s.access.CheckStatus(c.nc.RemoteAddr()); err != nil {
+			return c.fail(f.ID, wire.CodeNotAllowed, "lmstat (feature status) is not allowed from this address (status_allow)")
+		}
 		return c.status(ctx, f)
 	case wire.Remove:
 		return c.remove(ctx, f)

@@ -231,6 +231,9 @@ type server struct {
 	lmgrdPort  int
 	vendorPort int
 	handles    *handles
+	// access is the plugin block's allow and status_allow (nil: none);
+	// the SDK has applied allow to the listeners already.
+	access *sdk.Access
 
 	mu    sync.Mutex
 	down  bool // lmdown stopped the vendor daemon
@@ -249,7 +252,8 @@ func newServer(env *sdk.Env) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{st: st, seats: env.Seats, log: log, handles: newHandles(), conns: map[*conn]struct{}{}, perIP: map[string]int{}}
+	s := &server{st: st, seats: env.Seats, log: log, handles: newHandles(), conns: map[*conn]struct{}{}, perIP: map[string]int{},
+		access: env.Access}
 	if s.lmgrd = env.Listeners[ListenerLmgrd]; s.lmgrd == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNoListener, ListenerLmgrd)
 	}

@@ -47,14 +47,26 @@ func (s *server) execute(ctx context.Context, req *wire.Request, addr net.Addr) 
 		}
 		s.tickets.cancelled(req.Handle)
 		return &wire.Response{Status: wire.OK}
+	case wire.Features, wire.Clients, wire.Discover:
+		// Queries list what is licensed and who holds it: only for the
+		// monitoring hosts in status_allow.
+		if err := s.access.CheckStatus(addr); err != nil {
+			return &wire.Response{Status: wire.NotAuthorized}
+		}
+		return s.query(ctx, req)
+	}
+	return &wire.Response{Status: wire.BadRequest}
+}
+
+// query answers a features, clients or discover request.
+func (s *server) query(ctx context.Context, req *wire.Request) *wire.Response {
+	switch req.Type {
 	case wire.Features:
 		return s.features(ctx, req)
 	case wire.Clients:
 		return s.clients(ctx, req)
-	case wire.Discover:
-		return s.discover(ctx, req.Feature)
 	}
-	return &wire.Response{Status: wire.BadRequest}
+	return s.discover(ctx, req.Feature)
 }
 
 func (s *server) checkout(ctx context.Context, req *wire.Request, addr net.Addr) *wire.Response {

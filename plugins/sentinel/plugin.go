@@ -102,6 +102,7 @@ func (p *Plugin) Serve(ctx context.Context, env *sdk.Env) error {
 		tickets: newTickets(opts.ticketLifetime, now),
 		stats:   &counters{},
 		jobs:    make(chan job, opts.backlog),
+		access:  env.Access,
 	}
 	p.mu.Lock()
 	p.stats = s.stats

@@ -32,6 +32,9 @@ type server struct {
 	tickets *tickets
 	stats   *counters
 	jobs    chan job
+	// access is the plugin block's allow and status_allow (nil: none);
+	// the SDK has applied allow to conn already.
+	access *sdk.Access
 }
 
 // job is a decoded request waiting for a worker.

@@ -11,6 +11,9 @@ const (
 	CodeTooLarge        = "too-large"
 	CodeUnavailable     = "unavailable"
 	CodeInternal        = "internal"
+	// CodeNotAuthorized answers a STATUS from an address the plugin
+	// block's status_allow does not list (added to the contract's codes).
+	CodeNotAuthorized = "not-authorized"
 )
 
 // Error is a protocol error: the ERR line to answer with.

@@ -125,7 +125,7 @@ func (t Tag) String() string {
 const (
 	CodeBadRequest  = -4  // malformed or unknown request
 	CodeNoFeature   = -5  // no such feature
-	CodeNotAllowed  = -6  // refused by configuration (lmdown, lmremove, lmreread)
+	CodeNotAllowed  = -6  // refused by configuration (lmdown, lmremove, lmreread; lmstat from outside status_allow)
 	CodeVendorDown  = -97 // the vendor daemon is down (after lmdown)
 	CodeUnavailable = -96 // the gateway cannot answer now
 	CodeNoHandle    = -7  // no such license handle

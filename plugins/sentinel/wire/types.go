@@ -100,13 +100,14 @@ const (
 	BadRequest      Status = 18 // the request is well-formed but invalid (e.g. count 0)
 	Internal        Status = 19 // the server failed
 	Dequeued        Status = 20 // the ticket left the queue (Reason: cancelled, removed, restart)
+	NotAuthorized   Status = 21 // a query (features, clients, discover) from an address status_allow does not list
 )
 
 var statusNames = [...]string{
 	"ok", "queued", "no-seats", "unknown-feature", "expired", "not-started",
 	"version", "excluded", "limit", "reserved", "count", "queue-full",
 	"timeout", "commuter-refused", "gone", "unknown-ticket", "too-large",
-	"unavailable", "bad-request", "internal", "dequeued",
+	"unavailable", "bad-request", "internal", "dequeued", "not-authorized",
 }
 
 func (s Status) String() string {
