@@ -66,9 +66,9 @@ func BenchmarkCheckoutCheckin1000Features(b *testing.B) {
 func BenchmarkCheckoutCheckinPolicies(b *testing.B) {
 	e := newEngine(b, Config{
 		Features: []Feature{{Name: "cad", Seats: 100000, Queue: true,
-			Reserve: []Reservation{{10, Subject{Kind: User, Name: "bob"}}, {10, Subject{Kind: Group, Name: "ops"}}},
-			Max:     []Limit{{50000, Subject{Kind: Group, Name: "eng"}}},
-			Exclude: []Subject{{Host, "kiosk"}},
+			Reserve: []Reservation{{Seats: 10, Who: Subject{Kind: User, Name: "bob"}}, {Seats: 10, Who: Subject{Kind: Group, Name: "ops"}}},
+			Max:     []Limit{{Seats: 50000, Who: Subject{Kind: Group, Name: "eng"}}},
+			Exclude: []Subject{{Kind: Host, Name: "kiosk"}},
 		}},
 		Groups: map[string][]string{"eng": {"alice"}, "ops": {"carol"}},
 	})

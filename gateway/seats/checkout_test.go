@@ -13,10 +13,10 @@ func TestCheckoutDenials(t *testing.T) {
 			{Name: "cad", Version: "2024.1", Seats: 2},
 			{Name: "future", Seats: 5, Start: at(time.Hour)},
 			{Name: "old", Seats: 5, Expiry: at(0)},
-			{Name: "vip", Seats: 5, Include: []Subject{{Group, "eng"}}},
-			{Name: "nobob", Seats: 5, Exclude: []Subject{{User, "bob"}, {Internet, "192.168.*.*"}}},
-			{Name: "capped", Seats: 5, Max: []Limit{{1, Subject{Kind: HostGroup, Name: "lab"}}}},
-			{Name: "kept", Seats: 3, Reserve: []Reservation{{2, Subject{Kind: User, Name: "carol"}}}},
+			{Name: "vip", Seats: 5, Include: []Subject{{Kind: Group, Name: "eng"}}},
+			{Name: "nobob", Seats: 5, Exclude: []Subject{{Kind: User, Name: "bob"}, {Kind: Internet, Name: "192.168.*.*"}}},
+			{Name: "capped", Seats: 5, Max: []Limit{{Seats: 1, Who: Subject{Kind: HostGroup, Name: "lab"}}}},
+			{Name: "kept", Seats: 3, Reserve: []Reservation{{Seats: 2, Who: Subject{Kind: User, Name: "carol"}}}},
 			{Name: "lend", Seats: 5, Borrow: true, MaxBorrow: 24 * time.Hour},
 		},
 		Groups:     map[string][]string{"eng": {"alice"}},
@@ -84,7 +84,7 @@ func TestCheckoutDenials(t *testing.T) {
 func TestCheckOrder(t *testing.T) {
 	cfg := Config{Features: []Feature{{
 		Name: "f", Seats: 1, Start: at(time.Hour), Expiry: at(2 * time.Hour),
-		Exclude: []Subject{{User, "bob"}},
+		Exclude: []Subject{{Kind: User, Name: "bob"}},
 	}}}
 	e := newEngine(t, cfg)
 	r := CheckoutRequest{Feature: "f", Count: 5, Client: who("bob", "h"), Borrow: time.Hour}
@@ -186,13 +186,13 @@ func TestGrantEvent(t *testing.T) {
 func TestSubjects(t *testing.T) {
 	cfg := Config{
 		Features: []Feature{
-			{Name: "user", Seats: 9, Include: []Subject{{User, "alice"}}},
-			{Name: "host", Seats: 9, Include: []Subject{{Host, "ws-01"}}},
-			{Name: "display", Seats: 9, Include: []Subject{{Display, ":0"}}},
-			{Name: "project", Seats: 9, Include: []Subject{{Project, "apollo"}}},
-			{Name: "group", Seats: 9, Include: []Subject{{Group, "eng"}}},
-			{Name: "hostgroup", Seats: 9, Include: []Subject{{HostGroup, "lab"}}},
-			{Name: "internet", Seats: 9, Include: []Subject{{Internet, "10.1.*.*"}}},
+			{Name: "user", Seats: 9, Include: []Subject{{Kind: User, Name: "alice"}}},
+			{Name: "host", Seats: 9, Include: []Subject{{Kind: Host, Name: "ws-01"}}},
+			{Name: "display", Seats: 9, Include: []Subject{{Kind: Display, Name: ":0"}}},
+			{Name: "project", Seats: 9, Include: []Subject{{Kind: Project, Name: "apollo"}}},
+			{Name: "group", Seats: 9, Include: []Subject{{Kind: Group, Name: "eng"}}},
+			{Name: "hostgroup", Seats: 9, Include: []Subject{{Kind: HostGroup, Name: "lab"}}},
+			{Name: "internet", Seats: 9, Include: []Subject{{Kind: Internet, Name: "10.1.*.*"}}},
 		},
 		Groups:     map[string][]string{"eng": {"alice", "bob"}},
 		HostGroups: map[string][]string{"lab": {"ws-01"}},

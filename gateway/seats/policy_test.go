@@ -7,8 +7,8 @@ import (
 func TestReservations(t *testing.T) {
 	cfg := Config{
 		Features: []Feature{{Name: "cad", Seats: 4, Reserve: []Reservation{
-			{2, Subject{Kind: Group, Name: "eng"}},
-			{1, Subject{Kind: User, Name: "carol"}},
+			{Seats: 2, Who: Subject{Kind: Group, Name: "eng"}},
+			{Seats: 1, Who: Subject{Kind: User, Name: "carol"}},
 		}}},
 		Groups: map[string][]string{"eng": {"alice", "bob"}},
 	}
@@ -68,7 +68,7 @@ func TestReservations(t *testing.T) {
 // holding a reserved seat ends, a later lease of the same holder takes the
 // seat over, so the unreserved seat it held frees for anyone.
 func TestReservationMovesOnRelease(t *testing.T) {
-	e := newEngine(t, Config{Features: []Feature{{Name: "cad", Seats: 2, Reserve: []Reservation{{1, Subject{Kind: User, Name: "alice"}}}}}})
+	e := newEngine(t, Config{Features: []Feature{{Name: "cad", Seats: 2, Reserve: []Reservation{{Seats: 1, Who: Subject{Kind: User, Name: "alice"}}}}}})
 	a1 := mustGrant(t, e, t0, req("cad", who("alice", "h")))
 	a2 := mustGrant(t, e, t0, req("cad", who("alice", "h")))
 	if a1.Reserved != 1 || a2.Reserved != 0 {
@@ -90,9 +90,9 @@ func TestReservationMovesOnRelease(t *testing.T) {
 func TestLimits(t *testing.T) {
 	cfg := Config{
 		Features: []Feature{{Name: "cad", Seats: 10, Max: []Limit{
-			{3, Subject{Kind: Group, Name: "eng"}},
-			{1, Subject{Kind: User, Name: "bob"}},
-			{0, Subject{Kind: Host, Name: "kiosk"}},
+			{Seats: 3, Who: Subject{Kind: Group, Name: "eng"}},
+			{Seats: 1, Who: Subject{Kind: User, Name: "bob"}},
+			{Seats: 0, Who: Subject{Kind: Host, Name: "kiosk"}},
 		}}},
 		Groups: map[string][]string{"eng": {"alice", "bob"}},
 	}
@@ -132,8 +132,8 @@ func TestLimits(t *testing.T) {
 // another client needs.
 func TestOverlappingReservations(t *testing.T) {
 	cfg := Config{Features: []Feature{{Name: "cad", Seats: 3, Reserve: []Reservation{
-		{1, Subject{Kind: User, Name: "u1"}},
-		{2, Subject{Kind: Host, Name: "h2"}},
+		{Seats: 1, Who: Subject{Kind: User, Name: "u1"}},
+		{Seats: 2, Who: Subject{Kind: Host, Name: "h2"}},
 	}}}}
 	e := newEngine(t, cfg)
 	first := mustGrant(t, e, t0, req("cad", who("u1", "h1")))
@@ -164,9 +164,9 @@ func TestOverlappingReservations(t *testing.T) {
 func TestReservationFlowIsOptimal(t *testing.T) {
 	cfg := Config{
 		Features: []Feature{{Name: "cad", Seats: 4, Reserve: []Reservation{
-			{1, Subject{Kind: Group, Name: "g"}},
-			{1, Subject{Kind: User, Name: "b"}},
-			{1, Subject{Kind: Host, Name: "x"}},
+			{Seats: 1, Who: Subject{Kind: Group, Name: "g"}},
+			{Seats: 1, Who: Subject{Kind: User, Name: "b"}},
+			{Seats: 1, Who: Subject{Kind: Host, Name: "x"}},
 		}}},
 		Groups: map[string][]string{"g": {"a", "b"}},
 	}

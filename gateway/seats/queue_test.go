@@ -12,7 +12,7 @@ import (
 func queueConfig() Config {
 	return Config{Features: []Feature{{
 		Name: "cad", Seats: 2, Queue: true, MaxQueue: 3, MaxWait: 10 * time.Minute,
-		Reserve: []Reservation{{1, Subject{Kind: User, Name: "vip"}}},
+		Reserve: []Reservation{{Seats: 1, Who: Subject{Kind: User, Name: "vip"}}},
 	}}}
 }
 

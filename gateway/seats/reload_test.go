@@ -50,7 +50,7 @@ func TestReloadRaisesSeatsGrantsQueue(t *testing.T) {
 
 func TestReloadRetiresPool(t *testing.T) {
 	cfg := Config{Features: []Feature{
-		{Name: "cad", Seats: 1, Queue: true, Reserve: []Reservation{{1, Subject{Kind: User, Name: "alice"}}}},
+		{Name: "cad", Seats: 1, Queue: true, Reserve: []Reservation{{Seats: 1, Who: Subject{Kind: User, Name: "alice"}}}},
 		{Name: "other", Seats: 1},
 	}}
 	e := newEngine(t, cfg)
@@ -86,7 +86,7 @@ func TestReloadRetiresPool(t *testing.T) {
 
 func TestReloadReservations(t *testing.T) {
 	cfg := Config{
-		Features: []Feature{{Name: "cad", Seats: 4, Reserve: []Reservation{{1, Subject{Kind: User, Name: "a"}}, {1, Subject{Kind: Group, Name: "eng"}}}}},
+		Features: []Feature{{Name: "cad", Seats: 4, Reserve: []Reservation{{Seats: 1, Who: Subject{Kind: User, Name: "a"}}, {Seats: 1, Who: Subject{Kind: Group, Name: "eng"}}}}},
 		Groups:   map[string][]string{"eng": {"a", "b"}},
 	}
 	e := newEngine(t, cfg)
@@ -95,7 +95,7 @@ func TestReloadReservations(t *testing.T) {
 		t.Fatalf("Reserved %d", l.Reserved)
 	}
 	next := cloneConfig(cfg)
-	next.Features[0].Reserve = []Reservation{{1, Subject{Kind: User, Name: "a"}}, {2, Subject{Kind: Host, Name: "lab"}}}
+	next.Features[0].Reserve = []Reservation{{Seats: 1, Who: Subject{Kind: User, Name: "a"}}, {Seats: 2, Who: Subject{Kind: Host, Name: "lab"}}}
 	evs, err := e.Reload(t0, next, nil)
 	if err != nil {
 		t.Fatal(err)

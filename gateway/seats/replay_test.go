@@ -32,7 +32,7 @@ func scenario(t *testing.T, e *Engine) []events.Event {
 
 func replayConfig() Config {
 	return Config{Features: []Feature{
-		{Name: "cad", Seats: 4, LeaseTTL: time.Hour, Queue: true, Borrow: true, Reserve: []Reservation{{1, Subject{Kind: User, Name: "dave"}}}},
+		{Name: "cad", Seats: 4, LeaseTTL: time.Hour, Queue: true, Borrow: true, Reserve: []Reservation{{Seats: 1, Who: Subject{Kind: User, Name: "dave"}}}},
 		{Name: "solo", Seats: 1, LeaseTTL: 2 * time.Minute},
 	}}
 }
