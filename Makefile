@@ -46,8 +46,12 @@ vet:
 
 # Every test, with the race detector: unit, property-based (rapid), fuzz
 # seed corpora, and end-to-end tests that build and run the binaries.
+# The dashboard test drives a real headless Chromium: .ci/ensure-chromium
+# installs Debian's chromium when it is missing, and the test then fails
+# rather than skips without it.
 test: vet build
-	$(GO) test -race -count=1 -timeout 45m ./...
+	./.ci/ensure-chromium
+	LICENSEGW_REQUIRE_CHROMIUM=1 $(GO) test -race -count=1 -timeout 45m ./...
 
 # Benchmarks: engine, journal, ledger, plugin stream and wire codecs (Go
 # benchmarks), then `licensegw bench` against a gateway started with

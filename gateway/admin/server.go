@@ -65,7 +65,17 @@ func Handler(b Backend, log hclog.Logger) http.Handler {
 	if sb, ok := b.(SimulateBackend); ok {
 		mux.HandleFunc("POST /v1/simulate", simulateHandler(sb, log))
 	}
+	if ub, ok := b.(UIBackend); ok {
+		h := ub.UIHandler()
+		mux.Handle("GET /ui/", h)
+		mux.Handle("GET /ui", http.RedirectHandler("/ui/", http.StatusFound))
+	}
 	return h.guard(mux)
+}
+
+// UIBackend is a Backend that also serves the web dashboard under /ui/.
+type UIBackend interface {
+	UIHandler() http.Handler
 }
 
 // MetricsBackend is a Backend that also serves Prometheus metrics, at

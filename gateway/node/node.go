@@ -53,6 +53,7 @@ type Node struct {
 	cfg   *config.Config
 
 	ns      *natsd.Server // nil when using an external NATS
+	dial    func(...nats.Option) (*nats.Conn, error)
 	journal *journal.Journal
 	ledger  *ledger.Ledger
 	plugins *pluginhost.Host
@@ -156,6 +157,7 @@ func Start(ctx context.Context, path string, log hclog.Logger) (*Node, error) {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	dial, err := n.startNATS(ctx)
+	n.dial = dial
 	if err != nil {
 		return nil, err
 	}
