@@ -24,9 +24,10 @@ import (
 // An Auth is safe for concurrent use; SetTokens replaces the set while
 // requests are served (reload, rotation).
 type Auth struct {
-	tokens atomic.Pointer[token.Set]
-	now    func() time.Time
-	log    hclog.Logger
+	tokens   atomic.Pointer[token.Set]
+	sessions *sessions // the dashboard's (session.go)
+	now      func() time.Time
+	log      hclog.Logger
 }
 
 // NewAuth makes an Auth accepting tokens.
@@ -34,7 +35,7 @@ func NewAuth(tokens *token.Set, log hclog.Logger) *Auth {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	a := &Auth{now: time.Now, log: log}
+	a := &Auth{sessions: newSessions(), now: time.Now, log: log}
 	a.tokens.Store(tokens)
 	return a
 }
@@ -42,9 +43,19 @@ func NewAuth(tokens *token.Set, log hclog.Logger) *Auth {
 // SetTokens replaces the accepted tokens.
 func (a *Auth) SetTokens(s *token.Set) { a.tokens.Store(s) }
 
-// publicPaths answer without a token: they reveal nothing but liveness, and
-// load balancers and process supervisors probe them.
+// publicPaths answer without a token: the health probes reveal nothing but
+// liveness, and load balancers and process supervisors probe them.
 func publicPath(p string) bool { return p == "/healthz" || p == "/readyz" }
+
+// publicAsset: the dashboard's page, script and style are the same for
+// everyone and carry no data; the page asks for a token before it shows any.
+func publicAsset(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	p := r.URL.Path
+	return p == "/ui" || p == "/ui/" || strings.HasPrefix(p, "/ui/assets/")
+}
 
 // readOnlyPost: a POST that only computes (its input is too big for a
 // query string) and changes nothing: /v1/simulate.
@@ -54,7 +65,7 @@ func readOnlyPost(r *http.Request) bool {
 
 // Need is the scope a request needs.
 func Need(r *http.Request) token.Scope {
-	if publicPath(r.URL.Path) {
+	if publicPath(r.URL.Path) || publicAsset(r) {
 		return token.None
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead || readOnlyPost(r) {
@@ -65,18 +76,24 @@ func Need(r *http.Request) token.Scope {
 
 // Wrap returns next behind the token check. Refusals are JSON: 401 with a
 // WWW-Authenticate challenge when the token is missing, malformed, unknown
-// or expired; 403 when its scope is too small.
+// or expired; 403 when its scope is too small, or when a dashboard
+// session's write lacks its CSRF token. Wrap also serves the dashboard's
+// session endpoints (session.go).
 func (a *Auth) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.serveSession(w, r) {
+			return
+		}
 		need := Need(r)
 		if need == token.None {
 			next.ServeHTTP(w, r)
 			return
 		}
-		tok, err := bearer(r)
-		var e token.Entry
-		if err == nil {
-			e, err = a.tokens.Load().Authenticate(tok, a.now())
+		e, err := a.authenticate(r, need)
+		if errors.Is(err, errCSRF) || errors.Is(err, errOrigin) {
+			a.log.Warn("refused: dashboard write", "token", e.Name, "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "error", err)
+			writeError(w, http.StatusForbidden, err.Error())
+			return
 		}
 		if err != nil {
 			a.log.Warn("refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "error", err)
@@ -94,6 +111,19 @@ func (a *Auth) Wrap(next http.Handler) http.Handler {
 }
 
 var errNoToken = errors.New("no token")
+
+// authenticate finds who sent r: the bearer token when there is an
+// Authorization header, else the dashboard session of its cookie.
+func (a *Auth) authenticate(r *http.Request, need token.Scope) (token.Entry, error) {
+	tok, err := bearer(r)
+	if errors.Is(err, errNoToken) {
+		return a.fromSession(r, need)
+	}
+	if err != nil {
+		return token.Entry{}, err
+	}
+	return a.tokens.Load().Authenticate(tok, a.now())
+}
 
 // bearer extracts the token of an Authorization: Bearer header.
 func bearer(r *http.Request) (string, error) {
@@ -116,6 +146,8 @@ func unauthorized(err error) string {
 		return "a token is required: send Authorization: Bearer <token> (the CLI reads LICENSEGW_TOKEN, --token or the gateway's admin.token)"
 	case errors.Is(err, token.ErrUnknown):
 		return "unknown token"
+	case errors.Is(err, errNoSession):
+		return err.Error()
 	}
 	return err.Error()
 }

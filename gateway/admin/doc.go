@@ -15,7 +15,9 @@
 //	GET    /readyz             the gateway serves requests (journal reachable)
 //	GET    /metrics            Prometheus metrics (when the backend is a MetricsBackend)
 //	GET    /v1/reports/{kind}  usage, denials or peaks over the journal (a ReportBackend)
-//	GET    /ui/                the web dashboard (a UIBackend): live by server-sent events
+//	GET    /ui/                the web dashboard (a UIBackend): live by server-sent events;
+//	                           POST /ui/login trades a token for a session cookie
+//	                           good for /ui/ only (session.go)
 //	POST   /v1/simulate        replay the journal's demand under another configuration (a SimulateBackend)
 //
 // Requests with a body larger than MaxBody are refused with 413; unknown

@@ -66,16 +66,32 @@ func Handler(b Backend, log hclog.Logger) http.Handler {
 		mux.HandleFunc("POST /v1/simulate", simulateHandler(sb, log))
 	}
 	if ub, ok := b.(UIBackend); ok {
-		h := ub.UIHandler()
-		mux.Handle("GET /ui/", h)
-		mux.Handle("GET /ui", http.RedirectHandler("/ui/", http.StatusFound))
+		h.dashboard(mux, ub)
 	}
 	return h.guard(mux)
 }
 
 // UIBackend is a Backend that also serves the web dashboard under /ui/.
+// Its handler serves the page (/ui/ and /ui/assets/, public), the live
+// events (/ui/events) and the usage charts (/ui/usage.svg).
 type UIBackend interface {
 	UIHandler() http.Handler
+}
+
+// dashboard routes /ui: the backend's page, events and charts, and the
+// dashboard's data under /ui/api/ (the /v1 answers, reached with the
+// dashboard's session cookie, which the /v1 API never accepts).
+func (h *handler) dashboard(mux *http.ServeMux, ub UIBackend) {
+	page := ub.UIHandler()
+	for _, p := range []string{"GET /ui/{$}", "GET /ui/assets/", "GET /ui/events", "GET /ui/usage.svg"} {
+		mux.Handle(p, page)
+	}
+	mux.Handle("GET /ui", http.RedirectHandler("/ui/", http.StatusFound))
+	mux.HandleFunc("GET /ui/api/status", h.status)
+	mux.HandleFunc("DELETE /ui/api/leases/{id}", h.removeLease)
+	if rb, ok := h.b.(ReportBackend); ok {
+		mux.HandleFunc("GET /ui/api/reports/{kind}", reportHandler(rb, h.log))
+	}
 }
 
 // MetricsBackend is a Backend that also serves Prometheus metrics, at
@@ -229,7 +245,11 @@ func removedBy(r *http.Request) string {
 	if name == "" {
 		name = "(none)"
 	}
-	return "token " + name + " (admin-api) client " + r.RemoteAddr
+	via := "admin-api"
+	if strings.HasPrefix(r.URL.Path, "/ui/") {
+		via = "dashboard"
+	}
+	return "token " + name + " (" + via + ") client " + r.RemoteAddr
 }
 
 func (h *handler) reload(w http.ResponseWriter, r *http.Request) {

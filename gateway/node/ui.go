@@ -43,7 +43,7 @@ func (s uiSource) Subscribe(ctx context.Context) (<-chan ui.Message, error) {
 			cancel() // too slow: end the stream rather than show a wrong page
 		}
 	}
-	for _, subj := range events.StreamSubjects(prefix) {
+	for _, subj := range append(events.StreamSubjects(prefix), events.LifecycleSubjects(prefix)...) {
 		sub, err := nc.Subscribe(subj, handle)
 		if err != nil {
 			cancel()
@@ -87,6 +87,7 @@ func (s uiSource) Usage(ctx context.Context, feature string, since, until time.T
 	peaks := make([]int, n)
 	levels := map[seats.PoolKey]int{}
 	level, last := 0, -1 // last: the bucket the level was last carried into
+	seen := false
 	carry := func(to int) {
 		for b := max(last+1, 0); b <= min(to, n-1); b++ {
 			peaks[b] = max(peaks[b], level)
@@ -97,6 +98,7 @@ func (s uiSource) Usage(ctx context.Context, feature string, since, until time.T
 		if ev.Feature != feature || ev.Time.After(until) {
 			return nil
 		}
+		seen = true
 		b := -1
 		if !ev.Time.Before(since) {
 			b = min(int(ev.Time.Sub(since)/width), n-1)
@@ -116,8 +118,12 @@ func (s uiSource) Usage(ctx context.Context, feature string, since, until time.T
 	}
 	carry(n - 1)
 	total := 0
-	for _, ps := range s.n.ledger.StatusOf(func(k seats.PoolKey) bool { return k.Name == feature }, false) {
+	pools := s.n.ledger.StatusOf(func(k seats.PoolKey) bool { return k.Name == feature }, false)
+	for _, ps := range pools {
 		total += ps.Feature.Seats
+	}
+	if len(pools) == 0 && !seen {
+		return nil, 0, fmt.Errorf("%w: %s", ui.ErrNoFeature, feature)
 	}
 	return peaks, total, nil
 }

@@ -45,7 +45,15 @@ func (s *Set) Authenticate(tok string, now time.Time) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	e, ok := s.byDigest[Hash(tok)]
+	return s.Lookup(Hash(tok), now)
+}
+
+// Lookup finds the entry of a token's digest, with Authenticate's errors
+// but ErrMalformed. A dashboard session keeps only the digest of the token
+// it was opened with and looks it up on every request, so a reload that
+// drops, rescopes or expires that token ends the session too.
+func (s *Set) Lookup(d Digest, now time.Time) (Entry, error) {
+	e, ok := s.byDigest[d]
 	if !ok {
 		return Entry{}, ErrUnknown
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/licensegw/licensegw/gateway/admin"
+	"github.com/licensegw/licensegw/gateway/token"
 	"github.com/licensegw/licensegw/internal/e2etest"
 )
 
@@ -35,11 +38,17 @@ func chromium(t *testing.T) string {
 }
 
 // TestDashboard drives the /ui page in a real headless Chromium: the page
-// loads with the numbers `status` gives, a checkout through the real
-// plugin appears within a second without reloading, a denial is listed,
-// the remove button releases a lease, the usage chart renders, and a
-// screenshot is saved (bin/artifacts/ui-dashboard.png, or
-// $LICENSEGW_ARTIFACTS).
+// asks for a token and trades it for a session, loads with the numbers
+// `licensegw status` gives, shows a checkout through the real plugin
+// within a second by a server-sent event (not a reload), lists a denial,
+// removes a lease with the write session's CSRF token, renders the usage
+// chart and a report, and saves a screenshot (bin/artifacts/ui-dashboard.png,
+// or $LICENSEGW_ARTIFACTS).
+//
+// Under CPU load every wait for the page to settle is generous; the
+// one-second promise is measured in the browser (when the event arrived)
+// against when the test got GRANTED, and must hold for one of a few
+// checkouts, so a single scheduling stall does not fail it.
 func TestDashboard(t *testing.T) {
 	t.Parallel()
 	browser := chromium(t)
@@ -49,11 +58,15 @@ feature "cad" {
   expiry = "`+time.Now().AddDate(0, 0, 12).Format("2006-01-02")+`"
 }
 feature "viewer" {
-  seats = 5
+  seats = 8
 }
 `)
 	c := g.Dial()
 	viewerLease := c.checkout("viewer", "vic", "ws-9")
+	tok, err := token.ReadFile(g.TokenFile())
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
 		chromedp.Headless,
@@ -61,14 +74,16 @@ feature "viewer" {
 		chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-quic", true), chromedp.NoFirstRun,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1200, 1000),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-background-timer-throttling", true), chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1200, 1400),
 	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancelT()
 
 	base := "http://" + g.AdminAddr
@@ -80,23 +95,62 @@ feature "viewer" {
 		}
 		return strings.TrimSpace(s)
 	}
+	eval := func(js string) bool {
+		t.Helper()
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		return ok
+	}
+
+	// The page asks for a token; a wrong one is refused on the page.
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(base+"/ui"),
-		chromedp.WaitVisible(chromedp.CSS(`#live.on`)),
-		chromedp.WaitVisible(chromedp.CSS(`#features tr[data-feature="viewer"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#login #token`)),
+		chromedp.SendKeys(chromedp.CSS(`#token`), "lgw_not-a-token"),
+		chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
 	); err != nil {
 		t.Fatalf("load /ui: %v", err)
 	}
-	// The numbers match status.
-	for _, name := range []string{"cad", "viewer"} {
-		f := g.Feature(name)
-		row := `#features tr[data-feature="` + name + `"] `
-		if got, want := text(row+"td.inuse"), fmt.Sprint(f.InUse); got != want {
-			t.Errorf("%s in use on the page %q, status %q", name, got, want)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('#loginerr').textContent.includes('malformed')`,
+		chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Fatalf("a malformed token was not refused on the page: %v (%q)", err, text(`#loginerr`))
+	}
+	if eval(`!document.querySelector('#dash').hidden`) {
+		t.Fatal("the dashboard shows without a session")
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`#token`), tok),
+		chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#live.on`)),
+		chromedp.WaitVisible(chromedp.CSS(`#leases tr[data-lease="`+viewerLease+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#node tr[data-field="readiness"]`)),
+	); err != nil {
+		t.Fatalf("log in: %v", err)
+	}
+	if who := text(`#who`); who != "admin (write)" {
+		t.Errorf("logged in as %q", who)
+	}
+	if eval(`document.cookie.includes("licensegw_session")`) {
+		t.Error("the session cookie is readable by script (not HttpOnly)")
+	}
+
+	// The numbers match `licensegw status`.
+	st := cliStatus(t, g)
+	for _, f := range st.Features {
+		row := `#features tr[data-feature="` + f.Name + `"] `
+		for _, n := range []struct {
+			cls  string
+			want int
+		}{{"seats", f.Seats}, {"inuse", f.InUse}, {"queued", f.Queued}} {
+			if got := text(row + "td." + n.cls); got != fmt.Sprint(n.want) {
+				t.Errorf("%s %s on the page %q, status %d", f.Name, n.cls, got, n.want)
+			}
 		}
-		if got, want := text(row+"td.seats"), fmt.Sprint(f.Seats); got != want {
-			t.Errorf("%s seats on the page %q, status %q", name, got, want)
-		}
+	}
+	if len(st.Features) != 2 {
+		t.Errorf("status has %d features, want 2", len(st.Features))
 	}
 	if s := text(`#features tr[data-feature="cad"]`); !strings.Contains(s, "(expiring)") {
 		t.Errorf("cad, 12 days from expiry, is not marked expiring: %q", s)
@@ -107,32 +161,43 @@ feature "viewer" {
 	if s := text(`#plugins tbody`); !strings.Contains(s, "concurrentlm") || !strings.Contains(s, "running") {
 		t.Errorf("plugins: %q", s)
 	}
+	if s := text(`#node tr[data-field="readiness"]`); !strings.Contains(s, "ready") || strings.Contains(s, "not ready") {
+		t.Errorf("gateway readiness: %q", s)
+	}
 
-	// A checkout through the plugin appears live.
-	lease := c.checkout("cad", "alice", "ws-1")
-	granted := time.Now()
-	appeared := false
-	for time.Since(granted) < 5*time.Second {
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](
-			`document.querySelector('#leases tr[data-lease="`+lease+`"]') !== null && document.querySelector('#features tr[data-feature="cad"] td.inuse').textContent === "1"`))
+	// A checkout through the plugin arrives by a server-sent event: its
+	// row carries when the event reached the page (a row from a status
+	// reload has none).
+	best := time.Duration(1<<63 - 1)
+	for i := range 5 {
+		lease := c.checkout("viewer", fmt.Sprintf("live%d", i), "ws-live")
+		granted := time.Now()
+		sel := `#leases tr[data-lease="` + lease + `"][data-arrived]`
+		if err := chromedp.Do(ctx, chromedp.WaitReady(chromedp.CSS(sel))); err != nil {
+			t.Fatalf("lease %s never arrived live: %v", lease, err)
+		}
+		at, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`+document.querySelector('`+sel+`').dataset.arrived`))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok {
-			appeared = true
+		latency := max(time.UnixMilli(int64(at)).Sub(granted), 0)
+		t.Logf("checkout %d reached the page %v after GRANTED", i, latency.Round(time.Millisecond))
+		best = min(best, latency)
+		if best <= time.Second {
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	latency := time.Since(granted)
-	t.Logf("the checkout appeared on the page %v after GRANTED", latency.Round(time.Millisecond))
-	if !appeared || latency > time.Second {
-		t.Errorf("the checkout appeared: %v, after %v; want within a second", appeared, latency)
+	if best > time.Second {
+		t.Errorf("no checkout reached the page within a second of GRANTED (best %v of 5)", best)
 	}
 
-	// A denial is listed.
+	// The first cad seat, then a denial, both live.
+	lease := c.checkout("cad", "alice", "ws-1")
+	if err := chromedp.Do(ctx, chromedp.WaitReady(chromedp.CSS(`#leases tr[data-lease="`+lease+`"][data-arrived]`))); err != nil {
+		t.Fatal(err)
+	}
 	expect(t, c.Do("CHECKOUT feature=cad user=bob host=ws-2"), "DENIED", "reason", "no-seats")
-	e2etest.Eventually(t, 5*time.Second, "denial listed", func() error {
+	e2etest.Eventually(t, 30*time.Second, "denial listed", func() error {
 		s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`#denials tbody`)))
 		if err != nil {
 			return err
@@ -142,9 +207,25 @@ feature "viewer" {
 		}
 		return nil
 	})
+	e2etest.Eventually(t, 30*time.Second, "cad in use on the page", func() error {
+		if s := text(`#features tr[data-feature="cad"] td.inuse`); s != "1" {
+			return fmt.Errorf("cad in use %q", s)
+		}
+		return nil
+	})
 
 	// The usage chart of the last hour shows the seat in use.
-	resp, err := http.Get(base + "/ui/usage.svg?feature=cad&range=hour")
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#features tr[data-feature="cad"] button.chart`)),
+		chromedp.WaitVisible(chromedp.CSS(`#chart`)),
+	); err != nil {
+		t.Errorf("chart button: %v", err)
+	}
+	if shown, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('#chart').complete && document.querySelector('#chart').naturalWidth > 0`,
+		chromedp.WithPollingTimeout(30*time.Second))); err != nil || !shown {
+		t.Errorf("chart not shown: %v %v", shown, err)
+	}
+	resp, err := g.AdminGet("/ui/usage.svg?feature=cad&range=hour")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,20 +234,20 @@ feature "viewer" {
 	if resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(string(svg), "<rect") || !strings.Contains(string(svg), "1 seats") {
 		t.Errorf("usage.svg: %s %s", resp.Header.Get("Content-Type"), svg)
 	}
-	if err := chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`#features tr[data-feature="cad"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`#chart`)),
-	); err != nil {
-		t.Errorf("chart button: %v", err)
+
+	// A report runs on the page.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#reportform button[type=submit]`))); err != nil {
+		t.Fatal(err)
 	}
-	if shown, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('#chart').complete && document.querySelector('#chart').naturalWidth > 0`,
-		chromedp.WithPollingTimeout(10*time.Second))); err != nil || !shown {
-		t.Errorf("chart not shown: %v %v", shown, err)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('#report tbody').textContent.includes('viewer')`,
+		chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Errorf("usage report on the page: %v (%q)", err, text(`#rmeta`))
 	}
 
 	saveScreenshot(t, ctx)
 
-	// Remove from the page (the confirmation accepted).
+	// Remove from the page (the confirmation accepted): the removed event
+	// names the token and the dashboard.
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.confirm = () => true; true`)); err != nil {
 		t.Fatal(err)
 	}
@@ -179,12 +260,43 @@ feature "viewer" {
 	if f := g.Feature("cad"); f.InUse != 0 || len(f.Leases) != 0 {
 		t.Errorf("after remove on the page, status says cad %+v", f)
 	}
+	ev := g.WaitEvent(30*time.Second, "removed event", func(e e2etest.Event) bool { return e.Kind == "removed" && e.Lease == lease })
+	if !strings.Contains(ev.By, "token admin (dashboard)") {
+		t.Errorf("removed by %q", ev.By)
+	}
+
+	// Logging out ends the session: the page asks for a token again.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#logout`)),
+		chromedp.WaitVisible(chromedp.CSS(`#login #token`)),
+	); err != nil {
+		t.Fatalf("log out: %v", err)
+	}
 
 	// Bad queries get JSON errors.
-	for _, q := range []string{"usage.svg", "usage.svg?feature=cad&range=year", "usage.svg?feature=" + strings.Repeat("x", 600)} {
+	for _, q := range []string{"usage.svg", "usage.svg?feature=cad&range=year", "usage.svg?feature=" + strings.Repeat("x", 600),
+		"usage.svg?feature=c%zz", "usage.svg?feature=cad&feature=viewer", "usage.svg?feature=cad&colour=red", "events?since=1"} {
 		var body struct{ Error string }
-		getJSON(t, base+"/ui/"+q, http.StatusBadRequest, &body)
+		getJSON(t, g, "/ui/"+q, http.StatusBadRequest, &body)
+		if body.Error == "" {
+			t.Errorf("/ui/%s: no error message", q)
+		}
 	}
+	var body struct{ Error string }
+	getJSON(t, g, "/ui/usage.svg?feature=nosuch", http.StatusNotFound, &body)
+}
+
+// cliStatus is `licensegw status --json`.
+func cliStatus(t *testing.T, g *Gateway) admin.Status {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	r := g.CLI(ctx, "status", "--json")
+	var st admin.Status
+	if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &st) != nil {
+		t.Fatalf("licensegw status --json: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	return st
 }
 
 func saveScreenshot(t *testing.T, ctx context.Context) {
