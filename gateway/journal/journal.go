@@ -50,6 +50,9 @@ type Config struct {
 	Stream   string       // stream name; default events.DefaultStream
 	Replicas int          // stream replicas; default 1
 	Log      hclog.Logger // default: discard
+	// ScanBatch is how many messages one request of Scan asks for;
+	// default 8192. Tests make it small to cross batches cheaply.
+	ScanBatch int
 }
 
 // Journal appends events to the event stream and replays them.

@@ -23,8 +23,9 @@ func (n *Node) Report(ctx context.Context, kind string, q report.Query) (*report
 		return nil, err
 	}
 	r := report.New(q)
-	if _, err := n.journal.Replay(ctx, 0, func(_ uint64, ev events.Event) error {
-		r.Add(&ev)
+	// Scan, the journal's bulk reader: a report reads the whole stream.
+	if _, err := n.journal.Scan(ctx, 0, func(ev *events.Event) error {
+		r.Add(ev)
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("read the journal: %w", err)

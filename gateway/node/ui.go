@@ -94,7 +94,7 @@ func (s uiSource) Usage(ctx context.Context, feature string, since, until time.T
 		}
 		last = max(last, min(to, n-1))
 	}
-	_, err := s.n.journal.Replay(ctx, 0, func(_ uint64, ev events.Event) error {
+	_, err := s.n.journal.Scan(ctx, 0, func(ev *events.Event) error {
 		if ev.Feature != feature || ev.Time.After(until) {
 			return nil
 		}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/licensegw/licensegw/gateway/events"
 	"github.com/licensegw/licensegw/gateway/journal"
@@ -18,18 +21,36 @@ import (
 const benchEvents = 200_000
 
 // BenchmarkReport measures reports read from a local JetStream stream
-// (embedded server, the journal's own replay and decoder) beside the raw
-// stream read alone, in the same run, plus the report's own cost over
-// events already in memory. The stream is a month of real engine output:
-// 20 features, 400 users, checkouts, checkins, expiries and denials.
+// (embedded server) beside the raw stream read alone, in the same run:
+//
+//   - stream-raw-read: every message of the stream by batched direct gets,
+//     payloads counted, nothing decoded: the floor of any reader;
+//   - replay-read: the journal's Replay (an ephemeral push consumer with
+//     flow control), decoded, as the gateway's start-up replay reads;
+//   - scan-read: the journal's Scan (the bulk reader), decoded;
+//   - usage-from-stream: a usage report by feature and user over Scan;
+//   - usage-in-memory: the report's own cost over decoded events.
+//
+// The stream is a month of real engine output: 20 features, 400 users,
+// checkouts, checkins, expiries and denials.
 func BenchmarkReport(b *testing.B) {
 	evs := engineEvents(b, benchEvents)
 	q := benchQuery(b, evs)
 	b.Run("usage-in-memory", func(b *testing.B) { benchInMemory(b, q, evs) })
-	j := benchJournal(b, evs)
+	j, nc := benchJournal(b, evs)
 	ctx := context.Background()
 
-	b.Run("stream-read-baseline", func(b *testing.B) {
+	b.Run("stream-raw-read", func(b *testing.B) {
+		cpu0 := cpuTime()
+		for b.Loop() {
+			// The stream holds the events and the writer's term event.
+			if n := rawRead(b, nc, uint64(len(evs))+1); n != len(evs)+1 {
+				b.Fatalf("read %d messages, want %d", n, len(evs)+1)
+			}
+		}
+		reportRates(b, len(evs), cpu0)
+	})
+	b.Run("replay-read", func(b *testing.B) {
 		cpu0 := cpuTime()
 		for b.Loop() {
 			n := 0
@@ -42,11 +63,24 @@ func BenchmarkReport(b *testing.B) {
 		}
 		reportRates(b, len(evs), cpu0)
 	})
+	b.Run("scan-read", func(b *testing.B) {
+		cpu0 := cpuTime()
+		for b.Loop() {
+			n := 0
+			if _, err := j.Scan(ctx, 0, func(*events.Event) error { n++; return nil }); err != nil {
+				b.Fatal(err)
+			}
+			if n != len(evs) {
+				b.Fatalf("read %d events, want %d", n, len(evs))
+			}
+		}
+		reportRates(b, len(evs), cpu0)
+	})
 	b.Run("usage-from-stream", func(b *testing.B) {
 		cpu0 := cpuTime()
 		for b.Loop() {
 			r := report.New(q)
-			if _, err := j.Replay(ctx, 0, func(_ uint64, ev events.Event) error { r.Add(&ev); return nil }); err != nil {
+			if _, err := j.Scan(ctx, 0, func(ev *events.Event) error { r.Add(ev); return nil }); err != nil {
 				b.Fatal(err)
 			}
 			if _, err := r.Result(report.KindUsage); err != nil {
@@ -55,6 +89,46 @@ func BenchmarkReport(b *testing.B) {
 		}
 		reportRates(b, len(evs), cpu0)
 	})
+}
+
+// rawRead reads messages 1..n of the journal's stream by batched direct
+// gets (payloads only) and counts them, decoding nothing.
+func rawRead(b *testing.B, nc *nats.Conn, n uint64) int {
+	inbox := nc.NewInbox()
+	sub, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	_ = sub.SetPendingLimits(-1, -1)
+	count, bytes := 0, 0
+	for next := uint64(1); next <= n; {
+		req := fmt.Sprintf(`{"seq":%d,"batch":8192,"max_bytes":8388608,"up_to_seq":%d,"no_hdr":true}`, next, n)
+		if err := nc.PublishRequest("$JS.API.DIRECT.GET."+events.DefaultStream, inbox, []byte(req)); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			m, err := sub.NextMsg(30 * time.Second)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if m.Header == nil {
+				count++
+				bytes += len(m.Data)
+				continue
+			}
+			if m.Header.Get("Status") != "204" {
+				b.Fatalf("direct get: %v", m.Header)
+			}
+			last, _ := strconv.ParseUint(m.Header.Get("Nats-Last-Sequence"), 10, 64)
+			next = last + 1
+			break
+		}
+	}
+	if bytes == 0 {
+		b.Fatal("no payload bytes")
+	}
+	return count
 }
 
 // BenchmarkReportInMemory is the report's own cost, without the stream.
@@ -128,7 +202,7 @@ func engineEvents(tb testing.TB, n int) []events.Event {
 }
 
 // benchJournal is a journal on a fresh embedded server holding evs.
-func benchJournal(tb testing.TB, evs []events.Event) *journal.Journal {
+func benchJournal(tb testing.TB, evs []events.Event) (*journal.Journal, *nats.Conn) {
 	s := natstest.Start(tb)
 	nc, err := s.Connect()
 	if err != nil {
@@ -149,7 +223,7 @@ func benchJournal(tb testing.TB, evs []events.Event) *journal.Journal {
 	if err := last.Wait(ctx); err != nil {
 		tb.Fatal(err)
 	}
-	return j
+	return j, nc
 }
 
 // reportRates reports events per wall second and per CPU second of the
