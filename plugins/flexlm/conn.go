@@ -55,6 +55,11 @@ type conn struct {
 	closed  bool
 	leases  map[int]held   // handle -> lease, held by this connection
 	tickets map[int]string // handle -> ticket id
+	// cancelling holds, for a ticket whose CANCEL is being answered, a
+	// channel closed once its OK is sent: the DENIED (cancelled) that the
+	// ticket's watcher sends waits for it, so the client reads them in
+	// the documented order.
+	cancelling map[int]chan struct{}
 }
 
 // held is a lease a connection holds.
@@ -65,7 +70,7 @@ type held struct {
 
 func newConn(s *server, nc net.Conn, r role) *conn {
 	return &conn{s: s, nc: nc, role: r, addr: nc.RemoteAddr().String(),
-		leases: map[int]held{}, tickets: map[int]string{}}
+		leases: map[int]held{}, tickets: map[int]string{}, cancelling: map[int]chan struct{}{}}
 }
 
 func (c *conn) send(f *wire.Frame) error {
@@ -323,7 +328,11 @@ func (c *conn) watchTicket(reqID uint32, n int, ticket string, updates <-chan sd
 			c.s.handles.drop(ticket)
 			c.mu.Lock()
 			delete(c.tickets, n)
+			answering := c.cancelling[n]
 			c.mu.Unlock()
+			if answering != nil {
+				<-answering // the CANCEL's OK goes first
+			}
 			_ = c.send(denialFrame(reqID, u.Denial).Int(wire.TTicket, int64(n)))
 			return
 		default:
@@ -399,13 +408,24 @@ func (c *conn) checkin(ctx context.Context, f *wire.Frame) error {
 
 func (c *conn) cancel(ctx context.Context, f *wire.Frame) error {
 	n := int(f.GetInt(wire.TTicket))
+	answered := make(chan struct{})
 	c.mu.Lock()
 	id, ok := c.tickets[n]
+	if ok {
+		c.cancelling[n] = answered
+	}
 	c.mu.Unlock()
 	if !ok {
 		return c.fail(f.ID, wire.CodeNoHandle, "no such queue ticket "+strconv.Itoa(n))
 	}
-	// The watcher sends the final DENIED (reason cancelled) and forgets it.
+	defer func() {
+		c.mu.Lock()
+		delete(c.cancelling, n)
+		c.mu.Unlock()
+		close(answered)
+	}()
+	// The watcher sends the final DENIED (reason cancelled) once this
+	// answer is sent, and forgets the ticket.
 	if err := c.s.seats.Cancel(ctx, id); err != nil {
 		return c.seatsError(f.ID, err)
 	}
