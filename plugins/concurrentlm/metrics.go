@@ -24,12 +24,12 @@ func newCounters(m *sdk.Metrics) *counters {
 		connsOpen:    m.Gauge("connections_open", "TCP connections open now."),
 		refusedTotal: m.Counter("connections_refused_total", "TCP connections refused by a connection limit.", "limit", "max_conns"),
 		refusedPerIP: m.Counter("connections_refused_total", "TCP connections refused by a connection limit.", "limit", "max_conns_per_ip"),
-		malformedTCP: m.Counter("requests_malformed_total", "Requests answered bad-request or too-long because they did not parse.", "transport", "tcp"),
-		malformedUDP: m.Counter("requests_malformed_total", "Requests answered bad-request or too-long because they did not parse.", "transport", "udp"),
-		limitedTCP:   m.Counter("requests_rate_limited_total", "Requests answered too-many-requests by the per-address rate limit.", "transport", "tcp"),
-		limitedUDP:   m.Counter("requests_rate_limited_total", "Requests answered too-many-requests by the per-address rate limit.", "transport", "udp"),
+		malformedTCP: m.Counter("requests_malformed_total", "Requests that did not parse: answered with the protocol's bad-request error, or dropped unanswered where the protocol does not answer them (Sentinel UDP).", "transport", "tcp"),
+		malformedUDP: m.Counter("requests_malformed_total", "Requests that did not parse: answered with the protocol's bad-request error, or dropped unanswered where the protocol does not answer them (Sentinel UDP).", "transport", "udp"),
+		limitedTCP:   m.Counter("requests_rate_limited_total", "Requests refused by the per-address rate limit: answered too-many-requests, or dropped unanswered where the protocol does not answer them (Sentinel UDP).", "transport", "tcp"),
+		limitedUDP:   m.Counter("requests_rate_limited_total", "Requests refused by the per-address rate limit: answered too-many-requests, or dropped unanswered where the protocol does not answer them (Sentinel UDP).", "transport", "udp"),
 		datagrams:    m.Counter("udp_datagrams_total", "UDP datagrams received."),
 		cacheHits:    m.Counter("udp_cache_hits_total", "UDP retransmissions answered from the answer cache."),
-		udpDropped:   m.Counter("udp_dropped_total", "UDP datagrams left unanswered (a retransmission of a request still being answered)."),
+		udpDropped:   m.Counter("udp_dropped_total", "UDP datagrams left unanswered, by reason: in_flight (a retransmission of a request still being answered), busy (no worker or cache room free), cache_share (the sender's IP holds its share of the answer cache).", "reason", "in_flight"),
 	}
 }

@@ -130,7 +130,12 @@ func (c *conn) serve(ctx context.Context) {
 				// A framing error leaves the stream unusable: say so and hang up.
 				if errors.Is(err, wire.ErrBadMagic) || errors.Is(err, wire.ErrChecksum) ||
 					errors.Is(err, wire.ErrVersion) || errors.Is(err, wire.ErrTooLarge) || errors.Is(err, wire.ErrMalformed) {
+					c.s.stats.malformed.Inc()
 					_ = c.fail(0, wire.CodeBadRequest, err.Error())
+				}
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					c.s.stats.idleClosed.Inc()
 				}
 			}
 			return
@@ -140,6 +145,7 @@ func (c *conn) serve(ctx context.Context) {
 		// refused alone: the stream is intact, so the connection and what
 		// it holds stay.
 		if err := f.Check(); err != nil {
+			c.s.stats.malformed.Inc()
 			err = c.fail(f.ID, wire.CodeBadRequest, err.Error())
 		} else {
 			err = c.handle(ctx, f)

@@ -234,6 +234,7 @@ type server struct {
 	// access is the plugin block's allow and status_allow (nil: none);
 	// the SDK has applied allow to the listeners already.
 	access *sdk.Access
+	stats  *counters
 
 	mu    sync.Mutex
 	down  bool // lmdown stopped the vendor daemon
@@ -253,7 +254,7 @@ func newServer(env *sdk.Env) (*server, error) {
 		return nil, err
 	}
 	s := &server{st: st, seats: env.Seats, log: log, handles: newHandles(), conns: map[*conn]struct{}{}, perIP: map[string]int{},
-		access: env.Access}
+		access: env.Access, stats: newCounters(env.Metrics)}
 	if s.lmgrd = env.Listeners[ListenerLmgrd]; s.lmgrd == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNoListener, ListenerLmgrd)
 	}
@@ -315,11 +316,18 @@ func (s *server) accept(ctx context.Context, l net.Listener, r role) error {
 		s.mu.Lock()
 		if r == roleVendor && s.down {
 			s.mu.Unlock()
+			s.stats.refusedDown.Inc()
 			c.refuseDown()
 			continue
 		}
 		if len(s.conns) >= s.st.maxConns || s.perIP[ip] >= s.st.maxConnsPerIP {
+			perIP := len(s.conns) < s.st.maxConns
 			s.mu.Unlock()
+			if perIP {
+				s.stats.refusedPerIP.Inc()
+			} else {
+				s.stats.refusedTotal.Inc()
+			}
 			s.log.Warn("connection refused: limit reached", "addr", c.addr, "open", len(s.conns))
 			c.refuse(wire.CodeBusy, "too many connections")
 			continue
@@ -328,8 +336,11 @@ func (s *server) accept(ctx context.Context, l net.Listener, r role) error {
 		s.perIP[ip]++
 		s.wg.Add(1)
 		s.mu.Unlock()
+		s.stats.conns.Inc()
+		s.stats.connsOpen.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer s.stats.connsOpen.Add(-1)
 			c.serve(ctx)
 			s.mu.Lock()
 			delete(s.conns, c)

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"net"
 	"net/http"
 	"strconv"
 
@@ -23,6 +24,11 @@ type meters struct {
 	m       *sdk.Metrics
 	answers map[int]*sdk.Counter
 	nodes   *sdk.Gauge
+	// Named as the other plugins' where they mean the same, so that one
+	// query covers every plugin (the gateway drops a sample whose name
+	// another plugin uses with other label names).
+	conns, limited *sdk.Counter
+	connsOpen      *sdk.Gauge
 }
 
 func newMeters(m *sdk.Metrics) *meters {
@@ -31,7 +37,22 @@ func newMeters(m *sdk.Metrics) *meters {
 		ms.answers[st] = m.Counter("answers_total", "Answers by HTTP status: 201 claims, 202 heartbeats, 204 releases, 410 no licence free, 4xx bad requests.", "status", strconv.Itoa(st))
 	}
 	ms.nodes = m.Gauge("nodes", "Nodes holding a lease, as of the last cull.")
+	ms.conns = m.Counter("connections_total", "TCP connections admitted.")
+	ms.connsOpen = m.Gauge("connections_open", "TCP connections open now.")
+	ms.limited = m.Counter("requests_rate_limited_total", "Requests refused by the per-address rate limit: answered too-many-requests, or dropped unanswered where the protocol does not answer them (Sentinel UDP).", "transport", "http")
 	return ms
+}
+
+// connState counts connections as the HTTP server sees them open and
+// close (http.Server.ConnState). Hijacked connections are not used.
+func (ms *meters) connState(_ net.Conn, st http.ConnState) {
+	switch st {
+	case http.StateNew:
+		ms.conns.Inc()
+		ms.connsOpen.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		ms.connsOpen.Add(-1)
+	}
 }
 
 func (ms *meters) answered(status int) {

@@ -129,6 +129,7 @@ func (s *server) serve(ctx context.Context, ln *limitListener) error {
 		IdleTimeout:       s.opts.idleTimeout,
 		MaxHeaderBytes:    s.opts.maxHeaderBytes,
 		ErrorLog:          s.log.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
+		ConnState:         s.meters.connState,
 	}
 	s.log.Info("serving keygen-relay node API", "addr", ln.Addr().String(), "pools", s.opts.pools, "heartbeats", s.opts.heartbeats, "signed", len(s.opts.signingSecret) > 0)
 	errc := make(chan error, 1)

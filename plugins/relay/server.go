@@ -54,6 +54,7 @@ type server struct {
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.limiter.allow(remoteIP(r.RemoteAddr)) {
+		s.meters.limited.Inc()
 		s.fail(w, http.StatusTooManyRequests, "too many requests")
 		return
 	}

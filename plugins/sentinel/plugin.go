@@ -100,7 +100,7 @@ func (p *Plugin) Serve(ctx context.Context, env *sdk.Env) error {
 		cache:   newResponseCache(opts.cacheSize, opts.cachePerIP, opts.cacheTTL),
 		limiter: newLimiter(opts.rateLimit, opts.rateBurst),
 		tickets: newTickets(opts.ticketLifetime, now),
-		stats:   &counters{},
+		stats:   newCounters(env.Metrics),
 		jobs:    make(chan job, opts.backlog),
 		access:  env.Access,
 	}

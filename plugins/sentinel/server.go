@@ -87,7 +87,7 @@ func (s *server) readLoop(ctx context.Context) error {
 			}
 			return err
 		}
-		s.stats.received.Add(1)
+		s.stats.received.Inc()
 		s.datagram(buf[:n], addr)
 	}
 }
@@ -97,12 +97,12 @@ func (s *server) readLoop(ctx context.Context) error {
 func (s *server) datagram(b []byte, addr net.Addr) {
 	now := s.now()
 	if !s.limiter.allow(hostOf(addr), now) {
-		s.stats.rateLimited.Add(1)
+		s.stats.rateLimited.Inc()
 		return
 	}
 	req, err := wire.DecodeRequest(b)
 	if err != nil {
-		s.stats.malformed.Add(1)
+		s.stats.malformed.Inc()
 		s.log.Trace("dropped malformed datagram", "from", addr, "error", err)
 		return
 	}
@@ -115,10 +115,10 @@ func (s *server) datagram(b []byte, addr net.Addr) {
 	key := cacheKey{addr: addr.String(), id: req.ID}
 	switch state, answer := s.cache.lookup(key); state {
 	case cacheInFlight:
-		s.stats.retransmits.Add(1)
+		s.stats.inFlight.Inc()
 		return
 	case cacheAnswered:
-		s.stats.retransmits.Add(1)
+		s.stats.cacheHits.Inc()
 		// The answer was sized for the first datagram; a shorter copy
 		// with the same id must not turn it into an amplifier.
 		if len(answer) <= wire.Amplification*len(b) {
@@ -128,13 +128,13 @@ func (s *server) datagram(b []byte, addr net.Addr) {
 	}
 	switch s.cache.begin(key, hostOf(addr), now) {
 	case beginKnown:
-		s.stats.retransmits.Add(1)
+		s.stats.inFlight.Inc()
 		return
 	case beginFull:
-		s.stats.busy.Add(1)
+		s.stats.busy.Inc()
 		return
 	case beginQuota:
-		s.stats.overShare.Add(1)
+		s.stats.overShare.Inc()
 		return
 	}
 	s.enqueue(job{req: req, size: len(b), addr: addr, key: key, cached: true})
@@ -149,7 +149,7 @@ func (s *server) enqueue(j job) {
 		if j.cached {
 			s.cache.abort(j.key)
 		}
-		s.stats.busy.Add(1)
+		s.stats.busy.Inc()
 	}
 }
 
@@ -172,7 +172,7 @@ func (s *server) work(ctx context.Context, j job) {
 		if j.cached {
 			s.cache.abort(j.key)
 		}
-		s.stats.silent.Add(1)
+		s.stats.silent.Inc()
 		return
 	}
 	resp.ID, resp.Type = j.req.ID, j.req.Type
@@ -200,7 +200,7 @@ func (s *server) send(b []byte, addr net.Addr) {
 		s.log.Debug("sending an answer", "to", addr, "error", err)
 		return
 	}
-	s.stats.answered.Add(1)
+	s.stats.answered.Inc()
 }
 
 // housekeep sweeps abandoned queue tickets and logs the counters.
