@@ -14,6 +14,7 @@ import (
 
 	"github.com/licensegw/licensegw/gateway/events"
 	"github.com/licensegw/licensegw/gateway/journal"
+	"github.com/licensegw/licensegw/gateway/natsd/natstest"
 )
 
 // BenchmarkAppendWait measures acknowledged events per second the way the
@@ -111,7 +112,7 @@ func openBench(b *testing.B) *journal.Journal {
 	if os.Getenv("JOURNAL_BENCH_TCP") == "" {
 		return open(b, s)
 	}
-	nc, err := nats.Connect(s.ClientURL())
+	nc, err := nats.Connect(s.ClientURL(), natstest.FullAccess())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -139,7 +139,7 @@ func TestJournalRedialsAClosedConnection(t *testing.T) {
 // restart the server and see it ready again).
 func TestReadyReportsAStoppedServer(t *testing.T) {
 	s := natstest.Start(t)
-	nc, err := nats.Connect(s.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	nc, err := nats.Connect(s.ClientURL(), natstest.FullAccess(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -538,7 +538,7 @@ func freePort(t *testing.T) string {
 func TestRetryAcrossServerRestart(t *testing.T) {
 	dir, addr := t.TempDir(), freePort(t)
 	start := func() *natsd.Server {
-		s, err := natsd.Start(waitCtx(t), natsd.Config{Listen: addr, StoreDir: dir}, nil)
+		s, err := natsd.Start(waitCtx(t), natsd.Config{Listen: addr, StoreDir: dir, Auth: natstest.Auth()}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -546,7 +546,7 @@ func TestRetryAcrossServerRestart(t *testing.T) {
 		return s
 	}
 	s := start()
-	nc, err := nats.Connect(s.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
+	nc, err := nats.Connect(s.ClientURL(), natstest.FullAccess(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package natsd
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -40,11 +41,20 @@ type Config struct {
 	// Cluster, when set, makes the server a node of a NATS cluster
 	// (cluster.go); nil runs a single server.
 	Cluster *Cluster
+	// Auth says who may connect over the network; with no identities,
+	// nobody may. Server.Connect always may.
+	Auth Auth
+	// TLS, when set, is required of every client of the listener; with
+	// ClientAuth tls.RequireAndVerifyClientCert, so is a client
+	// certificate, on top of credentials. In-process connections need
+	// neither.
+	TLS *tls.Config
 }
 
 // Server is a running embedded NATS server with JetStream.
 type Server struct {
 	ns  *server.Server
+	gw  *gatewayIdentity // what Connect authenticates with
 	log hclog.Logger
 }
 
@@ -54,7 +64,11 @@ func Start(ctx context.Context, cfg Config, log hclog.Logger) (*Server, error) {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	opts, err := options(cfg)
+	gw, err := newGatewayIdentity()
+	if err != nil {
+		return nil, err
+	}
+	opts, err := options(cfg, gw)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +93,7 @@ func Start(ctx context.Context, cfg Config, log hclog.Logger) (*Server, error) {
 		ns.WaitForShutdown()
 		return nil, fmt.Errorf("natsd: JetStream did not start (store %q)", cfg.StoreDir)
 	}
-	return &Server{ns: ns, log: log}, nil
+	return &Server{ns: ns, gw: gw, log: log}, nil
 }
 
 // waitReady waits until ns accepts clients, or fails on the first fatal
@@ -102,7 +116,7 @@ func waitReady(ctx context.Context, ns *server.Server, fatal <-chan string) erro
 }
 
 // options turns cfg into nats-server options.
-func options(cfg Config) (*server.Options, error) {
+func options(cfg Config, gw *gatewayIdentity) (*server.Options, error) {
 	if cfg.StoreDir == "" {
 		return nil, errors.New("natsd: StoreDir is required")
 	}
@@ -116,6 +130,12 @@ func options(cfg Config) (*server.Options, error) {
 		// operators need.
 	}
 	if err := clusterOptions(opts, cfg.Cluster); err != nil {
+		return nil, err
+	}
+	if err := applyAuth(opts, cfg.Auth, gw); err != nil {
+		return nil, err
+	}
+	if err := applyTLS(opts, cfg.TLS); err != nil {
 		return nil, err
 	}
 	if cfg.NoListen {
@@ -150,9 +170,12 @@ func (s *Server) ClientURL() string {
 }
 
 // Connect opens a connection to the server in-process: no TCP socket, no
-// loopback round trip. The gateway's own journal uses it.
+// loopback round trip. The gateway's own journal uses it. The connection
+// has every permission: it authenticates with a key made in memory when
+// the server started, which the server accepts on in-process connections
+// only, so no credential for it exists on disk or on the network.
 func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
-	opts = append([]nats.Option{nats.InProcessServer(s.ns), nats.Name("licensegw")}, opts...)
+	opts = append([]nats.Option{nats.InProcessServer(s.ns), nats.Name("licensegw"), s.gw.option()}, opts...)
 	nc, err := nats.Connect("", opts...)
 	if err != nil {
 		return nil, fmt.Errorf("natsd: connect in-process: %w", err)

@@ -41,7 +41,7 @@ func TestStartTCPAndInProcess(t *testing.T) {
 	log := hclog.New(&hclog.LoggerOptions{Level: hclog.Info, Output: &out})
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	s, err := natsd.Start(ctx, natsd.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), Name: "n1"}, log)
+	s, err := natsd.Start(ctx, natsd.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), Name: "n1", Auth: natstest.Auth()}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestStartTCPAndInProcess(t *testing.T) {
 	if !strings.HasPrefix(url, "nats://127.0.0.1:") || strings.HasSuffix(url, ":4222") || strings.HasSuffix(url, ":-1") {
 		t.Fatalf("ClientURL = %q, want a random loopback port", url)
 	}
-	tcp, err := nats.Connect(url)
+	tcp, err := nats.Connect(url, natstest.FullAccess())
 	if err != nil {
 		t.Fatalf("TCP connect: %v", err)
 	}

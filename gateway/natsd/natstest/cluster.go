@@ -58,6 +58,7 @@ func startCluster(ctx context.Context, t testing.TB, n int) ([]*natsd.Server, er
 		s, err := natsd.Start(ctx, natsd.Config{
 			Listen: "127.0.0.1:0", StoreDir: filepath.Join(dir, name), Name: name,
 			Cluster: &natsd.Cluster{Name: "test", Listen: routes[i], Routes: routes},
+			Auth:    Auth(),
 		}, log)
 		if err != nil {
 			return srvs, fmt.Errorf("node %s: %w", name, err)
