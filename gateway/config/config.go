@@ -82,7 +82,7 @@ type NATS struct {
 	Embedded    bool   // run an in-process nats-server (default) rather than connect to URL
 	Listen      string // the embedded server's client address; "" means in-process connections only
 	URL         string // an existing NATS server or cluster (comma-separated URLs), when not Embedded
-	Credentials string // a .creds file for URL, absolute; "" when not set
+	Credentials string // an nkey seed or JWT .creds file for URL, absolute; "" when not set
 	Prefix      string // subject prefix (events.DefaultPrefix)
 	Stream      string // JetStream stream name (events.DefaultStream)
 	Replicas    int    // stream replicas, 1 to 5; 1 when Embedded
@@ -91,6 +91,13 @@ type NATS struct {
 	// 0 keeps everything.
 	MaxAge   time.Duration
 	MaxBytes int64
+
+	// The embedded server's listener (natsauth.go): the seed file of the
+	// read-only audit identity made at first start ("" for none), the
+	// identities declared by public key, and TLS. Empty with URL.
+	AuditCredentials string
+	Identities       []NATSIdentity
+	TLS              TLS
 }
 
 // Signing is the signing { } block: the Ed25519 key grants are signed with.

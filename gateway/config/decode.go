@@ -31,7 +31,7 @@ func (d *decoder) root(c *Config, body hcl.Body) {
 	content := d.content(body, rootSchema)
 	c.Gateway = d.gateway(d.single(content.Blocks, "gateway"))
 	c.Admin = d.admin(d.single(content.Blocks, "admin"), c.Gateway.DataDir)
-	c.NATS = d.nats(d.single(content.Blocks, "nats"))
+	c.NATS = d.nats(d.single(content.Blocks, "nats"), c.Gateway.DataDir)
 	c.Signing = d.signing(d.single(content.Blocks, "signing"), c.Gateway.DataDir)
 
 	// Groups first: features refer to them wherever they are in the file.
@@ -160,11 +160,12 @@ var natsSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "embedded"}, {Name: "listen"}, {Name: "url"}, {Name: "credentials"},
 		{Name: "prefix"}, {Name: "stream"}, {Name: "replicas"},
-		{Name: "max_age"}, {Name: "max_bytes"},
+		{Name: "max_age"}, {Name: "max_bytes"}, {Name: "audit_credentials"},
 	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "identity", LabelNames: []string{"name"}}, {Type: "tls"}},
 }
 
-func (d *decoder) nats(b *hcl.Block) NATS {
+func (d *decoder) nats(b *hcl.Block, dataDir string) NATS {
 	n := NATS{
 		Embedded: true,
 		Listen:   DefaultNATSListen,
@@ -173,9 +174,11 @@ func (d *decoder) nats(b *hcl.Block) NATS {
 		Replicas: DefaultReplicas,
 	}
 	if b == nil {
+		n.AuditCredentials = defaultIn("", dataDir, DefaultAuditCredentials)
 		return n
 	}
-	a := d.content(b.Body, natsSchema).Attributes
+	content := d.content(b.Body, natsSchema)
+	a := content.Attributes
 	embeddedSet := d.boolean(a, "embedded", &n.Embedded)
 	urlSet := d.str(a, "url", &n.URL)
 	switch {
@@ -231,6 +234,7 @@ func (d *decoder) nats(b *hcl.Block) NATS {
 		d.errorf(a["max_age"].Expr.Range(), "Invalid max_age", "Events are kept at least a minute (snapshots are taken every minute), not %s.", n.MaxAge)
 	}
 	d.size(a, "max_bytes", &n.MaxBytes)
+	d.natsAuth(content, &n, dataDir)
 	return n
 }
 

@@ -75,6 +75,16 @@ func TestInvalid(t *testing.T) {
 			{"Invalid subject prefix", 4, 14},
 			{"Invalid stream name", 5, 14},
 		}},
+		{"nats_auth.hcl", []want{
+			{"Reserved identity name", 2, 12},
+			{"Invalid nkey", 7, 14},
+			{"Invalid access", 12, 14},
+			{"Duplicate identity", 18, 12},
+			{"Missing required argument", 22, 20},
+		}},
+		{"nats_url_auth.hcl", []want{
+			{"Identity without the embedded server", 3, 3},
+		}},
 		{"plugins.hcl", []want{
 			{"Invalid checksum", 3, 12},
 			{"Invalid listen address", 6, 11},

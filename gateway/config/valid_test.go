@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/licensegw/licensegw/gateway/seats"
 	"github.com/licensegw/licensegw/sdk"
 )
@@ -24,10 +26,11 @@ func defaults(t *testing.T, file string) *Config {
 		t.Fatal(err)
 	}
 	return &Config{
-		File:       abs,
-		Gateway:    Gateway{Name: host, DataDir: filepath.Join(dir, "data"), LogLevel: "info", LogFormat: "text", ExpiryWarning: DefaultExpiryWarningDays * 24 * time.Hour},
-		Admin:      Admin{Enabled: true, Listen: "127.0.0.1:7648", TokenFile: filepath.Join(dir, "data", "admin.token")},
-		NATS:       NATS{Embedded: true, Listen: "127.0.0.1:4222", Prefix: "licensegw", Stream: "LICENSEGW_EVENTS", Replicas: 1},
+		File:    abs,
+		Gateway: Gateway{Name: host, DataDir: filepath.Join(dir, "data"), LogLevel: "info", LogFormat: "text", ExpiryWarning: DefaultExpiryWarningDays * 24 * time.Hour},
+		Admin:   Admin{Enabled: true, Listen: "127.0.0.1:7648", TokenFile: filepath.Join(dir, "data", "admin.token")},
+		NATS: NATS{Embedded: true, Listen: "127.0.0.1:4222", Prefix: "licensegw", Stream: "LICENSEGW_EVENTS", Replicas: 1,
+			AuditCredentials: filepath.Join(dir, "data", "nats-audit.nk")},
 		Signing:    Signing{Enabled: true, KeyFile: filepath.Join(dir, "data", "signing.key")},
 		Groups:     map[string][]string{},
 		HostGroups: map[string][]string{},
@@ -88,6 +91,7 @@ func TestValid(t *testing.T) {
 			c.NATS.Embedded = false
 			c.NATS.Listen = ""
 			c.NATS.URL = "nats://nats.example.com:4222"
+			c.NATS.AuditCredentials = ""
 			c.Features = []seats.Feature{feature("cad", 7, func(f *seats.Feature) {
 				f.Vendor = "acme"
 				f.LeaseTTL = 3 * time.Minute
@@ -111,6 +115,15 @@ func TestValid(t *testing.T) {
 			c.Signing.KeyFile = "/srv/licensegw/signing.key"
 			c.Admin = Admin{}
 			c.NATS.Listen = ""
+			c.NATS.AuditCredentials = "/srv/licensegw/nats-audit.nk"
+		}},
+		{"valid/nats_auth.hcl", func(c *Config) {
+			c.NATS.AuditCredentials = filepath.Join(validDir, "creds", "audit.nk")
+			c.NATS.Identities = []NATSIdentity{
+				{Name: "siem", NKey: "UDNRT2ROAVL64OGKZSRCOCBWVE4MEDSO3TAAMQA7BZ7X2HJG2H3IK7PQ"},
+				{Name: "backup", NKey: "UBJQT66R2FIRJHXDNRZT7XAV5FIGTPXZB5QEDQPOJNPHQO77RP6VJAKX", Write: true},
+			}
+			c.NATS.TLS = TLS{CertFile: filepath.Join(validDir, "plugins.hcl"), KeyFile: filepath.Join(validDir, "plugins.hcl")}
 		}},
 		{"valid/durations.hcl", func(c *Config) {
 			c.Features = []seats.Feature{
@@ -229,6 +242,12 @@ func TestValid(t *testing.T) {
 					t.Errorf("plugin %s: DeclRange %v", p.Name, p.DeclRange)
 				}
 				p.Config, p.DeclRange = nil, want.Plugins[i].DeclRange
+			}
+			for i := range got.NATS.Identities {
+				if got.NATS.Identities[i].DeclRange.Start.Line == 0 {
+					t.Errorf("identity %s: no DeclRange", got.NATS.Identities[i].Name)
+				}
+				got.NATS.Identities[i].DeclRange = hcl.Range{}
 			}
 			got.files = nil
 			if !reflect.DeepEqual(got, want) {
