@@ -74,8 +74,9 @@ func TestBinarySurvivesKill(t *testing.T) {
 	}()
 
 	out := filepath.Join(t.TempDir(), "audit.jsonl")
+	creds := natstest.ReadOnlyCreds(t) // the audit identity's permissions
 	run := func() *exec.Cmd {
-		cmd := exec.Command(bin, "-url", s.ClientURL(), "-out", out, "-batch", "8", "-ack-wait", "500ms")
+		cmd := exec.Command(bin, "-url", s.ClientURL(), "-creds", creds, "-out", out, "-batch", "8", "-ack-wait", "500ms")
 		cmd.Stderr = testLog{t}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

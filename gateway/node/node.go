@@ -217,9 +217,11 @@ func (n *Node) startNATS(ctx context.Context) (func(...nats.Option) (*nats.Conn,
 	name := nats.Name("licensegw " + n.cfg.Gateway.Name)
 	if !cfg.Embedded {
 		base := []nats.Option{name, nats.MaxReconnects(-1), nats.RetryOnFailedConnect(false)}
-		if cfg.Credentials != "" {
-			base = append(base, nats.UserCredentials(cfg.Credentials))
+		creds, err := natsCredentials(cfg.Credentials)
+		if err != nil {
+			return nil, err
 		}
+		base = append(base, creds...)
 		dial := func(opts ...nats.Option) (*nats.Conn, error) {
 			nc, err := nats.Connect(cfg.URL, append(base, opts...)...)
 			if err != nil {
@@ -229,17 +231,23 @@ func (n *Node) startNATS(ctx context.Context) (func(...nats.Option) (*nats.Conn,
 		}
 		return dial, nil
 	}
+	tlsCfg, err := natsTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
 	ns, err := natsd.Start(ctx, natsd.Config{
 		Listen:   cfg.Listen,
 		StoreDir: filepath.Join(n.cfg.Gateway.DataDir, "jetstream"),
 		Name:     n.cfg.Gateway.Name,
 		NoListen: cfg.Listen == "",
+		Auth:     n.natsAuth(cfg),
+		TLS:      tlsCfg,
 	}, n.log.Named("nats"))
 	if err != nil {
 		return nil, fmt.Errorf("embedded NATS: %w", err)
 	}
 	n.ns = ns
-	n.log.Info("embedded NATS listening", "url", ns.ClientURL())
+	n.log.Info("embedded NATS listening", "url", ns.ClientURL(), "tls", tlsCfg != nil, "audit_credentials", cfg.AuditCredentials)
 	return func(opts ...nats.Option) (*nats.Conn, error) {
 		return ns.Connect(append([]nats.Option{name}, opts...)...)
 	}, nil

@@ -18,22 +18,23 @@ import (
 )
 
 type eventsTailCommand struct {
-	feature, vendor, kind, url, prefix string
-	asJSON                             bool
-	count                              int
+	feature, vendor, kind, prefix string
+	asJSON                        bool
+	count                         int
+	nats                          natsFlags
 }
 
 func (*eventsTailCommand) synopsis() string { return "print live events" }
 func (*eventsTailCommand) usage() string    { return "events tail [options]" }
 func (*eventsTailCommand) help() string {
-	return "Prints the gateway's events as they happen, one line each (or their JSON),\nuntil interrupted or --count events were seen."
+	return "Prints the gateway's events as they happen, one line each (or their JSON),\nuntil interrupted or --count events were seen.\n\nThe embedded NATS server requires credentials: run beside the gateway, the\ncommand uses the read-only audit credentials the gateway wrote in its data\ndirectory (found through --config); elsewhere pass --creds FILE."
 }
 
 func (c *eventsTailCommand) flags(e *env, fs *flag.FlagSet) {
 	fs.StringVar(&c.feature, "feature", "", "only this `feature`")
 	fs.StringVar(&c.vendor, "vendor", "", "only this `vendor`")
 	fs.StringVar(&c.kind, "kind", "", "only this `kind` (checkout, checkin, denied, queued, ...)")
-	fs.StringVar(&c.url, "nats", envOr(e, "LICENSEGW_NATS", "nats://127.0.0.1:4222"), "NATS `url` (env LICENSEGW_NATS)")
+	c.nats.register(e, fs)
 	fs.StringVar(&c.prefix, "prefix", events.DefaultPrefix, "subject `prefix`")
 	fs.BoolVar(&c.asJSON, "json", false, "print each event's JSON as received")
 	fs.IntVar(&c.count, "count", 0, "stop after `n` events (0: until interrupted)")
@@ -49,9 +50,9 @@ func (c *eventsTailCommand) run(ctx context.Context, e *env, args []string) int 
 	}
 	subject := eventSubject(c.prefix, c.vendor, c.feature, c.kind)
 
-	nc, err := nats.Connect(c.url, nats.Name("licensegw events tail"))
+	nc, err := c.nats.connect("licensegw events tail")
 	if err != nil {
-		return fail(e, "connect to NATS at %s: %v", c.url, err)
+		return fail(e, "%v", err)
 	}
 	defer nc.Close()
 	msgs := make(chan *nats.Msg, 1024)
@@ -60,7 +61,7 @@ func (c *eventsTailCommand) run(ctx context.Context, e *env, args []string) int 
 		return fail(e, "subscribe %s: %v", subject, err)
 	}
 	defer sub.Unsubscribe()
-	fmt.Fprintf(e.stderr, "listening on %s at %s\n", subject, c.url)
+	fmt.Fprintf(e.stderr, "listening on %s at %s\n", subject, c.nats.url)
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()

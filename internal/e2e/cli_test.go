@@ -91,7 +91,10 @@ func TestCLI(t *testing.T) {
 	})
 
 	t.Run("events tail", func(t *testing.T) {
+		// Run beside the gateway, as its operator would: it finds the
+		// audit credentials through ./config.hcl.
 		cmd := exec.CommandContext(ctx, bins.Path(licensegwBin), "events", "tail", "--count", "1", "--kind", "checkout", "--nats", g.NATSURL())
+		cmd.Dir = g.Dir
 		var stdout bytes.Buffer
 		cmd.Stdout = &stdout
 		stderr, done := startBackground(t, cmd)

@@ -298,7 +298,7 @@ feature "viewer" {
 		t.Errorf("status line of viewer: %q", line)
 	}
 
-	nc, err := nats.Connect(g.NATSURL())
+	nc, err := nats.Connect(g.NATSURL(), g.AuditNATS())
 	if err != nil {
 		t.Fatal(err)
 	}

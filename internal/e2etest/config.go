@@ -71,12 +71,13 @@ func (g *Gateway) portTaken(a string) bool {
 	return false
 }
 
-// natsBlock is the embedded server on its own port, or the external one.
+// natsBlock is the embedded server on its own port, with the harness's
+// identity, or the external one.
 func (g *Gateway) natsBlock() string {
 	if g.opts.NATSURL != "" {
 		return fmt.Sprintf("nats {\n  url = %q\n}\n", g.opts.NATSURL)
 	}
-	return fmt.Sprintf("nats {\n  embedded = true\n  listen   = %q\n}\n", g.NATSAddr)
+	return fmt.Sprintf("nats {\n  embedded = true\n  listen   = %q\n%s%s\n}\n", g.NATSAddr, g.identityBlock(), g.opts.NATS)
 }
 
 // render is the whole configuration file: the blocks the harness needs

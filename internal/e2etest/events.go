@@ -36,13 +36,13 @@ func (g *Gateway) NATSURL() string { return "nats://" + g.NATSAddr }
 
 // Events returns every accounting event the stream holds now, in order, or
 // fails the test. It reads like an audit consumer: nats.go connected to the
-// NATS port, an ordered consumer from the start up to the stream's last
-// sequence at the time of the call.
+// NATS port with the audit credentials, an ordered consumer from the start
+// up to the stream's last sequence at the time of the call.
 func (g *Gateway) Events() []Event {
 	g.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	evs, err := ReadEvents(ctx, g.NATSURL())
+	evs, err := ReadEvents(ctx, g.NATSURL(), g.readOptions()...)
 	if err != nil {
 		g.t.Fatalf("read the event stream: %v", err)
 	}
@@ -57,7 +57,7 @@ func (g *Gateway) WaitEvent(timeout time.Duration, what string, match func(Event
 	Eventually(g.t, timeout, "event "+what, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		evs, err := ReadEvents(ctx, g.NATSURL())
+		evs, err := ReadEvents(ctx, g.NATSURL(), g.readOptions()...)
 		if err != nil {
 			return err
 		}
@@ -78,11 +78,13 @@ func (g *Gateway) Subjects() []string {
 	g.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	msgs, err := ReadStream(ctx, g.NATSURL(), "licensegw.>")
+	msgs, err := ReadStream(ctx, g.NATSURL(), "licensegw.>", g.readOptions()...)
 	if err != nil {
 		g.t.Fatalf("read the stream: %v", err)
 	}
-	life, err := readStream(ctx, g.NATSURL(), LifecycleStreamName, "licensegw.>")
+	// The audit identity has consumers on the journal only (see
+	// docs/security.md): the lifecycle stream is read with the harness's.
+	life, err := readStream(ctx, g.NATSURL(), LifecycleStreamName, "licensegw.>", g.privilegedOptions()...)
 	if err != nil {
 		g.t.Fatalf("read the lifecycle stream: %v", err)
 	}
@@ -94,22 +96,38 @@ func (g *Gateway) Subjects() []string {
 	return out
 }
 
+// readOptions authenticate the harness's reads: the audit credentials with
+// the embedded server, nothing with an external one.
+func (g *Gateway) readOptions() []nats.Option {
+	if g.opts.NATSURL != "" {
+		return nil
+	}
+	return []nats.Option{g.AuditNATS()}
+}
+
+func (g *Gateway) privilegedOptions() []nats.Option {
+	if g.opts.NATSURL != "" {
+		return nil
+	}
+	return []nats.Option{g.privilegedOption()}
+}
+
 // ReadEvents reads every accounting event of the stream at url, up to its
-// last sequence when called.
-func ReadEvents(ctx context.Context, url string) ([]Event, error) {
-	return ReadStream(ctx, url, EventSubjects)
+// last sequence when called; opts authenticate (Gateway.AuditNATS).
+func ReadEvents(ctx context.Context, url string, opts ...nats.Option) ([]Event, error) {
+	return ReadStream(ctx, url, EventSubjects, opts...)
 }
 
 // ReadStream reads every message of the stream at url whose subject
 // matches filter, up to the stream's last sequence when called. Payloads
 // must be JSON; those that are not accounting events (lifecycle messages,
 // when filter admits them) fill Event only partly.
-func ReadStream(ctx context.Context, url, filter string) ([]Event, error) {
-	return readStream(ctx, url, StreamName, filter)
+func ReadStream(ctx context.Context, url, filter string, opts ...nats.Option) ([]Event, error) {
+	return readStream(ctx, url, StreamName, filter, opts...)
 }
 
-func readStream(ctx context.Context, url, stream, filter string) ([]Event, error) {
-	nc, err := nats.Connect(url, nats.Name("licensegw e2etest"))
+func readStream(ctx context.Context, url, stream, filter string, opts ...nats.Option) ([]Event, error) {
+	nc, err := nats.Connect(url, append([]nats.Option{nats.Name("licensegw e2etest")}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: %w", url, err)
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nkeys"
+
 	"github.com/licensegw/licensegw/gateway/admin"
 	"github.com/licensegw/licensegw/gateway/config"
 	"github.com/licensegw/licensegw/gateway/token"
@@ -49,6 +51,9 @@ type Options struct {
 	NATSURL string
 	// Admin is HCL added inside the admin block (token blocks, tls).
 	Admin string
+	// NATS is HCL added inside the embedded server's nats block
+	// (identity blocks, tls, audit_credentials).
+	NATS string
 
 	Name         string        // the gateway's name; DefaultName when empty
 	Env          []string      // added to the daemon's environment
@@ -67,7 +72,8 @@ type Gateway struct {
 	NATSAddr   string // host:port of the embedded NATS server
 	LogPath    string // the daemon's stdout and stderr, every run appended
 
-	plugins []string // names of the enabled plugins, all "running" when ready
+	plugins []string      // names of the enabled plugins, all "running" when ready
+	nkey    nkeys.KeyPair // the harness's NATS identity (PrivilegedNATS)
 
 	mu    sync.Mutex
 	addrs map[string]string
@@ -113,6 +119,9 @@ func New(t testing.TB, opts Options) *Gateway {
 		addrs:      map[string]string{},
 	}
 	var err error
+	if g.nkey, err = newHarnessKey(); err != nil {
+		t.Fatal(err)
+	}
 	if g.AdminAddr, err = g.alloc(adminAddrName, FreeTCPAddr); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"time"
@@ -8,7 +9,10 @@ import (
 
 // Defaults for the zero fields of Config.
 const (
-	DefaultURL     = "nats://127.0.0.1:4222"
+	DefaultURL = "nats://127.0.0.1:4222"
+	// DefaultCreds is where `make run` (data_dir "./data") writes the
+	// gateway's read-only audit credentials.
+	DefaultCreds   = "data/nats-audit.nk"
 	DefaultStream  = "LICENSEGW_EVENTS"
 	DefaultDurable = "audit"
 	DefaultSubject = "licensegw.events.>"
@@ -20,6 +24,8 @@ const (
 // Config says what to consume and where to write it.
 type Config struct {
 	URL     string        // NATS server
+	Creds   string        // credentials file: an nkey seed (the gateway's audit identity) or a JWT .creds file; "" for none
+	TLS     *tls.Config   // nil: plain, unless the URL says tls://
 	Stream  string        // the events stream
 	Durable string        // durable consumer name: one per audit file
 	Subject string        // filter subject

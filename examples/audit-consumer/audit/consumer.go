@@ -34,7 +34,11 @@ func Run(ctx context.Context, cfg Config) error {
 		seen.add(id)
 	}
 
-	nc, err := nats.Connect(cfg.URL, nats.Name("licensegw-audit"), nats.MaxReconnects(-1))
+	opts, err := cfg.natsOptions()
+	if err != nil {
+		return err
+	}
+	nc, err := nats.Connect(cfg.URL, opts...)
 	if err != nil {
 		return fmt.Errorf("audit: connect %s: %w", cfg.URL, err)
 	}

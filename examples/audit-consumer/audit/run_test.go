@@ -175,7 +175,7 @@ func TestResumesWhereItStopped(t *testing.T) {
 	s := natstest.Start(t)
 	p := newPublisher(t, s)
 	out := filepath.Join(t.TempDir(), "audit.jsonl")
-	cfg := audit.Config{URL: s.ClientURL(), Out: out, Batch: 16, MaxWait: 100 * time.Millisecond}
+	cfg := audit.Config{URL: s.ClientURL(), Creds: natstest.ReadOnlyCreds(t), Out: out, Batch: 16, MaxWait: 100 * time.Millisecond}
 
 	p.publish(100)
 	r := start(t, cfg)
@@ -224,7 +224,7 @@ func TestSkipsWrittenButUnacked(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := start(t, audit.Config{URL: s.ClientURL(), Out: out, Batch: 10, MaxWait: 100 * time.Millisecond})
+	r := start(t, audit.Config{URL: s.ClientURL(), Creds: natstest.ReadOnlyCreds(t), Out: out, Batch: 10, MaxWait: 100 * time.Millisecond})
 	waitLines(t, out, 40)
 	waitAcked(t, s)
 	r.stop(t)
@@ -240,9 +240,10 @@ func TestRunErrors(t *testing.T) {
 		cfg  audit.Config
 	}{
 		{"no output", audit.Config{URL: s.ClientURL()}},
-		{"no stream", audit.Config{URL: s.ClientURL(), Stream: "NOPE", Out: filepath.Join(t.TempDir(), "a")}},
+		{"no stream", audit.Config{URL: s.ClientURL(), Creds: natstest.FullAccessCreds(t), Stream: "NOPE", Out: filepath.Join(t.TempDir(), "a")}},
 		{"no server", audit.Config{URL: "nats://127.0.0.1:1", Out: filepath.Join(t.TempDir(), "a")}},
-		{"output in a missing directory", audit.Config{URL: s.ClientURL(), Out: filepath.Join(t.TempDir(), "x", "a")}},
+		{"no credentials", audit.Config{URL: s.ClientURL(), Out: filepath.Join(t.TempDir(), "a")}},
+		{"output in a missing directory", audit.Config{URL: s.ClientURL(), Creds: natstest.ReadOnlyCreds(t), Out: filepath.Join(t.TempDir(), "x", "a")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -89,8 +89,19 @@ func ReadOnly() nats.Option { return nkeyOption(readOnlySeed) }
 // and returns its path, for programs that take a credentials file.
 func ReadOnlyCreds(t testing.TB) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "read.nk")
-	if err := os.WriteFile(path, []byte(readOnlySeed+"\n"), 0o600); err != nil {
+	return writeSeed(t, "read.nk", readOnlySeed)
+}
+
+// FullAccessCreds is ReadOnlyCreds for the FullAccess identity.
+func FullAccessCreds(t testing.TB) string {
+	t.Helper()
+	return writeSeed(t, "full.nk", fullSeed)
+}
+
+func writeSeed(t testing.TB, name, seed string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(seed+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
