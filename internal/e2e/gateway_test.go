@@ -24,6 +24,13 @@ type Gateway struct {
 	pluginConfig string // the plugin's config { } body, HCL
 	natsURL      string // an external NATS server; "" for the embedded one
 	admin        string // added to the admin block, HCL
+	nats         string // added to the embedded server's nats block, HCL
+}
+
+// WithNATSBody adds body to the embedded server's nats block (identity
+// blocks, tls).
+func WithNATSBody(body string) Option {
+	return func(g *Gateway) { g.nats = body }
 }
 
 // WithAdmin adds body to the admin block (token blocks, tls).
@@ -54,7 +61,7 @@ func StartGateway(t *testing.T, features string, opts ...Option) *Gateway {
 	for _, o := range opts {
 		o(g)
 	}
-	g.Gateway = e2etest.New(t, e2etest.Options{Bins: bins, Config: g.config(), StartTimeout: startTimeout, NATSURL: g.natsURL, Admin: g.admin})
+	g.Gateway = e2etest.New(t, e2etest.Options{Bins: bins, Config: g.config(), StartTimeout: startTimeout, NATSURL: g.natsURL, Admin: g.admin, NATS: g.nats})
 	g.CLMAddr = g.Addr(e2etest.CLMAddr)
 	g.Start()
 	return g
