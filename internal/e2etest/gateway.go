@@ -73,7 +73,7 @@ type Gateway struct {
 	LogPath    string // the daemon's stdout and stderr, every run appended
 
 	plugins []string      // names of the enabled plugins, all "running" when ready
-	nkey    nkeys.KeyPair // the harness's NATS identity (PrivilegedNATS)
+	nkey    nkeys.KeyPair // the harness's NATS identity (PrivilegedNATS), made on first use, under mu
 
 	mu    sync.Mutex
 	addrs map[string]string
@@ -119,9 +119,6 @@ func New(t testing.TB, opts Options) *Gateway {
 		addrs:      map[string]string{},
 	}
 	var err error
-	if g.nkey, err = newHarnessKey(); err != nil {
-		t.Fatal(err)
-	}
 	if g.AdminAddr, err = g.alloc(adminAddrName, FreeTCPAddr); err != nil {
 		t.Fatal(err)
 	}

@@ -46,8 +46,23 @@ func (g *Gateway) PrivilegedNATS() *nats.Conn {
 }
 
 func (g *Gateway) privilegedOption() nats.Option {
-	pub, _ := g.nkey.PublicKey()
-	return nats.Nkey(pub, g.nkey.Sign)
+	kp := g.key()
+	pub, _ := kp.PublicKey()
+	return nats.Nkey(pub, kp.Sign)
+}
+
+// key is the harness identity's key, made on first use.
+func (g *Gateway) key() nkeys.KeyPair {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.nkey == nil {
+		kp, err := newHarnessKey()
+		if err != nil {
+			g.t.Fatal(err)
+		}
+		g.nkey = kp
+	}
+	return g.nkey
 }
 
 // newHarnessKey makes the harness identity's key, in memory only.
@@ -61,6 +76,6 @@ func newHarnessKey() (nkeys.KeyPair, error) {
 
 // identityBlock declares the harness's identity.
 func (g *Gateway) identityBlock() string {
-	pub, _ := g.nkey.PublicKey()
+	pub, _ := g.key().PublicKey()
 	return fmt.Sprintf("  identity %q {\n    nkey   = %q\n    access = \"write\"\n  }\n", PrivilegedIdentity, pub)
 }
