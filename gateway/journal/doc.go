@@ -24,6 +24,10 @@
 // Replay applies the read rule (readRule) so a deposed writer's stray
 // appends are ignored.
 //
+// Scan (scan.go) reads the same events as Replay in bulk for reports and
+// charts: batched direct gets of payloads only, no consumer, about 1.5
+// times Replay's events per CPU second.
+//
 // Encoding and decoding use fast paths that give byte for byte the results
 // of encoding/json (codec.go, fuzzed against it): reflection was the largest
 // cost on both paths.
