@@ -51,6 +51,12 @@ plugin "sentinel" {
   }
 }
 ` + `
+plugin "minimal" {
+  path   = "{{.Bin "minimal-plugin"}}"
+  listen = { tcp = "{{.TCP "minimal"}}" }
+  @ACL@
+}
+
 plugin "relay" {
   path   = "{{.Bin "licensegw-relay"}}"
   listen = { http = "{{.TCP "relay"}}" }
@@ -67,7 +73,8 @@ plugin "relay" {
 const accessDeadline = 30 * time.Second
 
 // TestAccessControl: with allow = ["127.0.0.1/32"], a client from
-// 127.0.0.2 is refused by every plugin, over TCP (the connection is closed
+// 127.0.0.2 is refused by every plugin (examples/minimal-plugin too, which
+// knows nothing of access control: the SDK applies it), over TCP (the connection is closed
 // before a byte is answered) and UDP (the datagram is dropped), while one
 // from 127.0.0.1 is served; each refusal is counted on /metrics. Then,
 // with every loopback address allowed and status_allow = ["127.0.0.3/32"],
@@ -86,13 +93,25 @@ func TestAccessControl(t *testing.T) {
 		clm, lmgrdAddr, vendorAddr := g.Addr("clm"), g.Addr("lmgrd"), g.Addr("vendor")
 
 		// TCP: refused from .2, served from .1, on every TCP listener.
-		for _, l := range []struct{ name, addr string }{{"clm", clm}, {"lmgrd", lmgrdAddr}, {"vendor", vendorAddr}} {
-			if err := clmPing(l.addr, "127.0.0.2", l.name); err == nil {
+		hello, err := flexwire.New(flexwire.Hello, 1).Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range []struct {
+			name, addr string
+			msg        []byte
+		}{{"clm", clm, []byte("PING id=1\n")}, {"lmgrd", lmgrdAddr, hello}, {"vendor", vendorAddr, hello}, {"minimal", g.Addr("minimal"), []byte("OUT cad ann h1\n")}} {
+			if err := tcpAsk(l.addr, "127.0.0.2", l.msg); err == nil {
 				t.Errorf("%s: a connection from 127.0.0.2 was served", l.name)
 			}
 		}
-		if err := clmPing(clm, "127.0.0.1", "clm"); err != nil {
-			t.Errorf("concurrent-lm from 127.0.0.1: %v", err)
+		for _, l := range []struct {
+			name, addr string
+			msg        []byte
+		}{{"clm", clm, []byte("PING id=1\n")}, {"minimal", g.Addr("minimal"), []byte("OUT cad ann h1\n")}} {
+			if err := tcpAsk(l.addr, "127.0.0.1", l.msg); err != nil {
+				t.Errorf("%s from 127.0.0.1: %v", l.name, err)
+			}
 		}
 		for _, addr := range []string{lmgrdAddr, vendorAddr} {
 			if f, err := flexRequest(addr, "127.0.0.1", flexwire.New(flexwire.Hello, 1)); err != nil || f.Type != flexwire.HelloOK {
@@ -132,7 +151,7 @@ func TestAccessControl(t *testing.T) {
 			ms := g.Metrics()
 			for _, w := range []struct{ plugin, listener string }{
 				{"concurrentlm", "tcp"}, {"concurrentlm", "udp"}, {"flexlm", "lmgrd"}, {"flexlm", "vendor"},
-				{"sentinel", "udp"}, {"relay", "http"},
+				{"sentinel", "udp"}, {"relay", "http"}, {"minimal", "tcp"},
 			} {
 				v, err := ms.Value("licensegw_plugin_access_denied_total", map[string]string{"plugin": w.plugin, "listener": w.listener})
 				if err != nil || v != 1 {
@@ -209,6 +228,11 @@ func TestAccessControl(t *testing.T) {
 			t.Errorf("sentinel features from 127.0.0.3: %v %+v", r.Status, r.Features)
 		}
 
+		// minimal (no status query): a checkout from .2 is served.
+		if err := tcpAsk(g.Addr("minimal"), "127.0.0.2", []byte("OUT cad ann h2\n")); err != nil {
+			t.Errorf("minimal plugin from 127.0.0.2: %v", err)
+		}
+
 		// relay: a claim from .2 is served (it has no status query).
 		rc := relayclient.New("http://"+g.Addr("relay"), relayclient.Options{HTTP: httpFrom("127.0.0.2")})
 		if c, err := rc.Claim(ctx, "node-from-2"); err != nil || !c.Created {
@@ -234,20 +258,14 @@ func TestAccessControl(t *testing.T) {
 	})
 }
 
-// clmPing sends PING over TCP from src to addr and reads the answer; an
+// tcpAsk sends msg over TCP from src to addr and reads an answer; an
 // error means the connection was refused or closed unanswered.
-func clmPing(addr, src, name string) error {
+func tcpAsk(addr, src string, msg []byte) error {
 	c, err := dialFrom(addr, src)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	msg := []byte("PING id=1\n")
-	if name != "clm" { // a FlexLM listener: a HELLO frame
-		if msg, err = flexwire.New(flexwire.Hello, 1).Encode(); err != nil {
-			return err
-		}
-	}
 	if _, err := c.Write(msg); err != nil {
 		return err
 	}
