@@ -83,9 +83,15 @@ feature "docviewer" {
 
 # The IANA concurrent-lm protocol (docs/concurrent-lm.md) on TCP and UDP 1648:
 #   printf 'CHECKOUT feature=docviewer user=u host=h\nQUIT\n' | nc localhost 1648
+#
+# allow: only loopback and the private networks may reach a licence port;
+# narrow it to your client subnets. status_allow would also restrict status
+# queries (STATUS, lmstat, lsmon) to monitoring hosts (docs/security.md).
 plugin "concurrentlm" {
   path   = "./bin/licensegw-concurrentlm"
   listen = { tcp = ":1648", udp = ":1648" }
+  allow  = ["127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
+  # status_allow = ["127.0.0.1", "::1"]
 }
 
 # FlexLM-style: lmgrd on 27000 tells clients the vendor daemon's port, 27100:
@@ -93,6 +99,7 @@ plugin "concurrentlm" {
 plugin "flexlm" {
   path   = "./bin/licensegw-flexlm"
   listen = { lmgrd = ":27000", vendor = ":27100" }
+  allow  = ["127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
   config {
     license_file = "examples/licenses/acme.lic"
     options_file = "examples/licenses/acme.opt"
@@ -112,6 +119,7 @@ feature "renderfarm" {
 plugin "sentinel" {
   path   = "./bin/licensegw-sentinel"
   listen = { udp = ":5093" }
+  allow  = ["127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
   config {
     reservation_file = "examples/licenses/sentinel.rsv"
   }
@@ -123,6 +131,7 @@ plugin "sentinel" {
 plugin "relay" {
   path   = "./bin/licensegw-relay"
   listen = { http = ":6349" }
+  allow  = ["127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
   config {
     pool         = "renderfarm"
     licenses_dir = "examples/licenses/relay"
