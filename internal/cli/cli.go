@@ -78,6 +78,8 @@ func commands() map[string]command {
 		"reload":         &reloadCommand{},
 		"events":         &groupCommand{name: "events", summary: "work with the event stream (events tail)"},
 		"events tail":    &eventsTailCommand{},
+		"nats":           &groupCommand{name: "nats", summary: "make identities for the embedded NATS server (nats identity)"},
+		"nats identity":  &natsIdentityCommand{},
 		"token":          &groupCommand{name: "token", summary: "make admin API tokens and the hashes a configuration holds"},
 		"token create":   &tokenCreateCommand{},
 		"token hash":     &tokenHashCommand{},
