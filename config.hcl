@@ -26,18 +26,6 @@ host_group "lab" {
   hosts = ["ws-01", "ws-02"]
 }
 
-# FlexLM licence and options files become features and policies of the
-# core (vendor acme: cad_pro, solver, viewer); the Sentinel reservation file
-# adds a group reservation.
-import "flexlm" {
-  license_file = "examples/licenses/acme.lic"
-  options_file = "examples/licenses/acme.opt"
-}
-
-import "sentinel_reservations" {
-  file = "examples/licenses/sentinel.rsv"
-}
-
 # A small feature that queues: with both seats taken, a CHECKOUT with
 # wait=60 waits its turn (first in, first out).
 feature "cad_lite" {
@@ -96,6 +84,9 @@ plugin "concurrentlm" {
 
 # FlexLM-style: lmgrd on 27000 tells clients the vendor daemon's port, 27100:
 #   ./bin/lmutil lmstat -a -c 27000@localhost
+# The plugin imports its licence and options files: their features
+# (vendor acme: cad_pro, solver, viewer) and policies become the gateway's,
+# reread at every reload (lmreread too).
 plugin "flexlm" {
   path   = "./bin/licensegw-flexlm"
   listen = { lmgrd = ":27000", vendor = ":27100" }
@@ -116,6 +107,7 @@ feature "renderfarm" {
 
 # Sentinel-style tokens over UDP 5093:
 #   ./bin/lsmon localhost
+# Its reservation file adds a group reservation to the features above.
 plugin "sentinel" {
   path   = "./bin/licensegw-sentinel"
   listen = { udp = ":5093" }

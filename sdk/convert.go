@@ -35,10 +35,40 @@ func infoToPB(i Info) *pb.InfoResponse {
 	for _, l := range i.Listeners {
 		r.Listeners = append(r.Listeners, &pb.ListenerSpec{Name: l.Name, Network: l.Network, Address: l.Address})
 	}
-	for _, a := range i.Config {
-		r.Config = append(r.Config, &pb.Attribute{Name: a.Name, Type: string(a.Type), Required: a.Required, Description: a.Description})
+	r.Config = schemaToPB(i.Config)
+	versions := i.APIVersions
+	if len(versions) == 0 {
+		// What the SDK speaks, up to the version the plugin was written for.
+		for _, v := range APIVersions() {
+			if v <= i.APIVersion {
+				versions = append(versions, v)
+			}
+		}
 	}
+	for _, v := range versions {
+		r.ApiVersions = append(r.ApiVersions, int32(v))
+	}
+	for _, f := range i.Imports {
+		r.Imports = append(r.Imports, &pb.ImportFormat{Name: f.Name, Description: f.Description, Config: schemaToPB(f.Config), Files: f.Files})
+	}
+	r.Capabilities = i.Capabilities
 	return r
+}
+
+func schemaToPB(s Schema) []*pb.Attribute {
+	var out []*pb.Attribute
+	for _, a := range s {
+		out = append(out, &pb.Attribute{Name: a.Name, Type: string(a.Type), Required: a.Required, Description: a.Description})
+	}
+	return out
+}
+
+func schemaFromPB(as []*pb.Attribute) Schema {
+	var out Schema
+	for _, a := range as {
+		out = append(out, Attribute{Name: a.GetName(), Type: AttrType(a.GetType()), Required: a.GetRequired(), Description: a.GetDescription()})
+	}
+	return out
 }
 
 func infoFromPB(r *pb.InfoResponse) Info {
@@ -48,9 +78,14 @@ func infoFromPB(r *pb.InfoResponse) Info {
 	for _, l := range r.GetListeners() {
 		i.Listeners = append(i.Listeners, ListenerSpec{Name: l.GetName(), Network: l.GetNetwork(), Address: l.GetAddress()})
 	}
-	for _, a := range r.GetConfig() {
-		i.Config = append(i.Config, Attribute{Name: a.GetName(), Type: AttrType(a.GetType()), Required: a.GetRequired(), Description: a.GetDescription()})
+	i.Config = schemaFromPB(r.GetConfig())
+	for _, v := range r.GetApiVersions() {
+		i.APIVersions = append(i.APIVersions, int(v))
 	}
+	for _, f := range r.GetImports() {
+		i.Imports = append(i.Imports, ImportFormat{Name: f.GetName(), Description: f.GetDescription(), Config: schemaFromPB(f.GetConfig()), Files: f.GetFiles()})
+	}
+	i.Capabilities = r.GetCapabilities()
 	return i
 }
 

@@ -42,7 +42,51 @@ type pluginServer struct {
 }
 
 func (s *pluginServer) Info(context.Context, *pb.InfoRequest) (*pb.InfoResponse, error) {
-	return infoToPB(s.impl.Info()), nil
+	info := s.impl.Info()
+	info.Capabilities = capabilities(s.impl)
+	return infoToPB(info), nil
+}
+
+// capabilities are the optional interfaces impl implements, by name.
+func capabilities(impl Protocol) []string {
+	var caps []string
+	if _, ok := impl.(Importer); ok {
+		caps = append(caps, CapImport)
+	}
+	if _, ok := impl.(ConfigValidator); ok {
+		caps = append(caps, CapValidateConfig)
+	}
+	return caps
+}
+
+func (s *pluginServer) Import(ctx context.Context, req *pb.ImportRequest) (*pb.ImportResponse, error) {
+	imp, ok := s.impl.(Importer)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, "the plugin imports nothing")
+	}
+	res, err := imp.Import(ctx, ImportRequest{
+		Format: req.GetFormat(), Config: configFromPB(req.GetConfig()), Dir: req.GetDir(), Name: req.GetName(),
+	})
+	if err != nil {
+		return nil, status.Error(codes.Unknown, err.Error())
+	}
+	if res == nil {
+		res = &ImportResult{}
+	}
+	resp, err := importResultToPB(res)
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	return resp, nil
+}
+
+func (s *pluginServer) ValidateConfig(ctx context.Context, req *pb.ValidateConfigRequest) (*pb.ValidateConfigResponse, error) {
+	v, ok := s.impl.(ConfigValidator)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, "the plugin has no configuration checks")
+	}
+	diags := v.ValidateConfig(ctx, ValidateRequest{Name: req.GetName(), Config: configFromPB(req.GetConfig()), Dir: req.GetDir()})
+	return &pb.ValidateConfigResponse{Diagnostics: diagnosticsToPB(diags)}, nil
 }
 
 func (s *pluginServer) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {

@@ -2,15 +2,27 @@ package sdk
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
+	"slices"
 
 	"github.com/hashicorp/go-hclog"
 )
 
-// APIVersion is the version of the plugin API this SDK speaks. A plugin
-// reports it in its Info; the gateway refuses a plugin whose API version it
-// does not know. (go-plugin's own protocol version covers the transport.)
-const APIVersion = 1
+// APIVersion is the newest version of the plugin API this SDK speaks. A
+// plugin reports it in its Info. (go-plugin's own protocol version covers
+// the transport.)
+//
+// Version 2 added the optional Import and ValidateConfig calls (Importer,
+// ConfigValidator) and the list of versions a plugin speaks.
+const APIVersion = 2
+
+// APIVersions are the plugin API versions this SDK speaks, oldest first. A
+// plugin built with it reports them all; the gateway uses the highest
+// version both sides speak (NegotiateAPIVersion), as Nomad's plugin loader
+// does, instead of requiring equal versions.
+func APIVersions() []int { return []int{1, 2} }
 
 // Protocol is what a protocol plugin implements. A plugin's main is
 //
@@ -34,6 +46,49 @@ type Info struct {
 	Description string
 	Listeners   []ListenerSpec // the sockets the gateway binds for it
 	Config      Schema         // the schema of the plugin's config { } block
+	// APIVersions are the API versions the plugin speaks; empty means
+	// those of the SDK it was built with (APIVersions).
+	APIVersions []int
+	// Imports are the vendor file formats the plugin imports (Importer),
+	// for import "<format>" { } blocks and `licensegw import <format>`.
+	Imports []ImportFormat
+
+	// Capabilities are the optional calls the plugin implements
+	// (CapImport, CapValidateConfig). The SDK fills them in from the
+	// interfaces the Protocol implements; a plugin leaves them empty.
+	Capabilities []string
+}
+
+// The optional calls a plugin may implement (Info.Capabilities).
+const (
+	CapImport         = "import"          // Importer
+	CapValidateConfig = "validate_config" // ConfigValidator
+)
+
+// Can reports whether the plugin implements an optional call.
+func (i Info) Can(capability string) bool { return slices.Contains(i.Capabilities, capability) }
+
+// ErrAPIVersion is returned by NegotiateAPIVersion when the plugin and the
+// host share no API version.
+var ErrAPIVersion = errors.New("no plugin API version in common")
+
+// NegotiateAPIVersion returns the highest API version both the plugin
+// (info) and the host (host, e.g. APIVersions()) speak.
+func NegotiateAPIVersion(info Info, host []int) (int, error) {
+	theirs := info.APIVersions
+	if len(theirs) == 0 {
+		theirs = []int{info.APIVersion}
+	}
+	best := 0
+	for _, v := range theirs {
+		if v > best && slices.Contains(host, v) {
+			best = v
+		}
+	}
+	if best == 0 {
+		return 0, fmt.Errorf("%w: plugin %s speaks %v, the gateway %v", ErrAPIVersion, info.Name, theirs, host)
+	}
+	return best, nil
 }
 
 // ListenerSpec asks the gateway to bind a socket for the plugin. The

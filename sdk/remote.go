@@ -113,3 +113,45 @@ func (r *Remote) Metrics(ctx context.Context) ([]Metric, error) {
 	}
 	return metricsFromPB(resp), nil
 }
+
+// ErrUnsupported is returned by the optional calls (Import,
+// ValidateConfig) of a plugin that does not implement them.
+var ErrUnsupported = errors.New("the plugin does not implement this call")
+
+// Import asks the plugin for the policy of vendor files (Importer).
+func (r *Remote) Import(ctx context.Context, req ImportRequest) (*ImportResult, error) {
+	values, err := configToPB(req.Config)
+	if err != nil {
+		return nil, fmt.Errorf("plugin Import: %w", err)
+	}
+	resp, err := r.client.Import(ctx, &pb.ImportRequest{Format: req.Format, Config: values, Dir: req.Dir, Name: req.Name})
+	if status.Code(err) == codes.Unimplemented {
+		return nil, fmt.Errorf("plugin Import: %w", ErrUnsupported)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("plugin Import: %s", status.Convert(err).Message())
+	}
+	res, err := importResultFromPB(resp)
+	if err != nil {
+		return nil, fmt.Errorf("plugin Import: %w", err)
+	}
+	return res, nil
+}
+
+// ValidateConfig asks the plugin to check its config block
+// (ConfigValidator). A plugin without checks has nothing to say: nil, no
+// error.
+func (r *Remote) ValidateConfig(ctx context.Context, req ValidateRequest) ([]Diagnostic, error) {
+	values, err := configToPB(req.Config)
+	if err != nil {
+		return nil, fmt.Errorf("plugin ValidateConfig: %w", err)
+	}
+	resp, err := r.client.ValidateConfig(ctx, &pb.ValidateConfigRequest{Name: req.Name, Config: values, Dir: req.Dir})
+	if status.Code(err) == codes.Unimplemented {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("plugin ValidateConfig: %w", err)
+	}
+	return diagnosticsFromPB(resp.GetDiagnostics()), nil
+}

@@ -45,6 +45,10 @@ type Config struct {
 	HostGroups map[string][]string // host groups: name -> host names
 	Features   []seats.Feature
 	Plugins    []Plugin
+	// Imports are the import "<format>" { } blocks, in file order. The
+	// plugin that provides each format turns its files into policy, which
+	// ApplyImports merges in.
+	Imports []Import
 
 	// Warnings are the diagnostics that do not make the configuration
 	// invalid: what it asks for and the gateway does not honour (lines
@@ -52,6 +56,10 @@ type Config struct {
 	Warnings hcl.Diagnostics
 
 	files map[string]*hcl.File
+	// shownDir is the configuration file's directory as the caller named
+	// it, for naming imported files in diagnostics.
+	shownDir      string
+	featureRanges map[featureKey]hcl.Range // where each feature is defined
 }
 
 // Gateway is the gateway { } block.
@@ -159,6 +167,7 @@ func Parse(filename string, src []byte) (*Config, hcl.Diagnostics) {
 		return c, diags
 	}
 	d := &decoder{dir: filepath.Dir(c.File), shown: filepath.Dir(filename), ctx: evalContext()}
+	c.shownDir = d.shown
 	d.append(diags)
 	d.root(c, file.Body)
 	sortDiagnostics(d.diags)

@@ -69,7 +69,8 @@ func (d *decoder) root(c *Config, body hcl.Body) {
 			c.Plugins = append(c.Plugins, p)
 		}
 	}
-	d.imports(c, content.Blocks, features)
+	c.featureRanges = features
+	c.Imports = d.imports(content.Blocks)
 }
 
 type featureKey struct{ vendor, name, version string }

@@ -123,6 +123,9 @@ func sortDiagnostics(diags hcl.Diagnostics) {
 		return cmp.Or(
 			cmp.Compare(a.Subject.Filename, b.Subject.Filename),
 			cmp.Compare(a.Subject.Start.Byte, b.Subject.Start.Byte),
+			// Places in imported files may come without byte offsets.
+			cmp.Compare(a.Subject.Start.Line, b.Subject.Start.Line),
+			cmp.Compare(a.Subject.Start.Column, b.Subject.Start.Column),
 		)
 	})
 }

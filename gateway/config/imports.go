@@ -1,184 +1,268 @@
 package config
 
 import (
-	"errors"
 	"fmt"
-	"os"
+	"maps"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 
-	"github.com/licensegw/licensegw/gateway/seats"
-	"github.com/licensegw/licensegw/plugins/flexlm/flexconv"
-	"github.com/licensegw/licensegw/plugins/flexlm/licfile"
-	"github.com/licensegw/licensegw/plugins/flexlm/optfile"
-	"github.com/licensegw/licensegw/plugins/sentinel/rsv"
+	"github.com/licensegw/licensegw/gateway/events"
+
+	"github.com/licensegw/licensegw/sdk"
 	"github.com/licensegw/licensegw/sdk/policy"
 )
 
-// Import formats: vendor files the gateway reads as features and policies
-// (DESIGN decision 8: format importers turn vendor files into core
-// features and policies, so the core alone decides who gets a seat).
-const (
-	ImportFlexLM               = "flexlm"                // license_file, options_file
-	ImportSentinelReservations = "sentinel_reservations" // file
-)
-
-var flexlmImportSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "license_file", Required: true}, {Name: "options_file"}},
+// Import is an import "<format>" { } block: vendor files that the plugin
+// providing the format turns into policy. Its body is decoded with the
+// schema the plugin declares for the format (sdk.ImportFormat).
+type Import struct {
+	Format    string
+	Body      hcl.Body
+	DeclRange hcl.Range
+	// FormatRange is the label's range, for "no plugin provides it".
+	FormatRange hcl.Range
 }
 
-var rsvImportSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "file", Required: true}},
-}
-
-// imports applies every import block, in file order, after the features of
-// the file itself: FlexLM licence files add features (and their options
-// files groups and policies); reservation files add reservations to the
-// features known by then.
-func (d *decoder) imports(c *Config, blocks hcl.Blocks, features map[featureKey]hcl.Range) {
+// imports collects the import blocks; what they mean is up to plugins.
+func (d *decoder) imports(blocks hcl.Blocks) []Import {
+	var out []Import
 	for _, b := range blocks {
 		if b.Type != "import" {
 			continue
 		}
-		switch b.Labels[0] {
-		case ImportFlexLM:
-			d.importFlexLM(c, b, features)
-		case ImportSentinelReservations:
-			d.importReservations(c, b)
-		default:
-			d.errorf(b.LabelRanges[0], "Unknown import format",
-				"The import format %q is not one of %q, %q.", b.Labels[0], ImportFlexLM, ImportSentinelReservations)
-		}
-	}
-}
-
-func (d *decoder) importFlexLM(c *Config, b *hcl.Block, features map[featureKey]hcl.Range) {
-	a := d.content(b.Body, flexlmImportSchema).Attributes
-	var licPath, optPath string
-	if !d.str(a, "license_file", &licPath) {
-		return
-	}
-	licName := d.shownPath(licPath)
-	licPath = d.path(licPath)
-	src, err := os.ReadFile(licPath)
-	if err != nil {
-		d.errorf(a["license_file"].Expr.Range(), "Cannot read licence file", "%v", err)
-		return
-	}
-	lic, err := licfile.Parse(licName, src)
-	if err != nil {
-		d.errorf(a["license_file"].Expr.Range(), "Invalid licence file", "%v", err)
-		return
-	}
-	var opts *optfile.File
-	var osrc []byte
-	var optName string
-	if d.str(a, "options_file", &optPath) {
-		optName = d.shownPath(optPath)
-		optPath = d.path(optPath)
-		osrc, err = os.ReadFile(optPath)
-		if err != nil {
-			d.errorf(a["options_file"].Expr.Range(), "Cannot read options file", "%v", err)
-			return
-		}
-		if opts, err = optfile.Parse(optName, osrc); err != nil {
-			d.errorf(a["options_file"].Expr.Range(), "Invalid options file", "%v", err)
-			return
-		}
-	}
-	res, diags := flexconv.Convert(lic, opts)
-	// What the core cannot honour is said, never dropped: each warning
-	// points at its line of the licence or options file (whose source
-	// WriteDiagnostics then shows), and appears in `licensegw validate`
-	// and the daemon's log at start and reload.
-	c.addSource(licName, src)
-	if opts != nil {
-		c.addSource(optName, osrc)
-	}
-	for _, diag := range diags {
-		if diag.Severity > flexconv.Info {
-			d.append(hcl.Diagnostics{importWarning(diag, b.DefRange)})
-		}
-	}
-	for _, f := range res.Features {
-		key := featureKey{f.Vendor, f.Name, f.Version}
-		if first, dup := features[key]; dup {
-			d.errorf(b.DefRange, "Duplicate feature",
-				"Feature %q of vendor %q at version %s from %s is already defined at %s.", f.Name, f.Vendor, f.Version, licPath, first)
+		if b.Labels[0] == "" {
+			d.errorf(b.LabelRanges[0], "Invalid import format", "The import format must not be empty.")
 			continue
 		}
-		features[key] = b.DefRange
-		c.Features = append(c.Features, f)
+		out = append(out, Import{Format: b.Labels[0], Body: b.Body, DeclRange: b.DefRange, FormatRange: b.LabelRanges[0]})
 	}
-	c.Groups = mergeGroups(c.Groups, res.Groups)
-	c.HostGroups = mergeGroups(c.HostGroups, res.HostGroups)
+	return out
 }
 
-// importWarning is a FlexLM import warning as a diagnostic at its place in
-// the licence or options file, naming the import block it came from.
-func importWarning(diag flexconv.Diagnostic, block hcl.Range) *hcl.Diagnostic {
-	hd := &hcl.Diagnostic{
-		Severity: hcl.DiagWarning,
-		Summary:  diag.Message,
-		Detail:   fmt.Sprintf("From the FlexLM import at %s:%d:%d.", block.Filename, block.Start.Line, block.Start.Column),
-		Subject:  block.Ptr(),
-	}
-	if p := diag.Pos; p.File != "" && p.Line > 0 {
-		col := max(p.Col, 1)
-		hd.Subject = &hcl.Range{
-			Filename: p.File,
-			Start:    hcl.Pos{Line: p.Line, Column: col},
-			End:      hcl.Pos{Line: p.Line, Column: col},
+// Imported is the policy a plugin imported for one block of the
+// configuration: an import block, or the plugin's own config block.
+type Imported struct {
+	// Origin names the block in messages, e.g. `the import "flexlm"` or
+	// `plugin "flexlm"`.
+	Origin string
+	Block  hcl.Range // the block's header
+	Body   hcl.Body  // the block's body: diagnostics about an attribute point into it
+	Result *sdk.ImportResult
+}
+
+// ApplyImports merges what plugins imported into c: their features, then
+// the groups they add to and the names they exclude from groups, then
+// their reservations on features defined anywhere (in the file or by
+// another import), so that the order of the blocks does not matter. Each
+// import's diagnostics are reported at their places in the vendor files
+// (whose text c keeps for WriteDiagnostics), or at the attribute they name.
+// An import with errors adds nothing. The diagnostics come back in source
+// order; adding the warnings to c.Warnings is the caller's job.
+func (c *Config) ApplyImports(imps []Imported) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	var ok []Imported
+	for _, imp := range imps {
+		for _, s := range imp.Result.Sources {
+			c.addSource(c.shownName(s.Name), s.Text)
 		}
+		for _, d := range imp.Result.Diagnostics {
+			if d.Severity != sdk.SeverityInfo {
+				diags = append(diags, c.importDiagnostic(imp, d))
+			}
+		}
+		if !imp.Result.HasErrors() {
+			ok = append(ok, imp)
+		}
+	}
+	for _, imp := range ok {
+		diags = append(diags, c.addFeatures(imp)...)
+	}
+	// Every addition, then every exclusion: a name an import excludes
+	// stays out whichever block adds it.
+	for _, imp := range ok {
+		c.Groups = mergeGroups(c.Groups, imp.Result.Policy.Groups, nil)
+		c.HostGroups = mergeGroups(c.HostGroups, imp.Result.Policy.HostGroups, nil)
+	}
+	for _, imp := range ok {
+		c.Groups = mergeGroups(c.Groups, nil, imp.Result.Policy.GroupExclusions)
+		c.HostGroups = mergeGroups(c.HostGroups, nil, imp.Result.Policy.HostGroupExclusions)
+	}
+	if slices.ContainsFunc(c.Features, func(f policy.Feature) bool { return f.Seats < 0 }) {
+		// A feature's seat count is invalid (reported where it is
+		// written): reservations measured against it would only add
+		// errors that are its consequence, before the one that matters.
+		sortDiagnostics(diags)
+		return diags
+	}
+	for _, imp := range ok {
+		diags = append(diags, c.addReservations(imp)...)
+	}
+	sortDiagnostics(diags)
+	return diags
+}
+
+// PluginDiagnostics are a plugin's diagnostics about its config block
+// (sdk.ConfigValidator) at the attributes they name, or at the block.
+func PluginDiagnostics(p Plugin, ds []sdk.Diagnostic) hcl.Diagnostics {
+	var out hcl.Diagnostics
+	for _, d := range ds {
+		if d.Severity == sdk.SeverityInfo {
+			continue
+		}
+		sev := hcl.DiagWarning
+		if d.Severity == sdk.SeverityError {
+			sev = hcl.DiagError
+		}
+		rng := attrRange(p.Config, d.Attribute, p.DeclRange)
+		out = append(out, &hcl.Diagnostic{Severity: sev, Summary: d.Summary, Detail: d.Detail, Subject: &rng})
+	}
+	sortDiagnostics(out)
+	return out
+}
+
+func (c *Config) addFeatures(imp Imported) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	if c.featureRanges == nil {
+		c.featureRanges = map[featureKey]hcl.Range{}
+	}
+	for _, f := range imp.Result.Policy.Features {
+		if f.Vendor == "" {
+			f.Vendor = events.DefaultVendor // as a feature block without vendor
+		}
+		key := featureKey{f.Vendor, f.Name, f.Version}
+		if first, dup := c.featureRanges[key]; dup {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate feature",
+				Detail: fmt.Sprintf("Feature %q of vendor %q at version %s from %s is already defined at %s.",
+					f.Name, f.Vendor, f.Version, imp.Origin, first),
+				Subject: imp.Block.Ptr(),
+			})
+			continue
+		}
+		c.featureRanges[key] = imp.Block
+		c.Features = append(c.Features, f)
+	}
+	return diags
+}
+
+// addReservations puts an import's reservations on the features they name
+// and checks that no feature is left with more seats reserved than it has.
+func (c *Config) addReservations(imp Imported) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	touched := map[int]policy.FeatureReservation{}
+	for _, r := range imp.Result.Policy.Reservations {
+		matched := false
+		for i := range c.Features {
+			f := &c.Features[i]
+			if f.Name != r.Feature || (r.Version != "" && f.Version != r.Version) {
+				continue
+			}
+			matched = true
+			f.Reserve = append(slices.Clip(f.Reserve), r.Reservation)
+			touched[i] = r
+		}
+		if !matched {
+			name := r.Feature
+			if r.Version != "" {
+				name += " version " + r.Version
+			}
+			diags = append(diags, c.atPos(imp, r.Pos, hcl.DiagError, "Reservation for an unknown feature",
+				fmt.Sprintf("The reservation is for feature %s, which the configuration does not define.", name)))
+		}
+	}
+	for _, i := range slices.Sorted(maps.Keys(touched)) {
+		f := c.Features[i]
+		total := 0
+		for _, r := range f.Reserve {
+			total += r.Seats
+		}
+		if total > f.Seats {
+			diags = append(diags, c.atPos(imp, touched[i].Pos, hcl.DiagError, "More seats reserved than the feature has",
+				fmt.Sprintf("Feature %s %s has %d seats, and %d are reserved.", f.Name, f.Version, f.Seats, total)))
+		}
+	}
+	return diags
+}
+
+// importDiagnostic is a plugin's diagnostic at its place: in a vendor file,
+// at the attribute it names, or at the block.
+func (c *Config) importDiagnostic(imp Imported, d sdk.Diagnostic) *hcl.Diagnostic {
+	sev := hcl.DiagWarning
+	if d.Severity == sdk.SeverityError {
+		sev = hcl.DiagError
+	}
+	if d.Pos.IsZero() && d.Attribute != "" {
+		return &hcl.Diagnostic{Severity: sev, Summary: d.Summary, Detail: d.Detail, Subject: attrRange(imp.Body, d.Attribute, imp.Block).Ptr()}
+	}
+	return c.atPos(imp, d.Pos, sev, d.Summary, d.Detail)
+}
+
+// atPos is a diagnostic at pos in a vendor file (at the block when pos is
+// zero), saying which block imported the file.
+func (c *Config) atPos(imp Imported, pos policy.Pos, sev hcl.DiagnosticSeverity, summary, detail string) *hcl.Diagnostic {
+	from := fmt.Sprintf("From %s at %s:%d:%d.", imp.Origin, imp.Block.Filename, imp.Block.Start.Line, imp.Block.Start.Column)
+	if detail == "" {
+		detail = from
+	} else {
+		detail = strings.TrimSuffix(detail, ".") + ". " + from
+	}
+	hd := &hcl.Diagnostic{Severity: sev, Summary: summary, Detail: detail, Subject: imp.Block.Ptr()}
+	if !pos.IsZero() && pos.Line > 0 {
+		p := hcl.Pos{Line: pos.Line, Column: max(pos.Col, 1)}
+		hd.Subject = &hcl.Range{Filename: c.shownName(pos.File), Start: p, End: p}
 	}
 	return hd
 }
 
-func (d *decoder) importReservations(c *Config, b *hcl.Block) {
-	a := d.content(b.Body, rsvImportSchema).Attributes
-	var path string
-	if !d.str(a, "file", &path) {
-		return
+// shownName names a file an import read the way the configuration's own
+// file is named: a relative name is relative to the configuration's
+// directory.
+func (c *Config) shownName(name string) string {
+	if name == "" || filepath.IsAbs(name) {
+		return name
 	}
-	path = d.path(path)
-	pol, err := rsv.Load(path)
-	if err != nil {
-		d.errorf(a["file"].Expr.Range(), "Invalid reservation file", "%v", err)
-		return
-	}
-	if slices.ContainsFunc(c.Features, func(f seats.Feature) bool { return f.Seats < 0 }) {
-		// A feature's seat count is invalid (reported where it is
-		// written): reservations measured against it would only add
-		// errors that are its consequence, before the one that matters.
-		return
-	}
-	cfg := policy.Set{Features: c.Features, Groups: c.Groups, HostGroups: c.HostGroups}
-	if err := pol.Apply(&cfg); err != nil {
-		summary := "Reservation file does not apply"
-		if errors.Is(err, rsv.ErrUnknownFeature) {
-			summary = "Reservation for an unknown feature"
-		}
-		d.errorf(a["file"].Expr.Range(), summary, "%v", err)
-		return
-	}
-	c.Features, c.Groups, c.HostGroups = cfg.Features, cfg.Groups, cfg.HostGroups
+	return filepath.Join(c.shownDir, name)
 }
 
-// mergeGroups adds src's members to dst's groups of the same names.
-func mergeGroups(dst, src map[string][]string) map[string][]string {
-	if len(src) == 0 {
+// attrRange is the range of attribute name's value in body, or def when
+// body does not set it.
+func attrRange(body hcl.Body, name string, def hcl.Range) hcl.Range {
+	if sb, ok := body.(*hclsyntax.Body); ok {
+		if a, ok := sb.Attributes[name]; ok {
+			return a.Expr.Range()
+		}
+	}
+	return def
+}
+
+// mergeGroups adds add's members to dst's groups of the same names, then
+// removes the names exclude lists, whatever added them. The groups it
+// touches are sorted and without duplicates.
+func mergeGroups(dst, add, exclude map[string][]string) map[string][]string {
+	if len(add) == 0 && len(exclude) == 0 {
 		return dst
 	}
 	if dst == nil {
-		dst = make(map[string][]string, len(src))
+		dst = make(map[string][]string, len(add))
 	}
-	for name, members := range src {
-		for _, m := range members {
-			if !slices.Contains(dst[name], m) {
-				dst[name] = append(dst[name], m)
-			}
-		}
+	touched := map[string]bool{}
+	for name, members := range add {
+		dst[name] = append(slices.Clip(dst[name]), members...)
+		touched[name] = true
+	}
+	for name, names := range exclude {
+		dst[name] = slices.DeleteFunc(slices.Clone(dst[name]), func(m string) bool { return slices.Contains(names, m) })
+		touched[name] = true
+	}
+	for name := range touched {
+		g := slices.Clone(dst[name])
+		slices.Sort(g)
+		dst[name] = slices.Compact(g)
 	}
 	return dst
 }

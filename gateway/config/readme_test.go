@@ -24,7 +24,9 @@ func TestReadmeExample(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatalf("README example is invalid:\n%s", diags)
 	}
-	if len(c.Features) < 2 {
-		t.Fatalf("README example gives %d features, want its own and the imported ones", len(c.Features))
+	// The imported ones come from plugins (internal/e2e runs the example
+	// with them); the file itself defines at least one.
+	if len(c.Features) < 1 {
+		t.Fatalf("README example gives %d features, want its own", len(c.Features))
 	}
 }

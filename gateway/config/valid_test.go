@@ -249,7 +249,7 @@ func TestValid(t *testing.T) {
 				}
 				got.NATS.Identities[i].DeclRange = hcl.Range{}
 			}
-			got.files = nil
+			got.files, got.shownDir, got.featureRanges = nil, "", nil
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("Load(%s) =\n%+v\nwant\n%+v", path, got, want)
 			}

@@ -46,6 +46,7 @@ const journalDrain = 5 * time.Second
 // Node is one running gateway.
 type Node struct {
 	cfgPath string
+	opts    options
 	log     hclog.Logger
 	started time.Time
 
@@ -70,18 +71,38 @@ type Node struct {
 }
 
 // LoadConfig loads and fully checks a configuration, including each plugin's
-// own block against the schema the plugin declares (which runs the plugin
-// once to ask). It is what `licensegw validate` runs.
-func LoadConfig(ctx context.Context, path string, log hclog.Logger) (*config.Config, []pluginhost.Spec, error) {
+// own block against the schema the plugin declares and the plugin's own
+// checks, and merges in the policy plugins import from vendor files (which
+// runs each plugin once to ask). It is what `licensegw validate` runs.
+func LoadConfig(ctx context.Context, path string, log hclog.Logger, opts ...Option) (*config.Config, []pluginhost.Spec, error) {
+	return loadConfig(ctx, path, log, newOptions(opts))
+}
+
+func loadConfig(ctx context.Context, path string, log hclog.Logger, o options) (*config.Config, []pluginhost.Spec, error) {
 	cfg, diags := config.Load(path)
 	if diags.HasErrors() {
 		return nil, nil, &ConfigError{Diags: diags, Files: filesOf(cfg)}
 	}
-	specs, diags := pluginSpecs(ctx, cfg, log)
-	if diags.HasErrors() {
-		return nil, nil, &ConfigError{Diags: append(slices.Clone(cfg.Warnings), diags...), Files: cfg.Files()}
+	l := &loader{cfg: cfg, log: log, opts: o}
+	defer l.close()
+	plugins, imported := l.plugins(ctx)
+	imported = append(imported, l.imports(ctx, plugins)...)
+	if !l.diags.HasErrors() {
+		l.diags = append(l.diags, cfg.ApplyImports(imported)...)
 	}
-	cfg.Warnings = append(cfg.Warnings, diags...) // a plugin's warnings about its block
+	if l.diags.HasErrors() {
+		return nil, nil, &ConfigError{Diags: append(slices.Clone(cfg.Warnings), l.diags...), Files: cfg.Files()}
+	}
+	// The plugins' warnings about their blocks and the files they import.
+	cfg.Warnings = append(cfg.Warnings, l.diags...)
+	var specs []pluginhost.Spec
+	for _, p := range plugins {
+		specs = append(specs, pluginhost.Spec{
+			Name: p.plugin.Name, Path: p.plugin.Path, Args: p.plugin.Args, SHA256: p.plugin.SHA256,
+			Listen: p.plugin.Listen, Allow: p.plugin.Allow, StatusAllow: p.plugin.StatusAllow,
+			Config: p.config, Info: p.probe.Info(), Dir: filepath.Dir(cfg.File),
+		})
+	}
 	return cfg, specs, nil
 }
 
@@ -104,48 +125,15 @@ func filesOf(cfg *config.Config) map[string]*hcl.File {
 	return cfg.Files()
 }
 
-// pluginSpecs asks each enabled plugin for its description and decodes its
-// config block with the schema it declared.
-func pluginSpecs(ctx context.Context, cfg *config.Config, log hclog.Logger) ([]pluginhost.Spec, hcl.Diagnostics) {
-	var specs []pluginhost.Spec
-	var diags hcl.Diagnostics
-	for _, p := range cfg.Plugins {
-		if !p.Enabled {
-			continue
-		}
-		info, err := pluginhost.Describe(ctx, p.Path, p.Args, p.SHA256, log.Named("plugin").Named(p.Name))
-		if err != nil {
-			rng := p.DeclRange
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Plugin did not start",
-				Detail:   fmt.Sprintf("Plugin %q (%s): %v", p.Name, p.Path, err),
-				Subject:  &rng,
-			})
-			continue
-		}
-		values, d := config.DecodePluginConfig(p.Config, info.Config)
-		diags = append(diags, d...)
-		if d.HasErrors() {
-			continue
-		}
-		specs = append(specs, pluginhost.Spec{
-			Name: p.Name, Path: p.Path, Args: p.Args, SHA256: p.SHA256,
-			Listen: p.Listen, Allow: p.Allow, StatusAllow: p.StatusAllow,
-			Config: values, Info: info, Dir: filepath.Dir(cfg.File),
-		})
-	}
-	return specs, diags
-}
-
 // Start loads the configuration at path and starts every part of the node.
-func Start(ctx context.Context, path string, log hclog.Logger) (*Node, error) {
-	cfg, specs, err := LoadConfig(ctx, path, log)
+func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (*Node, error) {
+	o := newOptions(opts)
+	cfg, specs, err := loadConfig(ctx, path, log, o)
 	if err != nil {
 		return nil, err
 	}
 	logWarnings(log, cfg)
-	n := &Node{cfgPath: path, cfg: cfg, log: log, started: time.Now(),
+	n := &Node{cfgPath: path, opts: o, cfg: cfg, log: log, started: time.Now(),
 		announced: map[seats.PoolKey]time.Time{}, expiryKick: make(chan struct{}, 1), expiryDone: make(chan struct{})}
 	started := false
 	defer func() {
@@ -287,12 +275,13 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Reload rereads the configuration file and applies its features and
-// policies, keeping every lease. Plugin blocks are read at start only.
+// Reload rereads the configuration file and the vendor files plugins
+// import, and applies their features and policies, keeping every lease.
+// Plugin blocks are checked again, but take effect at the next start.
 func (n *Node) Reload(ctx context.Context) error {
-	cfg, diags := config.Load(n.cfgPath)
-	if diags.HasErrors() {
-		return &ConfigError{Diags: diags, Files: filesOf(cfg)}
+	cfg, _, err := loadConfig(ctx, n.cfgPath, n.log, n.opts)
+	if err != nil {
+		return err
 	}
 	logWarnings(n.log, cfg)
 	// Tokens declared or revoked take effect now: rotation needs no

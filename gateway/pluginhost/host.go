@@ -161,8 +161,9 @@ func checkSpec(s Spec) error {
 		return errors.New("plugin with no name")
 	case s.Path == "":
 		return fmt.Errorf("plugin %q: no path", s.Name)
-	case s.Info.APIVersion != sdk.APIVersion:
-		return fmt.Errorf("plugin %q: %w %d (this gateway: %d)", s.Name, ErrAPIVersion, s.Info.APIVersion, sdk.APIVersion)
+	}
+	if _, err := negotiate(s.Info); err != nil {
+		return fmt.Errorf("plugin %q: %w", s.Name, err)
 	}
 	return nil
 }

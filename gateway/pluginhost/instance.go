@@ -84,8 +84,8 @@ func (in *instance) configure(ctx context.Context, p *process) error {
 	if err != nil {
 		return err
 	}
-	if info.APIVersion != sdk.APIVersion {
-		return fmt.Errorf("%w %d (this gateway: %d)", ErrAPIVersion, info.APIVersion, sdk.APIVersion)
+	if _, err := negotiate(info); err != nil {
+		return err
 	}
 	if info.Name != in.spec.Info.Name {
 		return fmt.Errorf("plugin binary now serves protocol %q, was described as %q", info.Name, in.spec.Info.Name)

@@ -141,21 +141,20 @@ func verifyChecksum(path, sum string) error {
 // it. The gateway uses the Info's config schema to decode the plugin's
 // configuration block and its listeners to know what to bind.
 func Describe(ctx context.Context, path string, args []string, sha256 string, log hclog.Logger) (sdk.Info, error) {
-	if log == nil {
-		log = hclog.NewNullLogger()
-	}
-	p, err := launch(ctx, path, "", args, sha256, nil, log)
+	p, err := OpenProbe(ctx, ProbeSpec{Path: path, Args: args, SHA256: sha256, Log: log})
 	if err != nil {
-		return sdk.Info{}, err
+		return p.Info(), err
 	}
-	defer p.kill()
-	info, err := p.remote.Info(ctx)
+	defer p.Close()
+	return p.Info(), nil
+}
+
+// negotiate returns the plugin API version the gateway and the plugin use:
+// the highest both speak.
+func negotiate(info sdk.Info) (int, error) {
+	v, err := sdk.NegotiateAPIVersion(info, sdk.APIVersions())
 	if err != nil {
-		return sdk.Info{}, err
+		return 0, fmt.Errorf("%w: %w", ErrAPIVersion, err)
 	}
-	if info.APIVersion != sdk.APIVersion {
-		return info, fmt.Errorf("%w: plugin %s (%s) speaks API version %d, this gateway %d",
-			ErrAPIVersion, info.Name, path, info.APIVersion, sdk.APIVersion)
-	}
-	return info, nil
+	return v, nil
 }

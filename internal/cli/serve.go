@@ -74,7 +74,7 @@ func (c *serveCommand) run(ctx context.Context, e *env, args []string) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	n, err := node.Start(ctx, c.config, log)
+	n, err := node.Start(ctx, c.config, log, node.WithImporters(bundledImporters()))
 	if err != nil {
 		if code, ok := printConfigError(e, err); ok {
 			return code
@@ -158,7 +158,7 @@ func (c *validateCommand) run(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "licensegw: %v\n", err)
 		return exitConfig
 	}
-	cfg, specs, err := node.LoadConfig(ctx, path, log)
+	cfg, specs, err := node.LoadConfig(ctx, path, log, node.WithImporters(bundledImporters()))
 	var ce *node.ConfigError
 	if err != nil && !errors.As(err, &ce) {
 		return fail(e, "%v", err)

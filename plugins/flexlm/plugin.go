@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+
 	// The timezone setting must work on hosts (containers, minimal images)
 	// without a zoneinfo database: the plugin carries its own (~450 kB).
 	_ "time/tzdata"
@@ -49,9 +50,10 @@ func (Protocol) Info() sdk.Info {
 			{Name: ListenerLmgrd, Network: "tcp", Address: ":27000"},
 			{Name: ListenerVendor, Network: "tcp", Address: ":27100"},
 		},
+		Imports: []sdk.ImportFormat{importFormat()},
 		Config: sdk.Schema{
-			{Name: "license_file", Type: sdk.String, Description: "FlexLM licence file(s), ':'-separated: shown by lmstat; their SERVER and VENDOR lines give the defaults of server_host and vendors"},
-			{Name: "options_file", Type: sdk.String, Description: "FlexLM options file; checked at start (its policy is imported into the gateway's configuration with `licensegw import flexlm`)"},
+			{Name: "license_file", Type: sdk.String, Description: "FlexLM licence file(s), ':'-separated: their features become the gateway's (imported at start and at every reload, lmreread included); lmstat shows them; their SERVER and VENDOR lines give the defaults of server_host and vendors"},
+			{Name: "options_file", Type: sdk.String, Description: "FlexLM options file: its groups, RESERVE, MAX, INCLUDE and EXCLUDE lines become the gateway's policies for the licence files' features"},
 			{Name: "server_host", Type: sdk.String, Description: "the server host name lmstat shows (default: the licence file's SERVER host, else the machine's host name)"},
 			{Name: "vendors", Type: sdk.StringList, Description: "vendor daemons to report (default: the licence file's VENDOR lines, else the vendors of the gateway's features)"},
 			{Name: "timezone", Type: sdk.String, Description: "IANA time zone lmstat times are shown in (default: the machine's)"},

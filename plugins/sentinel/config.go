@@ -69,17 +69,32 @@ func parseOptions(c sdk.Config, instance string) (options, error) {
 	o.cachePerIP = c.Int("cache_entries_per_ip", min(DefaultCachePerIP, o.cacheSize))
 	switch {
 	case o.cachePerIP < 1 || o.cachePerIP > o.cacheSize:
-		return o, fmt.Errorf("cache_entries_per_ip must be from 1 to cache_size")
-	case o.rateLimit <= 0 || o.rateBurst < 1:
-		return o, fmt.Errorf("rate_limit and rate_burst must be positive")
+		return o, &configError{"cache_entries_per_ip", "cache_entries_per_ip must be from 1 to cache_size"}
+	case o.rateLimit <= 0:
+		return o, &configError{"rate_limit", "rate_limit and rate_burst must be positive"}
+	case o.rateBurst < 1:
+		return o, &configError{"rate_burst", "rate_limit and rate_burst must be positive"}
 	case o.cacheSize < 1:
-		return o, fmt.Errorf("cache_size must be positive")
+		return o, &configError{"cache_size", "cache_size must be positive"}
 	case o.cacheTTL < MinCacheTTL:
-		return o, fmt.Errorf("cache_ttl %v is shorter than %v: retransmits could execute twice", o.cacheTTL, MinCacheTTL)
-	case o.workers < 1 || o.backlog < 0:
-		return o, fmt.Errorf("workers must be positive and backlog not negative")
-	case o.queueWait <= 0 || o.ticketLifetime <= 0:
-		return o, fmt.Errorf("queue_wait and ticket_lifetime must be positive")
+		return o, &configError{"cache_ttl", fmt.Sprintf("cache_ttl %v is shorter than %v: retransmits could execute twice", o.cacheTTL, MinCacheTTL)}
+	case o.workers < 1:
+		return o, &configError{"workers", "workers must be positive and backlog not negative"}
+	case o.backlog < 0:
+		return o, &configError{"backlog", "workers must be positive and backlog not negative"}
+	case o.queueWait <= 0:
+		return o, &configError{"queue_wait", "queue_wait and ticket_lifetime must be positive"}
+	case o.ticketLifetime <= 0:
+		return o, &configError{"ticket_lifetime", "queue_wait and ticket_lifetime must be positive"}
 	}
 	return o, nil
 }
+
+// configError is a value of the config block that cannot be used, naming
+// its attribute so that `licensegw validate` points at it.
+type configError struct {
+	attr string
+	msg  string
+}
+
+func (e *configError) Error() string { return e.msg }

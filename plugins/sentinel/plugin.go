@@ -50,6 +50,7 @@ func (p *Plugin) Info() sdk.Info {
 		Description: "Sentinel-style tokens, commuter tokens, queueing and discovery on UDP (docs/sentinel.md)",
 		Listeners:   []sdk.ListenerSpec{{Name: ListenerName, Network: "udp", Address: DefaultAddress}},
 		Config:      schema,
+		Imports:     []sdk.ImportFormat{importFormat()},
 	}
 }
 

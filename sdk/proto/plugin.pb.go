@@ -87,7 +87,16 @@ type InfoResponse struct {
 	// The sockets the gateway must bind for the plugin.
 	Listeners []*ListenerSpec `protobuf:"bytes,5,rep,name=listeners,proto3" json:"listeners,omitempty"`
 	// The schema of the plugin's config { } block.
-	Config        []*Attribute `protobuf:"bytes,6,rep,name=config,proto3" json:"config,omitempty"`
+	Config []*Attribute `protobuf:"bytes,6,rep,name=config,proto3" json:"config,omitempty"`
+	// Every plugin API version the plugin speaks; the gateway uses the
+	// highest one it speaks too. Empty means [api_version] (plugins built
+	// before API version 2).
+	ApiVersions []int32 `protobuf:"varint,7,rep,packed,name=api_versions,json=apiVersions,proto3" json:"api_versions,omitempty"`
+	// The import formats the plugin provides (Import with a format).
+	Imports []*ImportFormat `protobuf:"bytes,8,rep,name=imports,proto3" json:"imports,omitempty"`
+	// Optional calls the plugin implements: "import" (Import, also of its
+	// own config block), "validate_config" (ValidateConfig).
+	Capabilities  []string `protobuf:"bytes,9,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -164,6 +173,528 @@ func (x *InfoResponse) GetConfig() []*Attribute {
 	return nil
 }
 
+func (x *InfoResponse) GetApiVersions() []int32 {
+	if x != nil {
+		return x.ApiVersions
+	}
+	return nil
+}
+
+func (x *InfoResponse) GetImports() []*ImportFormat {
+	if x != nil {
+		return x.Imports
+	}
+	return nil
+}
+
+func (x *InfoResponse) GetCapabilities() []string {
+	if x != nil {
+		return x.Capabilities
+	}
+	return nil
+}
+
+// ImportFormat is a vendor file format a plugin imports.
+type ImportFormat struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The format's name, as in import "<name>" { } and `licensegw import
+	// <name>`: [a-z0-9_]+.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// A one-line human description.
+	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	// The schema of the import block's attributes.
+	Config []*Attribute `protobuf:"bytes,3,rep,name=config,proto3" json:"config,omitempty"`
+	// The attributes `licensegw import <name> FILE...` fills, in order.
+	Files         []string `protobuf:"bytes,4,rep,name=files,proto3" json:"files,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportFormat) Reset() {
+	*x = ImportFormat{}
+	mi := &file_plugin_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportFormat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportFormat) ProtoMessage() {}
+
+func (x *ImportFormat) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportFormat.ProtoReflect.Descriptor instead.
+func (*ImportFormat) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ImportFormat) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ImportFormat) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *ImportFormat) GetConfig() []*Attribute {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+func (x *ImportFormat) GetFiles() []string {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+// ImportRequest asks for the policy of vendor files.
+type ImportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Empty: the plugin's own config { } block; else an ImportFormat name.
+	Format string `protobuf:"bytes,1,opt,name=format,proto3" json:"format,omitempty"`
+	// The decoded block, by attribute name (the plugin's schema, or the
+	// format's).
+	Config map[string]*Value `protobuf:"bytes,2,rep,name=config,proto3" json:"config,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Relative file names in config are relative to this directory (the
+	// configuration file's).
+	Dir string `protobuf:"bytes,3,opt,name=dir,proto3" json:"dir,omitempty"`
+	// The plugin instance's name; empty for an import block.
+	Name          string `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportRequest) Reset() {
+	*x = ImportRequest{}
+	mi := &file_plugin_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportRequest) ProtoMessage() {}
+
+func (x *ImportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportRequest.ProtoReflect.Descriptor instead.
+func (*ImportRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ImportRequest) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *ImportRequest) GetConfig() map[string]*Value {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+func (x *ImportRequest) GetDir() string {
+	if x != nil {
+		return x.Dir
+	}
+	return ""
+}
+
+func (x *ImportRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// ImportResponse is the imported policy and what the import has to say.
+type ImportResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A policy.Set of the SDK's sdk/policy package, as JSON (encoding/json,
+	// the Go field names).
+	PolicyJson []byte `protobuf:"bytes,1,opt,name=policy_json,json=policyJson,proto3" json:"policy_json,omitempty"`
+	// Notes, warnings and errors, with their places in the vendor files.
+	Diagnostics []*Diagnostic `protobuf:"bytes,2,rep,name=diagnostics,proto3" json:"diagnostics,omitempty"`
+	// The files read, so that the gateway can quote their lines.
+	Sources       []*Source `protobuf:"bytes,3,rep,name=sources,proto3" json:"sources,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportResponse) Reset() {
+	*x = ImportResponse{}
+	mi := &file_plugin_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportResponse) ProtoMessage() {}
+
+func (x *ImportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportResponse.ProtoReflect.Descriptor instead.
+func (*ImportResponse) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ImportResponse) GetPolicyJson() []byte {
+	if x != nil {
+		return x.PolicyJson
+	}
+	return nil
+}
+
+func (x *ImportResponse) GetDiagnostics() []*Diagnostic {
+	if x != nil {
+		return x.Diagnostics
+	}
+	return nil
+}
+
+func (x *ImportResponse) GetSources() []*Source {
+	if x != nil {
+		return x.Sources
+	}
+	return nil
+}
+
+// Diagnostic is something an import or a config check has to say.
+type Diagnostic struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "info" (a note; not shown by validate), "warning" (not honoured as
+	// written) or "error" (the block is unusable).
+	Severity string `protobuf:"bytes,1,opt,name=severity,proto3" json:"severity,omitempty"`
+	Summary  string `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	Detail   string `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	// The place in a vendor file (file as named in the block, lines and
+	// columns from 1), or empty.
+	File   string `protobuf:"bytes,4,opt,name=file,proto3" json:"file,omitempty"`
+	Line   int32  `protobuf:"varint,5,opt,name=line,proto3" json:"line,omitempty"`
+	Column int32  `protobuf:"varint,6,opt,name=column,proto3" json:"column,omitempty"`
+	// The attribute of the block it is about, when there is no place in a
+	// vendor file (a file that cannot be read, a value out of range).
+	Attribute string `protobuf:"bytes,7,opt,name=attribute,proto3" json:"attribute,omitempty"`
+	// The pool it concerns, when it concerns one (empty fields match any).
+	Vendor        string `protobuf:"bytes,8,opt,name=vendor,proto3" json:"vendor,omitempty"`
+	Feature       string `protobuf:"bytes,9,opt,name=feature,proto3" json:"feature,omitempty"`
+	Version       string `protobuf:"bytes,10,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Diagnostic) Reset() {
+	*x = Diagnostic{}
+	mi := &file_plugin_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Diagnostic) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Diagnostic) ProtoMessage() {}
+
+func (x *Diagnostic) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Diagnostic.ProtoReflect.Descriptor instead.
+func (*Diagnostic) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Diagnostic) GetSeverity() string {
+	if x != nil {
+		return x.Severity
+	}
+	return ""
+}
+
+func (x *Diagnostic) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *Diagnostic) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *Diagnostic) GetFile() string {
+	if x != nil {
+		return x.File
+	}
+	return ""
+}
+
+func (x *Diagnostic) GetLine() int32 {
+	if x != nil {
+		return x.Line
+	}
+	return 0
+}
+
+func (x *Diagnostic) GetColumn() int32 {
+	if x != nil {
+		return x.Column
+	}
+	return 0
+}
+
+func (x *Diagnostic) GetAttribute() string {
+	if x != nil {
+		return x.Attribute
+	}
+	return ""
+}
+
+func (x *Diagnostic) GetVendor() string {
+	if x != nil {
+		return x.Vendor
+	}
+	return ""
+}
+
+func (x *Diagnostic) GetFeature() string {
+	if x != nil {
+		return x.Feature
+	}
+	return ""
+}
+
+func (x *Diagnostic) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+// Source is a file an import read, as it was read.
+type Source struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The file's name as diagnostics name it.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Text          []byte `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Source) Reset() {
+	*x = Source{}
+	mi := &file_plugin_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Source) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Source) ProtoMessage() {}
+
+func (x *Source) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Source.ProtoReflect.Descriptor instead.
+func (*Source) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Source) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Source) GetText() []byte {
+	if x != nil {
+		return x.Text
+	}
+	return nil
+}
+
+// ValidateConfigRequest asks a plugin to check its config { } block.
+type ValidateConfigRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The plugin instance's name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The block decoded with the plugin's schema.
+	Config map[string]*Value `protobuf:"bytes,2,rep,name=config,proto3" json:"config,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Relative file names in config are relative to this directory.
+	Dir           string `protobuf:"bytes,3,opt,name=dir,proto3" json:"dir,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateConfigRequest) Reset() {
+	*x = ValidateConfigRequest{}
+	mi := &file_plugin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateConfigRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateConfigRequest) ProtoMessage() {}
+
+func (x *ValidateConfigRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateConfigRequest.ProtoReflect.Descriptor instead.
+func (*ValidateConfigRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ValidateConfigRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ValidateConfigRequest) GetConfig() map[string]*Value {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+func (x *ValidateConfigRequest) GetDir() string {
+	if x != nil {
+		return x.Dir
+	}
+	return ""
+}
+
+// ValidateConfigResponse lists what is wrong; none is a valid block.
+type ValidateConfigResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Diagnostics   []*Diagnostic          `protobuf:"bytes,1,rep,name=diagnostics,proto3" json:"diagnostics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateConfigResponse) Reset() {
+	*x = ValidateConfigResponse{}
+	mi := &file_plugin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateConfigResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateConfigResponse) ProtoMessage() {}
+
+func (x *ValidateConfigResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateConfigResponse.ProtoReflect.Descriptor instead.
+func (*ValidateConfigResponse) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ValidateConfigResponse) GetDiagnostics() []*Diagnostic {
+	if x != nil {
+		return x.Diagnostics
+	}
+	return nil
+}
+
 // ListenerSpec asks the gateway to bind a socket.
 type ListenerSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -179,7 +710,7 @@ type ListenerSpec struct {
 
 func (x *ListenerSpec) Reset() {
 	*x = ListenerSpec{}
-	mi := &file_plugin_proto_msgTypes[2]
+	mi := &file_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -191,7 +722,7 @@ func (x *ListenerSpec) String() string {
 func (*ListenerSpec) ProtoMessage() {}
 
 func (x *ListenerSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[2]
+	mi := &file_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -204,7 +735,7 @@ func (x *ListenerSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListenerSpec.ProtoReflect.Descriptor instead.
 func (*ListenerSpec) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{2}
+	return file_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListenerSpec) GetName() string {
@@ -245,7 +776,7 @@ type Attribute struct {
 
 func (x *Attribute) Reset() {
 	*x = Attribute{}
-	mi := &file_plugin_proto_msgTypes[3]
+	mi := &file_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -257,7 +788,7 @@ func (x *Attribute) String() string {
 func (*Attribute) ProtoMessage() {}
 
 func (x *Attribute) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[3]
+	mi := &file_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -270,7 +801,7 @@ func (x *Attribute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attribute.ProtoReflect.Descriptor instead.
 func (*Attribute) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{3}
+	return file_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Attribute) GetName() string {
@@ -325,7 +856,7 @@ type ConfigureRequest struct {
 
 func (x *ConfigureRequest) Reset() {
 	*x = ConfigureRequest{}
-	mi := &file_plugin_proto_msgTypes[4]
+	mi := &file_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -337,7 +868,7 @@ func (x *ConfigureRequest) String() string {
 func (*ConfigureRequest) ProtoMessage() {}
 
 func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[4]
+	mi := &file_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -350,7 +881,7 @@ func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{4}
+	return file_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ConfigureRequest) GetName() string {
@@ -413,7 +944,7 @@ type Access struct {
 
 func (x *Access) Reset() {
 	*x = Access{}
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -425,7 +956,7 @@ func (x *Access) String() string {
 func (*Access) ProtoMessage() {}
 
 func (x *Access) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -438,7 +969,7 @@ func (x *Access) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Access.ProtoReflect.Descriptor instead.
 func (*Access) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{5}
+	return file_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Access) GetAllow() []string {
@@ -474,7 +1005,7 @@ type Value struct {
 
 func (x *Value) Reset() {
 	*x = Value{}
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -486,7 +1017,7 @@ func (x *Value) String() string {
 func (*Value) ProtoMessage() {}
 
 func (x *Value) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -499,7 +1030,7 @@ func (x *Value) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value.ProtoReflect.Descriptor instead.
 func (*Value) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{6}
+	return file_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Value) GetKind() isValue_Kind {
@@ -604,7 +1135,7 @@ type StringList struct {
 
 func (x *StringList) Reset() {
 	*x = StringList{}
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -616,7 +1147,7 @@ func (x *StringList) String() string {
 func (*StringList) ProtoMessage() {}
 
 func (x *StringList) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -629,7 +1160,7 @@ func (x *StringList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringList.ProtoReflect.Descriptor instead.
 func (*StringList) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7}
+	return file_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StringList) GetValues() []string {
@@ -656,7 +1187,7 @@ type Listener struct {
 
 func (x *Listener) Reset() {
 	*x = Listener{}
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -668,7 +1199,7 @@ func (x *Listener) String() string {
 func (*Listener) ProtoMessage() {}
 
 func (x *Listener) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -681,7 +1212,7 @@ func (x *Listener) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Listener.ProtoReflect.Descriptor instead.
 func (*Listener) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{8}
+	return file_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Listener) GetName() string {
@@ -721,7 +1252,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -733,7 +1264,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -746,7 +1277,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9}
+	return file_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 // StopRequest has no fields; the gRPC deadline bounds the wait.
@@ -758,7 +1289,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -770,7 +1301,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -783,7 +1314,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{10}
+	return file_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 // StopResponse reports how serving ended.
@@ -797,7 +1328,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -809,7 +1340,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -822,7 +1353,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StopResponse) GetError() string {
@@ -841,7 +1372,7 @@ type MetricsRequest struct {
 
 func (x *MetricsRequest) Reset() {
 	*x = MetricsRequest{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -853,7 +1384,7 @@ func (x *MetricsRequest) String() string {
 func (*MetricsRequest) ProtoMessage() {}
 
 func (x *MetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -866,7 +1397,7 @@ func (x *MetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsRequest.ProtoReflect.Descriptor instead.
 func (*MetricsRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12}
+	return file_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 // MetricsResponse is every metric the plugin keeps, at the time of asking.
@@ -879,7 +1410,7 @@ type MetricsResponse struct {
 
 func (x *MetricsResponse) Reset() {
 	*x = MetricsResponse{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -891,7 +1422,7 @@ func (x *MetricsResponse) String() string {
 func (*MetricsResponse) ProtoMessage() {}
 
 func (x *MetricsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -904,7 +1435,7 @@ func (x *MetricsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsResponse.ProtoReflect.Descriptor instead.
 func (*MetricsResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{13}
+	return file_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *MetricsResponse) GetMetrics() []*Metric {
@@ -936,7 +1467,7 @@ type Metric struct {
 
 func (x *Metric) Reset() {
 	*x = Metric{}
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -948,7 +1479,7 @@ func (x *Metric) String() string {
 func (*Metric) ProtoMessage() {}
 
 func (x *Metric) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -961,7 +1492,7 @@ func (x *Metric) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Metric.ProtoReflect.Descriptor instead.
 func (*Metric) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{14}
+	return file_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Metric) GetName() string {
@@ -1004,7 +1535,7 @@ var File_plugin_proto protoreflect.FileDescriptor
 const file_plugin_proto_rawDesc = "" +
 	"\n" +
 	"\fplugin.proto\x12\x13licensegw.plugin.v1\"\r\n" +
-	"\vInfoRequest\"\xf8\x01\n" +
+	"\vInfoRequest\"\xfc\x02\n" +
 	"\fInfoResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x1f\n" +
@@ -1012,7 +1543,53 @@ const file_plugin_proto_rawDesc = "" +
 	"apiVersion\x12 \n" +
 	"\vdescription\x18\x04 \x01(\tR\vdescription\x12?\n" +
 	"\tlisteners\x18\x05 \x03(\v2!.licensegw.plugin.v1.ListenerSpecR\tlisteners\x126\n" +
-	"\x06config\x18\x06 \x03(\v2\x1e.licensegw.plugin.v1.AttributeR\x06config\"V\n" +
+	"\x06config\x18\x06 \x03(\v2\x1e.licensegw.plugin.v1.AttributeR\x06config\x12!\n" +
+	"\fapi_versions\x18\a \x03(\x05R\vapiVersions\x12;\n" +
+	"\aimports\x18\b \x03(\v2!.licensegw.plugin.v1.ImportFormatR\aimports\x12\"\n" +
+	"\fcapabilities\x18\t \x03(\tR\fcapabilities\"\x92\x01\n" +
+	"\fImportFormat\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x126\n" +
+	"\x06config\x18\x03 \x03(\v2\x1e.licensegw.plugin.v1.AttributeR\x06config\x12\x14\n" +
+	"\x05files\x18\x04 \x03(\tR\x05files\"\xec\x01\n" +
+	"\rImportRequest\x12\x16\n" +
+	"\x06format\x18\x01 \x01(\tR\x06format\x12F\n" +
+	"\x06config\x18\x02 \x03(\v2..licensegw.plugin.v1.ImportRequest.ConfigEntryR\x06config\x12\x10\n" +
+	"\x03dir\x18\x03 \x01(\tR\x03dir\x12\x12\n" +
+	"\x04name\x18\x04 \x01(\tR\x04name\x1aU\n" +
+	"\vConfigEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
+	"\x05value\x18\x02 \x01(\v2\x1a.licensegw.plugin.v1.ValueR\x05value:\x028\x01\"\xab\x01\n" +
+	"\x0eImportResponse\x12\x1f\n" +
+	"\vpolicy_json\x18\x01 \x01(\fR\n" +
+	"policyJson\x12A\n" +
+	"\vdiagnostics\x18\x02 \x03(\v2\x1f.licensegw.plugin.v1.DiagnosticR\vdiagnostics\x125\n" +
+	"\asources\x18\x03 \x03(\v2\x1b.licensegw.plugin.v1.SourceR\asources\"\x84\x02\n" +
+	"\n" +
+	"Diagnostic\x12\x1a\n" +
+	"\bseverity\x18\x01 \x01(\tR\bseverity\x12\x18\n" +
+	"\asummary\x18\x02 \x01(\tR\asummary\x12\x16\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\x12\x12\n" +
+	"\x04file\x18\x04 \x01(\tR\x04file\x12\x12\n" +
+	"\x04line\x18\x05 \x01(\x05R\x04line\x12\x16\n" +
+	"\x06column\x18\x06 \x01(\x05R\x06column\x12\x1c\n" +
+	"\tattribute\x18\a \x01(\tR\tattribute\x12\x16\n" +
+	"\x06vendor\x18\b \x01(\tR\x06vendor\x12\x18\n" +
+	"\afeature\x18\t \x01(\tR\afeature\x12\x18\n" +
+	"\aversion\x18\n" +
+	" \x01(\tR\aversion\"0\n" +
+	"\x06Source\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\fR\x04text\"\xe4\x01\n" +
+	"\x15ValidateConfigRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12N\n" +
+	"\x06config\x18\x02 \x03(\v26.licensegw.plugin.v1.ValidateConfigRequest.ConfigEntryR\x06config\x12\x10\n" +
+	"\x03dir\x18\x03 \x01(\tR\x03dir\x1aU\n" +
+	"\vConfigEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
+	"\x05value\x18\x02 \x01(\v2\x1a.licensegw.plugin.v1.ValueR\x05value:\x028\x01\"[\n" +
+	"\x16ValidateConfigResponse\x12A\n" +
+	"\vdiagnostics\x18\x01 \x03(\v2\x1f.licensegw.plugin.v1.DiagnosticR\vdiagnostics\"V\n" +
 	"\fListenerSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\anetwork\x18\x02 \x01(\tR\anetwork\x12\x18\n" +
@@ -1068,12 +1645,14 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06labels\x18\x05 \x03(\v2'.licensegw.plugin.v1.Metric.LabelsEntryR\x06labels\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xd4\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\x92\x04\n" +
 	"\x06Plugin\x12K\n" +
 	"\x04Info\x12 .licensegw.plugin.v1.InfoRequest\x1a!.licensegw.plugin.v1.InfoResponse\x12Z\n" +
 	"\tConfigure\x12%.licensegw.plugin.v1.ConfigureRequest\x1a&.licensegw.plugin.v1.ConfigureResponse\x12K\n" +
 	"\x04Stop\x12 .licensegw.plugin.v1.StopRequest\x1a!.licensegw.plugin.v1.StopResponse\x12T\n" +
-	"\aMetrics\x12#.licensegw.plugin.v1.MetricsRequest\x1a$.licensegw.plugin.v1.MetricsResponseB*Z(github.com/licensegw/licensegw/sdk/protob\x06proto3"
+	"\aMetrics\x12#.licensegw.plugin.v1.MetricsRequest\x1a$.licensegw.plugin.v1.MetricsResponse\x12Q\n" +
+	"\x06Import\x12\".licensegw.plugin.v1.ImportRequest\x1a#.licensegw.plugin.v1.ImportResponse\x12i\n" +
+	"\x0eValidateConfig\x12*.licensegw.plugin.v1.ValidateConfigRequest\x1a+.licensegw.plugin.v1.ValidateConfigResponseB*Z(github.com/licensegw/licensegw/sdk/protob\x06proto3"
 
 var (
 	file_plugin_proto_rawDescOnce sync.Once
@@ -1087,49 +1666,71 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_plugin_proto_goTypes = []any{
-	(*InfoRequest)(nil),       // 0: licensegw.plugin.v1.InfoRequest
-	(*InfoResponse)(nil),      // 1: licensegw.plugin.v1.InfoResponse
-	(*ListenerSpec)(nil),      // 2: licensegw.plugin.v1.ListenerSpec
-	(*Attribute)(nil),         // 3: licensegw.plugin.v1.Attribute
-	(*ConfigureRequest)(nil),  // 4: licensegw.plugin.v1.ConfigureRequest
-	(*Access)(nil),            // 5: licensegw.plugin.v1.Access
-	(*Value)(nil),             // 6: licensegw.plugin.v1.Value
-	(*StringList)(nil),        // 7: licensegw.plugin.v1.StringList
-	(*Listener)(nil),          // 8: licensegw.plugin.v1.Listener
-	(*ConfigureResponse)(nil), // 9: licensegw.plugin.v1.ConfigureResponse
-	(*StopRequest)(nil),       // 10: licensegw.plugin.v1.StopRequest
-	(*StopResponse)(nil),      // 11: licensegw.plugin.v1.StopResponse
-	(*MetricsRequest)(nil),    // 12: licensegw.plugin.v1.MetricsRequest
-	(*MetricsResponse)(nil),   // 13: licensegw.plugin.v1.MetricsResponse
-	(*Metric)(nil),            // 14: licensegw.plugin.v1.Metric
-	nil,                       // 15: licensegw.plugin.v1.ConfigureRequest.ConfigEntry
-	nil,                       // 16: licensegw.plugin.v1.Metric.LabelsEntry
+	(*InfoRequest)(nil),            // 0: licensegw.plugin.v1.InfoRequest
+	(*InfoResponse)(nil),           // 1: licensegw.plugin.v1.InfoResponse
+	(*ImportFormat)(nil),           // 2: licensegw.plugin.v1.ImportFormat
+	(*ImportRequest)(nil),          // 3: licensegw.plugin.v1.ImportRequest
+	(*ImportResponse)(nil),         // 4: licensegw.plugin.v1.ImportResponse
+	(*Diagnostic)(nil),             // 5: licensegw.plugin.v1.Diagnostic
+	(*Source)(nil),                 // 6: licensegw.plugin.v1.Source
+	(*ValidateConfigRequest)(nil),  // 7: licensegw.plugin.v1.ValidateConfigRequest
+	(*ValidateConfigResponse)(nil), // 8: licensegw.plugin.v1.ValidateConfigResponse
+	(*ListenerSpec)(nil),           // 9: licensegw.plugin.v1.ListenerSpec
+	(*Attribute)(nil),              // 10: licensegw.plugin.v1.Attribute
+	(*ConfigureRequest)(nil),       // 11: licensegw.plugin.v1.ConfigureRequest
+	(*Access)(nil),                 // 12: licensegw.plugin.v1.Access
+	(*Value)(nil),                  // 13: licensegw.plugin.v1.Value
+	(*StringList)(nil),             // 14: licensegw.plugin.v1.StringList
+	(*Listener)(nil),               // 15: licensegw.plugin.v1.Listener
+	(*ConfigureResponse)(nil),      // 16: licensegw.plugin.v1.ConfigureResponse
+	(*StopRequest)(nil),            // 17: licensegw.plugin.v1.StopRequest
+	(*StopResponse)(nil),           // 18: licensegw.plugin.v1.StopResponse
+	(*MetricsRequest)(nil),         // 19: licensegw.plugin.v1.MetricsRequest
+	(*MetricsResponse)(nil),        // 20: licensegw.plugin.v1.MetricsResponse
+	(*Metric)(nil),                 // 21: licensegw.plugin.v1.Metric
+	nil,                            // 22: licensegw.plugin.v1.ImportRequest.ConfigEntry
+	nil,                            // 23: licensegw.plugin.v1.ValidateConfigRequest.ConfigEntry
+	nil,                            // 24: licensegw.plugin.v1.ConfigureRequest.ConfigEntry
+	nil,                            // 25: licensegw.plugin.v1.Metric.LabelsEntry
 }
 var file_plugin_proto_depIdxs = []int32{
-	2,  // 0: licensegw.plugin.v1.InfoResponse.listeners:type_name -> licensegw.plugin.v1.ListenerSpec
-	3,  // 1: licensegw.plugin.v1.InfoResponse.config:type_name -> licensegw.plugin.v1.Attribute
-	15, // 2: licensegw.plugin.v1.ConfigureRequest.config:type_name -> licensegw.plugin.v1.ConfigureRequest.ConfigEntry
-	8,  // 3: licensegw.plugin.v1.ConfigureRequest.listeners:type_name -> licensegw.plugin.v1.Listener
-	5,  // 4: licensegw.plugin.v1.ConfigureRequest.access:type_name -> licensegw.plugin.v1.Access
-	7,  // 5: licensegw.plugin.v1.Value.string_list:type_name -> licensegw.plugin.v1.StringList
-	14, // 6: licensegw.plugin.v1.MetricsResponse.metrics:type_name -> licensegw.plugin.v1.Metric
-	16, // 7: licensegw.plugin.v1.Metric.labels:type_name -> licensegw.plugin.v1.Metric.LabelsEntry
-	6,  // 8: licensegw.plugin.v1.ConfigureRequest.ConfigEntry.value:type_name -> licensegw.plugin.v1.Value
-	0,  // 9: licensegw.plugin.v1.Plugin.Info:input_type -> licensegw.plugin.v1.InfoRequest
-	4,  // 10: licensegw.plugin.v1.Plugin.Configure:input_type -> licensegw.plugin.v1.ConfigureRequest
-	10, // 11: licensegw.plugin.v1.Plugin.Stop:input_type -> licensegw.plugin.v1.StopRequest
-	12, // 12: licensegw.plugin.v1.Plugin.Metrics:input_type -> licensegw.plugin.v1.MetricsRequest
-	1,  // 13: licensegw.plugin.v1.Plugin.Info:output_type -> licensegw.plugin.v1.InfoResponse
-	9,  // 14: licensegw.plugin.v1.Plugin.Configure:output_type -> licensegw.plugin.v1.ConfigureResponse
-	11, // 15: licensegw.plugin.v1.Plugin.Stop:output_type -> licensegw.plugin.v1.StopResponse
-	13, // 16: licensegw.plugin.v1.Plugin.Metrics:output_type -> licensegw.plugin.v1.MetricsResponse
-	13, // [13:17] is the sub-list for method output_type
-	9,  // [9:13] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	9,  // 0: licensegw.plugin.v1.InfoResponse.listeners:type_name -> licensegw.plugin.v1.ListenerSpec
+	10, // 1: licensegw.plugin.v1.InfoResponse.config:type_name -> licensegw.plugin.v1.Attribute
+	2,  // 2: licensegw.plugin.v1.InfoResponse.imports:type_name -> licensegw.plugin.v1.ImportFormat
+	10, // 3: licensegw.plugin.v1.ImportFormat.config:type_name -> licensegw.plugin.v1.Attribute
+	22, // 4: licensegw.plugin.v1.ImportRequest.config:type_name -> licensegw.plugin.v1.ImportRequest.ConfigEntry
+	5,  // 5: licensegw.plugin.v1.ImportResponse.diagnostics:type_name -> licensegw.plugin.v1.Diagnostic
+	6,  // 6: licensegw.plugin.v1.ImportResponse.sources:type_name -> licensegw.plugin.v1.Source
+	23, // 7: licensegw.plugin.v1.ValidateConfigRequest.config:type_name -> licensegw.plugin.v1.ValidateConfigRequest.ConfigEntry
+	5,  // 8: licensegw.plugin.v1.ValidateConfigResponse.diagnostics:type_name -> licensegw.plugin.v1.Diagnostic
+	24, // 9: licensegw.plugin.v1.ConfigureRequest.config:type_name -> licensegw.plugin.v1.ConfigureRequest.ConfigEntry
+	15, // 10: licensegw.plugin.v1.ConfigureRequest.listeners:type_name -> licensegw.plugin.v1.Listener
+	12, // 11: licensegw.plugin.v1.ConfigureRequest.access:type_name -> licensegw.plugin.v1.Access
+	14, // 12: licensegw.plugin.v1.Value.string_list:type_name -> licensegw.plugin.v1.StringList
+	21, // 13: licensegw.plugin.v1.MetricsResponse.metrics:type_name -> licensegw.plugin.v1.Metric
+	25, // 14: licensegw.plugin.v1.Metric.labels:type_name -> licensegw.plugin.v1.Metric.LabelsEntry
+	13, // 15: licensegw.plugin.v1.ImportRequest.ConfigEntry.value:type_name -> licensegw.plugin.v1.Value
+	13, // 16: licensegw.plugin.v1.ValidateConfigRequest.ConfigEntry.value:type_name -> licensegw.plugin.v1.Value
+	13, // 17: licensegw.plugin.v1.ConfigureRequest.ConfigEntry.value:type_name -> licensegw.plugin.v1.Value
+	0,  // 18: licensegw.plugin.v1.Plugin.Info:input_type -> licensegw.plugin.v1.InfoRequest
+	11, // 19: licensegw.plugin.v1.Plugin.Configure:input_type -> licensegw.plugin.v1.ConfigureRequest
+	17, // 20: licensegw.plugin.v1.Plugin.Stop:input_type -> licensegw.plugin.v1.StopRequest
+	19, // 21: licensegw.plugin.v1.Plugin.Metrics:input_type -> licensegw.plugin.v1.MetricsRequest
+	3,  // 22: licensegw.plugin.v1.Plugin.Import:input_type -> licensegw.plugin.v1.ImportRequest
+	7,  // 23: licensegw.plugin.v1.Plugin.ValidateConfig:input_type -> licensegw.plugin.v1.ValidateConfigRequest
+	1,  // 24: licensegw.plugin.v1.Plugin.Info:output_type -> licensegw.plugin.v1.InfoResponse
+	16, // 25: licensegw.plugin.v1.Plugin.Configure:output_type -> licensegw.plugin.v1.ConfigureResponse
+	18, // 26: licensegw.plugin.v1.Plugin.Stop:output_type -> licensegw.plugin.v1.StopResponse
+	20, // 27: licensegw.plugin.v1.Plugin.Metrics:output_type -> licensegw.plugin.v1.MetricsResponse
+	4,  // 28: licensegw.plugin.v1.Plugin.Import:output_type -> licensegw.plugin.v1.ImportResponse
+	8,  // 29: licensegw.plugin.v1.Plugin.ValidateConfig:output_type -> licensegw.plugin.v1.ValidateConfigResponse
+	24, // [24:30] is the sub-list for method output_type
+	18, // [18:24] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1137,7 +1738,7 @@ func file_plugin_proto_init() {
 	if File_plugin_proto != nil {
 		return
 	}
-	file_plugin_proto_msgTypes[6].OneofWrappers = []any{
+	file_plugin_proto_msgTypes[13].OneofWrappers = []any{
 		(*Value_StringValue)(nil),
 		(*Value_NumberValue)(nil),
 		(*Value_BoolValue)(nil),
@@ -1150,7 +1751,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

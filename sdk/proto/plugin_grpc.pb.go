@@ -33,10 +33,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Plugin_Info_FullMethodName      = "/licensegw.plugin.v1.Plugin/Info"
-	Plugin_Configure_FullMethodName = "/licensegw.plugin.v1.Plugin/Configure"
-	Plugin_Stop_FullMethodName      = "/licensegw.plugin.v1.Plugin/Stop"
-	Plugin_Metrics_FullMethodName   = "/licensegw.plugin.v1.Plugin/Metrics"
+	Plugin_Info_FullMethodName           = "/licensegw.plugin.v1.Plugin/Info"
+	Plugin_Configure_FullMethodName      = "/licensegw.plugin.v1.Plugin/Configure"
+	Plugin_Stop_FullMethodName           = "/licensegw.plugin.v1.Plugin/Stop"
+	Plugin_Metrics_FullMethodName        = "/licensegw.plugin.v1.Plugin/Metrics"
+	Plugin_Import_FullMethodName         = "/licensegw.plugin.v1.Plugin/Import"
+	Plugin_ValidateConfig_FullMethodName = "/licensegw.plugin.v1.Plugin/ValidateConfig"
 )
 
 // PluginClient is the client API for Plugin service.
@@ -65,6 +67,18 @@ type PluginClient interface {
 	// Added in API version 1 without a version bump: a gateway treats the
 	// gRPC status Unimplemented as "no metrics".
 	Metrics(ctx context.Context, in *MetricsRequest, opts ...grpc.CallOption) (*MetricsResponse, error)
+	// Import turns vendor files into policy (features, groups, reservations):
+	// the files the plugin's own config { } block names (format empty), or
+	// those of an import "<format>" block or `licensegw import <format>`.
+	// It may be asked before Configure, by a process started only for it.
+	// Optional: a plugin without importers answers Unimplemented. Added in
+	// API version 2.
+	Import(ctx context.Context, in *ImportRequest, opts ...grpc.CallOption) (*ImportResponse, error)
+	// ValidateConfig checks a decoded config { } block beyond its schema
+	// (values in range, files readable) so that `licensegw validate` and a
+	// reload report mistakes before the plugin is started with them.
+	// Optional: Unimplemented means nothing to check. Added in API version 2.
+	ValidateConfig(ctx context.Context, in *ValidateConfigRequest, opts ...grpc.CallOption) (*ValidateConfigResponse, error)
 }
 
 type pluginClient struct {
@@ -115,6 +129,26 @@ func (c *pluginClient) Metrics(ctx context.Context, in *MetricsRequest, opts ...
 	return out, nil
 }
 
+func (c *pluginClient) Import(ctx context.Context, in *ImportRequest, opts ...grpc.CallOption) (*ImportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ImportResponse)
+	err := c.cc.Invoke(ctx, Plugin_Import_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *pluginClient) ValidateConfig(ctx context.Context, in *ValidateConfigRequest, opts ...grpc.CallOption) (*ValidateConfigResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ValidateConfigResponse)
+	err := c.cc.Invoke(ctx, Plugin_ValidateConfig_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PluginServer is the server API for Plugin service.
 // All implementations must embed UnimplementedPluginServer
 // for forward compatibility.
@@ -141,6 +175,18 @@ type PluginServer interface {
 	// Added in API version 1 without a version bump: a gateway treats the
 	// gRPC status Unimplemented as "no metrics".
 	Metrics(context.Context, *MetricsRequest) (*MetricsResponse, error)
+	// Import turns vendor files into policy (features, groups, reservations):
+	// the files the plugin's own config { } block names (format empty), or
+	// those of an import "<format>" block or `licensegw import <format>`.
+	// It may be asked before Configure, by a process started only for it.
+	// Optional: a plugin without importers answers Unimplemented. Added in
+	// API version 2.
+	Import(context.Context, *ImportRequest) (*ImportResponse, error)
+	// ValidateConfig checks a decoded config { } block beyond its schema
+	// (values in range, files readable) so that `licensegw validate` and a
+	// reload report mistakes before the plugin is started with them.
+	// Optional: Unimplemented means nothing to check. Added in API version 2.
+	ValidateConfig(context.Context, *ValidateConfigRequest) (*ValidateConfigResponse, error)
 	mustEmbedUnimplementedPluginServer()
 }
 
@@ -162,6 +208,12 @@ func (UnimplementedPluginServer) Stop(context.Context, *StopRequest) (*StopRespo
 }
 func (UnimplementedPluginServer) Metrics(context.Context, *MetricsRequest) (*MetricsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Metrics not implemented")
+}
+func (UnimplementedPluginServer) Import(context.Context, *ImportRequest) (*ImportResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Import not implemented")
+}
+func (UnimplementedPluginServer) ValidateConfig(context.Context, *ValidateConfigRequest) (*ValidateConfigResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ValidateConfig not implemented")
 }
 func (UnimplementedPluginServer) mustEmbedUnimplementedPluginServer() {}
 func (UnimplementedPluginServer) testEmbeddedByValue()                {}
@@ -256,6 +308,42 @@ func _Plugin_Metrics_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Plugin_Import_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ImportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServer).Import(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Plugin_Import_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServer).Import(ctx, req.(*ImportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Plugin_ValidateConfig_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ValidateConfigRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServer).ValidateConfig(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Plugin_ValidateConfig_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServer).ValidateConfig(ctx, req.(*ValidateConfigRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Plugin_ServiceDesc is the grpc.ServiceDesc for Plugin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -278,6 +366,14 @@ var Plugin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Metrics",
 			Handler:    _Plugin_Metrics_Handler,
+		},
+		{
+			MethodName: "Import",
+			Handler:    _Plugin_Import_Handler,
+		},
+		{
+			MethodName: "ValidateConfig",
+			Handler:    _Plugin_ValidateConfig_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

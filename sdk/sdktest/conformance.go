@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -26,7 +27,7 @@ func WithConfig(cfg map[string]any) ConformanceOption {
 
 // Conformance checks the contract every plugin keeps:
 //
-//   - Info is valid: a name, a version, APIVersion == sdk.APIVersion,
+//   - Info is valid: a name, a version, APIVersion in sdk.APIVersions(),
 //     listeners with unique names on "tcp" or "udp" at parseable addresses,
 //     config attributes with unique names and known types;
 //   - Serve returns within StopTimeout of its context's cancellation and
@@ -97,8 +98,8 @@ func CheckInfo(info sdk.Info) []error {
 	if info.Version == "" {
 		bad("Info.Version is empty")
 	}
-	if info.APIVersion != sdk.APIVersion {
-		bad("Info.APIVersion is %d, want sdk.APIVersion (%d)", info.APIVersion, sdk.APIVersion)
+	if !slices.Contains(sdk.APIVersions(), info.APIVersion) {
+		bad("Info.APIVersion is %d, not one of sdk.APIVersions() %v", info.APIVersion, sdk.APIVersions())
 	}
 	names := map[string]bool{}
 	for _, l := range info.Listeners {

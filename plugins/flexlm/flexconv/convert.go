@@ -10,6 +10,7 @@ import (
 	"github.com/licensegw/licensegw/plugins/flexlm/internal/lex"
 	"github.com/licensegw/licensegw/plugins/flexlm/licfile"
 	"github.com/licensegw/licensegw/plugins/flexlm/optfile"
+	"github.com/licensegw/licensegw/sdk"
 	"github.com/licensegw/licensegw/sdk/policy"
 )
 
@@ -277,4 +278,60 @@ func (c *converter) lineAttrs(p *licfile.Pool, l *licfile.Line) {
 	if len(meta) > 0 {
 		add(l.Pos, Info, "%s kept as metadata only", strings.Join(meta, ", "))
 	}
+}
+
+// ConvertFiles is Convert for several licence files served together (the
+// flexlm plugin's license_file may name several): their pools are one
+// list, and the options file applies to all of them.
+func ConvertFiles(lics []*licfile.File, opts *optfile.File) (*Result, []Diagnostic) {
+	if len(lics) == 0 {
+		return Convert(nil, opts)
+	}
+	if len(lics) == 1 {
+		return Convert(lics[0], opts)
+	}
+	merged := *lics[0]
+	merged.Name = lics[0].Name
+	for _, l := range lics[1:] {
+		merged.Servers = append(slices.Clip(merged.Servers), l.Servers...)
+		merged.Vendors = append(slices.Clip(merged.Vendors), l.Vendors...)
+		merged.Lines = append(slices.Clip(merged.Lines), l.Lines...)
+		merged.Pools = append(slices.Clip(merged.Pools), l.Pools...)
+		merged.Other = append(slices.Clip(merged.Other), l.Other...)
+		merged.Diagnostics = append(slices.Clip(merged.Diagnostics), l.Diagnostics...)
+	}
+	res, diags := Convert(&merged, opts)
+	res.Sources = res.Sources[:0]
+	for _, l := range lics {
+		res.Sources = append(res.Sources, l.Name)
+	}
+	if opts != nil {
+		res.Sources = append(res.Sources, opts.Name)
+	}
+	return res, diags
+}
+
+// Set is the converted policy in the neutral model.
+func (r *Result) Set() policy.Set {
+	return policy.Set{Features: r.Features, Groups: r.Groups, HostGroups: r.HostGroups}
+}
+
+// Notes are the conversion's diagnostics in the SDK's terms, as an import
+// returns them. A line the converter could not use was left out and the
+// rest imported, so an Error of the files is a warning for the gateway.
+func Notes(diags []Diagnostic) []sdk.Diagnostic {
+	out := make([]sdk.Diagnostic, 0, len(diags))
+	for _, d := range diags {
+		sev := sdk.SeverityInfo
+		if d.Severity >= Warning {
+			sev = sdk.SeverityWarning
+		}
+		out = append(out, sdk.Diagnostic{
+			Severity: sev,
+			Summary:  d.Message,
+			Pos:      policy.Pos{File: d.Pos.File, Line: d.Pos.Line, Col: d.Pos.Col},
+			Pool:     policy.PoolRef{Vendor: d.Vendor, Name: d.Feature, Version: d.Version},
+		})
+	}
+	return out
 }

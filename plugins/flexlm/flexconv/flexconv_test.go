@@ -1,7 +1,6 @@
 package flexconv
 
 import (
-	"bytes"
 	"flag"
 	"os"
 	"path/filepath"
@@ -9,10 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
-
-	"github.com/licensegw/licensegw/internal/golden"
 	"github.com/licensegw/licensegw/plugins/flexlm/licfile"
 	"github.com/licensegw/licensegw/plugins/flexlm/optfile"
 	"github.com/licensegw/licensegw/sdk/policy"
@@ -63,23 +58,6 @@ func load(t *testing.T, lic, opt string) (*licfile.File, *optfile.File) {
 		}
 	}
 	return lf, of
-}
-
-func TestGoldenHCL(t *testing.T) {
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			lf, of := load(t, c.lic, c.opt)
-			r, _ := Convert(lf, of)
-			var buf bytes.Buffer
-			if err := WriteHCL(&buf, r); err != nil {
-				t.Fatal(err)
-			}
-			if _, diags := hclsyntax.ParseConfig(buf.Bytes(), c.name+".hcl", hcl.InitialPos); diags.HasErrors() {
-				t.Fatalf("output is not valid HCL: %v\n%s", diags, buf.String())
-			}
-			golden.Check(t, filepath.Join("testdata", c.name+".hcl"), buf.Bytes(), golden.ModeOf(*update, *accept))
-		})
-	}
 }
 
 func find(t *testing.T, r *Result, name, version string) policy.Feature {
@@ -200,19 +178,5 @@ func TestMaxBorrowHoursLowers(t *testing.T) {
 	r, _ := Convert(lf, of)
 	if f := r.Features[0]; !f.Borrow || f.MaxBorrow != 10*time.Hour {
 		t.Errorf("feature = %+v, want borrow 10h", f)
-	}
-}
-
-func TestQuote(t *testing.T) {
-	for in, want := range map[string]string{
-		`a"b`:    `"a\"b"`,
-		`${x}`:   `"$${x}"`,
-		`%{x}`:   `"%%{x}"`,
-		"t\tab":  `"t\tab"`,
-		`back\s`: `"back\\s"`,
-	} {
-		if got := quote(in); got != want {
-			t.Errorf("quote(%q) = %s, want %s", in, got, want)
-		}
 	}
 }

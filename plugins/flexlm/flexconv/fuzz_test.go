@@ -48,9 +48,9 @@ func FuzzConvert(f *testing.F) {
 	f.Fuzz(func(t *testing.T, lic, opt []byte) {
 		lf, _ := licfile.Parse("f.lic", lic)
 		of, _ := optfile.Parse("f.opt", opt)
-		r, _ := flexconv.Convert(lf, of)
+		r, notes := flexconv.Convert(lf, of)
 		var buf bytes.Buffer
-		if err := flexconv.WriteHCL(&buf, r); err != nil {
+		if err := config.WriteHCL(&buf, r.Set(), r.Sources, flexconv.Notes(notes)); err != nil {
 			t.Fatal(err)
 		}
 		cfg, diags := config.Parse("import.hcl", buf.Bytes())

@@ -1,6 +1,7 @@
 package flexconv
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/licensegw/licensegw/plugins/flexlm/internal/lex"
@@ -158,5 +159,18 @@ func (c *converter) rule(r optfile.Rule, users, hosts map[string]bool) {
 		c.add(r.Pos, Warning, name, "BORROW_LOWWATER %d not honoured: the gateway does not keep seats back from borrowing", r.Count)
 	case optfile.NoLog:
 		c.add(r.Pos, Warning, name, "NOLOG %s not honoured: every state change is an event in the gateway's journal", r.What)
+	}
+}
+
+// duration prints d the way the gateway's configuration reads it: whole
+// hours as "72h", whole minutes as "90m", else seconds.
+func duration(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	default:
+		return fmt.Sprintf("%ds", d/time.Second)
 	}
 }

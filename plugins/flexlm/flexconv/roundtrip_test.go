@@ -16,7 +16,6 @@ import (
 
 // TestHCLDecodesToTheSameFeatures checks the contract with the gateway's
 // configuration: what WriteHCL prints decodes to the features Convert made.
-// (An external test: gateway/config itself imports flexconv.)
 func TestHCLDecodesToTheSameFeatures(t *testing.T) {
 	pairs := [][2]string{
 		{"corpus/spec.lic", "corpus/spec.opt"},
@@ -48,9 +47,9 @@ func TestHCLDecodesToTheSameFeatures(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			r, _ := flexconv.Convert(lf, of)
+			r, notes := flexconv.Convert(lf, of)
 			var buf bytes.Buffer
-			if err := flexconv.WriteHCL(&buf, r); err != nil {
+			if err := config.WriteHCL(&buf, r.Set(), r.Sources, flexconv.Notes(notes)); err != nil {
 				t.Fatal(err)
 			}
 			cfg, diags := config.Parse("import.hcl", buf.Bytes())

@@ -1,24 +1,13 @@
 package rsv
 
 import (
-	"errors"
-	"fmt"
 	"slices"
 
 	"github.com/licensegw/licensegw/sdk/policy"
 )
 
-// Errors Policy.Apply returns; callers branch on them with errors.Is.
-var (
-	// ErrUnknownFeature: a reservation names a feature (or version) the
-	// configuration does not have.
-	ErrUnknownFeature = errors.New("reservation for an unknown feature")
-	// ErrOverReserved: a feature's reservations add up to more seats than it has.
-	ErrOverReserved = errors.New("more seats reserved than the feature has")
-)
-
-// Policy is a reservation file in the core's terms, ready to Apply to a
-// policy.Set.
+// Policy is a reservation file in the core's terms; Set gives it in the
+// neutral policy model.
 type Policy struct {
 	Reservations []FeatureReservation
 	// Groups are the group definitions by group name. Each becomes both a
@@ -78,7 +67,7 @@ func (g *Group) Members(base []string) []string {
 //
 // Exclusions: "!name" removes name from the group, whatever adds it: other
 // lines of the file, or a gateway-configured group of the same name, which
-// Apply merges with the file's definition. That is what makes
+// the gateway merges with the file's definition (policy.Set's exclusions). That is what makes
 // "solver:night-shift:1:!dave" useful: night-shift as configured, less dave.
 func Convert(f *File) (*Policy, error) {
 	p := &Policy{Groups: map[string]*Group{}}
@@ -117,63 +106,35 @@ func Convert(f *File) (*Policy, error) {
 	return p, nil
 }
 
-// Apply adds the policy to cfg: reservations on the matching features and
-// the group definitions, merged with groups of the same names already in
-// cfg. A reservation matching no feature is ErrUnknownFeature; a feature
-// left with more seats reserved than it has is ErrOverReserved. On error cfg
-// is unchanged.
-func (p *Policy) Apply(cfg *policy.Set) error {
-	features := slices.Clone(cfg.Features)
-	for i := range features {
-		features[i].Reserve = slices.Clone(features[i].Reserve)
+// Set is the policy in the neutral model: each reservation on the
+// features it names (which the gateway's configuration defines), each
+// group's names added to the user group and the host group of its name,
+// and its exclusions removed from both, whatever adds them. The gateway
+// reports a reservation on a feature it does not have, or more seats
+// reserved than a feature has, at the reservation's line.
+func (p *Policy) Set() policy.Set {
+	set := policy.Set{
+		Groups: map[string][]string{}, HostGroups: map[string][]string{},
+		GroupExclusions: map[string][]string{}, HostGroupExclusions: map[string][]string{},
 	}
 	for _, r := range p.Reservations {
-		matched := false
-		for i := range features {
-			f := &features[i]
-			if f.Name != r.Feature || (r.Version != "" && f.Version != r.Version) {
-				continue
-			}
-			matched = true
-			f.Reserve = append(f.Reserve, r.Reservation)
-		}
-		if !matched {
-			name := r.Feature
-			if r.Version != "" {
-				name += "," + r.Version
-			}
-			return fmt.Errorf("%s: %q: %w", r.Pos, name, ErrUnknownFeature)
-		}
+		set.Reservations = append(set.Reservations, policy.FeatureReservation{
+			Feature: r.Feature, Version: r.Version, Reservation: r.Reservation,
+			Pos: policy.Pos{File: r.Pos.File, Line: r.Pos.Line, Col: r.Pos.Col},
+		})
 	}
-	for _, f := range features {
-		total := 0
-		for _, r := range f.Reserve {
-			total += r.Seats
-		}
-		if total > f.Seats {
-			return fmt.Errorf("feature %s %s: %d seats reserved of %d: %w", f.Name, f.Version, total, f.Seats, ErrOverReserved)
-		}
-	}
-	groups := cloneGroups(cfg.Groups)
-	hostGroups := cloneGroups(cfg.HostGroups)
 	for name, g := range p.Groups {
-		groups[name] = g.Members(groups[name])
-		hostGroups[name] = g.Members(hostGroups[name])
+		set.Groups[name] = slices.Clone(g.Include)
+		set.HostGroups[name] = slices.Clone(g.Include)
+		if len(g.Exclude) > 0 {
+			set.GroupExclusions[name] = slices.Clone(g.Exclude)
+			set.HostGroupExclusions[name] = slices.Clone(g.Exclude)
+		}
 	}
-	cfg.Features, cfg.Groups, cfg.HostGroups = features, groups, hostGroups
-	return nil
+	return set
 }
 
-func cloneGroups(m map[string][]string) map[string][]string {
-	out := make(map[string][]string, len(m))
-	for k, v := range m {
-		out[k] = slices.Clone(v)
-	}
-	return out
-}
-
-// Load parses the reservation file at path and converts it: what the
-// gateway calls before Policy.Apply.
+// Load parses the reservation file at path and converts it.
 func Load(path string) (*Policy, error) {
 	f, err := ParseFile(path)
 	if err != nil {

@@ -1,6 +1,5 @@
-# licensegw configuration imported from FlexLM files:
+# licensegw configuration imported from:
 #   spec.opt
-# Licence signatures are kept in the source files but are NOT verified.
 #
 # Import notes:
 #   spec.opt:3:1: warning: RESERVE: feature cad_pro is not in the licence (or not served by the gateway); line ignored

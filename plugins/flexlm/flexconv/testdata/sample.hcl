@@ -1,4 +1,4 @@
-# licensegw configuration imported from FlexLM files:
+# licensegw configuration imported from:
 #   acme.lic
 #   acme.opt
 # Licence signatures are kept in the source files but are NOT verified.

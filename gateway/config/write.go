@@ -1,51 +1,60 @@
-package flexconv
+package config
 
 import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
 
+	"github.com/licensegw/licensegw/sdk"
 	"github.com/licensegw/licensegw/sdk/policy"
 )
 
-// WriteHCL prints r as licensegw HCL configuration: group and host_group
-// blocks, then one feature block per pool. The diagnostics are printed as
-// comments, each inside the block of the feature it concerns or at the top.
-func WriteHCL(w io.Writer, r *Result) error {
+// WriteHCL prints a policy set as licensegw configuration: group and
+// host_group blocks, then one feature block per pool; reservations on
+// features the set does not define are comments saying what to add where.
+// sources name the files the set came from (for the header), and notes are
+// printed as comments, each inside the block of the feature it concerns or
+// at the top. It is what `licensegw import <format>` prints, whatever the
+// format: the output decodes (Parse) to the same features and groups.
+func WriteHCL(w io.Writer, set policy.Set, sources []string, notes []sdk.Diagnostic) error {
 	var b bytes.Buffer
-	b.WriteString("# licensegw configuration imported from FlexLM files")
-	if len(r.Sources) > 0 {
+	b.WriteString("# licensegw configuration imported from")
+	if len(sources) > 0 {
 		b.WriteString(":\n")
-		for _, s := range r.Sources {
+		for _, s := range sources {
 			fmt.Fprintf(&b, "#   %s\n", s)
 		}
 	} else {
-		b.WriteString(".\n")
+		b.WriteString(" vendor files.\n")
 	}
-	b.WriteString("# Licence signatures are kept in the source files but are NOT verified.\n")
-	var top []Diagnostic
-	for _, d := range r.Diagnostics {
-		if !slices.ContainsFunc(r.Features, d.Concerns) {
+	if len(set.Features) > 0 {
+		b.WriteString("# Licence signatures are kept in the source files but are NOT verified.\n")
+	}
+	var top []sdk.Diagnostic
+	for _, d := range notes {
+		if !slices.ContainsFunc(set.Features, d.Pool.Matches) {
 			top = append(top, d)
 		}
 	}
 	if len(top) > 0 {
 		b.WriteString("#\n# Import notes:\n")
 		for _, d := range top {
-			fmt.Fprintf(&b, "#   %s\n", oneLine(d.String()))
+			fmt.Fprintf(&b, "#   %s\n", oneLine(noteString(d)))
 		}
 	}
-	writeGroups(&b, "group", "users", r.Groups)
-	writeGroups(&b, "host_group", "hosts", r.HostGroups)
-	for _, f := range r.Features {
+	writeGroups(&b, "group", "users", set.Groups, set.GroupExclusions)
+	writeGroups(&b, "host_group", "hosts", set.HostGroups, set.HostGroupExclusions)
+	for _, f := range set.Features {
 		b.WriteString("\n")
-		writeFeature(&b, f, r.Diagnostics)
+		writeFeature(&b, f, notes)
 	}
+	writeReservations(&b, set.Reservations)
 	_, err := w.Write(hclwrite.Format(b.Bytes()))
 	if err != nil {
 		return fmt.Errorf("write HCL: %w", err)
@@ -53,24 +62,55 @@ func WriteHCL(w io.Writer, r *Result) error {
 	return nil
 }
 
-func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
-
-func writeGroups(b *bytes.Buffer, block, attr string, groups map[string][]string) {
-	keys := make([]string, 0, len(groups))
-	for k := range groups {
-		keys = append(keys, k)
+// noteString formats a note as "file:line:col: severity: summary".
+func noteString(d sdk.Diagnostic) string {
+	s := string(d.Severity) + ": " + d.Summary
+	if d.Detail != "" {
+		s += ": " + d.Detail
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		fmt.Fprintf(b, "\n%s %s {\n  %s = %s\n}\n", block, quote(k), attr, list(groups[k]))
+	if d.Pos.IsZero() {
+		return s
+	}
+	return d.Pos.String() + ": " + s
+}
+
+// writeReservations prints reservations on features defined elsewhere as
+// the reserve blocks to add to them.
+func writeReservations(b *bytes.Buffer, rs []policy.FeatureReservation) {
+	if len(rs) == 0 {
+		return
+	}
+	b.WriteString("\n# Reservations on features defined elsewhere: add each reserve block\n# to the feature it names.\n")
+	for _, r := range rs {
+		name := r.Feature
+		if r.Version != "" {
+			name += " version " + r.Version
+		}
+		fmt.Fprintf(b, "#\n# feature %s (%s):\n#   reserve {\n#     seats = %d\n#     %s = %s\n#   }\n",
+			name, r.Pos, r.Reservation.Seats, r.Reservation.Who.Kind, quote(r.Reservation.Who.Name))
 	}
 }
 
-func writeFeature(b *bytes.Buffer, f policy.Feature, diags []Diagnostic) {
+func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
+
+// writeGroups prints groups; names a group excludes are a comment, since
+// a group block lists members only.
+func writeGroups(b *bytes.Buffer, block, attr string, groups, exclude map[string][]string) {
+	for _, k := range slices.Sorted(maps.Keys(groups)) {
+		members := slices.DeleteFunc(slices.Clone(groups[k]), func(m string) bool { return slices.Contains(exclude[k], m) })
+		fmt.Fprintf(b, "\n%s %s {\n", block, quote(k))
+		if len(exclude[k]) > 0 {
+			fmt.Fprintf(b, "  # without %s, wherever else they are added\n", strings.Join(exclude[k], ", "))
+		}
+		fmt.Fprintf(b, "  %s = %s\n}\n", attr, list(members))
+	}
+}
+
+func writeFeature(b *bytes.Buffer, f policy.Feature, notes []sdk.Diagnostic) {
 	fmt.Fprintf(b, "feature %s {\n", quote(f.Name))
-	for _, d := range diags {
-		if d.Concerns(f) {
-			fmt.Fprintf(b, "  # %s\n", oneLine(d.String()))
+	for _, d := range notes {
+		if d.Pool.Matches(f) {
+			fmt.Fprintf(b, "  # %s\n", oneLine(noteString(d)))
 		}
 	}
 	if f.Vendor != "" {
