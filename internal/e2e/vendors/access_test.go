@@ -252,8 +252,8 @@ func TestAccessControl(t *testing.T) {
 			t.Errorf("lmstat from 127.0.0.1: exit %d, want a failure naming status_allow:\n%s%s", out.Code, out.Stdout, out.Stderr)
 		}
 		out = e2etest.Run(ctx, t, bins.Path("lsmon"), []string{sen})
-		if out.Code == 0 || !strings.Contains(out.Stdout+out.Stderr, "not-authorized") {
-			t.Errorf("lsmon from 127.0.0.1: exit %d, want a failure saying not-authorized:\n%s%s", out.Code, out.Stdout, out.Stderr)
+		if out.Code == 0 || !strings.Contains(out.Stdout+out.Stderr, "not-authorized") || !strings.Contains(out.Stdout+out.Stderr, "status_allow") {
+			t.Errorf("lsmon from 127.0.0.1: exit %d, want a failure saying not-authorized, naming status_allow:\n%s%s", out.Code, out.Stdout, out.Stderr)
 		}
 	})
 }

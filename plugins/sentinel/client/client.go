@@ -59,6 +59,8 @@ func (e *StatusError) Error() string {
 		return fmt.Sprintf("license server: %v (%d of %d in use)", e.Status, e.InUse, e.Seats)
 	case e.Reason != "":
 		return fmt.Sprintf("license server: %v (%s)", e.Status, e.Reason)
+	case e.Status == wire.NotAuthorized:
+		return "license server: not-authorized (this host may not query the server: it is not in the plugin's status_allow)"
 	}
 	return "license server: " + e.Status.String()
 }
