@@ -162,3 +162,21 @@ func readPermissions(a Auth) *server.Permissions {
 		Subscribe: &server.SubjectPermission{Allow: sub},
 	}
 }
+
+// SetAuth replaces who may connect over the network, without a restart:
+// connections of identities still declared stay, those of removed ones are
+// closed, new ones may connect. The gateway's own connections are not
+// touched.
+func (s *Server) SetAuth(a Auth) error {
+	s.optsMu.Lock()
+	defer s.optsMu.Unlock()
+	opts := s.opts.Clone()
+	if err := applyAuth(opts, a, s.gw); err != nil {
+		return err
+	}
+	if err := s.ns.ReloadOptions(opts); err != nil {
+		return fmt.Errorf("natsd: new identities: %w", err)
+	}
+	s.opts = opts
+	return nil
+}

@@ -158,6 +158,19 @@ func TestReadOnlyCannotWrite(t *testing.T) {
 	if n := msgs(t, s, "LICENSEGW_LIFECYCLE"); n != 1 {
 		t.Errorf("lifecycle stream holds %d messages, want 1", n)
 	}
+
+	// The same forgery with full access is stored: the refusals above
+	// are the permissions', not a broken publish.
+	full := natstest.Dial(t, s)
+	fjs, _ := jetstream.New(full)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := fjs.Publish(ctx, forged, []byte(`{"kind":"checkout","user":"mallory"}`)); err != nil {
+		t.Fatalf("full access publish: %v", err)
+	}
+	if n := msgs(t, s, eventsStream); n != 2 {
+		t.Errorf("events stream holds %d messages after a full-access publish, want 2", n)
+	}
 }
 
 // refused sends a request to subject and waits for the server's
@@ -317,5 +330,52 @@ func TestReadOnlyCannotInject(t *testing.T) {
 	}
 	if n := msgs(t, s, eventsStream); n != 1 {
 		t.Errorf("events stream holds %d messages, want 1", n)
+	}
+}
+
+// TestSetAuth: identities change without a restart; a removed identity's
+// connection is closed, the gateway's is kept.
+func TestSetAuth(t *testing.T) {
+	s := withStream(t)
+	in, err := s.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	closed := make(chan struct{})
+	old, err := nats.Connect(s.ClientURL(), natstest.ReadOnly(), nats.Timeout(20*time.Second), nats.NoReconnect(),
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+
+	kp, _ := nkeys.CreateUser()
+	pub, _ := kp.PublicKey()
+	a := natstest.Auth()
+	a.Identities = []natsd.Identity{{Name: "new", NKey: pub, Access: natsd.ReadOnly}}
+	if err := s.SetAuth(a); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the removed identity's connection stayed open")
+	}
+	if _, err := nats.Connect(s.ClientURL(), natstest.ReadOnly(), nats.Timeout(20*time.Second)); err == nil {
+		t.Error("the removed identity connected again")
+	}
+	nc, err := nats.Connect(s.ClientURL(), nats.Nkey(pub, kp.Sign), nats.Timeout(20*time.Second))
+	if err != nil {
+		t.Fatalf("new identity: %v", err)
+	}
+	nc.Close()
+	if _, err := in.Request("$JS.API.INFO", nil, 20*time.Second); err != nil {
+		t.Errorf("the gateway's connection after the change: %v", err)
+	}
+	bad := a
+	bad.Identities = []natsd.Identity{{Name: "bad", NKey: "nope", Access: natsd.ReadOnly}}
+	if err := s.SetAuth(bad); !errors.Is(err, natsd.ErrIdentity) {
+		t.Errorf("bad identity: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -56,6 +57,9 @@ type Server struct {
 	ns  *server.Server
 	gw  *gatewayIdentity // what Connect authenticates with
 	log hclog.Logger
+
+	optsMu sync.Mutex      // serialises SetAuth
+	opts   *server.Options // the options running, for SetAuth
 }
 
 // Start starts nats-server with JetStream and waits until it accepts
@@ -93,7 +97,7 @@ func Start(ctx context.Context, cfg Config, log hclog.Logger) (*Server, error) {
 		ns.WaitForShutdown()
 		return nil, fmt.Errorf("natsd: JetStream did not start (store %q)", cfg.StoreDir)
 	}
-	return &Server{ns: ns, gw: gw, log: log}, nil
+	return &Server{ns: ns, gw: gw, log: log, opts: opts.Clone()}, nil
 }
 
 // waitReady waits until ns accepts clients, or fails on the first fatal

@@ -73,6 +73,16 @@ func TestTLSListener(t *testing.T) {
 			if err := connect(files.CA, files.ClientCert, files.ClientKey, true); err != nil {
 				t.Errorf("TLS, client certificate and credentials: %v", err)
 			}
+			// New identities keep the listener's TLS.
+			if err := s.SetAuth(natstest.Auth()); err != nil {
+				t.Fatalf("SetAuth: %v", err)
+			}
+			if err := connect("", "", "", true); err == nil {
+				t.Error("after SetAuth, a client without TLS connected")
+			}
+			if err := connect(files.CA, files.ClientCert, files.ClientKey, true); err != nil {
+				t.Errorf("after SetAuth, TLS, client certificate and credentials: %v", err)
+			}
 		})
 	}
 }

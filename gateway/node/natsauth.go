@@ -78,3 +78,20 @@ func natsCredentials(file string) ([]nats.Option, error) {
 	}
 	return []nats.Option{opt}, nil
 }
+
+// reloadNATSAuth gives the embedded server the identities of a reloaded
+// configuration (and the audit identity's file again: one deleted is made
+// anew, so rotation needs no restart). The listener, its TLS, the prefix
+// and the stream are read at start.
+func (n *Node) reloadNATSAuth(c config.NATS) error {
+	if n.ns == nil || !c.Embedded {
+		return nil
+	}
+	running := n.cfg.NATS
+	running.Identities, running.AuditCredentials = c.Identities, c.AuditCredentials
+	if err := n.ns.SetAuth(n.natsAuth(running)); err != nil {
+		return fmt.Errorf("NATS identities: %w", err)
+	}
+	n.log.Info("NATS identities reloaded", "identities", len(c.Identities))
+	return nil
+}

@@ -300,6 +300,9 @@ func (n *Node) Reload(ctx context.Context) error {
 	if tokens != nil {
 		n.auth.SetTokens(tokens)
 	}
+	if err := n.reloadNATSAuth(cfg.NATS); err != nil {
+		return fmt.Errorf("reload: %w", err)
+	}
 	n.cfgMu.Lock()
 	n.cfg.Features, n.cfg.Groups, n.cfg.HostGroups = cfg.Features, cfg.Groups, cfg.HostGroups
 	n.cfg.Gateway.ExpiryWarning = cfg.Gateway.ExpiryWarning

@@ -21,14 +21,16 @@ type natsIdentityCommand struct {
 	name, access, out string
 }
 
-func (*natsIdentityCommand) synopsis() string { return "make a NATS identity (nkey seed file and identity block)" }
+func (*natsIdentityCommand) synopsis() string {
+	return "make a NATS identity (nkey seed file and identity block)"
+}
 func (*natsIdentityCommand) usage() string {
 	return "nats identity -name NAME -out FILE [-access read|write]"
 }
 func (*natsIdentityCommand) help() string {
 	return "Writes a new user nkey seed to FILE (mode 0600; refused if FILE exists) and prints,\n" +
 		"on stdout, the identity block to add to the nats block of the gateway's\n" +
-		"configuration: it holds the public key, never the seed. Restart the gateway to\n" +
+		"configuration: it holds the public key, never the seed. Reload the gateway to\n" +
 		"accept it. Clients connect with the file: licensegw events tail --creds FILE,\n" +
 		"nats --nkey FILE, nats.NkeyOptionFromSeed(FILE)."
 }
@@ -61,6 +63,6 @@ func (c *natsIdentityCommand) run(_ context.Context, e *env, args []string) int 
 	}
 	pub, _ := kp.PublicKey()
 	fmt.Fprintf(e.stdout, "  identity %q {\n    nkey   = %q\n    access = %q\n  }\n", c.name, pub, c.access)
-	fmt.Fprintf(e.stderr, "\nWrote the seed to %s. Add the block above to the nats block of the gateway's\nconfiguration (name %q is reserved) and restart the gateway.\n", c.out, config.AuditIdentityName)
+	fmt.Fprintf(e.stderr, "\nWrote the seed to %s. Add the block above to the nats block of the gateway's\nconfiguration (name %q is reserved) and reload the gateway.\n", c.out, config.AuditIdentityName)
 	return exitOK
 }

@@ -263,3 +263,89 @@ feature "cad" {
 		t.Fatalf("events tail over TLS did not stop after one checkout; stdout %q", stdout.String())
 	}
 }
+
+// TestNATSRotation: credentials rotate with a reload, no restart: a
+// deleted audit seed is made anew (the old one is refused and its
+// connection closed), a declared identity is accepted, then revoked.
+func TestNATSRotation(t *testing.T) {
+	t.Parallel()
+	const features = `
+feature "cad" {
+  seats = 1
+}
+`
+	g := StartGateway(t, features)
+	oldSeed, err := os.ReadFile(g.AuditCreds())
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldFile := g.Path("old-audit.nk")
+	if err := os.WriteFile(oldFile, oldSeed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	old, err := nats.Connect(g.NATSURL(), g.AuditNATS(), nats.NoReconnect(), nats.Timeout(20*time.Second),
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+
+	// A new identity, declared the way an operator does.
+	siemFile := g.Path("siem.nk")
+	r := g.CLI(t.Context(), "nats", "identity", "-name", "siem", "-out", siemFile)
+	if r.Code != 0 {
+		t.Fatalf("nats identity: %d %q", r.Code, r.Stderr)
+	}
+	if err := os.Remove(g.AuditCreds()); err != nil {
+		t.Fatal(err)
+	}
+	// The printed block goes into the nats block.
+	g.WriteFile("config.hcl", strings.Replace(readFile(t, g.ConfigPath), "nats {\n", "nats {\n"+r.Stdout, 1))
+	if r := g.CLI(t.Context(), "reload"); r.Code != 0 {
+		t.Fatalf("reload: %d %q", r.Code, r.Stderr)
+	}
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the rotated audit identity's connection stayed open")
+	}
+	connect := func(file string) error {
+		opt, err := nats.NkeyOptionFromSeed(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc, err := nats.Connect(g.NATSURL(), opt, nats.Timeout(20*time.Second))
+		if err == nil {
+			nc.Close()
+		}
+		return err
+	}
+	if err := connect(oldFile); !errors.Is(err, nats.ErrAuthorization) {
+		t.Errorf("the old audit seed after rotation: %v, want an authorization violation", err)
+	}
+	if err := connect(g.AuditCreds()); err != nil {
+		t.Errorf("the new audit seed: %v", err)
+	}
+	if err := connect(siemFile); err != nil {
+		t.Errorf("the declared identity: %v", err)
+	}
+
+	// Revoked: the block removed, reload.
+	g.Reconfigure(g.config())
+	if r := g.CLI(t.Context(), "reload"); r.Code != 0 {
+		t.Fatalf("reload: %d %q", r.Code, r.Stderr)
+	}
+	if err := connect(siemFile); !errors.Is(err, nats.ErrAuthorization) {
+		t.Errorf("the revoked identity: %v, want an authorization violation", err)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
