@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -28,6 +29,9 @@ type Auth struct {
 	sessions *sessions // the dashboard's (session.go)
 	now      func() time.Time
 	log      hclog.Logger
+	// recheck is how often a long-lived request (the dashboard's live
+	// events) has its token or session checked again.
+	recheck time.Duration
 }
 
 // NewAuth makes an Auth accepting tokens.
@@ -35,7 +39,7 @@ func NewAuth(tokens *token.Set, log hclog.Logger) *Auth {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	a := &Auth{sessions: newSessions(), now: time.Now, log: log}
+	a := &Auth{sessions: newSessions(), now: time.Now, log: log, recheck: 5 * time.Second}
 	a.tokens.Store(tokens)
 	return a
 }
@@ -106,8 +110,39 @@ func (a *Auth) Wrap(next http.Handler) http.Handler {
 			writeError(w, http.StatusForbidden, fmt.Sprintf("token %q has scope %s; %s %s needs %s", e.Name, e.Scope, r.Method, r.URL.Path, need))
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(events.WithActor(r.Context(), e.Name)))
+		ctx := events.WithActor(r.Context(), e.Name)
+		if longLived(r) {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithCancel(ctx)
+			defer cancel()
+			go a.watch(ctx, cancel, r, need)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// longLived: the dashboard's live events stay open for hours.
+func longLived(r *http.Request) bool { return r.URL.Path == "/ui/events" }
+
+// watch ends a long-lived request (cancel) as soon as its token or
+// session no longer authenticates it: a reload that revokes a token, a
+// logout or an expiry closes the live events too, and the page asks for a
+// token again.
+func (a *Auth) watch(ctx context.Context, cancel context.CancelFunc, r *http.Request, need token.Scope) {
+	tick := time.NewTicker(a.recheck)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if _, err := a.authenticate(r, need); err != nil {
+				a.log.Info("live events closed", "remote", r.RemoteAddr, "reason", err)
+				cancel()
+				return
+			}
+		}
+	}
 }
 
 var errNoToken = errors.New("no token")

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -21,6 +22,10 @@ type uiBackend struct{ actorBackend }
 func (b *uiBackend) UIHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "page "+r.URL.Path)
+		if r.URL.Query().Has("hold") { // a live stream: open until ended
+			http.NewResponseController(w).Flush()
+			<-r.Context().Done()
+		}
 	})
 }
 
@@ -237,5 +242,57 @@ func TestSessionsBounded(t *testing.T) {
 	}
 	if _, ok := s.get(first, now); ok {
 		t.Error("the oldest session survived")
+	}
+}
+
+// TestLiveEventsEndWithTheSession: an open event stream is closed when a
+// reload revokes its session's token, or its bearer token.
+func TestLiveEventsEndWithTheSession(t *testing.T) {
+	tk, set := newTokens(t)
+	a := NewAuth(set, nil)
+	a.recheck = 20 * time.Millisecond
+	b := &uiBackend{actorBackend{backend: backend{}, removedBy: map[string]string{}}}
+	s, err := Listen(Options{Addr: "127.0.0.1:0", Auth: a}, b, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	cookie, _ := loginAs(t, s.URL(), tk.read)
+
+	open := func(auth func(*http.Request)) <-chan error {
+		req, _ := http.NewRequest("GET", s.URL()+"/ui/events?hold", nil)
+		auth(req)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 200 {
+			t.Fatalf("stream: %d", resp.StatusCode)
+		}
+		ended := make(chan error, 1)
+		go func() {
+			defer resp.Body.Close()
+			_, err := io.Copy(io.Discard, resp.Body)
+			ended <- err
+		}()
+		return ended
+	}
+	bySession := open(func(r *http.Request) { r.AddCookie(&http.Cookie{Name: SessionCookie, Value: cookie}) })
+	byBearer := open(func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tk.write) })
+	select {
+	case err := <-bySession:
+		t.Fatalf("the stream ended while its session was valid: %v", err)
+	case err := <-byBearer:
+		t.Fatalf("the stream ended while its token was valid: %v", err)
+	case <-time.After(200 * time.Millisecond): // ten rechecks passed
+	}
+	empty, _ := token.NewSet()
+	a.SetTokens(empty)
+	for name, ch := range map[string]<-chan error{"session": bySession, "bearer": byBearer} {
+		select {
+		case <-ch:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the %s stream stayed open after its token was revoked", name)
+		}
 	}
 }
