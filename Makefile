@@ -18,7 +18,7 @@ CMDS     ?= ./cmd/...
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 
-.PHONY: all build run test vet bench fuzz mutate proto clean install uninstall
+.PHONY: all build run cluster test vet bench fuzz mutate proto clean install uninstall
 
 all: build
 
@@ -40,6 +40,12 @@ uninstall:
 # 127.0.0.1:4222, the admin API on 127.0.0.1:7648, every plugin it names.
 run: build
 	$(BIN)/licensegw serve -config config.hcl
+
+# Starts three gateways on this machine as one cluster (examples/cluster):
+# one leads, the others stand by and take over when it stops. Ctrl-C stops
+# all three.
+cluster: build
+	examples/cluster/run.sh $(BIN)
 
 vet:
 	$(GO) vet ./...

@@ -9,6 +9,8 @@ type Status struct {
 	Started  time.Time `json:"started"`
 	Features []Feature `json:"features"`
 	Plugins  []Plugin  `json:"plugins"`
+	// Cluster is set on a clustered gateway (cluster.go).
+	Cluster *ClusterStatus `json:"cluster,omitempty"`
 }
 
 // Feature is one pool.

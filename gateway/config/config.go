@@ -93,7 +93,10 @@ type NATS struct {
 	Credentials string // an nkey seed or JWT .creds file for URL, absolute; "" when not set
 	Prefix      string // subject prefix (events.DefaultPrefix)
 	Stream      string // JetStream stream name (events.DefaultStream)
-	Replicas    int    // stream replicas, 1 to 5; 1 when Embedded
+	Replicas    int    // stream replicas, 1 to 5; 1 when Embedded without Cluster
+	// Cluster makes the embedded server a node of a NATS cluster; nil
+	// for a single server (or when not Embedded).
+	Cluster *NATSCluster
 	// Retention: events older than MaxAge, or the oldest while the stream
 	// holds more than MaxBytes, are deleted once snapshots include them.
 	// 0 keeps everything.

@@ -163,7 +163,7 @@ var natsSchema = &hcl.BodySchema{
 		{Name: "prefix"}, {Name: "stream"}, {Name: "replicas"},
 		{Name: "max_age"}, {Name: "max_bytes"}, {Name: "audit_credentials"},
 	},
-	Blocks: []hcl.BlockHeaderSchema{{Type: "identity", LabelNames: []string{"name"}}, {Type: "tls"}},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "identity", LabelNames: []string{"name"}}, {Type: "tls"}, {Type: "cluster"}},
 }
 
 func (d *decoder) nats(b *hcl.Block, dataDir string) NATS {
@@ -222,15 +222,8 @@ func (d *decoder) nats(b *hcl.Block, dataDir string) NATS {
 			d.errorf(a["stream"].Expr.Range(), "Invalid stream name", "The stream name %s.", err)
 		}
 	}
-	if d.integer(a, "replicas", &n.Replicas) {
-		switch {
-		case n.Replicas < 1 || n.Replicas > 5:
-			d.errorf(a["replicas"].Expr.Range(), "Invalid replicas", "A JetStream stream has 1 to 5 replicas, not %d.", n.Replicas)
-		case n.Embedded && n.Replicas != 1:
-			d.errorf(a["replicas"].Expr.Range(), "Invalid replicas",
-				"The embedded NATS server is a single node, so its stream has 1 replica; replicas need a NATS cluster (url).")
-		}
-	}
+	n.Cluster = d.natsCluster(d.single(content.Blocks, "cluster"))
+	d.replicas(a, &n)
 	if d.duration(a, "max_age", &n.MaxAge) && n.MaxAge > 0 && n.MaxAge < time.Minute {
 		d.errorf(a["max_age"].Expr.Range(), "Invalid max_age", "Events are kept at least a minute (snapshots are taken every minute), not %s.", n.MaxAge)
 	}

@@ -53,6 +53,10 @@ type Config struct {
 	// ScanBatch is how many messages one request of Scan asks for;
 	// default 8192. Tests make it small to cross batches cheaply.
 	ScanBatch int
+	// Term, when set, is the term this writer's history opens with (a
+	// cluster's leader lease revision), if it is higher than every term
+	// in the stream; otherwise the next term after the highest is used.
+	Term uint64
 }
 
 // Journal appends events to the event stream and replays them.

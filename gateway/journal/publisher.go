@@ -367,7 +367,7 @@ func (j *Journal) message(p *pending) (*nats.Msg, error) {
 	copied := p.commit.events[p.index]
 	ev := &copied
 	if ev.Kind == events.TermKind {
-		j.term = j.maxTerm.Load() + 1
+		j.term = max(j.cfg.Term, j.maxTerm.Load()+1)
 		j.nextIdx = 0
 	}
 	ev.Term, ev.Idx, ev.Node = j.term, j.nextIdx, j.cfg.Gateway

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 )
@@ -119,4 +120,31 @@ func (s *Server) ClusterAddr() string {
 		return ""
 	}
 	return a.String()
+}
+
+// Peer is one node of the cluster as this server sees it.
+type Peer struct {
+	Name    string
+	Self    bool          // this server
+	Current bool          // seen recently and caught up with the meta layer
+	Offline bool          // not seen recently
+	Active  time.Duration // since it was last seen (0 for Self)
+}
+
+// ClusterHealth is the JetStream cluster as this server sees it: the meta
+// leader ("" while there is none: no quorum, nothing can be replicated)
+// and every peer, this server first.
+func (s *Server) ClusterHealth() (leader string, peers []Peer) {
+	info, err := s.ns.Jsz(&server.JSzOptions{})
+	if err != nil || info.Meta == nil {
+		return "", nil
+	}
+	peers = append(peers, Peer{Name: s.ns.Name(), Self: true, Current: info.Meta.Leader != ""})
+	for _, p := range info.Meta.Replicas {
+		if p.Name == s.ns.Name() {
+			continue
+		}
+		peers = append(peers, Peer{Name: p.Name, Current: p.Current, Offline: p.Offline, Active: p.Active})
+	}
+	return info.Meta.Leader, peers
 }

@@ -17,7 +17,7 @@ var _ admin.Backend = (*Node)(nil)
 
 // Status reports the whole gateway.
 func (n *Node) Status(context.Context) admin.Status {
-	st := admin.Status{Gateway: n.cfg.Gateway.Name, Version: version.Version, Started: n.started.UTC()}
+	st := admin.Status{Gateway: n.cfg.Gateway.Name, Version: version.Version, Started: n.started.UTC(), Cluster: n.clusterStatus()}
 	now, warn := time.Now(), n.expiryWarning()
 	for _, ps := range n.ledger.Status() {
 		f := adminFeature(&ps)
@@ -89,6 +89,9 @@ func (n *Node) RemoveLease(ctx context.Context, id, by string) error {
 func (n *Node) Ready(context.Context) error {
 	if n.journal == nil {
 		return errors.New("journal not open")
+	}
+	if err := n.leaderReady(); err != nil {
+		return err
 	}
 	return n.journal.Ready()
 }

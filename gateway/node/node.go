@@ -68,6 +68,11 @@ type Node struct {
 	expiryWG   sync.WaitGroup
 
 	auth *admin.Auth // nil when the admin API is off
+
+	lead     *leadership   // nil for a single node (cluster.go)
+	done     chan struct{} // closed by fail
+	doneOnce sync.Once
+	doneErr  error
 }
 
 // LoadConfig loads and fully checks a configuration, including each plugin's
@@ -134,7 +139,8 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 	}
 	logWarnings(log, cfg)
 	n := &Node{cfgPath: path, opts: o, cfg: cfg, log: log, started: time.Now(),
-		announced: map[seats.PoolKey]time.Time{}, expiryKick: make(chan struct{}, 1), expiryDone: make(chan struct{})}
+		announced: map[seats.PoolKey]time.Time{}, expiryKick: make(chan struct{}, 1), expiryDone: make(chan struct{}),
+		done: make(chan struct{})}
 	started := false
 	defer func() {
 		if !started { // take down whatever did start
@@ -149,9 +155,22 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 	if err != nil {
 		return nil, err
 	}
-	n.journal, err = journal.Open(ctx, journal.Config{
+	var term uint64 // the election's, in a cluster
+	retention := ledger.Retention{MaxAge: cfg.NATS.MaxAge, MaxBytes: cfg.NATS.MaxBytes}
+	if cfg.NATS.Cluster != nil {
+		if term, err = n.campaign(ctx, dial); err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+		if retention != (ledger.Retention{}) {
+			// Snapshots are on each node's disk: a node taking over
+			// replays from its own, so the stream keeps everything.
+			log.Warn("nats max_age and max_bytes are not applied in a cluster: every node replays from its own snapshot")
+			retention = ledger.Retention{}
+		}
+	}
+	err = n.openJournal(ctx, journal.Config{
 		Dial: dial, Gateway: cfg.Gateway.Name, Prefix: cfg.NATS.Prefix, Stream: cfg.NATS.Stream,
-		Replicas: cfg.NATS.Replicas, Log: log.Named("journal"),
+		Replicas: cfg.NATS.Replicas, Term: term, Log: log.Named("journal"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
@@ -161,7 +180,7 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 		Config:    cfg.Engine(),
 		Journal:   n.journal,
 		DataDir:   cfg.Gateway.DataDir,
-		Retention: ledger.Retention{MaxAge: cfg.NATS.MaxAge, MaxBytes: cfg.NATS.MaxBytes},
+		Retention: retention,
 		Reload:    n.Reload,
 		Observer:  n.metrics,
 		Log:       log.Named("ledger"),
@@ -175,6 +194,7 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 		return nil, err
 	}
 	n.lifecycle(ctx, events.GatewaySubject(cfg.NATS.Prefix, "started"), map[string]any{"version": version.Version})
+	n.lifecycleLeader(ctx, term)
 
 	n.plugins = pluginhost.New(pluginhost.Options{
 		DataDir:   cfg.Gateway.DataDir,
@@ -191,6 +211,9 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 		}
 	}
 	n.expiryWG.Go(func() { n.watchExpiry(n.expiryDone) })
+	if n.lead != nil {
+		go n.watchLeadership()
+	}
 	log.Info("gateway started", "name", cfg.Gateway.Name, "features", len(cfg.Features), "plugins", len(specs))
 	started = true
 	return n, nil
@@ -230,6 +253,7 @@ func (n *Node) startNATS(ctx context.Context) (func(...nats.Option) (*nats.Conn,
 		NoListen: cfg.Listen == "",
 		Auth:     n.natsAuth(cfg),
 		TLS:      tlsCfg,
+		Cluster:  natsCluster(cfg.Cluster),
 	}, n.log.Named("nats"))
 	if err != nil {
 		return nil, fmt.Errorf("embedded NATS: %w", err)
@@ -269,6 +293,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		errs = append(errs, n.journal.Close(jctx))
 		cancel()
 	}
+	n.stopLeading()
 	if n.ns != nil {
 		n.ns.Shutdown()
 	}

@@ -109,6 +109,14 @@ func (c *serveCommand) run(ctx context.Context, e *env, args []string) int {
 			}
 			cancel()
 			notify(sdnotify.Ready, "STATUS=serving")
+		case <-n.Done():
+			// A cluster node that lost its leadership stops serving
+			// at once; its supervisor restarts it as a standby.
+			notify(sdnotify.Stopping)
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_ = n.Shutdown(sctx)
+			return fail(e, "%v", n.Err())
 		case <-ctx.Done():
 			notify(sdnotify.Stopping)
 			log.Info("shutting down")

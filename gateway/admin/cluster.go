@@ -1,0 +1,24 @@
+package admin
+
+// ClusterStatus is a clustered gateway's place in its cluster: which node
+// leads, in which term, and how each node's NATS server is doing as this
+// node sees it.
+type ClusterStatus struct {
+	Name    string `json:"name"`    // the cluster's name
+	Node    string `json:"node"`    // this node
+	Leader  string `json:"leader"`  // the node that leads, "" while none does
+	Term    uint64 `json:"term"`    // the leader's term (the lease's revision)
+	Leading bool   `json:"leading"` // this node leads
+	// Quorum is false while the NATS cluster has no meta leader: nothing
+	// can be journaled, and no node answers clients.
+	Quorum bool          `json:"quorum"`
+	Nodes  []ClusterNode `json:"nodes"`
+}
+
+// ClusterNode is one node's health.
+type ClusterNode struct {
+	Name string `json:"name"`
+	// State is "ok" (seen recently, caught up), "lagging" or "offline".
+	State    string  `json:"state"`
+	LastSeen float64 `json:"last_seen_seconds"` // since this node heard from it; 0 for itself
+}

@@ -1,0 +1,286 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Defaults of ElectorConfig: the key lives TTL after its last renewal;
+// the leader renews every RenewEvery and stops leading StopAfter after its
+// last successful renewal began, well before the key expires; candidates
+// try every TryEvery.
+const (
+	DefaultTTL        = 2 * time.Second
+	DefaultRenewEvery = 400 * time.Millisecond
+	DefaultStopAfter  = 1500 * time.Millisecond
+	DefaultTryEvery   = 100 * time.Millisecond
+	leaderKey         = "leader"
+	// DefaultBucket is the KV bucket of the leader lease.
+	DefaultBucket = "LICENSEGW_LEADER"
+)
+
+// Lease is the value of the leader key: who leads and how to reach it.
+type Lease struct {
+	Node  string `json:"node"`
+	Admin string `json:"admin,omitempty"` // the leader's admin API, http(s)://host:port
+	// Term is the revision of the key when its leader won it: the
+	// leader writes it with its first renewal (until then readers take
+	// the key's revision, which is the same).
+	Term uint64 `json:"term,omitempty"`
+	// PublicKey is the leader's grant-signing public key (hex), "" when it
+	// does not sign: a node whose key differs must not lead.
+	PublicKey string `json:"public_key,omitempty"`
+	// ConfigHash is the SHA-256 of the leader's features and policies.
+	ConfigHash string `json:"config_hash,omitempty"`
+}
+
+// ElectorConfig configures an Elector.
+type ElectorConfig struct {
+	JS                                   jetstream.JetStream
+	Bucket                               string // default DefaultBucket
+	Replicas                             int    // of the bucket; default 1
+	Self                                 Lease  // what this node writes when it leads
+	TTL, RenewEvery, StopAfter, TryEvery time.Duration
+	Log                                  hclog.Logger
+}
+
+// ErrLostLeadership is the cause Lost reports.
+var ErrLostLeadership = errors.New("cluster: lost the leader lease")
+
+// Elector campaigns for the leader key and renews it while it leads.
+type Elector struct {
+	cfg ElectorConfig
+	kv  jetstream.KeyValue
+
+	mu      sync.Mutex
+	leading bool
+	term    uint64
+	current Lease // the latest lease seen, ours or another node's
+	won     chan struct{}
+	lost    chan struct{}
+	lostErr error
+}
+
+// NewElector creates (or opens) the lease bucket. It retries while
+// JetStream has no quorum, until ctx ends.
+func NewElector(ctx context.Context, cfg ElectorConfig) (*Elector, error) {
+	if cfg.Bucket == "" {
+		cfg.Bucket = DefaultBucket
+	}
+	if cfg.Replicas <= 0 {
+		cfg.Replicas = 1
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = DefaultTTL
+	}
+	if cfg.RenewEvery == 0 {
+		cfg.RenewEvery = DefaultRenewEvery
+	}
+	if cfg.StopAfter == 0 {
+		cfg.StopAfter = DefaultStopAfter
+	}
+	if cfg.TryEvery == 0 {
+		cfg.TryEvery = DefaultTryEvery
+	}
+	if cfg.Log == nil {
+		cfg.Log = hclog.NewNullLogger()
+	}
+	var kv jetstream.KeyValue
+	err := Retry(ctx, cfg.Log, "leader lease bucket", func(ctx context.Context) (err error) {
+		kv, err = cfg.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket: cfg.Bucket, Description: "licensegw: which gateway leads",
+			TTL: cfg.TTL, History: 1, Replicas: cfg.Replicas, Storage: jetstream.FileStorage,
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Elector{cfg: cfg, kv: kv, won: make(chan struct{}), lost: make(chan struct{})}, nil
+}
+
+// Run campaigns until ctx ends, and once elected renews the lease until it
+// is lost or ctx ends; it then returns. Won is closed when this node leads,
+// Lost when it stopped leading (not when ctx ended first).
+func (e *Elector) Run(ctx context.Context) {
+	term, ok := e.campaign(ctx)
+	if !ok {
+		return
+	}
+	e.mu.Lock()
+	e.leading, e.term = true, term
+	e.current = e.cfg.Self
+	e.current.Term = term
+	e.mu.Unlock()
+	close(e.won)
+	err := e.renew(ctx, term)
+	e.mu.Lock()
+	e.leading = false
+	e.mu.Unlock()
+	if err != nil {
+		e.lostErr = err
+		close(e.lost)
+	}
+}
+
+// campaign tries to create the key until it wins or ctx ends.
+func (e *Elector) campaign(ctx context.Context) (uint64, bool) {
+	val, err := json.Marshal(e.cfg.Self)
+	if err != nil {
+		panic(err) // a struct of strings
+	}
+	tick := time.NewTicker(e.cfg.TryEvery)
+	defer tick.Stop()
+	for {
+		c, cancel := context.WithTimeout(ctx, e.cfg.TTL)
+		rev, err := e.kv.Create(c, leaderKey, val)
+		cancel()
+		if err == nil {
+			e.cfg.Log.Info("elected leader", "term", rev)
+			return rev, true
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) && ctx.Err() == nil {
+			e.cfg.Log.Debug("campaign: lease not created", "error", err)
+		}
+		e.observe(ctx)
+		select {
+		case <-ctx.Done():
+			return 0, false
+		case <-tick.C:
+		}
+	}
+}
+
+// observe reads the current lease, for Current.
+func (e *Elector) observe(ctx context.Context) {
+	c, cancel := context.WithTimeout(ctx, e.cfg.TryEvery*5)
+	defer cancel()
+	entry, err := e.kv.Get(c, leaderKey)
+	var l Lease
+	if err == nil && json.Unmarshal(entry.Value(), &l) == nil && l.Term == 0 {
+		l.Term = entry.Revision()
+	}
+	e.mu.Lock()
+	if l.Term != e.current.Term && l.Node != "" {
+		e.cfg.Log.Info("leader", "node", l.Node, "term", l.Term)
+	}
+	e.current = l
+	e.mu.Unlock()
+}
+
+// renew keeps the lease: an Update on the revision every RenewEvery. It
+// returns nil when ctx ends, or ErrLostLeadership once no renewal begun in
+// the last StopAfter succeeded (or another node holds the key).
+func (e *Elector) renew(ctx context.Context, rev uint64) error {
+	self := e.cfg.Self
+	self.Term = rev
+	val, _ := json.Marshal(self)
+	lastOK := time.Now() // when the last successful renewal began
+	tick := time.NewTicker(e.cfg.RenewEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			// A clean stop hands over at once: the next candidate need
+			// not wait for the key to expire.
+			c, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = e.kv.Delete(c, leaderKey, jetstream.LastRevision(rev))
+			cancel()
+			return nil
+		case <-tick.C:
+		}
+		began := time.Now()
+		deadline := lastOK.Add(e.cfg.StopAfter)
+		c, cancel := context.WithDeadline(ctx, deadline)
+		next, err := e.kv.Update(c, leaderKey, val, rev)
+		cancel()
+		switch {
+		case err == nil:
+			rev, lastOK = next, began
+		case ctx.Err() != nil:
+			continue // handled at the top
+		case time.Since(lastOK) >= e.cfg.StopAfter:
+			return fmt.Errorf("%w: no renewal for %v: %w", ErrLostLeadership, time.Since(lastOK).Round(time.Millisecond), err)
+		case isWrongRevision(err):
+			return fmt.Errorf("%w: another node holds it: %w", ErrLostLeadership, err)
+		default:
+			e.cfg.Log.Warn("renewing the leader lease failed; retrying", "error", err)
+		}
+	}
+}
+
+func isWrongRevision(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) &&
+		(apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+// Won is closed when this node becomes the leader.
+func (e *Elector) Won() <-chan struct{} { return e.won }
+
+// Lost is closed when this node stopped leading; Err says why.
+func (e *Elector) Lost() <-chan struct{} { return e.lost }
+
+// Err is why leadership was lost, once Lost is closed.
+func (e *Elector) Err() error {
+	select {
+	case <-e.lost:
+		return e.lostErr
+	default:
+		return nil
+	}
+}
+
+// Leading reports whether this node leads now, and its term.
+func (e *Elector) Leading() (bool, uint64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.leading, e.term
+}
+
+// Current is the latest lease this node knows of (zero when none).
+func (e *Elector) Current() Lease {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.current
+}
+
+// Retry calls fn until it succeeds or ctx ends, backing off up to a second
+// and logging every few seconds: JetStream answers "not ready" until the
+// cluster has a quorum and a meta leader.
+func Retry(ctx context.Context, log hclog.Logger, what string, fn func(context.Context) error) error {
+	backoff := 50 * time.Millisecond
+	// Short attempts first: a call made while a stream elects its raft
+	// leader waits its whole timeout, though the stream may answer soon
+	// after; later attempts get longer, for a slow (loaded) cluster.
+	attempt := time.Second
+	var lastLog time.Time
+	for {
+		c, cancel := context.WithTimeout(ctx, attempt)
+		attempt = min(2*attempt, 8*time.Second)
+		err := fn(c)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("cluster: %s: %w (last error: %w)", what, ctx.Err(), err)
+		}
+		if time.Since(lastLog) > 5*time.Second {
+			log.Warn("waiting for the NATS cluster (a quorum of nodes)", "for", what, "error", err)
+			lastLog = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
+}

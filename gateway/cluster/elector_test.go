@@ -1,0 +1,125 @@
+package cluster_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/licensegw/licensegw/gateway/cluster"
+	"github.com/licensegw/licensegw/gateway/natsd/natstest"
+)
+
+// TestElection runs three electors on a 3-node cluster, one per node: one
+// leads; when it stops cleanly another leads at once with a higher term;
+// when that one's NATS server dies, it stops leading and the third leads.
+func TestElection(t *testing.T) {
+	srvs := natstest.StartCluster(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	els := make([]*cluster.Elector, 3)
+	stops := make([]context.CancelFunc, 3)
+	done := make([]chan struct{}, 3)
+	for i, s := range srvs {
+		nc, err := s.Connect()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		js, _ := jetstream.New(nc)
+		els[i], err = cluster.NewElector(ctx, cluster.ElectorConfig{
+			JS: js, Replicas: 3, Self: cluster.Lease{Node: fmt.Sprintf("gw%d", i+1)},
+			Log: hclog.New(&hclog.LoggerOptions{Name: fmt.Sprintf("gw%d", i+1), Output: testWriter{t}, Level: hclog.Info}),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c context.Context
+		c, stops[i] = context.WithCancel(ctx)
+		done[i] = make(chan struct{})
+		go func() { defer close(done[i]); els[i].Run(c) }()
+	}
+	t.Cleanup(func() {
+		for i := range stops {
+			stops[i]()
+			<-done[i]
+		}
+	})
+
+	first := waitLeader(ctx, t, els, -1)
+	_, term1 := els[first].Leading()
+	stops[first]()
+	<-done[first]
+	select {
+	case <-els[first].Lost():
+		t.Errorf("a clean stop reported lost leadership: %v", els[first].Err())
+	default:
+	}
+	t0 := time.Now()
+	second := waitLeader(ctx, t, els, first)
+	_, term2 := els[second].Leading()
+	t.Logf("clean hand-over %d -> %d in %v (terms %d -> %d)", first, second, time.Since(t0), term1, term2)
+	if term2 <= term1 {
+		t.Errorf("term %d after term %d", term2, term1)
+	}
+
+	// The second leader's server dies: it stops leading, the last one leads.
+	t0 = time.Now()
+	srvs[second].Shutdown()
+	select {
+	case <-els[second].Lost():
+		t.Logf("deposed leader stopped after %v: %v", time.Since(t0), els[second].Err())
+	case <-ctx.Done():
+		t.Fatal("a leader cut off from NATS kept leading")
+	}
+	third := waitLeader(ctx, t, els, first, second)
+	_, term3 := els[third].Leading()
+	t.Logf("fail-over to %d in %v (term %d)", third, time.Since(t0), term3)
+	if term3 <= term2 {
+		t.Errorf("term %d after term %d", term3, term2)
+	}
+	if cur := els[third].Current(); cur.Node != fmt.Sprintf("gw%d", third+1) || cur.Term != term3 {
+		t.Errorf("Current() = %+v on the leader", cur)
+	}
+}
+
+// waitLeader waits until one elector not in skip leads, and returns it.
+func waitLeader(ctx context.Context, t *testing.T, els []*cluster.Elector, skip ...int) int {
+	t.Helper()
+	for {
+		for i, e := range els {
+			if contains(skip, i) {
+				continue
+			}
+			select {
+			case <-e.Won():
+				return i
+			default:
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("no leader elected")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func contains(xs []int, x int) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}

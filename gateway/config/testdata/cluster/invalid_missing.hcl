@@ -1,0 +1,5 @@
+nats {
+  cluster {
+    listen = "0.0.0.0:6222"
+  }
+}

@@ -1,0 +1,260 @@
+package node
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/licensegw/licensegw/gateway/admin"
+	"github.com/licensegw/licensegw/gateway/cluster"
+	"github.com/licensegw/licensegw/gateway/config"
+	"github.com/licensegw/licensegw/gateway/journal"
+	"github.com/licensegw/licensegw/gateway/natsd"
+	"github.com/licensegw/licensegw/gateway/signing"
+)
+
+// ErrSigningKeyMismatch is why a node refuses to join a cluster whose
+// leader signs grants with another key: clients verify grants with one
+// public key, whichever node answers.
+var ErrSigningKeyMismatch = errors.New("this node's grant-signing key differs from the cluster leader's")
+
+// standbyReport is how often a standby node says who leads.
+const standbyReport = 10 * time.Second
+
+// leadership is a clustered node's place in the election.
+type leadership struct {
+	el     *cluster.Elector
+	nc     *nats.Conn
+	cancel context.CancelFunc // stops campaigning/leading; a leader hands over
+	done   chan struct{}      // closed when the elector has returned
+}
+
+// natsCluster is the embedded server's cluster settings.
+func natsCluster(c *config.NATSCluster) *natsd.Cluster {
+	if c == nil {
+		return nil
+	}
+	nc := &natsd.Cluster{Name: c.Name, Listen: c.Listen, Routes: c.Routes}
+	if c.Password != "" {
+		nc.Username, nc.Password = config.RouteUser, c.Password
+	}
+	return nc
+}
+
+// campaign makes a clustered node stand by until it is elected leader, and
+// returns its term (the lease's revision). It fails at once, and the node
+// refuses to join, if the leader signs with another key; a leader whose
+// features differ is reported loudly (the leader's configuration decides).
+func (n *Node) campaign(ctx context.Context, dial func(...nats.Option) (*nats.Conn, error)) (uint64, error) {
+	cfg := n.cfg
+	self, err := selfLease(cfg)
+	if err != nil {
+		return 0, err
+	}
+	nc, err := dial()
+	if err != nil {
+		return 0, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return 0, err
+	}
+	el, err := cluster.NewElector(ctx, cluster.ElectorConfig{
+		JS: js, Replicas: cfg.NATS.Replicas, Self: self, Log: n.log.Named("election"),
+	})
+	if err != nil {
+		nc.Close()
+		return 0, err
+	}
+	ectx, cancel := context.WithCancel(context.Background())
+	l := &leadership{el: el, nc: nc, cancel: cancel, done: make(chan struct{})}
+	go func() { defer close(l.done); el.Run(ectx) }()
+	n.lead = l
+
+	n.log.Info("standing by until elected leader", "cluster", cfg.NATS.Cluster.Name)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	var seen cluster.Lease
+	var reported time.Time
+	for {
+		select {
+		case <-el.Won():
+			_, term := el.Leading()
+			return term, nil
+		case <-ctx.Done():
+			return 0, fmt.Errorf("waiting to lead: %w", ctx.Err())
+		case <-tick.C:
+		}
+		cur := el.Current()
+		if cur.Node == "" {
+			continue
+		}
+		if cur.PublicKey != self.PublicKey {
+			return 0, fmt.Errorf("%w (leader %s): every node must have a copy of the same signing key file; refusing to join", ErrSigningKeyMismatch, cur.Node)
+		}
+		if cur.Term != seen.Term || time.Since(reported) > standbyReport {
+			if cur.ConfigHash != self.ConfigHash {
+				n.log.Error("THIS NODE'S FEATURES AND POLICIES DIFFER FROM THE LEADER'S: the leader's configuration decides while it leads, this one's if this node takes over; make the configurations equal",
+					"leader", cur.Node, "leader_config", cur.ConfigHash, "this_config", self.ConfigHash)
+			}
+			n.log.Info("standing by", "leader", cur.Node, "term", cur.Term)
+			seen, reported = cur, time.Now()
+		}
+	}
+}
+
+// selfLease is what this node writes into the leader key when it leads.
+func selfLease(cfg *config.Config) (cluster.Lease, error) {
+	l := cluster.Lease{Node: cfg.Gateway.Name, ConfigHash: configHash(cfg)}
+	if cfg.Admin.Enabled {
+		scheme := "http"
+		if cfg.Admin.TLS.Enabled() {
+			scheme = "https"
+		}
+		l.Admin = scheme + "://" + cfg.Admin.Listen
+	}
+	if cfg.Signing.Enabled {
+		key, err := signing.LoadOrCreate(cfg.Signing.KeyFile)
+		if err != nil {
+			return l, err
+		}
+		l.PublicKey = signing.PublicText(key)
+	}
+	return l, nil
+}
+
+// configHash identifies the features and policies a node serves.
+func configHash(cfg *config.Config) string {
+	b, err := json.Marshal(cfg.Engine())
+	if err != nil {
+		return "unknown"
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// watchLeadership ends the node when it stops leading: it must answer no
+// client from then on (the journal's fence refuses its appends once the
+// next leader's term event is stored; stopping now does not wait for
+// that).
+func (n *Node) watchLeadership() {
+	select {
+	case <-n.lead.el.Lost():
+		err := n.lead.el.Err()
+		n.log.Error("lost the cluster leadership; this node stops serving", "error", err)
+		n.fail(err)
+	case <-n.lead.done:
+	}
+}
+
+// stopLeading hands the leadership over (a clean stop deletes the lease,
+// so another node need not wait for it to expire).
+func (n *Node) stopLeading() {
+	if n.lead == nil {
+		return
+	}
+	n.lead.cancel()
+	<-n.lead.done
+	n.lead.nc.Close()
+}
+
+// clusterStatus is the cluster part of the status, nil for a single node.
+func (n *Node) clusterStatus() *admin.ClusterStatus {
+	if n.lead == nil {
+		return nil
+	}
+	leading, term := n.lead.el.Leading()
+	cur := n.lead.el.Current()
+	st := &admin.ClusterStatus{Name: n.cfg.NATS.Cluster.Name, Node: n.cfg.Gateway.Name, Leader: cur.Node, Term: term, Leading: leading}
+	if !leading {
+		st.Term = cur.Term
+	}
+	if n.ns != nil {
+		st.Quorum, st.Nodes = nodeHealth(n.ns)
+	}
+	return st
+}
+
+// lifecycleLeader publishes cluster.leader: this node leads from term on.
+func (n *Node) lifecycleLeader(ctx context.Context, term uint64) {
+	if n.lead == nil {
+		return
+	}
+	n.lifecycle(ctx, n.cfg.NATS.Prefix+".cluster.leader", map[string]any{"node": n.cfg.Gateway.Name, "term": term})
+}
+
+// fail ends the node with err: Done is closed.
+func (n *Node) fail(err error) {
+	n.doneOnce.Do(func() {
+		n.doneErr = err
+		close(n.done)
+	})
+}
+
+// Done is closed when the node stopped serving by itself (it lost the
+// cluster leadership); Err says why. A stop by Shutdown does not close it.
+func (n *Node) Done() <-chan struct{} { return n.done }
+
+// Err is why Done was closed.
+func (n *Node) Err() error {
+	select {
+	case <-n.done:
+		return n.doneErr
+	default:
+		return nil
+	}
+}
+
+// openJournal opens the journal; in a cluster it waits for the quorum the
+// replicated stream needs.
+func (n *Node) openJournal(ctx context.Context, cfg journal.Config) error {
+	open := func(ctx context.Context) (err error) {
+		n.journal, err = journal.Open(ctx, cfg)
+		return err
+	}
+	if n.lead == nil {
+		return open(ctx)
+	}
+	return cluster.Retry(ctx, n.log, "event stream", open)
+}
+
+// nodeHealth is each node's health as this node's NATS server sees it.
+func nodeHealth(ns *natsd.Server) (quorum bool, nodes []admin.ClusterNode) {
+	leader, peers := ns.ClusterHealth()
+	for _, p := range peers {
+		state := "ok"
+		switch {
+		case p.Offline:
+			state = "offline"
+		case !p.Current:
+			state = "lagging"
+		}
+		nodes = append(nodes, admin.ClusterNode{Name: p.Name, State: state, LastSeen: p.Active.Seconds()})
+	}
+	return leader != "", nodes
+}
+
+// leaderReady is nil unless a clustered node has lost its leadership or
+// its cluster's quorum.
+func (n *Node) leaderReady() error {
+	if n.lead == nil {
+		return nil
+	}
+	if leading, _ := n.lead.el.Leading(); !leading {
+		return errors.New("not the cluster leader")
+	}
+	if n.ns != nil {
+		if leader, _ := n.ns.ClusterHealth(); leader == "" {
+			return errors.New("no quorum: the NATS cluster has no meta leader")
+		}
+	}
+	return nil
+}
