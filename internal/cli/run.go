@@ -42,7 +42,7 @@ a wrong command line.`
 func (*runCommand) optionsEndAtFirstArg() {}
 
 func (c *runCommand) flags(e *env, fs *flag.FlagSet) {
-	fs.StringVar(&c.server, "server", envOr(e, "LICENSEGW_SERVER", "localhost:1648"), "gateway `address` (env LICENSEGW_SERVER)")
+	fs.StringVar(&c.server, "server", envOr(e, "LICENSEGW_SERVER", "localhost:1648"), "gateway `address`, or a cluster's nodes comma-separated (a:1648,b:1648,c:1648) (env LICENSEGW_SERVER)")
 	fs.StringVar(&c.feature, "feature", "", "`feature` to check out (required)")
 	fs.StringVar(&c.vendor, "vendor", "", "`vendor` of the feature")
 	fs.StringVar(&c.version, "version", "", "minimum `version`")

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/user"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,8 +43,9 @@ type Options struct {
 // Client is a connection to a gateway that reconnects as needed. It is safe
 // for concurrent use; requests from several goroutines are pipelined.
 type Client struct {
-	addr string
-	opts Options
+	addrs []string     // the gateways, in the order given
+	next  atomic.Int64 // index of the address to try first: the last that answered
+	opts  Options
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -59,6 +61,11 @@ type Client struct {
 
 // Dial connects to addr (host:port) and says HELLO. Later connection
 // losses are repaired by the next request that needs the connection.
+//
+// addr may list several gateways, comma-separated ("a:1648,b:1648,c:1648"),
+// the nodes of a cluster: each connection goes to the first that answers
+// HELLO, starting with the one that answered last, so a client follows the
+// cluster's leader when it changes.
 func Dial(ctx context.Context, addr string, opts Options) (*Client, error) {
 	if opts.Dial == nil {
 		var d net.Dialer
@@ -73,7 +80,11 @@ func Dial(ctx context.Context, addr string, opts Options) (*Client, error) {
 	if opts.ReconnectMax < opts.ReconnectMin {
 		opts.ReconnectMax = max(5*time.Second, opts.ReconnectMin)
 	}
-	c := &Client{addr: addr, opts: opts}
+	addrs, err := splitAddrs(addr)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{addrs: addrs, opts: opts}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if _, err := c.connect(ctx); err != nil {
 		c.cancel()
@@ -174,14 +185,34 @@ func (c *Client) reconnectEnded(ctx context.Context, err error) error {
 	return err
 }
 
-// connect dials, says HELLO and installs the new session.
+// connect dials the gateways in turn, from the last one that answered,
+// and installs a session with the first that says HELLO.
 func (c *Client) connect(ctx context.Context) (*session, error) {
+	first := int(c.next.Load())
+	var errs []error
+	for i := range c.addrs {
+		k := (first + i) % len(c.addrs)
+		s, err := c.connectTo(ctx, c.addrs[k])
+		if err == nil {
+			c.next.Store(int64(k))
+			return s, nil
+		}
+		if errors.Is(err, ErrKeyMismatch) || errors.Is(err, ErrClosed) || ctx.Err() != nil {
+			return nil, err
+		}
+		errs = append(errs, err)
+	}
+	return nil, errors.Join(errs...)
+}
+
+// connectTo dials addr, says HELLO and installs the new session.
+func (c *Client) connectTo(ctx context.Context, addr string) (*session, error) {
 	if c.ctx.Err() != nil {
 		return nil, ErrClosed
 	}
-	nc, err := c.opts.Dial(ctx, "tcp", c.addr)
+	nc, err := c.opts.Dial(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("clm: dial %s: %w", c.addr, err)
+		return nil, fmt.Errorf("clm: dial %s: %w", addr, err)
 	}
 	s := newSession(nc)
 	var r wire.Request
@@ -345,4 +376,23 @@ func defaultHost() string {
 		return h
 	}
 	return "unknown"
+}
+
+// splitAddrs parses a comma-separated list of host:port addresses.
+func splitAddrs(list string) ([]string, error) {
+	var addrs []string
+	for a := range strings.SplitSeq(list, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return nil, fmt.Errorf("clm: gateway address %q: %w", a, err)
+		}
+		addrs = append(addrs, a)
+	}
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("clm: no gateway address in %q", list)
+	}
+	return addrs, nil
 }
