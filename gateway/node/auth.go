@@ -30,10 +30,18 @@ func adminTokens(a config.Admin) (*token.Set, bool, error) {
 
 // startAdmin starts the admin API of the configuration.
 func (n *Node) startAdmin() error {
+	var err error
+	n.admin, err = n.listenAdmin(n)
+	return err
+}
+
+// listenAdmin serves the admin API on its configured address with backend
+// b: the node itself, or a standby's (standby.go).
+func (n *Node) listenAdmin(b admin.Backend) (*admin.Server, error) {
 	a := n.cfg.Admin
 	set, created, err := adminTokens(a)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if created {
 		n.log.Info("admin token created", "file", a.TokenFile)
@@ -42,12 +50,13 @@ func (n *Node) startAdmin() error {
 	o := admin.Options{Addr: a.Listen, Auth: n.auth}
 	if a.TLS.Enabled() {
 		if o.TLS, err = tlsconfig.Server(a.TLS.CertFile, a.TLS.KeyFile, a.TLS.ClientCAFile); err != nil {
-			return fmt.Errorf("admin API: %w", err)
+			return nil, fmt.Errorf("admin API: %w", err)
 		}
 	}
-	if n.admin, err = admin.Listen(o, n, n.log.Named("admin")); err != nil {
-		return fmt.Errorf("admin API: %w", err)
+	srv, err := admin.Listen(o, b, n.log.Named("admin"))
+	if err != nil {
+		return nil, fmt.Errorf("admin API: %w", err)
 	}
-	n.log.Info("admin API listening", "url", n.admin.URL(), "tokens", set.Len(), "client_certificates", a.TLS.ClientCAFile != "")
-	return nil
+	n.log.Info("admin API listening", "url", srv.URL(), "tokens", set.Len(), "client_certificates", a.TLS.ClientCAFile != "")
+	return srv, nil
 }

@@ -79,6 +79,12 @@ func (n *Node) campaign(ctx context.Context, dial func(...nats.Option) (*nats.Co
 	go func() { defer close(l.done); el.Run(ectx) }()
 	n.lead = l
 
+	if cfg.Admin.Enabled {
+		// Until it leads, the admin API says who does.
+		if n.admin, err = n.listenAdmin(standby{n}); err != nil {
+			return 0, err
+		}
+	}
 	n.log.Info("standing by until elected leader", "cluster", cfg.NATS.Cluster.Name)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
@@ -88,6 +94,16 @@ func (n *Node) campaign(ctx context.Context, dial func(...nats.Option) (*nats.Co
 		select {
 		case <-el.Won():
 			_, term := el.Leading()
+			if n.admin != nil {
+				// The leader's admin API replaces the standby's.
+				sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				err := n.admin.Shutdown(sctx)
+				cancel()
+				n.admin = nil
+				if err != nil {
+					return 0, fmt.Errorf("standby admin API: %w", err)
+				}
+			}
 			return term, nil
 		case <-ctx.Done():
 			return 0, fmt.Errorf("waiting to lead: %w", ctx.Err())

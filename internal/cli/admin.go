@@ -68,6 +68,9 @@ func (c *statusCommand) run(ctx context.Context, e *env, args []string) int {
 // writeStatus prints the status as tables: features, leases, queues, plugins.
 func writeStatus(w io.Writer, st *admin.Status, now time.Time) {
 	fmt.Fprintf(w, "Gateway %s, licensegw %s, up %s\n\n", st.Gateway, st.Version, now.Sub(st.Started).Round(time.Second))
+	if st.Cluster != nil {
+		writeCluster(w, st.Cluster)
+	}
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "FEATURE\tVENDOR\tVERSION\tSEATS\tIN USE\tQUEUED\tRESERVED\tEXPIRES\t")

@@ -52,7 +52,8 @@ type Options struct {
 	// Admin is HCL added inside the admin block (token blocks, tls).
 	Admin string
 	// NATS is HCL added inside the embedded server's nats block
-	// (identity blocks, tls, audit_credentials).
+	// (identity blocks, tls, audit_credentials; StartCluster adds a
+	// cluster block).
 	NATS string
 
 	Name         string        // the gateway's name; DefaultName when empty
@@ -207,6 +208,18 @@ func (g *Gateway) WriteFile(name, content string) {
 // waits until it is ready.
 func (g *Gateway) Start() {
 	g.t.Helper()
+	g.waitReady(g.launch())
+}
+
+// Launch starts the daemon without waiting for it to be ready (a cluster's
+// standby node is not ready until it leads).
+func (g *Gateway) Launch() {
+	g.t.Helper()
+	g.launch()
+}
+
+func (g *Gateway) launch() *process {
+	g.t.Helper()
 	logf, err := os.OpenFile(g.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		g.t.Fatal(err)
@@ -233,7 +246,7 @@ func (g *Gateway) Start() {
 	g.proc = p
 	g.pgids = append(g.pgids, cmd.Process.Pid)
 	g.mu.Unlock()
-	g.waitReady(p)
+	return p
 }
 
 // waitReady polls /readyz and the plugins' states until all are good.
