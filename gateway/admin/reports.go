@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -55,7 +56,11 @@ func reportQuery(r *http.Request, now time.Time) (report.Query, error) {
 	if len(r.URL.RawQuery) > maxReportQuery {
 		return q, errors.New("query string longer than 1024 bytes")
 	}
-	params := r.URL.Query()
+	// url.Values would drop a malformed pair silently; say so instead.
+	params, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return q, errors.New("malformed query string: " + err.Error())
+	}
 	for name, vs := range params {
 		if !slices.Contains([]string{"since", "until", "by", "retry"}, name) {
 			return q, errors.New("unknown parameter " + name + " (since, until, by, retry)")
@@ -68,7 +73,6 @@ func reportQuery(r *http.Request, now time.Time) (report.Query, error) {
 	if since == "" {
 		since = "30d"
 	}
-	var err error
 	if q.Since, err = report.ParseTime(since, now); err != nil {
 		return q, err
 	}
