@@ -32,12 +32,12 @@ type Harness struct {
 }
 
 // Run binds p's listeners on 127.0.0.1 random ports, and runs p.Serve with
-// seats and the config values cfg (numbers may be given as int). Cleanup
-// cancels Serve and fails the test unless it returns within StopTimeout
-// without an error.
-func Run(t testing.TB, p sdk.Protocol, seats sdk.Seats, cfg map[string]any) *Harness {
+// seats and the config values cfg (numbers may be given as int), after
+// applying opts. Cleanup cancels Serve and fails the test unless it
+// returns within StopTimeout without an error.
+func Run(t testing.TB, p sdk.Protocol, seats sdk.Seats, cfg map[string]any, opts ...Option) *Harness {
 	t.Helper()
-	h, err := start(p, seats, cfg, t.TempDir(), testLogger(t))
+	h, err := start(p, seats, cfg, t.TempDir(), testLogger(t), opts...)
 	if err != nil {
 		t.Fatalf("sdktest.Run: %v", err)
 	}
@@ -49,8 +49,29 @@ func Run(t testing.TB, p sdk.Protocol, seats sdk.Seats, cfg map[string]any) *Har
 	return h
 }
 
+// Option changes the Env a plugin is served with, after its sockets are
+// bound and before Serve.
+type Option func(env *sdk.Env) error
+
+// WithAccess serves the plugin with a plugin block's allow and
+// status_allow, applied as the SDK applies them under a gateway: the
+// sockets refuse what allow does not admit, and Env.Access answers the
+// plugin's CheckStatus. Loopback addresses other than 127.0.0.1 (a
+// net.Dialer with LocalAddr 127.0.0.2, say) play other hosts.
+func WithAccess(allow, statusAllow []string) Option {
+	return func(env *sdk.Env) error {
+		a, err := sdk.NewAccess(allow, statusAllow, env.Metrics)
+		if err != nil {
+			return err
+		}
+		env.Access = a
+		a.Guard(env, env.Logger)
+		return nil
+	}
+}
+
 // start binds the listeners and starts Serve.
-func start(p sdk.Protocol, seats sdk.Seats, cfg map[string]any, dataDir string, log hclog.Logger) (*Harness, error) {
+func start(p sdk.Protocol, seats sdk.Seats, cfg map[string]any, dataDir string, log hclog.Logger, opts ...Option) (*Harness, error) {
 	info := p.Info()
 	env := &sdk.Env{
 		Name:        info.Name,
@@ -82,6 +103,12 @@ func start(p sdk.Protocol, seats sdk.Seats, cfg map[string]any, dataDir string, 
 		default:
 			closeAll(env)
 			return nil, fmt.Errorf("listener %q: unsupported network %q", l.Name, l.Network)
+		}
+	}
+	for _, o := range opts {
+		if err := o(env); err != nil {
+			closeAll(env)
+			return nil, err
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
