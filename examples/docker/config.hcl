@@ -7,8 +7,9 @@ gateway {
 }
 
 # Listen on every interface of the container; publish the admin API and
-# NATS on the host's loopback only (-p 127.0.0.1:7648:7648), as neither
-# authenticates its clients.
+# NATS on the host's loopback only (-p 127.0.0.1:7648:7648): both require
+# credentials (admin.token, nats-audit.nk in the data directory) but this
+# example turns on no TLS. docs/security.md: tls blocks, identities.
 admin {
   listen = "0.0.0.0:7648"
 }
