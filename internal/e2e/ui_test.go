@@ -52,6 +52,10 @@ func chromium(t *testing.T) string {
 func TestDashboard(t *testing.T) {
 	t.Parallel()
 	browser := chromium(t)
+	readTok, err := token.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	g := StartGateway(t, `
 feature "cad" {
   seats  = 1
@@ -60,7 +64,12 @@ feature "cad" {
 feature "viewer" {
   seats = 8
 }
-`)
+`, WithAdmin(`
+  token "watcher" {
+    sha256 = "`+token.Hash(readTok).String()+`"
+    scope  = "read"
+  }
+`))
 	c := g.Dial()
 	viewerLease := c.checkout("viewer", "vic", "ws-9")
 	tok, err := token.ReadFile(g.TokenFile())
@@ -271,6 +280,32 @@ feature "viewer" {
 		chromedp.WaitVisible(chromedp.CSS(`#login #token`)),
 	); err != nil {
 		t.Fatalf("log out: %v", err)
+	}
+
+	// A read token's session sees the leases but cannot remove them, not
+	// even by a request forged in the page with its CSRF token.
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`#token`), readTok),
+		chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#live.on`)),
+		chromedp.WaitVisible(chromedp.CSS(`#leases tr[data-lease="`+viewerLease+`"]`)),
+	); err != nil {
+		t.Fatalf("log in with a read token: %v", err)
+	}
+	if who := text(`#who`); who != "watcher (read)" {
+		t.Errorf("logged in as %q", who)
+	}
+	if eval(`document.querySelector('#leases button.remove') !== null`) {
+		t.Error("a read session shows remove buttons")
+	}
+	code, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`fetch("/ui/session").then(r => r.json()).then(s =>
+		fetch("/ui/api/leases/`+viewerLease+`", {method: "DELETE", headers: {"X-CSRF-Token": s.csrf}})).then(r => r.status)`,
+		chromedp.EvalAwaitPromise))
+	if err != nil || code != http.StatusForbidden {
+		t.Errorf("remove from a read session: %v %v, want 403", code, err)
+	}
+	if f := g.Feature("viewer"); len(f.Leases) == 0 {
+		t.Error("a read session removed a lease")
 	}
 
 	// Bad queries get JSON errors.
