@@ -61,17 +61,22 @@ test: vet build
 
 # Benchmarks: engine, journal, ledger, plugin stream and wire codecs (Go
 # benchmarks), then `licensegw bench` against a gateway started with
-# examples/bench/config.hcl beside a raw TCP echo baseline, then relay
-# claim -> release cycles beside a trivial net/http handler (RELAY_CLIENTS,
-# RELAY_DURATION). BENCHTIME and CLIENTS tune it.
-BENCHTIME ?= 2s
-CLIENTS   ?= 64
+# examples/bench/config.hcl: a raw TCP echo baseline, the gateway without
+# and with nonce= (signed grants), each with CPU µs and allocations per
+# request of every process, then one client's PING vs HEARTBEAT; then
+# relay claim -> release cycles beside a trivial net/http handler
+# (RELAY_CLIENTS, RELAY_DURATION). BENCHTIME, CLIENTS and BENCH_DURATION
+# (each licensegw bench run) tune it.
+BENCHTIME      ?= 2s
+CLIENTS        ?= 64
+BENCH_DURATION ?= 10s
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./gateway/seats/ ./gateway/journal/ ./gateway/ledger/ ./gateway/report/ ./sdk/ ./plugins/concurrentlm/...
 	@mkdir -p data; rm -rf data/bench; $(BIN)/licensegw serve -config examples/bench/config.hcl 2>data/bench.log & pid=$$!; \
 	  trap "kill $$pid 2>/dev/null" EXIT; \
-	  for i in $$(seq 50); do $(BIN)/licensegw status --addr 127.0.0.1:17648 >/dev/null 2>&1 && break; sleep 0.2; done; \
-	  $(BIN)/licensegw bench --server 127.0.0.1:11648 --feature bench --clients $(CLIENTS) --duration 10s
+	  for i in $$(seq 50); do $(BIN)/licensegw status --addr 127.0.0.1:17648 --config examples/bench/config.hcl >/dev/null 2>&1 && break; sleep 0.2; done; \
+	  $(BIN)/licensegw bench --server 127.0.0.1:11648 --feature bench --clients $(CLIENTS) --duration $(BENCH_DURATION) \
+	    --addr 127.0.0.1:17648 --config examples/bench/config.hcl
 	RELAY_BENCH=1 LICENSEGW_E2E_BIN=$(abspath $(BIN)) $(GO) test -count=1 -run '^TestRelayBench$$' -v ./internal/e2e/vendors/
 
 # Short coverage-guided runs of every fuzz target (corpora in testdata/fuzz).

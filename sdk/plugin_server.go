@@ -233,5 +233,5 @@ func (s *pluginServer) Stop(ctx context.Context, _ *pb.StopRequest) (*pb.StopRes
 
 // Metrics reports the plugin's metrics (Env.Metrics).
 func (s *pluginServer) Metrics(context.Context, *pb.MetricsRequest) (*pb.MetricsResponse, error) {
-	return metricsToPB(s.metrics.Snapshot()), nil
+	return metricsToPB(append(s.metrics.Snapshot(), processMetrics()...)), nil
 }

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/licensegw/licensegw/plugins/concurrentlm/client"
-	"github.com/licensegw/licensegw/plugins/concurrentlm/loadgen"
 )
 
 type runCommand struct {
@@ -172,49 +171,4 @@ func envOr(e *env, name, def string) string {
 		return v
 	}
 	return def
-}
-
-type benchCommand struct {
-	server, feature string
-	clients         int
-	duration        time.Duration
-	noEcho          bool
-}
-
-func (*benchCommand) synopsis() string {
-	return "load-test a gateway over concurrent-lm, beside a TCP echo baseline"
-}
-func (*benchCommand) usage() string { return "bench [options]" }
-func (*benchCommand) help() string {
-	return "Runs CHECKOUT -> HEARTBEAT -> CHECKIN cycles from many clients against a\nrunning gateway and reports ops/s and latency percentiles, beside a raw\nTCP echo server measured in the same run."
-}
-
-func (c *benchCommand) flags(e *env, fs *flag.FlagSet) {
-	fs.StringVar(&c.server, "server", envOr(e, "LICENSEGW_SERVER", "localhost:1648"), "gateway `address` (env LICENSEGW_SERVER)")
-	fs.IntVar(&c.clients, "clients", 64, "concurrent `clients`")
-	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how `long` each run lasts")
-	fs.StringVar(&c.feature, "feature", "docviewer", "`feature` to cycle (needs as many free seats as clients)")
-	fs.BoolVar(&c.noEcho, "no-echo", false, "skip the echo baseline")
-}
-
-func (c *benchCommand) run(ctx context.Context, e *env, args []string) int {
-	if len(args) > 0 {
-		fmt.Fprintf(e.stderr, "licensegw bench: unexpected argument %q\n", args[0])
-		return exitUsage
-	}
-	o := loadgen.Options{Addr: c.server, Clients: c.clients, Duration: c.duration, Feature: c.feature}
-	if c.noEcho {
-		r, err := loadgen.Run(ctx, o)
-		if err != nil {
-			return fail(e, "%v", err)
-		}
-		fmt.Fprintln(e.stdout, r)
-		return exitOK
-	}
-	cmp, err := loadgen.Compare(ctx, o)
-	if err != nil {
-		return fail(e, "%v", err)
-	}
-	fmt.Fprintln(e.stdout, cmp)
-	return exitOK
 }

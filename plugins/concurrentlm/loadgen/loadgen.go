@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,9 @@ type Options struct {
 	// Timeout bounds a single request (default 5 s); a run never hangs on
 	// a gateway that stops answering.
 	Timeout time.Duration
+	// Nonce sends a fresh nonce= with every CHECKOUT, as a client that
+	// pins the gateway's key does: the gateway then signs each grant.
+	Nonce bool
 }
 
 func (o *Options) defaults() {
@@ -48,6 +52,7 @@ type Report struct {
 	Elapsed   time.Duration
 	Ops       int64 // requests answered
 	Denied    int64 // CHECKOUTs answered DENIED
+	Signed    int64 // grants carrying sig=
 	Errors    int64 // ERR answers, unexpected answers, broken connections
 	OpsPerSec float64
 	P50, P90  time.Duration
@@ -55,8 +60,8 @@ type Report struct {
 }
 
 func (r Report) String() string {
-	return fmt.Sprintf("%-7s clients=%d ops=%d (%.0f/s) p50=%v p90=%v p99=%v max=%v denied=%d errors=%d",
-		r.Name, r.Clients, r.Ops, r.OpsPerSec, r.P50, r.P90, r.P99, r.Max, r.Denied, r.Errors)
+	return fmt.Sprintf("%-7s clients=%d ops=%d (%.0f/s) p50=%v p90=%v p99=%v max=%v denied=%d signed=%d errors=%d",
+		r.Name, r.Clients, r.Ops, r.OpsPerSec, r.P50, r.P90, r.P99, r.Max, r.Denied, r.Signed, r.Errors)
 }
 
 // Run loads the gateway at o.Addr.
@@ -65,7 +70,11 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if o.Addr == "" {
 		return Report{}, errors.New("loadgen: Options.Addr is required")
 	}
-	return run(ctx, "gateway", o, gatewayCycle)
+	name := "gateway"
+	if o.Nonce {
+		name = "signed"
+	}
+	return run(ctx, name, o, gatewayCycle)
 }
 
 // Echo starts a line echo server on 127.0.0.1 and loads it with lines of
@@ -123,8 +132,10 @@ type worker struct {
 	buf    []byte
 	lat    []time.Duration
 	denied int64
+	signed int64
 	errors int64
 	lease  string
+	nonces int64 // nonces sent: the next one is fresh
 }
 
 // cycle runs one CHECKOUT -> HEARTBEAT -> CHECKIN round (or the echo
@@ -179,14 +190,14 @@ func run(ctx context.Context, name string, o Options, cyc cycle) (Report, error)
 	for _, w := range workers {
 		all = append(all, w.lat...)
 		r.Denied += w.denied
+		r.Signed += w.signed
 		r.Errors += w.errors
 	}
 	slices.Sort(all)
 	r.Ops = int64(len(all))
 	r.OpsPerSec = float64(r.Ops) / elapsed.Seconds()
 	if n := len(all); n > 0 {
-		q := func(p float64) time.Duration { return all[min(n-1, int(float64(n)*p))] }
-		r.P50, r.P90, r.P99, r.Max = q(0.50), q(0.90), q(0.99), all[n-1]
+		r.P50, r.P90, r.P99, r.Max = quantile(all, 0.50), quantile(all, 0.90), quantile(all, 0.99), all[n-1]
 	}
 	if r.Ops == 0 {
 		return r, fmt.Errorf("loadgen: %s: no request was answered (%d errors)", name, r.Errors)
@@ -230,6 +241,14 @@ func (w *worker) checkoutLine() []byte {
 	// bind=conn: a cycle cut off by the end of the run leaves no seat
 	// behind, since the connection closes.
 	w.buf = append(w.buf, " bind=conn"...)
+	if w.o.Nonce {
+		// Fresh for every request: client number and sequence.
+		w.nonces++
+		w.buf = append(w.buf, " nonce=n"...)
+		w.buf = strconv.AppendInt(w.buf, int64(w.n), 36)
+		w.buf = append(w.buf, '-')
+		w.buf = strconv.AppendInt(w.buf, w.nonces, 36)
+	}
 	return append(w.buf, '\n')
 }
 
@@ -257,6 +276,9 @@ func gatewayCycle(w *worker) error {
 		return nil
 	}
 	w.lease = m.Get("lease")
+	if _, ok := m.Lookup("sig"); ok {
+		w.signed++
+	}
 	for _, verb := range []string{"HEARTBEAT", "CHECKIN"} {
 		ans, err := w.exchange(w.leaseLine(verb, w.lease))
 		if err != nil {

@@ -48,3 +48,43 @@ func TestRunNeedsAServer(t *testing.T) {
 		t.Fatal("Run against a closed port succeeded")
 	}
 }
+
+// With Nonce every grant is signed; without, none is (the signing rule of
+// the CLM/1 revision of 2026-11-29).
+func TestNonceSignsEveryGrant(t *testing.T) {
+	seats := sdktest.NewSeats(sdktest.Feature{Name: "bench", Seats: 8})
+	h := sdktest.Run(t, concurrentlm.New(), seats, map[string]any{"rate": 0})
+	for _, nonce := range []bool{false, true} {
+		r, err := Run(context.Background(), Options{Addr: h.Addr(concurrentlm.ListenerTCP), Clients: 2, Duration: 300 * time.Millisecond, Nonce: nonce})
+		if err != nil {
+			t.Fatal(err)
+		}
+		grants := r.Ops / 3 // whole cycles; the last may be cut short
+		switch {
+		case r.Errors != 0 || r.Denied != 0 || grants == 0:
+			t.Errorf("nonce=%v: bad run %v", nonce, r)
+		case !nonce && r.Signed != 0:
+			t.Errorf("without nonce=, %d grants were signed", r.Signed)
+		case nonce && (r.Signed < grants || r.Signed > grants+int64(r.Clients)):
+			t.Errorf("with nonce=, %d of about %d grants were signed", r.Signed, grants)
+		}
+	}
+}
+
+func TestMeasureLatency(t *testing.T) {
+	seats := sdktest.NewSeats(sdktest.Feature{Name: "bench", Seats: 1})
+	h := sdktest.Run(t, concurrentlm.New(), seats, map[string]any{"rate": 0})
+	l, err := MeasureLatency(context.Background(), Options{Addr: h.Addr(concurrentlm.ListenerTCP), Duration: 400 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(l)
+	if l.Pings == 0 || l.Heartbeats == 0 || l.PingP50 <= 0 || l.HeartbeatP50 <= 0 || l.PingP99 < l.PingP50 || l.HBP99 < l.HeartbeatP50 || l.Ratio <= 0 {
+		t.Errorf("bad latency report %+v", l)
+	}
+	// The lease was checked in: the one seat is free again.
+	fs, err := seats.Status(context.Background(), sdk.StatusQuery{Feature: "bench"})
+	if err != nil || fs[0].InUse != 0 {
+		t.Errorf("after the run: %+v %v", fs, err)
+	}
+}

@@ -1,0 +1,40 @@
+package sdk
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+)
+
+func TestProcessMetrics(t *testing.T) {
+	value := func(ms []Metric, name string) (float64, bool) {
+		for _, m := range ms {
+			if m.Name == name {
+				return m.Value, true
+			}
+		}
+		return 0, false
+	}
+	before := processMetrics()
+	var sink [][]byte
+	for range 1000 {
+		sink = append(sink, make([]byte, 64))
+	}
+	runtime.KeepAlive(sink)
+	after := processMetrics()
+	b, _ := value(before, "go_mallocs_total")
+	a, ok := value(after, "go_mallocs_total")
+	if !ok || a-b < 1000 {
+		t.Errorf("go_mallocs_total went from %v to %v over 1000 allocations", b, a)
+	}
+	for _, name := range []string{"go_alloc_bytes_total", "go_gc_cycles_total", "go_heap_objects_bytes", "go_goroutines", "process_cpu_seconds_total"} {
+		if _, ok := value(after, name); !ok && (name != "process_cpu_seconds_total" || runtime.GOOS == "linux") {
+			t.Errorf("no %s", name)
+		}
+	}
+	for _, m := range after {
+		if !metricName.MatchString(m.Name) || (m.Type == CounterType) != strings.HasSuffix(m.Name, "_total") || m.Help == "" {
+			t.Errorf("malformed sample %+v", m)
+		}
+	}
+}
