@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/licensegw/licensegw/plugins/concurrentlm/loadgen"
@@ -14,6 +13,7 @@ type benchCommand struct {
 	server, feature string
 	clients         int
 	duration        time.Duration
+	rounds          int
 	noEcho, noCost  bool
 	admin           adminFlags
 }
@@ -25,10 +25,11 @@ func (*benchCommand) usage() string { return "bench [options]" }
 func (*benchCommand) help() string {
 	return `Runs CHECKOUT -> HEARTBEAT -> CHECKIN cycles from many clients against a
 running gateway and reports ops/s and latency percentiles, beside a raw
-TCP echo server measured in the same run. Three runs of --duration each:
-the echo baseline, the gateway without nonce= (unsigned grants) and with a
-fresh nonce= on every CHECKOUT (signed grants); then one client's PING and
-HEARTBEAT latency (--duration split in two).
+TCP echo server measured in the same run. Three kinds of run, --duration
+each: the echo baseline, the gateway without nonce= (unsigned grants) and
+with a fresh nonce= on every CHECKOUT (signed grants), interleaved in
+--rounds rounds so that load from other work weighs on all three alike;
+then one client's PING and HEARTBEAT latency (--duration split in two).
 
 Each gateway run also reports what it cost: CPU microseconds per request
 of the gateway process, of each plugin process and of this load
@@ -43,6 +44,7 @@ func (c *benchCommand) flags(e *env, fs *flag.FlagSet) {
 	fs.IntVar(&c.clients, "clients", 64, "concurrent `clients`")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how `long` each run lasts")
 	fs.StringVar(&c.feature, "feature", "docviewer", "`feature` to cycle (needs as many free seats as clients)")
+	fs.IntVar(&c.rounds, "rounds", 5, "split each kind of run into this many `rounds`, interleaved")
 	fs.BoolVar(&c.noEcho, "no-echo", false, "skip the echo baseline")
 	fs.BoolVar(&c.noCost, "no-cost", false, "do not read the processes' CPU time and allocations from /metrics")
 	c.admin.register(e, fs)
@@ -53,6 +55,10 @@ func (c *benchCommand) run(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "licensegw bench: unexpected argument %q\n", args[0])
 		return exitUsage
 	}
+	if c.rounds < 1 {
+		fmt.Fprintln(e.stderr, "licensegw bench: --rounds must be at least 1")
+		return exitUsage
+	}
 	var cost *costMeter
 	if !c.noCost {
 		cl, err := c.admin.client()
@@ -61,24 +67,34 @@ func (c *benchCommand) run(ctx context.Context, e *env, args []string) int {
 		}
 		cost = &costMeter{metrics: cl.Metrics}
 	}
-	o := loadgen.Options{Addr: c.server, Clients: c.clients, Duration: c.duration, Feature: c.feature}
-	var echo loadgen.Report
+	o := loadgen.Options{Addr: c.server, Clients: c.clients, Duration: c.duration / time.Duration(c.rounds), Feature: c.feature}
+	kinds := []*benchKind{{name: "gateway"}, {name: "signed", nonce: true}}
 	if !c.noEcho {
-		before := selfCPU()
-		r, err := loadgen.Echo(ctx, o)
-		if err != nil {
-			return fail(e, "%v", err)
+		kinds = append([]*benchKind{{name: "echo", echo: true}}, kinds...)
+	}
+	for range c.rounds {
+		for _, k := range kinds {
+			if err := k.round(ctx, o, cost); err != nil {
+				return fail(e, "%v", err)
+			}
 		}
-		echo = r
+	}
+	var echo loadgen.Report
+	for _, k := range kinds {
+		r := loadgen.Merge(k.runs...)
 		fmt.Fprintln(e.stdout, r)
-		fmt.Fprintf(e.stdout, "        cpu µs/request: load generator + echo server %.1f\n", perRequest((selfCPU()-before).Seconds()*1e6, r.Ops))
-	}
-	for _, signed := range []bool{false, true} {
-		o.Nonce = signed
-		if err := c.gatewayRun(ctx, e.stdout, o, cost, echo); err != nil {
-			return fail(e, "%v", err)
+		switch {
+		case k.echo:
+			echo = r
+			fmt.Fprintf(e.stdout, "        cpu µs/request: load generator + echo server %.1f\n", perRequest(k.cost.self.Seconds()*1e6, r.Ops))
+		case cost != nil:
+			fmt.Fprint(e.stdout, k.cost.perRequest(r.Ops))
+		}
+		if !k.echo && echo.OpsPerSec > 0 {
+			fmt.Fprintf(e.stdout, "        %s/echo throughput ratio: %.2f\n", r.Name, r.OpsPerSec/echo.OpsPerSec)
 		}
 	}
+	o.Duration = c.duration
 	l, err := loadgen.MeasureLatency(ctx, o)
 	if err != nil {
 		return fail(e, "%v", err)
@@ -87,31 +103,45 @@ func (c *benchCommand) run(ctx context.Context, e *env, args []string) int {
 	return exitOK
 }
 
-// gatewayRun runs one load against the gateway and prints its report, its
-// cost per request when cost is set, and its ratio to echo when there is one.
-func (c *benchCommand) gatewayRun(ctx context.Context, w io.Writer, o loadgen.Options, cost *costMeter, echo loadgen.Report) error {
+// benchKind is one kind of run (echo, unsigned, signed) and what its
+// rounds added up to.
+type benchKind struct {
+	name        string
+	echo, nonce bool
+	runs        []loadgen.Report
+	cost        costSample // summed over the rounds
+}
+
+// round runs the kind once and adds its requests and costs.
+func (k *benchKind) round(ctx context.Context, o loadgen.Options, cost *costMeter) error {
+	o.Nonce = k.nonce
 	var before costSample
-	if cost != nil {
-		var err error
+	var err error
+	if cost != nil && !k.echo {
 		if before, err = cost.sample(ctx); err != nil {
 			return err
 		}
 	}
-	r, err := loadgen.Run(ctx, o)
+	self := selfCPU()
+	var r loadgen.Report
+	if k.echo {
+		r, err = loadgen.Echo(ctx, o)
+	} else {
+		r, err = loadgen.Run(ctx, o)
+	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(w, r)
-	if cost != nil {
-		after, err := cost.sample(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprint(w, after.sub(before).perRequest(r.Ops))
+	k.runs = append(k.runs, r)
+	if cost == nil || k.echo {
+		k.cost = k.cost.add(costSample{self: selfCPU() - self})
+		return nil
 	}
-	if echo.OpsPerSec > 0 {
-		fmt.Fprintf(w, "        %s/echo throughput ratio: %.2f\n", r.Name, r.OpsPerSec/echo.OpsPerSec)
+	after, err := cost.sample(ctx)
+	if err != nil {
+		return err
 	}
+	k.cost = k.cost.add(after.sub(before))
 	return nil
 }
 

@@ -126,6 +126,23 @@ func (s costSample) sub(b costSample) costSample {
 	return d
 }
 
+// add is the spending of s and d together.
+func (s costSample) add(d costSample) costSample {
+	out := costSample{self: s.self + d.self, procs: map[string]*spent{}}
+	for _, x := range []costSample{s, d} {
+		for name, p := range x.procs {
+			q := out.procs[name]
+			if q == nil {
+				q = &spent{}
+				out.procs[name] = q
+			}
+			q.cpu += p.cpu
+			q.mallocs += p.mallocs
+		}
+	}
+	return out
+}
+
 // perRequest formats the spending d divided by ops requests.
 func (d costSample) perRequest(ops int64) string {
 	names := make([]string, 0, len(d.procs))

@@ -57,6 +57,8 @@ type Report struct {
 	OpsPerSec float64
 	P50, P90  time.Duration
 	P99, Max  time.Duration
+
+	samples []time.Duration // every latency, sorted (for Merge)
 }
 
 func (r Report) String() string {
@@ -194,15 +196,45 @@ func run(ctx context.Context, name string, o Options, cyc cycle) (Report, error)
 		r.Errors += w.errors
 	}
 	slices.Sort(all)
-	r.Ops = int64(len(all))
-	r.OpsPerSec = float64(r.Ops) / elapsed.Seconds()
-	if n := len(all); n > 0 {
-		r.P50, r.P90, r.P99, r.Max = quantile(all, 0.50), quantile(all, 0.90), quantile(all, 0.99), all[n-1]
-	}
+	r.setSamples(all)
 	if r.Ops == 0 {
 		return r, fmt.Errorf("loadgen: %s: no request was answered (%d errors)", name, r.Errors)
 	}
 	return r, nil
+}
+
+// setSamples sets the tallies that follow from the sorted latencies all.
+func (r *Report) setSamples(all []time.Duration) {
+	r.samples = all
+	r.Ops = int64(len(all))
+	r.OpsPerSec = 0
+	if r.Elapsed > 0 {
+		r.OpsPerSec = float64(r.Ops) / r.Elapsed.Seconds()
+	}
+	if n := len(all); n > 0 {
+		r.P50, r.P90, r.P99, r.Max = quantile(all, 0.50), quantile(all, 0.90), quantile(all, 0.99), all[n-1]
+	}
+}
+
+// Merge adds up runs of the same kind (rounds interleaved with other runs,
+// so that a machine whose load drifts weighs on every kind alike): the
+// requests, errors and time of all, and percentiles over every request.
+func Merge(rs ...Report) Report {
+	if len(rs) == 0 {
+		return Report{}
+	}
+	m := Report{Name: rs[0].Name, Clients: rs[0].Clients}
+	var all []time.Duration
+	for _, r := range rs {
+		m.Elapsed += r.Elapsed
+		m.Denied += r.Denied
+		m.Signed += r.Signed
+		m.Errors += r.Errors
+		all = append(all, r.samples...)
+	}
+	slices.Sort(all)
+	m.setSamples(all)
+	return m
 }
 
 func (w *worker) connect() error {
