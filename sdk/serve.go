@@ -44,6 +44,7 @@ func Serve(p Protocol) {
 		}
 		os.Exit(code)
 	}
+	tuneGC()
 	go watchParent(os.Getppid(), exit)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake(),

@@ -53,6 +53,14 @@ func launch(ctx context.Context, path, dir string, args []string, sum string, fi
 	cmd.Dir = dir
 	cmd.ExtraFiles = files
 	cmd.Env = []string{sdk.EnvLogLevel + "=" + strings.ToLower(log.GetLevel().String())}
+	// The Go runtime's tuning passes through, so that an operator's
+	// GOGC, GOMEMLIMIT or GOMAXPROCS reaches the plugins too (the SDK's
+	// default GOGC applies otherwise).
+	for _, name := range []string{"GOGC", "GOMEMLIMIT", "GOMAXPROCS"} {
+		if v, ok := os.LookupEnv(name); ok {
+			cmd.Env = append(cmd.Env, name+"="+v)
+		}
+	}
 	setPdeathsig(cmd)
 
 	timeout := defaultStartTimeout

@@ -63,6 +63,7 @@ func (c *serveCommand) run(ctx context.Context, e *env, args []string) int {
 		return exitConfig
 	}
 	log.Info("starting", "version", version.String(), "config", c.config)
+	tuneGC(e, log)
 	if addr := e.getenv("LICENSEGW_PPROF"); addr != "" {
 		servePprof(addr, log)
 	}
