@@ -30,7 +30,7 @@ type SeatsLink = seatsLink
 // NewSeatsLink opens the plugin's reconnecting Seats on conn; gone is
 // called when no session can be opened any more.
 func NewSeatsLink(conn *grpc.ClientConn, gone func(error)) (*SeatsLink, error) {
-	return newSeatsLink(conn, hclog.NewNullLogger(), gone)
+	return newSeatsLink(grpcOpener(conn), hclog.NewNullLogger(), gone)
 }
 
 // Sessions is how many sessions l has opened.
@@ -42,3 +42,16 @@ func (l *seatsLink) Sessions() int {
 
 // Close ends l for good.
 func (l *seatsLink) Close() { l.close() }
+
+// DropSessions closes every data-plane connection, as a broken socket
+// would, while the server keeps listening.
+func (s *FramesServer) DropSessions() {
+	s.fs.mu.Lock()
+	defer s.fs.mu.Unlock()
+	for nc := range s.fs.conns {
+		nc.Close()
+	}
+}
+
+// Sessions is how many sessions c has opened.
+func (c *SeatsClient) Sessions() int { return c.seatsLink.Sessions() }

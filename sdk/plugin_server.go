@@ -121,7 +121,7 @@ func (s *pluginServer) Configure(ctx context.Context, req *pb.ConfigureRequest) 
 		closeEnv(env)
 		return nil, status.Errorf(codes.Unavailable, "dial the gateway's Seats service: %v", err)
 	}
-	link, err := newSeatsLink(conn, s.log, func(err error) {
+	gone := func(err error) {
 		s.mu.Lock()
 		stopping := s.stopping
 		s.mu.Unlock()
@@ -129,7 +129,18 @@ func (s *pluginServer) Configure(ctx context.Context, req *pb.ConfigureRequest) 
 			// The gateway is gone: a plugin never outlives it.
 			s.exit(3, fmt.Sprintf("the gateway's Seats session ended: %v", err))
 		}
-	})
+	}
+	var link *seatsLink
+	if sock := req.GetSeatsSocket(); sock != "" {
+		// The data plane, when the gateway offers it; the broker's
+		// stream stays the fallback.
+		if link, err = newSeatsLink(framesOpener(sock, req.GetSeatsCookie()), s.log, gone); err != nil {
+			s.log.Warn("the Seats data plane did not open; using the gRPC stream", "socket", sock, "error", err)
+		}
+	}
+	if link == nil {
+		link, err = newSeatsLink(grpcOpener(conn), s.log, gone)
+	}
 	if err != nil {
 		_ = conn.Close()
 		closeEnv(env)

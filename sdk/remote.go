@@ -18,6 +18,7 @@ import (
 type Remote struct {
 	client pb.PluginClient
 	broker *plugin.GRPCBroker
+	frames *framesServer // the Seats data plane, once configured
 }
 
 // Configuration is what the host hands a plugin process.
@@ -33,6 +34,11 @@ type Configuration struct {
 	// lists (ParseAllowEntry syntax; empty: every address).
 	Allow       []string
 	StatusAllow []string
+	// GRPCSeatsOnly keeps the seat calls on the go-plugin broker's gRPC
+	// stream instead of the data plane (frames.go): for comparison and
+	// diagnosis; plugins built with an SDK older than the data plane use
+	// the stream anyway.
+	GRPCSeatsOnly bool
 }
 
 // InheritedListener describes a socket bound by the host and passed to the
@@ -64,7 +70,7 @@ func (r *Remote) Configure(ctx context.Context, c Configuration) error {
 		return fmt.Errorf("plugin Configure: %w", err)
 	}
 	id := r.broker.NextId()
-	seats := NewSeatsServer(c.Seats, c.Logger)
+	seats := newSessionServer(c.Seats, c.Logger)
 	go r.broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
 		s := grpc.NewServer(opts...)
 		pb.RegisterSeatsServer(s, seats)
@@ -73,6 +79,14 @@ func (r *Remote) Configure(ctx context.Context, c Configuration) error {
 	req := &pb.ConfigureRequest{Name: c.Name, Config: values, SeatsBrokerId: id, DataDir: c.DataDir}
 	if len(c.Allow)+len(c.StatusAllow) > 0 {
 		req.Access = &pb.Access{Allow: c.Allow, StatusAllow: c.StatusAllow}
+	}
+	if !c.GRPCSeatsOnly && r.frames == nil {
+		// Both serve the same sessionServer, so the plugin's queue
+		// tickets follow it from one transport to the other.
+		if r.frames, err = listenFrames(seats, seats.log); err != nil {
+			return fmt.Errorf("plugin Configure: %w", err)
+		}
+		req.SeatsSocket, req.SeatsCookie = r.frames.socket(), r.frames.cookie
 	}
 	for _, l := range c.Listeners {
 		req.Listeners = append(req.Listeners, &pb.Listener{
@@ -83,6 +97,14 @@ func (r *Remote) Configure(ctx context.Context, c Configuration) error {
 		return fmt.Errorf("plugin Configure: %w", err)
 	}
 	return nil
+}
+
+// Close ends the plugin's sessions on the data plane and removes its
+// socket; the host calls it when the plugin process is gone.
+func (r *Remote) Close() {
+	if r.frames != nil {
+		r.frames.close()
+	}
 }
 
 // ErrServe wraps the error a plugin's Serve ended with, as Stop reports it.

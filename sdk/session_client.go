@@ -26,7 +26,7 @@ const ticketBuffer = 16
 // writer goroutine, while one reader goroutine dispatches responses and
 // ticket updates.
 type sessionClient struct {
-	stream pb.Seats_SessionClient
+	stream clientStream
 	wake   chan struct{} // cap 1: the writer has work
 	done   chan struct{} // closed when the session is over
 
@@ -38,6 +38,13 @@ type sessionClient struct {
 	out       []*pb.Request
 	abandon   []uint64
 	err       error // why the session ended
+}
+
+// clientStream is the plugin's side of one session: a gRPC Session stream
+// or a connection on the data plane (frames.go).
+type clientStream interface {
+	Send(*pb.PluginFrame) error
+	Recv() (*pb.GatewayFrame, error)
 }
 
 // errNotSent marks a call refused because its session had already ended:
@@ -57,7 +64,7 @@ var _ Seats = (*sessionClient)(nil)
 // once with the reason when the session breaks; it may take the session's
 // waiting tickets (takeTickets) for the next session, and those it leaves
 // get a final "unavailable" denial.
-func newSessionClient(stream pb.Seats_SessionClient, tickets map[string]chan TicketUpdate, onEnd func(*sessionClient, error)) *sessionClient {
+func newSessionClient(stream clientStream, tickets map[string]chan TicketUpdate, onEnd func(*sessionClient, error)) *sessionClient {
 	if tickets == nil {
 		tickets = map[string]chan TicketUpdate{}
 	}

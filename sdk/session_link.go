@@ -23,25 +23,53 @@ const (
 	reopenPause   = 100 * time.Millisecond
 )
 
+// opener opens one session: its stream, and what ends it.
+type opener func(ctx context.Context) (clientStream, func(), error)
+
+// grpcOpener opens sessions as Session streams on conn.
+func grpcOpener(conn *grpc.ClientConn) opener {
+	return func(ctx context.Context) (clientStream, func(), error) {
+		ctx, cancel := context.WithCancel(ctx)
+		stream, err := pb.NewSeatsClient(conn).Session(ctx)
+		if err != nil {
+			cancel()
+			return nil, nil, err
+		}
+		return stream, cancel, nil
+	}
+}
+
+// framesOpener opens sessions on the data plane: one connection to socket
+// each (frames.go).
+func framesOpener(socket string, cookie []byte) opener {
+	return func(ctx context.Context) (clientStream, func(), error) {
+		fc, err := dialFrames(ctx, socket, cookie)
+		if err != nil {
+			return nil, nil, err
+		}
+		return frameClientStream{fc}, func() { fc.nc.Close() }, nil
+	}
+}
+
 // seatsLink is the plugin's Seats: the current session on the gateway
 // connection, replaced by a new one when it ends.
 type seatsLink struct {
-	conn *grpc.ClientConn
+	open opener
 	log  hclog.Logger
 	gone func(error) // no session could be opened: the gateway is gone
 
 	mu       sync.Mutex
 	cur      *sessionClient
-	cancel   context.CancelFunc // the current stream's context
+	cancel   func() // ends the current stream
 	closed   bool
 	sessions int // opened so far
 }
 
 var _ Seats = (*seatsLink)(nil)
 
-// newSeatsLink opens the first session on conn.
-func newSeatsLink(conn *grpc.ClientConn, log hclog.Logger, gone func(error)) (*seatsLink, error) {
-	l := &seatsLink{conn: conn, log: log, gone: gone}
+// newSeatsLink opens the first session with open.
+func newSeatsLink(open opener, log hclog.Logger, gone func(error)) (*seatsLink, error) {
+	l := &seatsLink{open: open, log: log, gone: gone}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.openLocked(nil); err != nil {
@@ -53,17 +81,20 @@ func newSeatsLink(conn *grpc.ClientConn, log hclog.Logger, gone func(error)) (*s
 // openLocked opens a session that takes over tickets.
 func (l *seatsLink) openLocked(tickets map[string]chan TicketUpdate) error {
 	ctx, cancel := context.WithCancel(context.Background())
-	// The stream lives as long as ctx, so the attempt is bounded by a
+	// A gRPC stream lives as long as ctx, so the attempt is bounded by a
 	// timer rather than by a deadline on ctx.
 	t := time.AfterFunc(reopenAttempt, cancel)
-	stream, err := pb.NewSeatsClient(l.conn).Session(ctx)
+	stream, end, err := l.open(ctx)
 	if !t.Stop() && err == nil {
+		end()
 		err = context.DeadlineExceeded
 	}
 	if err != nil {
 		cancel()
 		return fmt.Errorf("open the Seats session: %w", err)
 	}
+	attempt := cancel
+	cancel = func() { end(); attempt() }
 	l.cur, l.cancel = newSessionClient(stream, tickets, l.ended), cancel
 	l.sessions++
 	return nil
@@ -188,7 +219,7 @@ func NewSeatsClient(conn *grpc.ClientConn, log hclog.Logger) (*SeatsClient, erro
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	l, err := newSeatsLink(conn, log, func(err error) { log.Error("the Seats service is gone", "error", err) })
+	l, err := newSeatsLink(grpcOpener(conn), log, func(err error) { log.Error("the Seats service is gone", "error", err) })
 	if err != nil {
 		return nil, err
 	}
@@ -197,3 +228,16 @@ func NewSeatsClient(conn *grpc.ClientConn, log hclog.Logger) (*SeatsClient, erro
 
 // Close ends the session; calls fail with ErrUnavailable from then on.
 func (c *SeatsClient) Close() { c.close() }
+
+// NewFramesSeatsClient opens a Seats session on the data plane at socket
+// (a FramesServer's), presenting cookie. log may be nil.
+func NewFramesSeatsClient(socket string, cookie []byte, log hclog.Logger) (*SeatsClient, error) {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	l, err := newSeatsLink(framesOpener(socket, cookie), log, func(err error) { log.Error("the Seats service is gone", "error", err) })
+	if err != nil {
+		return nil, err
+	}
+	return &SeatsClient{l}, nil
+}

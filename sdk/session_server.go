@@ -46,16 +46,28 @@ type sessionServer struct {
 // serves it to a plugin over the go-plugin broker. Remote.Configure
 // registers it; it is exported for hosts that build their own transport.
 func NewSeatsServer(seats Seats, log hclog.Logger) pb.SeatsServer {
+	return newSessionServer(seats, log)
+}
+
+func newSessionServer(seats Seats, log hclog.Logger) *sessionServer {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
 	return &sessionServer{seats: seats, log: log, tickets: map[string]bool{}}
 }
 
+// serverStream is the gateway's side of one session: a gRPC Session stream
+// or a connection on the data plane (frames.go).
+type serverStream interface {
+	Send(*pb.GatewayFrame) error
+	Recv() (*pb.PluginFrame, error)
+	Context() context.Context
+}
+
 // session is one Session stream's state.
 type session struct {
 	srv    *sessionServer
-	stream pb.Seats_SessionServer
+	stream serverStream
 	wake   chan struct{}
 
 	mu        sync.Mutex
@@ -65,7 +77,13 @@ type session struct {
 	ended     bool
 }
 
+// Session serves one gRPC Session stream.
 func (s *sessionServer) Session(stream pb.Seats_SessionServer) error {
+	return s.serve(stream)
+}
+
+// serve serves one session on either transport until it ends.
+func (s *sessionServer) serve(stream serverStream) error {
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
 	ss := &session{

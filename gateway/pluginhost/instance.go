@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"sync"
 	"time"
 
@@ -99,8 +100,16 @@ func (in *instance) configure(ctx context.Context, p *process) error {
 		Logger:      in.log.Named("seats"),
 		Allow:       in.spec.Allow,
 		StatusAllow: in.spec.StatusAllow,
+		// The seat calls take the data plane unless the operator asks
+		// for the gRPC stream (to compare, or to rule the data plane out).
+		GRPCSeatsOnly: os.Getenv(EnvSeatsTransport) == "grpc",
 	})
 }
+
+// EnvSeatsTransport names the environment variable that, set to "grpc",
+// keeps plugins' seat calls on the go-plugin gRPC stream instead of the
+// Seats data plane.
+const EnvSeatsTransport = "LICENSEGW_SEATS_TRANSPORT"
 
 func (in *instance) event(ctx context.Context, what string, info map[string]any) {
 	if in.opts.Lifecycle != nil {

@@ -103,7 +103,10 @@ func launch(ctx context.Context, path, dir string, args []string, sum string, fi
 }
 
 // kill ends the process: go-plugin's graceful close, then a hard kill.
-func (p *process) kill() { p.client.Kill() }
+func (p *process) kill() {
+	p.client.Kill()
+	p.remote.Close()
+}
 
 // killNow kills the process without grace, then lets go-plugin clean up.
 func (p *process) killNow() {
@@ -111,6 +114,7 @@ func (p *process) killNow() {
 		_ = p.cmd.Process.Kill()
 	}
 	p.client.Kill()
+	p.remote.Close()
 }
 
 func secureConfig(sum string) (*plugin.SecureConfig, error) {

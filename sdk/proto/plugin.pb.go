@@ -849,7 +849,18 @@ type ConfigureRequest struct {
 	DataDir string `protobuf:"bytes,5,opt,name=data_dir,json=dataDir,proto3" json:"data_dir,omitempty"`
 	// Network access control from the plugin block (absent: none). The SDK
 	// applies it before the plugin's own code sees a client.
-	Access        *Access `protobuf:"bytes,6,opt,name=access,proto3" json:"access,omitempty"`
+	Access *Access `protobuf:"bytes,6,opt,name=access,proto3" json:"access,omitempty"`
+	// The Seats data plane (field numbers 20-29 are the data plane's): a
+	// unix socket on which the gateway serves the same Session as
+	// seats_broker_id, as length-prefixed protobuf frames without gRPC,
+	// HTTP/2 or TLS (see sdk/frames.go). Empty: the gateway offers only the
+	// broker. A plugin that dials it first sends seats_cookie (32 bytes), then
+	// 4-byte big-endian lengths each followed by one PluginFrame; the gateway
+	// answers with length-prefixed GatewayFrames. Each connection is one
+	// session; a plugin whose connection breaks dials again, as it would
+	// open a new Session stream.
+	SeatsSocket   string `protobuf:"bytes,20,opt,name=seats_socket,json=seatsSocket,proto3" json:"seats_socket,omitempty"`
+	SeatsCookie   []byte `protobuf:"bytes,21,opt,name=seats_cookie,json=seatsCookie,proto3" json:"seats_cookie,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -922,6 +933,20 @@ func (x *ConfigureRequest) GetDataDir() string {
 func (x *ConfigureRequest) GetAccess() *Access {
 	if x != nil {
 		return x.Access
+	}
+	return nil
+}
+
+func (x *ConfigureRequest) GetSeatsSocket() string {
+	if x != nil {
+		return x.SeatsSocket
+	}
+	return ""
+}
+
+func (x *ConfigureRequest) GetSeatsCookie() []byte {
+	if x != nil {
+		return x.SeatsCookie
 	}
 	return nil
 }
@@ -1598,14 +1623,16 @@ const file_plugin_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1a\n" +
 	"\brequired\x18\x03 \x01(\bR\brequired\x12 \n" +
-	"\vdescription\x18\x04 \x01(\tR\vdescription\"\xfd\x02\n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\"\xc3\x03\n" +
 	"\x10ConfigureRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12I\n" +
 	"\x06config\x18\x02 \x03(\v21.licensegw.plugin.v1.ConfigureRequest.ConfigEntryR\x06config\x12;\n" +
 	"\tlisteners\x18\x03 \x03(\v2\x1d.licensegw.plugin.v1.ListenerR\tlisteners\x12&\n" +
 	"\x0fseats_broker_id\x18\x04 \x01(\rR\rseatsBrokerId\x12\x19\n" +
 	"\bdata_dir\x18\x05 \x01(\tR\adataDir\x123\n" +
-	"\x06access\x18\x06 \x01(\v2\x1b.licensegw.plugin.v1.AccessR\x06access\x1aU\n" +
+	"\x06access\x18\x06 \x01(\v2\x1b.licensegw.plugin.v1.AccessR\x06access\x12!\n" +
+	"\fseats_socket\x18\x14 \x01(\tR\vseatsSocket\x12!\n" +
+	"\fseats_cookie\x18\x15 \x01(\fR\vseatsCookie\x1aU\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
 	"\x05value\x18\x02 \x01(\v2\x1a.licensegw.plugin.v1.ValueR\x05value:\x028\x01\"A\n" +

@@ -34,6 +34,9 @@ func WithConfig(cfg map[string]any) ConformanceOption {
 //     closes its listeners;
 //   - Serve survives a gateway that answers every call with
 //     sdk.ErrUnavailable while clients connect and send lines.
+//
+// The plugin calls its Seats over the Seats data plane, as under a real
+// gateway (Session).
 func Conformance(t *testing.T, p sdk.Protocol, opts ...ConformanceOption) {
 	t.Helper()
 	var c conformance
@@ -46,7 +49,7 @@ func Conformance(t *testing.T, p sdk.Protocol, opts ...ConformanceOption) {
 		}
 	})
 	t.Run("ServeStopsAndCloses", func(t *testing.T) {
-		h, err := start(p, NewSeats(), c.cfg, t.TempDir(), testLogger(t))
+		h, err := start(p, Session(t, NewSeats()), c.cfg, t.TempDir(), testLogger(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,7 +75,7 @@ func Conformance(t *testing.T, p sdk.Protocol, opts ...ConformanceOption) {
 	t.Run("GatewayUnavailable", func(t *testing.T) {
 		seats := NewSeats()
 		seats.FailWith(sdk.ErrUnavailable)
-		h, err := start(p, seats, c.cfg, t.TempDir(), testLogger(t))
+		h, err := start(p, Session(t, seats), c.cfg, t.TempDir(), testLogger(t))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,157 @@
+package sdk
+
+import (
+	"bufio"
+	"context"
+	"crypto/subtle"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	pb "github.com/licensegw/licensegw/sdk/proto"
+	"google.golang.org/protobuf/proto"
+)
+
+// The Seats data plane: the same Session as the gRPC stream, carried as
+// length-prefixed protobuf frames on a unix socket of the gateway's, with
+// no gRPC, HTTP/2 or TLS in between. go-plugin keeps the plugin's
+// lifecycle, handshake, health and the rare calls (Configure, Stop,
+// Metrics) on its mutually authenticated gRPC connection; the seat calls,
+// which are nearly all the traffic, take this path.
+//
+// Why no TLS: the socket lives in a directory only the gateway's user can
+// enter (0700), so only processes of that user reach it, and those can
+// read the gateway's memory anyway; the first bytes on every connection
+// must be the 32-byte cookie the gateway handed the plugin over the
+// authenticated Configure call, so another process of the same user that
+// guesses the path still cannot open a session. Encryption would protect
+// bytes that never leave the kernel.
+//
+// Each side writes a whole batch (every request or answer pending, up to
+// maxBatch) as one frame with one write system call; each side reads
+// through a buffer, so a burst of frames costs one read.
+const (
+	cookieLen = 32
+	// maxFrame bounds one frame: far above maxBatch requests or answers
+	// (a status answer with every holder of a big feature is the largest).
+	maxFrame = 64 << 20
+	// helloTimeout bounds how long the gateway waits for a new
+	// connection's cookie.
+	helloTimeout = 10 * time.Second
+	// frameBuffer is the read buffer of each side.
+	frameBuffer = 64 << 10
+)
+
+// errFrameTooBig is a frame past maxFrame: the other side is broken.
+var errFrameTooBig = errors.New("seats frame too big")
+
+// frameConn carries one session's frames on a connection. Reads happen on
+// the session's reader goroutine only, writes on its writer only, so
+// neither needs a lock.
+type frameConn struct {
+	nc   net.Conn
+	br   *bufio.Reader
+	rbuf []byte // the last frame's bytes, reused
+	wbuf []byte // length prefix and frame, reused
+}
+
+func newFrameConn(nc net.Conn) *frameConn {
+	return &frameConn{nc: nc, br: bufio.NewReaderSize(nc, frameBuffer)}
+}
+
+// write sends m as one frame with one write.
+func (f *frameConn) write(m proto.Message) error {
+	b := append(f.wbuf[:0], 0, 0, 0, 0)
+	b, err := proto.MarshalOptions{}.MarshalAppend(b, m)
+	if err != nil {
+		return err
+	}
+	n := len(b) - 4
+	if n > maxFrame {
+		return fmt.Errorf("%w: %d bytes", errFrameTooBig, n)
+	}
+	binary.BigEndian.PutUint32(b, uint32(n))
+	if cap(b) <= 4*frameBuffer {
+		f.wbuf = b // keep ordinary buffers; let a rare huge one go
+	}
+	_, err = f.nc.Write(b)
+	return err
+}
+
+// read receives one frame into m.
+func (f *frameConn) read(m proto.Message) error {
+	var hdr [4]byte
+	if _, err := io.ReadFull(f.br, hdr[:]); err != nil {
+		return err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > maxFrame {
+		return fmt.Errorf("%w: %d bytes", errFrameTooBig, n)
+	}
+	if cap(f.rbuf) < int(n) {
+		f.rbuf = make([]byte, n)
+	}
+	b := f.rbuf[:n]
+	if _, err := io.ReadFull(f.br, b); err != nil {
+		return err
+	}
+	// Unmarshal copies strings and bytes out of b, so b is reused.
+	err := proto.Unmarshal(b, m)
+	if cap(f.rbuf) > 4*frameBuffer {
+		f.rbuf = nil
+	}
+	return err
+}
+
+// frameClientStream is the plugin's side of a session on the data plane.
+type frameClientStream struct{ *frameConn }
+
+func (s frameClientStream) Send(f *pb.PluginFrame) error { return s.write(f) }
+func (s frameClientStream) Recv() (*pb.GatewayFrame, error) {
+	f := &pb.GatewayFrame{}
+	return f, s.read(f)
+}
+
+// frameServerStream is the gateway's side of a session on the data plane.
+type frameServerStream struct {
+	*frameConn
+	ctx context.Context
+}
+
+func (s frameServerStream) Send(f *pb.GatewayFrame) error { return s.write(f) }
+func (s frameServerStream) Recv() (*pb.PluginFrame, error) {
+	f := &pb.PluginFrame{}
+	return f, s.read(f)
+}
+func (s frameServerStream) Context() context.Context { return s.ctx }
+
+// dialFrames opens a session on the data plane at socket, presenting cookie.
+func dialFrames(ctx context.Context, socket string, cookie []byte) (*frameConn, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "unix", socket)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := nc.Write(cookie); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return newFrameConn(nc), nil
+}
+
+// checkCookie reads a new connection's cookie and compares it with want.
+func checkCookie(nc net.Conn, want []byte) error {
+	got := make([]byte, len(want))
+	_ = nc.SetReadDeadline(time.Now().Add(helloTimeout))
+	if _, err := io.ReadFull(nc, got); err != nil {
+		return fmt.Errorf("reading the cookie: %w", err)
+	}
+	_ = nc.SetReadDeadline(time.Time{})
+	if subtle.ConstantTimeCompare(got, want) != 1 {
+		return errors.New("wrong cookie")
+	}
+	return nil
+}
