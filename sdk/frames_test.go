@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -133,4 +134,47 @@ func TestFramesTooBig(t *testing.T) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// inlineSeats counts the heartbeats answered through HeartbeatNow.
+type inlineSeats struct {
+	*sdktest.Seats
+	mu     sync.Mutex
+	inline int
+}
+
+func (s *inlineSeats) HeartbeatNow(lease string) (sdk.LeaseState, error) {
+	s.mu.Lock()
+	s.inline++
+	s.mu.Unlock()
+	return s.Seats.Heartbeat(context.Background(), lease)
+}
+
+// TestInlineHeartbeats: a Seats that implements sdk.InlineHeartbeater has
+// every heartbeat answered through HeartbeatNow, with the same answers
+// (renewed lease, unknown lease) as Heartbeat gives.
+func TestInlineHeartbeats(t *testing.T) {
+	backend := &inlineSeats{Seats: sdktest.NewSeats(sdktest.Feature{Name: "solo", Seats: 1, TTL: time.Minute})}
+	c := sdktest.Session(t, backend)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	co, err := c.Checkout(ctx, sdk.CheckoutRequest{Feature: "solo", Client: sdk.Client{User: "a"}})
+	if err != nil || co.Outcome != sdk.Granted {
+		t.Fatalf("checkout: %+v %v", co, err)
+	}
+	for range 3 {
+		st, err := c.Heartbeat(ctx, co.Grant.Lease)
+		if err != nil || st.Lease != co.Grant.Lease || st.TTL != time.Minute {
+			t.Fatalf("heartbeat: %+v %v", st, err)
+		}
+	}
+	var gone *sdk.GoneError
+	if _, err := c.Heartbeat(ctx, "nosuchlease"); !errors.As(err, &gone) || gone.Lease != "nosuchlease" {
+		t.Fatalf("heartbeat of an unknown lease: %v, want a *sdk.GoneError", err)
+	}
+	backend.mu.Lock()
+	defer backend.mu.Unlock()
+	if backend.inline != 4 {
+		t.Fatalf("%d heartbeats answered inline, want 4", backend.inline)
+	}
 }

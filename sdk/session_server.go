@@ -94,6 +94,10 @@ func (s *sessionServer) serve(stream serverStream) error {
 	writeErr := make(chan error, 1)
 	go func() { writeErr <- ss.writeLoop(ctx) }()
 
+	// Heartbeats touch only the lease table: a Seats that says so has them
+	// answered here, on the reader, with no goroutine or context each and
+	// never behind a checkout that waits for the journal.
+	inline, _ := s.seats.(InlineHeartbeater)
 	var handlers sync.WaitGroup
 	// A full semaphore stops reading: gRPC flow control then pushes back
 	// on the plugin instead of the gateway growing goroutines without end.
@@ -112,6 +116,10 @@ func (s *sessionServer) serve(stream serverStream) error {
 		}
 		ss.mu.Unlock()
 		for _, req := range f.GetRequests() {
+			if hb := req.GetHeartbeat(); hb != nil && inline != nil {
+				ss.heartbeatNow(inline, req.GetId(), hb.GetLease())
+				continue
+			}
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
@@ -137,6 +145,41 @@ func (s *sessionServer) serve(stream serverStream) error {
 	}
 	s.log.Debug("seats session ended", "error", err)
 	return nil
+}
+
+// InlineHeartbeater is a Seats whose heartbeats never wait: HeartbeatNow
+// renews the lease from in-memory state and returns at once (the gateway's
+// ledger: heartbeats are not journaled). The Seats session answers such a
+// Seats' heartbeats as it reads them, without a goroutine or a context per
+// call.
+type InlineHeartbeater interface {
+	HeartbeatNow(lease string) (LeaseState, error)
+}
+
+// heartbeatNow answers heartbeat id on the reader.
+func (ss *session) heartbeatNow(h InlineHeartbeater, id uint64, lease string) {
+	var resp *pb.Response
+	if err := checkRequired(IdentLease, lease); err != nil {
+		resp = &pb.Response{Error: errorToPB(err)}
+	} else if st, err := h.HeartbeatNow(lease); err != nil {
+		resp = &pb.Response{Error: errorToPB(err)}
+	} else {
+		resp = leaseStateResponse(st)
+	}
+	resp.Id = id
+	ss.mu.Lock()
+	ended := ss.ended
+	if !ended {
+		ss.responses = append(ss.responses, resp)
+	}
+	ss.mu.Unlock()
+	ss.signal()
+}
+
+func leaseStateResponse(st LeaseState) *pb.Response {
+	return &pb.Response{Result: &pb.Response_LeaseState{LeaseState: &pb.LeaseState{
+		Lease: st.Lease, TtlNs: int64(st.TTL), ExpiresUnixNs: unixNanos(st.Expires),
+	}}}
 }
 
 // requestContext bounds a request by the caller's timeout, if it sent one.
@@ -396,9 +439,7 @@ func (s *sessionServer) call(ctx context.Context, req *pb.Request) (*pb.Response
 		if err != nil {
 			return fail(err), nil
 		}
-		return &pb.Response{Result: &pb.Response_LeaseState{LeaseState: &pb.LeaseState{
-			Lease: st.Lease, TtlNs: int64(st.TTL), ExpiresUnixNs: unixNanos(st.Expires),
-		}}}, nil
+		return leaseStateResponse(st), nil
 	case *pb.Request_Checkin:
 		return errOnly(s.seats.Checkin(ctx, op.Checkin.GetLease())), nil
 	case *pb.Request_Cancel:

@@ -25,6 +25,10 @@ type Options struct {
 	// Timeout bounds a single request (default 5 s); a run never hangs on
 	// a gateway that stops answering.
 	Timeout time.Duration
+	// Cycles, when not 0, ends each client's run after that many cycles
+	// (or at Duration, whichever comes first): a test's run then does a
+	// known amount of work however slow the machine is.
+	Cycles int
 	// Nonce sends a fresh nonce= with every CHECKOUT, as a client that
 	// pins the gateway's key does: the gateway then signs each grant.
 	Nonce bool
@@ -165,7 +169,7 @@ func run(ctx context.Context, name string, o Options, cyc cycle) (Report, error)
 		go func() {
 			defer wg.Done()
 			defer w.nc.Close()
-			for ctx.Err() == nil {
+			for n := 0; ctx.Err() == nil && (o.Cycles == 0 || n < o.Cycles); n++ {
 				if err := cyc(w); err != nil {
 					if ctx.Err() != nil {
 						return // the deadline broke the request off
@@ -179,10 +183,16 @@ func run(ctx context.Context, name string, o Options, cyc cycle) (Report, error)
 			}
 		}()
 	}
-	// Workers stop at the deadline: unblock any read in progress.
-	<-ctx.Done()
-	for _, w := range workers {
-		_ = w.nc.SetDeadline(time.Now())
+	// Workers stop at the deadline (unblock any read in progress), or
+	// when they have run their cycles.
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	select {
+	case <-ctx.Done():
+		for _, w := range workers {
+			_ = w.nc.SetDeadline(time.Now())
+		}
+	case <-finished:
 	}
 	wg.Wait()
 	elapsed := time.Since(begin)
