@@ -79,7 +79,8 @@ type server struct {
 	conns  map[*conn]struct{}
 	wg     sync.WaitGroup // connections and UDP workers
 
-	slots sync.Pool // *slot
+	slots   sync.Pool // *slot
+	writers sync.Pool // *bufio.Writer of writeBuffer bytes, lent to connections with output pending
 }
 
 func newServer(ctx context.Context, seats sdk.Seats, log hclog.Logger, lim Limits) *server {

@@ -547,3 +547,20 @@ func TestLineTooLongSurvivesAStreamingClient(t *testing.T) {
 		}
 	}
 }
+
+// A line longer than the small read buffer an idle connection keeps is
+// read whole, with the lines pipelined around it, in order; and the
+// connection still refuses a line past 4096 bytes afterwards.
+func TestLongLineBetweenPipelinedLines(t *testing.T) {
+	h := start(t, newSeats(), nil)
+	c := h.dial(t)
+	for _, pad := range []int{smallRead - 20, smallRead, smallRead + 1, 3 * smallRead, 4096 - len("PING id=b pad=")} {
+		c.send("PING id=a", "PING id=b pad="+strings.Repeat("x", pad), "PING id=c")
+		for _, id := range []string{"a", "b", "c"} {
+			want(t, c.msg(), "PONG", "id", id)
+		}
+	}
+	c.send("PING pad=" + strings.Repeat("x", 5000))
+	want(t, c.msg(), "ERR", "code", "line-too-long")
+	c.expectClosed()
+}
