@@ -27,6 +27,15 @@ const (
 // accounting kind: replay reads it for the read rule and applies nothing.
 const TermKind Kind = "term"
 
+// SealKind closes the journal's hash chain up to its predecessor with a
+// signature (events v2, hash chain and seals). Like the term event it is a
+// counted journal event that carries no accounting; its schema is
+// SealSchema.
+const SealKind Kind = "seal"
+
+// SealSchema is the schema of seal events.
+const SealSchema = "licensegw.seal/v1"
+
 // Kinds lists every accounting kind, in the order of the contract.
 func Kinds() []Kind {
 	return []Kind{Checkout, Checkin, Denied, Queued, Dequeued, Expired, Removed, Borrowed, Returned, Reserved, Unreserved}
@@ -98,6 +107,16 @@ type Event struct {
 	Term uint64 `json:"term,omitempty"`
 	Idx  uint64 `json:"idx,omitempty"` // written whenever Term is set, 0 included
 	Node string `json:"node,omitempty"`
+
+	// Hash chain (events v2): Prev is the lowercase hex SHA-256 of the
+	// stored payload of the previous counted event (64 zeros for a
+	// stream's first). On a seal, Head repeats the hash it seals, Count is
+	// the number of counted events up to and including that one, and Sig
+	// is the base64url Ed25519 signature of the seal's text. The journal
+	// stamps them.
+	Prev string `json:"prev,omitempty"`
+	Head string `json:"head,omitempty"`
+	Sig  string `json:"sig,omitempty"`
 }
 
 // MaxBytes bounds an event's JSON payload. The journal shortens the

@@ -80,8 +80,11 @@ func tokenByte(c byte) bool {
 // tokens "_" and "_unknown" or "_suppressed" instead of the names: the stream
 // never gains a subject per name a client made up.
 func (e *Event) Subject(prefix string) string {
-	if e.Kind == TermKind {
+	switch e.Kind {
+	case TermKind:
 		return prefix + ".events._journal.term"
+	case SealKind:
+		return prefix + ".events._journal.seal"
 	}
 	if e.Kind == Denied {
 		switch e.Reason {

@@ -102,6 +102,9 @@ func appendEvent(b []byte, ev *events.Event) ([]byte, bool) {
 		unum("term", ev.Term)
 	}
 	str("node", ev.Node, true)
+	str("prev", ev.Prev, true)
+	str("head", ev.Head, true)
+	str("sig", ev.Sig, true)
 	tim("time", ev.Time)
 	if ev.Expires != nil {
 		tim("expires", *ev.Expires)
@@ -266,6 +269,12 @@ func (d *decoder) field(ev *events.Event, key []byte) bool {
 		return d.uintField(&ev.Idx)
 	case "node":
 		s = &ev.Node
+	case "prev":
+		s, shared = &ev.Prev, false
+	case "head":
+		s, shared = &ev.Head, false
+	case "sig":
+		s, shared = &ev.Sig, false
 	case "count":
 		return d.intField(&ev.Count)
 	case "in_use":

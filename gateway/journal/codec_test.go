@@ -22,7 +22,8 @@ func sampleEvents() []events.Event {
 			Reason: "r", InUse: -3, Seats: 10, Queued: 1, HeldMS: &held, Expires: &until, Project: "x", Bound: true, Request: "clm-udp/10.0.0.1:9/r1",
 			By: "plugin flexlm (flexlm) client 127.0.0.1:7 a@b", Truncated: true, Term: 7, Idx: 42, Node: "gw-2",
 		},
-		{Kind: events.TermKind, Term: 3, Idx: 0, Node: "gw-1"},
+		{Kind: events.TermKind, Term: 3, Idx: 0, Node: "gw-1", Prev: zeroHash},
+		{Schema: events.SealSchema, Kind: events.SealKind, Term: 3, Idx: 9, Node: "gw-1", Count: 12, Prev: zeroHash, Head: zeroHash, Sig: "c2ln"},
 		{Kind: events.Denied, Feature: "ünïcode ✓", User: "a<b>&c", Reason: "quote \" back\\ slash\nnewline"},
 		{Kind: events.Checkout, User: "sep\u2028", Host: "bad\xffutf8"},
 	}

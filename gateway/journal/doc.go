@@ -28,6 +28,14 @@
 // charts: batched direct gets of payloads only, no consumer, about 1.5
 // times Replay's events per CPU second.
 //
+// The journal is a hash chain (events v2): the publisher stamps every event
+// with prev, the SHA-256 of the stored payload before it, as it encodes
+// events in stream order, and a seal (signed with Config.Signer) follows
+// the events at most every Config.SealEvery and at Close. Open verifies the
+// stream from its last seal to its end, Replay verifies what it replays
+// and applies an event only once the next one confirms it, and Verify and
+// Repair walk a whole stream for the CLI (chain.go, seal.go, verify.go).
+//
 // Encoding and decoding use fast paths that give byte for byte the results
 // of encoding/json (codec.go, fuzzed against it): reflection was the largest
 // cost on both paths.

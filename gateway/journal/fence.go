@@ -24,16 +24,53 @@ func (j *Journal) readTail(ctx context.Context) error {
 		return nil
 	}
 	m, err := st.GetMsg(ctx, info.State.LastSeq)
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound): // deleted (a repair)
+	case err != nil:
+		return fmt.Errorf("journal: last message: %w", err)
+	default:
+		var ev events.Event
+		if decodeEvent(m.Data, &ev, nil) == nil {
+			j.sawTerm(ev.Term)
+		}
+	}
+	if j.cfg.Unchained {
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("journal: last message: %w", err)
+	return j.readChainTail(ctx, info.State)
+}
+
+// sealSubject is where seals are appended.
+func sealSubject(prefix string) string { return prefix + ".events._journal.seal" }
+
+// readChainTail finds where this writer's chain continues: the hash of the
+// stream's last counted event and the count since the stream began. It
+// verifies the stream from its last seal (or, with none, from its first
+// event) to its end, so a start also checks what no seal covers yet.
+func (j *Journal) readChainTail(ctx context.Context, state jetstream.StreamState) error {
+	l := j.link.Load()
+	from := state.FirstSeq
+	m, err := l.stream.GetLastMsgForSubject(ctx, sealSubject(j.cfg.Prefix))
+	switch {
+	case err == nil:
+		from = max(from, m.Sequence)
+	case !errors.Is(err, jetstream.ErrMsgNotFound):
+		return fmt.Errorf("journal: last seal: %w", err)
 	}
-	var ev events.Event
-	if decodeEvent(m.Data, &ev, nil) == nil {
+	v := NewVerifier(j.publicKey())
+	_, err = walk(ctx, l.nc, l.stream, j.cfg.Prefix, from, state.LastSeq, func(seq uint64, data []byte) error {
+		var ev events.Event
+		if err := decodeEvent(data, &ev, nil); err != nil {
+			return &BreakError{Seq: seq, At: seq, Reason: fmt.Sprintf("undecodable event: %v", err)}
+		}
 		j.sawTerm(ev.Term)
+		_, err := v.Feed(seq, data, &ev)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("journal: verify the stream's tail from %d: %w", from, err)
 	}
+	j.head, j.count = v.head, v.count
 	return nil
 }
 

@@ -2,7 +2,9 @@ package journal
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
@@ -57,6 +59,18 @@ type Config struct {
 	// cluster's leader lease revision), if it is higher than every term
 	// in the stream; otherwise the next term after the highest is used.
 	Term uint64
+
+	// Signer signs the seals that close the hash chain (the gateway's
+	// signing key), and its public key checks seals at replay. Without
+	// it, no seals are written and seals' signatures are not checked.
+	Signer ed25519.PrivateKey
+	// SealEvery is the least time between two seals while events happen;
+	// default one second (the most the contract allows).
+	SealEvery time.Duration
+	// Unchained writes events without prev and no seals, as a journal of
+	// version 2 without the hash chain did. It exists to measure what the
+	// chain costs (make bench); a gateway never sets it.
+	Unchained bool
 }
 
 // Journal appends events to the event stream and replays them.
@@ -88,6 +102,16 @@ type Journal struct {
 	termQueued                bool          // guarded by mu: the term event is queued
 	deposed                   atomic.Pointer[error]
 
+	// The hash chain, owned by the publisher: the SHA-256 of the last
+	// counted event (this writer's or, before its first, the stream's)
+	// and the number of counted events since the stream began.
+	head  [sha256.Size]byte
+	count uint64
+	// sinceSeal (guarded by mu) counts events appended since the last seal
+	// was queued.
+	sinceSeal int
+	lastTime  time.Time // guarded by mu: the last appended event's time
+
 	lastSeq   atomic.Uint64
 	closeOnce sync.Once
 	abortOnce sync.Once
@@ -111,6 +135,9 @@ func Open(ctx context.Context, cfg Config) (*Journal, error) {
 	if cfg.Log == nil {
 		cfg.Log = hclog.NewNullLogger()
 	}
+	if cfg.SealEvery <= 0 {
+		cfg.SealEvery = time.Second
+	}
 	j := &Journal{
 		cfg:     cfg,
 		entropy: ulid.Monotonic(rand.Reader, 0),
@@ -129,7 +156,21 @@ func Open(ctx context.Context, cfg Config) (*Journal, error) {
 		return nil, err
 	}
 	go j.publish()
+	if j.sealing() {
+		go j.sealer()
+	}
 	return j, nil
+}
+
+// sealing reports whether the journal writes seals.
+func (j *Journal) sealing() bool { return j.cfg.Signer != nil && !j.cfg.Unchained }
+
+// publicKey checks seals at replay (nil without a signer).
+func (j *Journal) publicKey() ed25519.PublicKey {
+	if j.cfg.Signer == nil {
+		return nil
+	}
+	return j.cfg.Signer.Public().(ed25519.PublicKey)
 }
 
 // Prefix is the subject prefix the journal publishes under.
@@ -195,6 +236,8 @@ func (j *Journal) Append(evs []events.Event) *Commit {
 		}
 		j.queue = append(j.queue, pending{commit: c, index: i})
 	}
+	j.sinceSeal += len(c.events)
+	j.lastTime = c.events[len(c.events)-1].Time
 	j.last = c
 	j.mu.Unlock()
 	j.poke()
@@ -250,6 +293,9 @@ func (j *Journal) LastSeq() uint64 { return j.lastSeq.Load() }
 func (j *Journal) Close(ctx context.Context) error {
 	j.closeOnce.Do(func() {
 		j.mu.Lock()
+		if j.sealing() {
+			j.queueSealLocked(time.Now()) // a clean stop closes the chain
+		}
 		j.closing = true
 		j.mu.Unlock()
 		close(j.drain)

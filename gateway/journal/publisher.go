@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -371,10 +372,20 @@ func (j *Journal) message(p *pending) (*nats.Msg, error) {
 		j.nextIdx = 0
 	}
 	ev.Term, ev.Idx, ev.Node = j.term, j.nextIdx, j.cfg.Gateway
+	if !j.cfg.Unchained {
+		ev.Prev = hexHash(j.head)
+	}
+	if ev.Kind == events.SealKind {
+		signSeal(ev, j.count, j.cfg.Signer)
+	}
 	data, err := encodeBounded(ev)
 	if err != nil {
 		return nil, err
 	}
+	if !j.cfg.Unchained {
+		j.head = sha256.Sum256(data)
+	}
+	j.count++
 	j.nextIdx++
 	p.expect = j.nextExpect
 	j.nextExpect++

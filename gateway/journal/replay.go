@@ -27,16 +27,18 @@ const (
 
 // Replay calls fn for every event in the stream after sequence afterSeq, in
 // stream order, up to the last message present when Replay was called.
-// Only events the read rule counts reach fn (see readRule), and term events
-// do not: they carry no accounting. It returns the sequence replay reached: the
-// stream's last sequence when Replay started (or afterSeq if that is later),
-// so that a later Replay from it sees only newer events. An error from fn
-// stops the replay and is returned, wrapped, with the sequence of the last
-// event fn accepted.
+// Only events the read rule counts reach fn (see Verifier), and term and
+// seal events do not: they carry no accounting. It returns the sequence
+// replay reached: the stream's last sequence when Replay started (or
+// afterSeq if that is later), so that a later Replay from it sees only
+// newer events. An error from fn stops the replay and is returned,
+// wrapped, with the sequence of the last event fn accepted.
 //
-// The events come from an ephemeral push consumer with flow control and no
-// acks: the server streams them as fast as the connection takes them, which
-// measured about twice as fast as pulling them in batches.
+// Replay verifies the hash chain as it goes, from the event at afterSeq
+// (taken as given: what a snapshot includes is not replayed), checking
+// seals' signatures with Config.Signer's public key. An event that breaks
+// the chain is not applied: Replay stops with a *BreakError (ErrBroken)
+// naming its stream sequence.
 func (j *Journal) Replay(ctx context.Context, afterSeq uint64, fn func(seq uint64, ev events.Event) error) (lastSeq uint64, err error) {
 	l := j.link.Load()
 	info, err := l.stream.Info(ctx)
@@ -47,24 +49,93 @@ func (j *Journal) Replay(ctx context.Context, afterSeq uint64, fn func(seq uint6
 	if end <= afterSeq || info.State.Msgs == 0 {
 		return afterSeq, nil
 	}
+	done := afterSeq
+	var stop error // fn's error
+	var held heldEvent
+	apply := func() error {
+		if !held.ok {
+			return nil
+		}
+		h := held
+		held = heldEvent{}
+		if err := fn(h.seq, h.ev); err != nil {
+			stop = fmt.Errorf("journal: replay: at %d: %w", h.seq, err)
+			return stop
+		}
+		done = h.seq
+		return nil
+	}
+	names := make(interner)
+	v := NewVerifier(j.publicKey())
+	from := max(afterSeq, 1) // the event at afterSeq anchors the chain
+	_, err = walk(ctx, l.nc, l.stream, j.cfg.Prefix, from, end, func(seq uint64, data []byte) error {
+		var ev events.Event
+		if err := decodeEvent(data, &ev, names); err != nil {
+			return &BreakError{Seq: seq, At: seq, Reason: fmt.Sprintf("undecodable event: %v", err)}
+		}
+		j.sawTerm(ev.Term)
+		counts, err := v.Feed(seq, data, &ev)
+		if err != nil {
+			var brk *BreakError
+			if errors.As(err, &brk) && brk.Seq > held.seq {
+				_ = apply() // the break is after it: it verified
+			}
+			return err
+		}
+		if !counts {
+			return nil
+		}
+		// An event is applied once the next one confirms it (names its
+		// hash), so a changed or inserted event, found out by its
+		// successor, is never applied.
+		if err := apply(); err != nil {
+			return err
+		}
+		if seq > afterSeq && ev.Kind != events.TermKind && ev.Kind != events.SealKind {
+			held = heldEvent{seq: seq, ev: ev, ok: true}
+		}
+		return nil
+	})
+	if err == nil {
+		err = apply() // the last event: nothing after it to wait for
+	}
+	var brk *BreakError
+	switch {
+	case err == nil:
+	case stop != nil:
+		return done, stop
+	case errors.As(err, &brk):
+		return done, err
+	default:
+		return done, fmt.Errorf("journal: replay after %d: %w", done, err)
+	}
+	return end, nil
+}
 
-	nc := l.nc
+// walk delivers the raw payload of every message of the events subjects
+// from sequence from to end, in stream order, to fn; an error from fn stops
+// it and is returned as is. It returns the last sequence delivered.
+//
+// The messages come from an ephemeral push consumer with flow control and
+// no acks: the server streams them as fast as the connection takes them,
+// which measured about twice as fast as pulling them in batches.
+func walk(ctx context.Context, nc *nats.Conn, stream jetstream.Stream, prefix string, from, end uint64, fn func(seq uint64, data []byte) error) (uint64, error) {
 	inbox := nc.NewInbox()
 	sub, err := nc.SubscribeSync(inbox)
 	if err != nil {
-		return afterSeq, fmt.Errorf("journal: replay: %w", err)
+		return 0, err
 	}
 	defer func() { _ = sub.Unsubscribe() }()
 	if err := sub.SetPendingLimits(-1, -1); err != nil {
-		return afterSeq, fmt.Errorf("journal: replay: %w", err)
+		return 0, err
 	}
 
-	cons, err := l.stream.CreateOrUpdatePushConsumer(ctx, jetstream.ConsumerConfig{
+	cons, err := stream.CreateOrUpdatePushConsumer(ctx, jetstream.ConsumerConfig{
 		Description:       "licensegw replay",
 		DeliverSubject:    inbox,
-		FilterSubject:     j.cfg.Prefix + ".events.>",
+		FilterSubject:     prefix + ".events.>",
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:       afterSeq + 1,
+		OptStartSeq:       from,
 		AckPolicy:         jetstream.AckNonePolicy,
 		FlowControl:       true,
 		IdleHeartbeat:     replayHeartbeat,
@@ -72,29 +143,27 @@ func (j *Journal) Replay(ctx context.Context, afterSeq uint64, fn func(seq uint6
 		MemoryStorage:     true,
 	})
 	if err != nil {
-		return afterSeq, fmt.Errorf("journal: replay: consumer: %w", err)
+		return 0, fmt.Errorf("consumer: %w", err)
 	}
 	name := cons.CachedInfo().Name
 	defer func() {
 		// Best effort: the inactive threshold removes it otherwise.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		_ = l.stream.DeleteConsumer(ctx, name)
+		_ = stream.DeleteConsumer(ctx, name)
 	}()
-	// The filter may leave nothing to deliver (only lifecycle messages
-	// after afterSeq): then there is nothing to wait for.
+	// The filter may leave nothing to deliver: then there is nothing to
+	// wait for.
 	if cons.CachedInfo().NumPending == 0 {
-		return end, nil
+		return 0, nil
 	}
 
-	done := afterSeq
-	var delivered uint64 // consumer sequence of the last message
-	names := make(interner)
-	var rule readRule
+	var done uint64
+	var delivered uint64   // consumer sequence of the last message
 	var idle time.Duration // waited since the last message
 	for {
 		if err := ctx.Err(); err != nil {
-			return done, fmt.Errorf("journal: replay after %d: %w", done, err)
+			return done, err
 		}
 		// NextMsg returns at once when a message is there: no context
 		// and timer per message, and ctx is checked between waits.
@@ -104,42 +173,43 @@ func (j *Journal) Replay(ctx context.Context, afterSeq uint64, fn func(seq uint6
 			continue
 		}
 		if err != nil {
-			return done, fmt.Errorf("journal: replay after %d: %w", done, err)
+			return done, err
 		}
 		idle = 0
 		if len(msg.Data) == 0 && msg.Header.Get("Status") == "100" {
 			if msg.Reply != "" { // flow control: the server waits for this
 				if err := nc.Publish(msg.Reply, nil); err != nil {
-					return done, fmt.Errorf("journal: replay: flow control: %w", err)
+					return done, fmt.Errorf("flow control: %w", err)
 				}
 			}
 			continue // or an idle heartbeat
 		}
 		md, err := msg.Metadata()
 		if err != nil {
-			return done, fmt.Errorf("journal: replay after %d: %w", done, err)
+			return done, err
 		}
 		if md.Sequence.Consumer != delivered+1 {
-			return done, fmt.Errorf("%w: after %d", ErrReplayGap, done)
+			return done, ErrReplayGap
 		}
 		delivered = md.Sequence.Consumer
 		seq := md.Sequence.Stream
 		if seq > end {
-			return end, nil // appended after Replay began
+			return done, nil // appended after the walk began
 		}
-		var ev events.Event
-		if err := decodeEvent(msg.Data, &ev, names); err != nil {
-			return done, fmt.Errorf("journal: replay: event at %d (%s): %w", seq, msg.Subject, err)
-		}
-		j.sawTerm(ev.Term)
-		if rule.counts(&ev) && ev.Kind != events.TermKind {
-			if err := fn(seq, ev); err != nil {
-				return done, fmt.Errorf("journal: replay: at %d: %w", seq, err)
-			}
+		if err := fn(seq, msg.Data); err != nil {
+			return done, err
 		}
 		done = seq
 		if seq == end || md.NumPending == 0 {
-			return end, nil
+			return done, nil
 		}
 	}
+}
+
+// heldEvent is an event Replay verified but applies only once the next
+// event confirms it.
+type heldEvent struct {
+	seq uint64
+	ev  events.Event
+	ok  bool
 }

@@ -168,9 +168,15 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 			retention = ledger.Retention{}
 		}
 	}
+	// The signing key seals the journal whether or not grants are signed
+	// with it.
+	key, err := signing.LoadOrCreate(cfg.Signing.KeyFile)
+	if err != nil {
+		return nil, err
+	}
 	err = n.openJournal(ctx, journal.Config{
 		Dial: dial, Gateway: cfg.Gateway.Name, Prefix: cfg.NATS.Prefix, Stream: cfg.NATS.Stream,
-		Replicas: cfg.NATS.Replicas, Term: term, Log: log.Named("journal"),
+		Replicas: cfg.NATS.Replicas, Term: term, Log: log.Named("journal"), Signer: key,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
@@ -186,9 +192,7 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 		Log:       log.Named("ledger"),
 	}
 	if cfg.Signing.Enabled {
-		if lopts.Signer, err = signing.LoadOrCreate(cfg.Signing.KeyFile); err != nil {
-			return nil, err
-		}
+		lopts.Signer = key
 	}
 	if n.ledger, err = ledger.Open(ctx, lopts); err != nil {
 		return nil, err

@@ -48,7 +48,7 @@ feature "cad.pro" {
 
 	common := []string{"schema", "id", "time", "kind", "gateway", "vendor", "feature", "version", "lease",
 		"count", "user", "host", "protocol", "plugin", "client_addr", "in_use", "seats", "queued",
-		"term", "idx", "node"} // version 2
+		"term", "idx", "node", "prev"} // version 2
 	tests := []struct {
 		ev          e2etest.Event
 		kind        string
