@@ -235,3 +235,32 @@ func (l *Ledger) recover(ctx context.Context) error {
 		"leases", leases, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
+
+// SetAsideSnapshots renames aside (name.repaired-<time>) the snapshots in
+// dataDir that include an event at or after stream sequence seq, or the
+// event with id firstID or a later one (ids sort in journal order; "" to
+// go by sequence alone): a journal repair deleted those events, so the
+// state must be rebuilt without them. It returns the files it moved.
+func SetAsideSnapshots(dataDir string, seq uint64, firstID string, now time.Time) ([]string, error) {
+	var moved []string
+	for _, name := range []string{snapshotFile, prevSnapshotFile} {
+		path := filepath.Join(dataDir, name)
+		b, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return moved, fmt.Errorf("ledger: %w", err)
+		}
+		var snap snapshot
+		if json.Unmarshal(b, &snap) == nil && snap.Seq < seq && (firstID == "" || snap.LastID < firstID) {
+			continue // before the dropped events (an unreadable one goes too)
+		}
+		aside := path + ".repaired-" + now.UTC().Format("20060102T150405Z")
+		if err := os.Rename(path, aside); err != nil {
+			return moved, fmt.Errorf("ledger: %w", err)
+		}
+		moved = append(moved, aside)
+	}
+	return moved, nil
+}

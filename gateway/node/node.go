@@ -179,7 +179,7 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 		Replicas: cfg.NATS.Replicas, Term: term, Log: log.Named("journal"), Signer: key,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
+		return nil, fmt.Errorf("journal: %w", brokenHint(err))
 	}
 	n.metrics = n.newMetrics()
 	lopts := ledger.Options{
@@ -195,7 +195,7 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 		lopts.Signer = key
 	}
 	if n.ledger, err = ledger.Open(ctx, lopts); err != nil {
-		return nil, err
+		return nil, brokenHint(err)
 	}
 	n.lifecycle(ctx, events.GatewaySubject(cfg.NATS.Prefix, "started"), map[string]any{"version": version.Version})
 	n.lifecycleLeader(ctx, term)
@@ -221,6 +221,15 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 	log.Info("gateway started", "name", cfg.Gateway.Name, "features", len(cfg.Features), "plugins", len(specs))
 	started = true
 	return n, nil
+}
+
+// brokenHint adds what to do to an error that says the journal's hash
+// chain is broken.
+func brokenHint(err error) error {
+	if !errors.Is(err, journal.ErrBroken) {
+		return err
+	}
+	return fmt.Errorf("%w (nothing from there on was applied; `licensegw events verify --config FILE` shows the break, `licensegw journal repair FILE` truncates the journal to the last valid event)", err)
 }
 
 // startNATS starts the embedded server, if configured, and returns how

@@ -58,3 +58,13 @@ func decode(path string, b []byte) (ed25519.PrivateKey, error) {
 func PublicText(key ed25519.PrivateKey) string {
 	return base64.RawURLEncoding.EncodeToString(key.Public().(ed25519.PublicKey))
 }
+
+// Load reads the private key at path; unlike LoadOrCreate it never makes
+// one.
+func Load(path string) (ed25519.PrivateKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read signing key: %w", err)
+	}
+	return decode(path, b)
+}
