@@ -107,6 +107,7 @@ func FuzzEncodeEvent(f *testing.F) {
 			ev.Expires = &ev.Time
 			ev.Project = user
 			ev.Term, ev.Idx, ev.Node = uint64(nanos)>>40, uint64(n)&0xffff, vendor
+			ev.Prev, ev.Head, ev.Sig = user, reason, feature
 		}
 		want, err := ev.MarshalJSON()
 		if err != nil {

@@ -2,57 +2,80 @@ package ledger_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/licensegw/licensegw/gateway/journal"
 	"github.com/licensegw/licensegw/gateway/seats"
 )
 
 // BenchmarkJournaledPairs measures checkout+checkin pairs through the whole
 // ledger: engine, journal, embedded JetStream acknowledgement. Each op is
 // one pair; pairs/s and the per-request latency percentiles are reported.
+// chain=on is the gateway's journal (prev on every event, a signed seal
+// every second); chain=off the same without them, the baseline of what the
+// hash chain costs, measured in the same run.
 func BenchmarkJournaledPairs(b *testing.B) {
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
 	for _, workers := range []int{1, 16, 256} {
-		b.Run(fmt.Sprintf("requesters=%d", workers), func(b *testing.B) {
-			r := newRig(b, features(seats.Feature{Name: "hot", Version: "1.0", Seats: 1_000_000}))
-			l, _ := r.open(nil)
-			ctx := context.Background()
-			lat := make([][]time.Duration, workers)
-			var wg sync.WaitGroup
-			per := b.N/workers + 1
-			b.ResetTimer()
-			start := time.Now()
-			for w := range workers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					q := req("hot", fmt.Sprintf("u%d", w))
-					mine := make([]time.Duration, 0, 2*per)
-					for range per {
-						t0 := time.Now()
-						res, _, err := l.Checkout(ctx, q)
-						t1 := time.Now()
-						if err != nil || res.Outcome != seats.Granted {
-							b.Error(res, err)
-							return
-						}
-						if err := l.Checkin(ctx, res.Lease.ID); err != nil {
-							b.Error(err)
-							return
-						}
-						mine = append(mine, t1.Sub(t0), time.Since(t1))
-					}
-					lat[w] = mine
-				}()
+		for _, chain := range []bool{false, true} { // side by side
+			b.Run(fmt.Sprintf("requesters=%d/chain=%s", workers, onOff(chain)), func(b *testing.B) {
+				benchPairs(b, workers, func(c *journal.Config) { c.Signer, c.Unchained = key, !chain })
+			})
+		}
+	}
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func benchPairs(b *testing.B, workers int, jcfg func(*journal.Config)) {
+	r := newRig(b, features(seats.Feature{Name: "hot", Version: "1.0", Seats: 1_000_000}))
+	r.journal = jcfg
+	l, _ := r.open(nil)
+	ctx := context.Background()
+	lat := make([][]time.Duration, workers)
+	var wg sync.WaitGroup
+	per := b.N/workers + 1
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuTime()
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			q := req("hot", fmt.Sprintf("u%d", w))
+			mine := make([]time.Duration, 0, 2*per)
+			for range per {
+				t0 := time.Now()
+				res, _, err := l.Checkout(ctx, q)
+				t1 := time.Now()
+				if err != nil || res.Outcome != seats.Granted {
+					b.Error(res, err)
+					return
+				}
+				if err := l.Checkin(ctx, res.Lease.ID); err != nil {
+					b.Error(err)
+					return
+				}
+				mine = append(mine, t1.Sub(t0), time.Since(t1))
 			}
-			wg.Wait()
-			elapsed := time.Since(start)
-			b.StopTimer()
-			reportLatency(b, slices.Concat(lat...), float64(per*workers)/elapsed.Seconds(), "pairs/s")
-		})
+			lat[w] = mine
+		}()
+	}
+	wg.Wait()
+	elapsed, cpu := time.Since(start), cpuTime()-cpu0
+	b.StopTimer()
+	reportLatency(b, slices.Concat(lat...), float64(per*workers)/elapsed.Seconds(), "pairs/s")
+	if cpu > 0 {
+		b.ReportMetric(float64(per*workers)/cpu.Seconds(), "pairs/cpu-s")
 	}
 }
 

@@ -28,6 +28,7 @@ type rig struct {
 	ns      *natsd.Server
 	dataDir string
 	cfg     seats.Config
+	journal func(*journal.Config) // edits the journal's configuration; may be nil
 }
 
 func newRig(t testing.TB, cfg seats.Config) *rig {
@@ -52,7 +53,11 @@ func (r *rig) openWith(edit func(*ledger.Options)) (*ledger.Ledger, *journal.Jou
 	r.t.Cleanup(nc.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	j, err := journal.Open(ctx, journal.Config{Conn: nc, Gateway: "test-gw"})
+	jcfg := journal.Config{Conn: nc, Gateway: "test-gw"}
+	if r.journal != nil {
+		r.journal(&jcfg)
+	}
+	j, err := journal.Open(ctx, jcfg)
 	if err != nil {
 		r.t.Fatal(err)
 	}
