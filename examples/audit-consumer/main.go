@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/licensegw/licensegw/examples/audit-consumer/audit"
+	"github.com/licensegw/licensegw/gateway/journal"
 )
 
 func main() {
@@ -31,12 +32,21 @@ func main() {
 	flag.StringVar(&cfg.Out, "out", "audit.jsonl", "file the events are appended to")
 	flag.IntVar(&cfg.Batch, "batch", audit.DefaultBatch, "events per write+fsync+ack round")
 	flag.DurationVar(&cfg.AckWait, "ack-wait", audit.DefaultAckWait, "redelivery delay after a crash")
+	key := flag.String("seal-key", "", "the gateway's public key (base64url, as HELLO's key= shows it): check seals' signatures")
 	flag.Parse()
 	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	var err error
 	if cfg.TLS, err = clientTLS(caFile, certFile, keyFile); err != nil {
 		fmt.Fprintln(os.Stderr, "audit-consumer:", err)
 		os.Exit(2)
+	}
+	if *key != "" {
+		k, err := journal.ParsePublicKey(*key)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "audit-consumer:", err)
+			os.Exit(2)
+		}
+		cfg.Key = k
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -260,3 +260,20 @@ func (v *Verifier) advance(seq uint64, data []byte, ev *events.Event) {
 		v.Unsealed++
 	}
 }
+
+// Resume anchors a verifier that starts after data, the stored payload of
+// the last counted event a previous walk verified (an audit file's last
+// line): the next event fed must name its hash. The count since the stream
+// began is learnt from the next seal.
+func (v *Verifier) Resume(data []byte) error {
+	var ev events.Event
+	if err := decodeEvent(data, &ev, nil); err != nil {
+		return fmt.Errorf("journal: resume: %w", err)
+	}
+	v.advance(0, data, &ev)
+	v.count, v.countKnown, v.Counted, v.Unsealed, v.Unchained = 0, false, 0, 0, 0
+	if ev.Prev == "" {
+		v.legacy = readRule{term: ev.Term, idx: ev.Idx, known: ev.Term > 0}
+	}
+	return nil
+}

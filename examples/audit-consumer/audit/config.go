@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"crypto/ed25519"
 	"crypto/tls"
 	"errors"
 	"log/slog"
@@ -34,6 +35,10 @@ type Config struct {
 	AckWait time.Duration // redelivery delay of unacknowledged events
 	MaxWait time.Duration // how long a fetch waits for a full batch
 	Log     *slog.Logger  // default: discard
+	// Key is the gateway's public key: seals' signatures are checked with
+	// it. Without it the hash chain is still verified (when Subject is the
+	// whole journal), seals for all but their signature.
+	Key ed25519.PublicKey
 }
 
 // ErrNoOutput is returned when Config.Out is empty.

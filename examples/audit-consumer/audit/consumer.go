@@ -25,10 +25,15 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("audit: %w", err)
 	}
 	defer f.Close()
-	ids, err := recoverTail(f, cfg.window())
+	ids, last, err := recoverTail(f, cfg.window())
 	if err != nil {
 		return err
 	}
+	chain, err := newChainCheck(cfg.Subject, cfg.Key, last, cfg.Log)
+	if err != nil {
+		return err
+	}
+	defer chain.summary()
 	seen := newRecent(cfg.window())
 	for _, id := range ids {
 		seen.add(id)
@@ -69,6 +74,15 @@ func Run(ctx context.Context, cfg Config) error {
 					cfg.Log.Error("event delivered out of order; written late", "seq", md.Sequence.Stream, "after", lastSeq)
 				}
 				lastSeq = max(lastSeq, md.Sequence.Stream)
+				// An event already in the file was verified when it
+				// was written: the chain continues after it.
+				if !w.seen.has(eventID(msg.Data())) {
+					if err := chain.check(md.Sequence.Stream, msg.Data()); err != nil {
+						// Nothing from the break on is written; what
+						// came before it is kept and acknowledged.
+						return errors.Join(err, w.sync(), ackAll(msgs))
+					}
+				}
 			}
 			if err := w.write(msg); err != nil {
 				return err
@@ -86,10 +100,8 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		// Only now, with the batch on disk, does the stream learn it
 		// may forget these events for this consumer.
-		for _, msg := range msgs {
-			if err := msg.Ack(); err != nil {
-				return fmt.Errorf("audit: ack: %w", err)
-			}
+		if err := ackAll(msgs); err != nil {
+			return err
 		}
 		cfg.Log.Debug("batch written", "events", w.written, "skipped", w.skipped)
 	}
@@ -98,6 +110,15 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("audit: flush acks: %w", err)
 	}
 	cfg.Log.Info("stopped", "events", w.written, "skipped", w.skipped)
+	return nil
+}
+
+func ackAll(msgs []jetstream.Msg) error {
+	for _, msg := range msgs {
+		if err := msg.Ack(); err != nil {
+			return fmt.Errorf("audit: ack: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -7,4 +7,7 @@
 // gap left, a crash after the write and before the ack, would deliver those
 // events again; on start the consumer reads the ids of the file's last lines
 // and skips them, so nothing is written twice.
+//
+// It verifies the journal's hash chain as events arrive (verify.go) and
+// stops at the first break, naming its stream sequence.
 package audit

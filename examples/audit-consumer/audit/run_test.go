@@ -209,15 +209,24 @@ func TestSkipsWrittenButUnacked(t *testing.T) {
 	// short mid-line, none acknowledged (at most MaxAckPending, 2 batches,
 	// can be in that state).
 	out := filepath.Join(t.TempDir(), "audit.jsonl")
+	// The lines are the stored payloads, as the consumer writes them.
 	var written []byte
-	if _, err := p.j.Replay(context.Background(), 0, func(seq uint64, ev events.Event) error {
-		if seq <= 15 {
-			b, _ := json.Marshal(ev)
-			written = append(append(written, b...), '\n')
-		}
-		return nil
-	}); err != nil {
+	nc, err := s.Connect()
+	if err != nil {
 		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	st, err := js.Stream(context.Background(), audit.DefaultStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := uint64(1); seq <= 15; seq++ {
+		m, err := st.GetMsg(context.Background(), seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		written = append(append(written, m.Data...), '\n')
 	}
 	written = append(written, `{"schema":"licensegw.event/v1","id":"`...)
 	if err := os.WriteFile(out, written, 0o600); err != nil {

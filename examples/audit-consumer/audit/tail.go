@@ -12,14 +12,14 @@ import (
 // last lines.
 const tailChunk = 64 << 10
 
-// recoverTail prepares f for appending and returns the ids of its last n lines,
-// oldest first. A last line without its newline was cut by a crash before
+// recoverTail prepares f for appending and returns the ids of its last n
+// lines, oldest first, and the last line itself (nil for an empty file). A last line without its newline was cut by a crash before
 // its batch was fsync'd, so never acknowledged: it is truncated away and
 // will be delivered again.
-func recoverTail(f *os.File, n int) ([]string, error) {
+func recoverTail(f *os.File, n int) ([]string, []byte, error) {
 	size, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var (
 		tail []byte // the file's last bytes, read backwards in chunks
@@ -30,7 +30,7 @@ func recoverTail(f *os.File, n int) ([]string, error) {
 		off -= step
 		chunk := make([]byte, step)
 		if _, err := f.ReadAt(chunk, off); err != nil {
-			return nil, fmt.Errorf("audit: read %s: %w", f.Name(), err)
+			return nil, nil, fmt.Errorf("audit: read %s: %w", f.Name(), err)
 		}
 		tail = append(chunk, tail...)
 	}
@@ -38,7 +38,7 @@ func recoverTail(f *os.File, n int) ([]string, error) {
 	if cut := bytes.LastIndexByte(tail, '\n') + 1; cut < len(tail) {
 		partial := int64(len(tail) - cut)
 		if err := f.Truncate(size - partial); err != nil {
-			return nil, fmt.Errorf("audit: truncate partial line of %s: %w", f.Name(), err)
+			return nil, nil, fmt.Errorf("audit: truncate partial line of %s: %w", f.Name(), err)
 		}
 		tail = tail[:cut]
 	}
@@ -56,7 +56,11 @@ func recoverTail(f *os.File, n int) ([]string, error) {
 			ids = append(ids, id)
 		}
 	}
-	return ids, nil
+	var last []byte
+	if len(lines) > 0 && len(lines[len(lines)-1]) > 0 {
+		last = lines[len(lines)-1]
+	}
+	return ids, last, nil
 }
 
 // eventID is the id field of a JSON event, or "" if there is none.

@@ -50,7 +50,7 @@ func TestRecoverTail(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			ids, err := recoverTail(f, tt.n)
+			ids, _, err := recoverTail(f, tt.n)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,7 +90,7 @@ func FuzzRecoverTail(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer fh.Close()
-		ids, err := recoverTail(fh, n)
+		ids, _, err := recoverTail(fh, n)
 		if err != nil {
 			t.Fatal(err)
 		}
