@@ -37,8 +37,10 @@ type directGetRequest struct {
 // Scan calls fn for every event in the stream after sequence afterSeq, in
 // stream order, up to the last message present when Scan was called; the
 // events fn sees are those Replay would hand over (the read rule, no term
-// events). It is the bulk reader behind reports and charts: much cheaper
-// per event than Replay, and it leaves no state on the server.
+// or seal events), but unlike Replay it does not verify the hash chain (it
+// reads payloads without their sequences). It is the bulk reader behind
+// reports and charts: much cheaper per event than Replay, and it leaves no
+// state on the server.
 //
 // fn gets a pointer to an event Scan reuses: it must not keep it. It
 // returns the sequence reached, as Replay does. An error from fn stops the
@@ -203,7 +205,7 @@ func (s *scan) event(m *nats.Msg) {
 		s.stop(fmt.Errorf("journal: scan after %d: event on %s: %w", s.position.Load(), m.Subject, err))
 		return
 	}
-	if !s.rule.counts(ev) || ev.Kind == events.TermKind {
+	if !s.rule.counts(ev) || ev.Kind == events.TermKind || ev.Kind == events.SealKind {
 		return
 	}
 	if err := s.fn(ev); err != nil {
