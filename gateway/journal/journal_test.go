@@ -79,9 +79,11 @@ func ev(n int) events.Event {
 	}
 }
 
+// waitCtx bounds a test's waits: generous, for -race on a loaded machine
+// (TestLargeAppend took 7 s of its former 10 at a load average of 35).
 func waitCtx(t testing.TB) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }

@@ -229,7 +229,7 @@ func brokenHint(err error) error {
 	if !errors.Is(err, journal.ErrBroken) {
 		return err
 	}
-	return fmt.Errorf("%w (nothing from there on was applied; `licensegw events verify --config FILE` shows the break, `licensegw journal repair FILE` truncates the journal to the last valid event)", err)
+	return fmt.Errorf("%w (nothing from there on was applied; `licensegw events verify --offline --config FILE` shows the break, `licensegw journal repair FILE` truncates the journal to the last valid event)", err)
 }
 
 // startNATS starts the embedded server, if configured, and returns how

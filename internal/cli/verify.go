@@ -11,17 +11,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
+	"github.com/licensegw/licensegw/gateway/config"
 	"github.com/licensegw/licensegw/gateway/events"
 	"github.com/licensegw/licensegw/gateway/journal"
 	"github.com/licensegw/licensegw/gateway/signing"
 )
 
 type eventsVerifyCommand struct {
-	url, stream, prefix, key, config string
-	from                             uint64
-	timeout                          time.Duration
+	nats                natsFlags
+	stream, prefix, key string
+	from                uint64
+	offline             bool
+	timeout             time.Duration
 }
 
 func (*eventsVerifyCommand) synopsis() string { return "check the journal's hash chain and seals" }
@@ -34,25 +35,27 @@ it) and every seal's head, count and Ed25519 signature. It prints
 its stream sequence.
 
 --key is the gateway's public key (base64url, as HELLO's key= shows it) or
-a file holding it or the signing key itself (data_dir/signing.key).
-Without it, seals are checked for everything but their signature.
+a file holding it or the signing key itself (data_dir/signing.key). Run
+beside the gateway, the signing key its configuration (--config) names is
+used when readable. Without a key, seals are checked for everything but
+their signature.
 
-With --config FILE, it reads the journal of the gateway FILE configures,
-with the signing key FILE names: the embedded server's store directly
-(the gateway must be stopped, e.g. after it refused to start), or
-nats { url }.
+It reads the stream over NATS with the audit credentials (see --creds).
+With --offline it opens the store of the stopped gateway --config
+describes instead (or its nats { url }), e.g. after the gateway refused to
+start.
 
 Exit status: 0 the chain holds, 1 it is broken (or the stream could not be
 read).`
 }
 
 func (c *eventsVerifyCommand) flags(e *env, fs *flag.FlagSet) {
-	fs.StringVar(&c.url, "nats", envOr(e, "LICENSEGW_NATS", "nats://127.0.0.1:4222"), "NATS `url` (env LICENSEGW_NATS)")
+	c.nats.register(e, fs)
 	fs.StringVar(&c.stream, "stream", events.DefaultStream, "the journal's stream `name`")
 	fs.StringVar(&c.prefix, "prefix", events.DefaultPrefix, "subject `prefix`")
 	fs.StringVar(&c.key, "key", "", "the gateway's public `key`, or a file holding it or the signing key")
 	fs.Uint64Var(&c.from, "from", 0, "start at stream sequence `seq` (its prev is taken as given)")
-	fs.StringVar(&c.config, "config", "", "read the journal of the stopped gateway this configuration `file` describes")
+	fs.BoolVar(&c.offline, "offline", false, "read the store of the stopped gateway --config describes")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "give up after this `duration`")
 }
 
@@ -61,27 +64,17 @@ func (c *eventsVerifyCommand) run(ctx context.Context, e *env, args []string) in
 		fmt.Fprintf(e.stderr, "licensegw events verify: unexpected argument %q\n", args[0])
 		return exitUsage
 	}
-	var key ed25519.PublicKey
-	if c.key != "" {
-		var err error
-		if key, err = readPublicKey(c.key); err != nil {
-			return fail(e, "%v", err)
-		}
+	key, err := c.publicKey()
+	if err != nil {
+		return fail(e, "%v", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	s := journal.Stream{Name: c.stream, Prefix: c.prefix}
-	if c.config != "" {
-		cfg, code := loadConfig(e, c.config)
+	if c.offline {
+		cfg, code := loadConfig(e, c.nats.config)
 		if cfg == nil {
 			return code
-		}
-		if key == nil {
-			priv, err := signing.Load(cfg.Signing.KeyFile)
-			if err != nil {
-				return fail(e, "%v", err)
-			}
-			key = priv.Public().(ed25519.PublicKey)
 		}
 		nc, stop, err := journalConn(ctx, cfg, "licensegw events verify")
 		if err != nil {
@@ -90,9 +83,9 @@ func (c *eventsVerifyCommand) run(ctx context.Context, e *env, args []string) in
 		defer stop()
 		s = journal.Stream{Conn: nc, Name: cfg.NATS.Stream, Prefix: cfg.NATS.Prefix}
 	} else {
-		nc, err := nats.Connect(c.url, nats.Name("licensegw events verify"))
+		nc, err := c.nats.connect("licensegw events verify")
 		if err != nil {
-			return fail(e, "connect to NATS at %s: %v", c.url, err)
+			return fail(e, "%v", err)
 		}
 		defer nc.Close()
 		s.Conn = nc
@@ -107,6 +100,26 @@ func (c *eventsVerifyCommand) run(ctx context.Context, e *env, args []string) in
 		return exitFail
 	}
 	return exitOK
+}
+
+// publicKey is --key, else the signing key of the gateway --config
+// describes when it can be read, else nil.
+func (c *eventsVerifyCommand) publicKey() (ed25519.PublicKey, error) {
+	if c.key != "" {
+		return readPublicKey(c.key)
+	}
+	if _, err := os.Stat(c.nats.config); err != nil {
+		return nil, nil
+	}
+	cfg, diags := config.Load(c.nats.config)
+	if diags.HasErrors() {
+		return nil, nil
+	}
+	priv, err := signing.Load(cfg.Signing.KeyFile)
+	if err != nil {
+		return nil, nil // not beside the gateway: no signature check
+	}
+	return priv.Public().(ed25519.PublicKey), nil
 }
 
 // writeVerification prints what a verification found.

@@ -71,7 +71,7 @@ func TestStopsAtABrokenChain(t *testing.T) {
 	}
 
 	out := filepath.Join(t.TempDir(), "audit.jsonl")
-	err = audit.Run(ctx, audit.Config{URL: s.ClientURL(), Out: out, Batch: 4, MaxWait: 100 * time.Millisecond})
+	err = audit.Run(ctx, audit.Config{URL: s.ClientURL(), Creds: natstest.ReadOnlyCreds(t), Out: out, Batch: 4, MaxWait: 100 * time.Millisecond})
 	if !errors.Is(err, journal.ErrBroken) || !strings.Contains(err.Error(), "at stream sequence 10") {
 		t.Fatalf("Run = %v, want the chain broken at sequence 10", err)
 	}
