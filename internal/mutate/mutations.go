@@ -74,7 +74,7 @@ func mutations() []mutation {
 			file: "sdk/sdktest/seats.go",
 			old:  `return nil, denied("borrow", fmt.Sprintf("%s may not be borrowed", p.Name), 0, 0)`,
 			new:  `return nil, denied("excluded", fmt.Sprintf("%s may not be borrowed", p.Name), 0, 0)`,
-			pkgs: []string{"./gateway/seats/", "./sdk/sdktest/"},
+			pkgs: []string{"./gateway/seats/", "github.com/licensegw/licensegw/sdk/sdktest"}, // a package of the sdk module
 		},
 		{
 			name: "lmstat counts leases",

@@ -12,5 +12,5 @@ import (
 var bins e2etest.Binaries
 
 func TestMain(m *testing.M) {
-	os.Exit(e2etest.Main(m, &bins, "./cmd/...", "./examples/minimal-plugin"))
+	os.Exit(e2etest.Main(m, &bins, "./cmd/...", "./examples/minimal-plugin", "./examples/seatlist-importer"))
 }
