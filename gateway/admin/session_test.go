@@ -256,7 +256,12 @@ func TestLiveEventsEndWithTheSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	t.Cleanup(func() {
+		// Bounded: a stream left open by a failure must not hang the test.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+	})
 	cookie, _ := loginAs(t, s.URL(), tk.read)
 
 	open := func(auth func(*http.Request)) <-chan error {
