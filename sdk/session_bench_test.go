@@ -46,13 +46,24 @@ func registerUnary(s *grpc.Server, seats sdk.Seats) {
 }
 
 // BenchmarkSeatsStream measures checkout+checkin pairs per second through
-// the Session stream, beside a unary-call baseline in the same run.
+// the Session on the data plane (frames on a unix socket) and on the gRPC
+// stream, beside a unary-call baseline in the same run.
 func BenchmarkSeatsStream(b *testing.B) {
 	for _, callers := range []int{1, 16, 64} {
 		backend := sdktest.NewSeats(sdktest.Feature{Name: "cad", Seats: 1 << 30, TTL: time.Hour})
 		conn, _ := serveSeats(b, backend, func(s *grpc.Server) { registerUnary(s, backend) })
 		seats := openSession(b, conn, nil)
+		frames := sdktest.Session(b, backend)
 
+		b.Run(fmt.Sprintf("callers=%d/frames", callers), func(b *testing.B) {
+			runPairs(b, callers, func(ctx context.Context) error {
+				c, err := frames.Checkout(ctx, sdk.CheckoutRequest{Feature: "cad", Client: sdk.Client{User: "u"}})
+				if err != nil {
+					return err
+				}
+				return frames.Checkin(ctx, c.Grant.Lease)
+			})
+		})
 		b.Run(fmt.Sprintf("callers=%d/stream", callers), func(b *testing.B) {
 			runPairs(b, callers, func(ctx context.Context) error {
 				c, err := seats.Checkout(ctx, sdk.CheckoutRequest{Feature: "cad", Client: sdk.Client{User: "u"}})
