@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/licensegw/licensegw/gateway/events"
@@ -73,7 +74,7 @@ type SealInfo struct {
 // that has a prev, which names the last counted event before it; after it,
 // an event without prev is a break.
 type Verifier struct {
-	key ed25519.PublicKey // nil: seals' signatures are not checked
+	keys []ed25519.PublicKey // none: seals' signatures are not checked
 
 	started    bool
 	head       [sha256.Size]byte // hash of the last counted event
@@ -96,9 +97,17 @@ type Verifier struct {
 }
 
 // NewVerifier returns a verifier that checks seals' signatures with key
-// (nil: seals are checked for form, head and count, not signature).
-func NewVerifier(key ed25519.PublicKey) *Verifier {
-	return &Verifier{key: key, Signed: key != nil}
+// (nil: seals are checked for form, head and count, not signature). A seal
+// signed by any of more (earlier keys, after a rotation) verifies too.
+func NewVerifier(key ed25519.PublicKey, more ...ed25519.PublicKey) *Verifier {
+	v := &Verifier{}
+	for _, k := range append([]ed25519.PublicKey{key}, more...) {
+		if k != nil {
+			v.keys = append(v.keys, k)
+		}
+	}
+	v.Signed = len(v.keys) > 0
+	return v
 }
 
 // Count is the number of counted events since the stream began, and
@@ -234,7 +243,7 @@ func (v *Verifier) checkSeal(seq uint64, ev *events.Event) *BreakError {
 	if v.countKnown && s.Count != v.count {
 		return &BreakError{Seq: seq, At: seq, Reason: fmt.Sprintf("the seal counts %d events, but %d precede it", s.Count, v.count)}
 	}
-	if v.key != nil && !s.Verify(v.key) {
+	if len(v.keys) > 0 && !slices.ContainsFunc(v.keys, s.Verify) {
 		return &BreakError{Seq: seq, At: seq, Reason: "the seal's signature does not verify with the gateway's key"}
 	}
 	v.count, v.countKnown = s.Count, true

@@ -338,7 +338,7 @@ func TestTamperIsDetected(t *testing.T) {
 				_ = j.Close(ctx)
 			}
 
-			brk, dropped, err := journal.Repair(ctx, journal.Stream{Conn: nc}, pub, false)
+			brk, dropped, err := journal.Repair(ctx, journal.Stream{Conn: nc}, false, pub)
 			if err != nil || brk == nil || brk.Seq != tc.seq {
 				t.Fatalf("Repair = %v, %v, want a break at %d", brk, err, tc.seq)
 			}
@@ -417,4 +417,25 @@ func TestUnchainedStreamStillStarts(t *testing.T) {
 	if n != 12 {
 		t.Errorf("replayed %d events, want 12", n)
 	}
+}
+
+// TestKeyRotation: after the signing key is replaced, seals the old key
+// made verify only when it is trusted; the new writer seals with the new.
+func TestKeyRotation(t *testing.T) {
+	s := natstest.Start(t)
+	writeJournal(t, openSigned(t, s), 5, 5)
+	newKey := ed25519.NewKeyFromSeed([]byte("0123456789abcdef0123456789abcdef"))
+	oldPub, newPub := testKey.Public().(ed25519.PublicKey), newKey.Public().(ed25519.PublicKey)
+	nc := privileged(t, s)
+
+	// Not trusted: the last seal is another key's, and the start stops.
+	_, err := journal.Open(waitCtx(t), journal.Config{Conn: nc, Gateway: "gw1", Signer: newKey, SealEvery: time.Hour})
+	assertBreak(t, "open without the old key", err, 7)
+
+	writeJournal(t, openSigned(t, s, func(c *journal.Config) { c.Signer, c.Trusted = newKey, []ed25519.PublicKey{oldPub} }), 5, 5)
+	if _, err := journal.Verify(waitCtx(t), journal.Stream{Conn: nc}, 0, newPub, oldPub); err != nil {
+		t.Fatalf("verify with both keys: %v", err)
+	}
+	_, err = journal.Verify(waitCtx(t), journal.Stream{Conn: nc}, 0, newPub)
+	assertBreak(t, "verify with the new key alone", err, 7)
 }

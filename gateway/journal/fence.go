@@ -57,7 +57,7 @@ func (j *Journal) readChainTail(ctx context.Context, state jetstream.StreamState
 	case !errors.Is(err, jetstream.ErrMsgNotFound):
 		return fmt.Errorf("journal: last seal: %w", err)
 	}
-	v := NewVerifier(j.publicKey())
+	v := NewVerifier(j.publicKey(), j.cfg.Trusted...)
 	_, err = walk(ctx, l.nc, l.stream, j.cfg.Prefix, from, state.LastSeq, func(seq uint64, data []byte) error {
 		var ev events.Event
 		if err := decodeEvent(data, &ev, nil); err != nil {

@@ -64,6 +64,9 @@ type Config struct {
 	// signing key), and its public key checks seals at replay. Without
 	// it, no seals are written and seals' signatures are not checked.
 	Signer ed25519.PrivateKey
+	// Trusted are earlier signing keys' public keys: seals they made
+	// still verify after a rotation.
+	Trusted []ed25519.PublicKey
 	// SealEvery is the least time between two seals while events happen;
 	// default one second (the most the contract allows).
 	SealEvery time.Duration

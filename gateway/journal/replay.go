@@ -66,7 +66,7 @@ func (j *Journal) Replay(ctx context.Context, afterSeq uint64, fn func(seq uint6
 		return nil
 	}
 	names := make(interner)
-	v := NewVerifier(j.publicKey())
+	v := NewVerifier(j.publicKey(), j.cfg.Trusted...)
 	from := max(afterSeq, 1) // the event at afterSeq anchors the chain
 	_, err = walk(ctx, l.nc, l.stream, j.cfg.Prefix, from, end, func(seq uint64, data []byte) error {
 		var ev events.Event

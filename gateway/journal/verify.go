@@ -48,14 +48,15 @@ func (s Stream) prefix() string {
 
 // Verify walks the stream from sequence from (0: its first) to its last
 // message when Verify began, and checks it as Replay does, seals'
-// signatures with key (nil: not checked). It returns the verifier, with
-// what it found, and a *BreakError at the first break.
-func Verify(ctx context.Context, s Stream, from uint64, key ed25519.PublicKey) (*Verifier, error) {
+// signatures with key or any of more (nil and none: not checked). It
+// returns the verifier, with what it found, and a *BreakError at the first
+// break.
+func Verify(ctx context.Context, s Stream, from uint64, key ed25519.PublicKey, more ...ed25519.PublicKey) (*Verifier, error) {
 	st, state, err := s.open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	v := NewVerifier(key)
+	v := NewVerifier(key, more...)
 	if state.Msgs == 0 || from > state.LastSeq {
 		return v, nil
 	}
@@ -91,8 +92,8 @@ type Dropped struct {
 // if the chain holds: nothing is deleted) and the messages it deleted, or
 // would delete, in order. It needs a connection allowed to delete
 // messages, and no gateway writing to the stream.
-func Repair(ctx context.Context, s Stream, key ed25519.PublicKey, dryRun bool) (*BreakError, []Dropped, error) {
-	_, err := Verify(ctx, s, 0, key)
+func Repair(ctx context.Context, s Stream, dryRun bool, key ed25519.PublicKey, more ...ed25519.PublicKey) (*BreakError, []Dropped, error) {
+	_, err := Verify(ctx, s, 0, key, more...)
 	var brk *BreakError
 	if err == nil || !errors.As(err, &brk) {
 		return nil, nil, err

@@ -176,7 +176,8 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 	}
 	err = n.openJournal(ctx, journal.Config{
 		Dial: dial, Gateway: cfg.Gateway.Name, Prefix: cfg.NATS.Prefix, Stream: cfg.NATS.Stream,
-		Replicas: cfg.NATS.Replicas, Term: term, Log: log.Named("journal"), Signer: key,
+		Replicas: cfg.NATS.Replicas, Term: term, Log: log.Named("journal"),
+		Signer: key, Trusted: signing.Previous(cfg.Signing.KeyFile),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", brokenHint(err))

@@ -68,3 +68,17 @@ func Load(path string) (ed25519.PrivateKey, error) {
 	}
 	return decode(path, b)
 }
+
+// Previous returns the public keys of the earlier keys kept beside path
+// after rotations (path.prev, path.prev.*): seals and grants they signed
+// still verify. A file that does not hold a key is skipped.
+func Previous(path string) []ed25519.PublicKey {
+	files, _ := filepath.Glob(path + ".prev*")
+	var keys []ed25519.PublicKey
+	for _, f := range files {
+		if k, err := Load(f); err == nil {
+			keys = append(keys, k.Public().(ed25519.PublicKey))
+		}
+	}
+	return keys
+}

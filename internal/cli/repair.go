@@ -73,7 +73,7 @@ func (c *journalRepairCommand) run(ctx context.Context, e *env, args []string) i
 	}
 	defer stop()
 	s := journal.Stream{Conn: nc, Name: cfg.NATS.Stream, Prefix: cfg.NATS.Prefix}
-	brk, dropped, err := journal.Repair(ctx, s, key.Public().(ed25519.PublicKey), c.dryRun)
+	brk, dropped, err := journal.Repair(ctx, s, c.dryRun, key.Public().(ed25519.PublicKey), signing.Previous(cfg.Signing.KeyFile)...)
 	if brk == nil && err == nil {
 		fmt.Fprintln(e.stdout, "the journal's chain holds: nothing to repair")
 		return exitOK

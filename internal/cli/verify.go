@@ -35,9 +35,10 @@ it) and every seal's head, count and Ed25519 signature. It prints
 its stream sequence.
 
 --key is the gateway's public key (base64url, as HELLO's key= shows it) or
-a file holding it or the signing key itself (data_dir/signing.key). Run
-beside the gateway, the signing key its configuration (--config) names is
-used when readable. Without a key, seals are checked for everything but
+a file holding it or the signing key itself (data_dir/signing.key); after
+a rotation, give the earlier keys too, comma-separated. Run beside the
+gateway, the signing key its configuration (--config) names, and the
+earlier ones kept as signing.key.prev*, are used when readable. Without a key, seals are checked for everything but
 their signature.
 
 It reads the stream over NATS with the audit credentials (see --creds).
@@ -64,7 +65,7 @@ func (c *eventsVerifyCommand) run(ctx context.Context, e *env, args []string) in
 		fmt.Fprintf(e.stderr, "licensegw events verify: unexpected argument %q\n", args[0])
 		return exitUsage
 	}
-	key, err := c.publicKey()
+	keys, err := c.publicKeys()
 	if err != nil {
 		return fail(e, "%v", err)
 	}
@@ -90,7 +91,7 @@ func (c *eventsVerifyCommand) run(ctx context.Context, e *env, args []string) in
 		defer nc.Close()
 		s.Conn = nc
 	}
-	v, err := journal.Verify(ctx, s, c.from, key)
+	v, err := journal.Verify(ctx, s, c.from, nil, keys...)
 	var brk *journal.BreakError
 	if err != nil && !errors.As(err, &brk) {
 		return fail(e, "%v", err)
@@ -102,11 +103,20 @@ func (c *eventsVerifyCommand) run(ctx context.Context, e *env, args []string) in
 	return exitOK
 }
 
-// publicKey is --key, else the signing key of the gateway --config
-// describes when it can be read, else nil.
-func (c *eventsVerifyCommand) publicKey() (ed25519.PublicKey, error) {
+// publicKeys are --key's (comma-separated), else the signing key of the
+// gateway --config describes and the earlier ones kept beside it
+// (signing.key.prev*) when they can be read, else none.
+func (c *eventsVerifyCommand) publicKeys() ([]ed25519.PublicKey, error) {
 	if c.key != "" {
-		return readPublicKey(c.key)
+		var keys []ed25519.PublicKey
+		for _, k := range strings.Split(c.key, ",") {
+			key, err := readPublicKey(strings.TrimSpace(k))
+			if err != nil {
+				return nil, err
+			}
+			keys = append(keys, key)
+		}
+		return keys, nil
 	}
 	if _, err := os.Stat(c.nats.config); err != nil {
 		return nil, nil
@@ -119,7 +129,7 @@ func (c *eventsVerifyCommand) publicKey() (ed25519.PublicKey, error) {
 	if err != nil {
 		return nil, nil // not beside the gateway: no signature check
 	}
-	return priv.Public().(ed25519.PublicKey), nil
+	return append([]ed25519.PublicKey{priv.Public().(ed25519.PublicKey)}, signing.Previous(cfg.Signing.KeyFile)...), nil
 }
 
 // writeVerification prints what a verification found.
