@@ -22,13 +22,12 @@ import (
 // Metrics) on its mutually authenticated gRPC connection; the seat calls,
 // which are nearly all the traffic, take this path.
 //
-// Why no TLS: the socket lives in a directory only the gateway's user can
-// enter (0700), so only processes of that user reach it, and those can
-// read the gateway's memory anyway; the first bytes on every connection
-// must be the 32-byte cookie the gateway handed the plugin over the
-// authenticated Configure call, so another process of the same user that
-// guesses the path still cannot open a session. Encryption would protect
-// bytes that never leave the kernel.
+// Why no TLS: a unix socket's bytes never leave the kernel and no third
+// process can read another pair's connection; the first bytes on every
+// connection must be the 32-byte cookie the gateway handed the plugin over
+// the authenticated Configure call, so a process that finds the socket
+// cannot open a session. Encryption would protect bytes that never leave
+// the kernel (listenFrameSocket says where the socket lives).
 //
 // Each side writes a whole batch (every request or answer pending, up to
 // maxBatch) as one frame with one write system call; each side reads

@@ -3,10 +3,12 @@ package sdk
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 
 	"github.com/hashicorp/go-hclog"
@@ -31,13 +33,8 @@ type framesServer struct {
 
 // listenFrames opens the data plane for seats.
 func listenFrames(seats *sessionServer, log hclog.Logger) (*framesServer, error) {
-	dir, err := os.MkdirTemp("", "licensegw-seats-") // 0700
+	ln, dir, err := listenFrameSocket()
 	if err != nil {
-		return nil, fmt.Errorf("the Seats data plane: %w", err)
-	}
-	ln, err := net.Listen("unix", filepath.Join(dir, "s"))
-	if err != nil {
-		os.RemoveAll(dir)
 		return nil, fmt.Errorf("the Seats data plane: %w", err)
 	}
 	cookie := make([]byte, cookieLen)
@@ -103,7 +100,33 @@ func (fs *framesServer) close() {
 	}
 	fs.mu.Unlock()
 	fs.wg.Wait()
-	os.RemoveAll(fs.dir)
+	if fs.dir != "" {
+		os.RemoveAll(fs.dir)
+	}
+}
+
+// listenFrameSocket listens on a new unix socket for the data plane. On
+// Linux it is an abstract socket (a random name, no file), which vanishes
+// with the gateway however it ends, even killed; elsewhere it is a file in
+// a new directory only the gateway's user may enter (0700), removed by
+// close. Either way a connection must present the cookie first.
+func listenFrameSocket() (net.Listener, string, error) {
+	if runtime.GOOS == "linux" {
+		name := make([]byte, 16)
+		_, _ = rand.Read(name)
+		ln, err := net.Listen("unix", "@licensegw-seats-"+hex.EncodeToString(name))
+		return ln, "", err
+	}
+	dir, err := os.MkdirTemp("", "licensegw-seats-") // 0700
+	if err != nil {
+		return nil, "", err
+	}
+	ln, err := net.Listen("unix", filepath.Join(dir, "s"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, "", err
+	}
+	return ln, dir, nil
 }
 
 // FramesServer serves seats on the Seats data plane: what Remote.Configure
