@@ -330,8 +330,13 @@ func (j *Journal) complete(head *burst) (failed int, err error) {
 }
 
 // acknowledge advances the commits of events the stream has acknowledged
-// (and of unencodable events, which count as done with an error).
+// (and of unencodable events, which count as done with an error). The
+// stream storing an event ends a failing spell before any waiter hears of
+// it, so a caller whose commit completed never sees Ready still failing.
 func (j *Journal) acknowledge(done []pending, seqs []uint64) {
+	if slices.ContainsFunc(seqs, func(seq uint64) bool { return seq > 0 }) {
+		j.recovered()
+	}
 	for i, p := range done {
 		if seqs[i] > j.lastSeq.Load() {
 			j.lastSeq.Store(seqs[i]) // only the publisher stores
