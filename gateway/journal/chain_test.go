@@ -82,28 +82,8 @@ func writeJournal(t *testing.T, j *journal.Journal, n, batch int) {
 // rawStream reads every message of the journal stream, in order.
 func rawStream(t testing.TB, nc *nats.Conn) []*jetstream.RawStreamMsg {
 	t.Helper()
-	ctx := waitCtx(t)
 	js, _ := jetstream.New(nc)
-	st, err := js.Stream(ctx, events.DefaultStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var msgs []*jetstream.RawStreamMsg
-	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
-		m, err := st.GetMsg(ctx, seq)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			continue
-		}
-		if err != nil {
-			t.Fatalf("GetMsg(%d): %v", seq, err)
-		}
-		msgs = append(msgs, m)
-	}
-	return msgs
+	return readAll(waitCtx(t), t, js, events.DefaultStream)
 }
 
 // rewriteStream replaces the journal stream with the messages edit returns

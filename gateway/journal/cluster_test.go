@@ -198,25 +198,3 @@ func stepDown(ctx context.Context, t *testing.T, nc *nats.Conn, stream string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
-
-// readAll reads every message of the named stream, in order.
-func readAll(ctx context.Context, t *testing.T, js jetstream.JetStream, name string) []*jetstream.RawStreamMsg {
-	t.Helper()
-	st, err := js.Stream(ctx, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var msgs []*jetstream.RawStreamMsg
-	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
-		m, err := st.GetMsg(ctx, seq)
-		if err != nil {
-			t.Fatalf("GetMsg(%d): %v", seq, err)
-		}
-		msgs = append(msgs, m)
-	}
-	return msgs
-}

@@ -104,7 +104,15 @@ func storedIn(t testing.TB, s *natsd.Server, name string) []*jetstream.RawStream
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	ctx := waitCtx(t)
+	return slices.DeleteFunc(readAll(waitCtx(t), t, js, name), func(m *jetstream.RawStreamMsg) bool {
+		return strings.HasSuffix(m.Subject, "._journal.term")
+	})
+}
+
+// readAll reads every message the named stream holds, in order (sequences
+// of deleted messages are skipped).
+func readAll(ctx context.Context, t testing.TB, js jetstream.JetStream, name string) []*jetstream.RawStreamMsg {
+	t.Helper()
 	st, err := js.Stream(ctx, name)
 	if err != nil {
 		t.Fatal(err)
@@ -116,11 +124,11 @@ func storedIn(t testing.TB, s *natsd.Server, name string) []*jetstream.RawStream
 	var msgs []*jetstream.RawStreamMsg
 	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
 		m, err := st.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
 		if err != nil {
 			t.Fatalf("GetMsg(%d): %v", seq, err)
-		}
-		if strings.HasSuffix(m.Subject, "._journal.term") {
-			continue
 		}
 		msgs = append(msgs, m)
 	}
