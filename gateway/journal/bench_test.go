@@ -60,13 +60,19 @@ func BenchmarkAppendWait(b *testing.B) {
 			if err := failed.Load(); err != nil {
 				b.Fatal(*err)
 			}
-			all := slices.Concat(latencies...)
-			slices.Sort(all)
-			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
-			b.ReportMetric(float64(percentile(all, 0.50).Microseconds()), "p50-µs")
-			b.ReportMetric(float64(percentile(all, 0.99).Microseconds()), "p99-µs")
+			reportRate(b, "events/s", elapsed, latencies)
 		})
 	}
+}
+
+// reportRate reports b.N operations over elapsed as unit, and the p50 and
+// p99 of the latencies every worker recorded.
+func reportRate(b *testing.B, unit string, elapsed time.Duration, latencies [][]time.Duration) {
+	all := slices.Concat(latencies...)
+	slices.Sort(all)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), unit)
+	b.ReportMetric(float64(percentile(all, 0.50).Microseconds()), "p50-µs")
+	b.ReportMetric(float64(percentile(all, 0.99).Microseconds()), "p99-µs")
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {

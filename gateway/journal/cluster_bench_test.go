@@ -2,7 +2,6 @@ package journal_test
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -86,9 +85,5 @@ func benchPairs(b *testing.B, j *journal.Journal, appenders int) {
 	if err := failed.Load(); err != nil {
 		b.Fatal(*err)
 	}
-	all := slices.Concat(latencies...)
-	slices.Sort(all)
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "pairs/s")
-	b.ReportMetric(float64(percentile(all, 0.50).Microseconds()), "p50-µs")
-	b.ReportMetric(float64(percentile(all, 0.99).Microseconds()), "p99-µs")
+	reportRate(b, "pairs/s", elapsed, latencies)
 }
