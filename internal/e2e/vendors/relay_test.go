@@ -92,12 +92,17 @@ func TestRelay(t *testing.T) {
 	base := "http://" + g.Addr(e2etest.RelayAddr)
 
 	t.Run("bad_files_reported", func(t *testing.T) {
-		log := g.Log()
-		for _, file := range []string{"x-expired.lic", "x-wrongkey.lic", "x-duplicate.lic"} {
-			if !strings.Contains(log, "licence file not served") || !strings.Contains(log, file) {
-				t.Errorf("the gateway log does not report %s", file)
+		// The plugin's log lines reach the gateway's log through its
+		// stderr, some time after the gateway is ready.
+		e2etest.Eventually(t, 20*time.Second, "bad licence files in the gateway log", func() error {
+			log := g.Log()
+			for _, file := range []string{"x-expired.lic", "x-wrongkey.lic", "x-duplicate.lic"} {
+				if !strings.Contains(log, "licence file not served") || !strings.Contains(log, file) {
+					return fmt.Errorf("the gateway log does not report %s", file)
+				}
 			}
-		}
+			return nil
+		})
 	})
 
 	t.Run("conformance", func(t *testing.T) {
