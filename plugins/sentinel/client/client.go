@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/user"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -106,10 +107,12 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Client talks to one license server.
+// Client talks to a license server, or to the first of a list of
+// redundant servers that answers (see Dial).
 type Client struct {
-	opts   Options
-	server *net.UDPAddr
+	opts    Options
+	servers []server
+	cur     atomic.Int32 // index of the server asked first: the last that answered
 
 	mu     sync.Mutex // one call at a time: answers are matched by id
 	conn   net.PacketConn
@@ -118,28 +121,56 @@ type Client struct {
 	buf    []byte
 }
 
-// Dial returns a Client of the server at addr ("host" or "host:port").
+// server is one address of the list.
+type server struct {
+	name string // as listed
+	addr *net.UDPAddr
+}
+
+// Dial returns a Client of the server at addr ("host" or "host:port"), or
+// of a list of servers (ParseServers: "h1,h2:5093,h3" or "h1~h2"), the
+// nodes of a licensegw cluster.
+//
+// With a list, a request goes to the server that answered last (the
+// first, at the start). When no answer comes within a retransmission
+// wait, the next retransmission goes to the next server of the list, so
+// failing over follows the same schedule (Options.Timeout doubling to
+// MaxTimeout, with jitter, Options.Attempts sends in all) and is bounded
+// by it. A server that answers "unavailable" (a gateway node that cannot
+// reach its cluster's leader) is passed over at once for the next; the
+// call returns "unavailable" when every server of the list said so.
+// Every send of one call carries the same request id from the same
+// socket, so the gateway knows a checkout sent to two servers for one
+// request and grants it once.
 func Dial(addr string, opts Options) (*Client, error) {
-	ua, err := resolve(addr)
-	if err != nil {
-		return nil, err
-	}
-	conn, err := net.ListenPacket("udp", localFor(ua))
+	list, err := splitServers(addr)
 	if err != nil {
 		return nil, fmt.Errorf("sentinel client: %w", err)
 	}
-	return newClient(conn, ua, opts), nil
+	servers := make([]server, 0, len(list))
+	for _, e := range list {
+		ua, err := resolve(e.addr)
+		if err != nil {
+			return nil, err
+		}
+		servers = append(servers, server{name: e.name, addr: ua})
+	}
+	conn, err := net.ListenPacket("udp", localFor(servers))
+	if err != nil {
+		return nil, fmt.Errorf("sentinel client: %w", err)
+	}
+	return newClient(conn, servers, opts), nil
 }
 
-func newClient(conn net.PacketConn, server *net.UDPAddr, opts Options) *Client {
+func newClient(conn net.PacketConn, servers []server, opts Options) *Client {
 	var seed [16]byte
 	_, _ = crand.Read(seed[:]) // crypto/rand never fails on supported systems
 	c := &Client{
-		opts:   opts.withDefaults(),
-		server: server,
-		conn:   conn,
-		rnd:    rand.New(rand.NewPCG(binary.BigEndian.Uint64(seed[:8]), binary.BigEndian.Uint64(seed[8:]))),
-		buf:    make([]byte, wire.MaxDatagram+1),
+		opts:    opts.withDefaults(),
+		servers: servers,
+		conn:    conn,
+		rnd:     rand.New(rand.NewPCG(binary.BigEndian.Uint64(seed[:8]), binary.BigEndian.Uint64(seed[8:]))),
+		buf:     make([]byte, wire.MaxDatagram+1),
 	}
 	// Ids start at random so that a restarted client does not meet its
 	// predecessor's answers in the server's cache.
@@ -159,12 +190,15 @@ func resolve(addr string) (*net.UDPAddr, error) {
 	return ua, nil
 }
 
-// localFor picks the local address family for a server.
-func localFor(ua *net.UDPAddr) string {
-	if ua.IP.To4() != nil {
-		return "0.0.0.0:0"
+// localFor picks the local address family for the servers: IPv4 unless
+// one of them is IPv6 only.
+func localFor(servers []server) string {
+	for _, s := range servers {
+		if s.addr.IP.To4() == nil {
+			return "[::]:0"
+		}
 	}
-	return "[::]:0"
+	return "0.0.0.0:0"
 }
 
 // retransmissions is the schedule of waits for an answer before each
@@ -175,15 +209,22 @@ func (o Options) retransmissions() backoff.BackOff {
 	return retry.Policy{Initial: o.Timeout, Max: o.MaxTimeout, Floor: o.Timeout / 2}.BackOff()
 }
 
-// Server is the server's address.
-func (c *Client) Server() net.Addr { return c.server }
+// Server is the address of the server asked first: the one that answered
+// last.
+func (c *Client) Server() net.Addr { return c.servers[c.cur.Load()].addr }
+
+// ServerName is Server as the list named it.
+func (c *Client) ServerName() string { return c.servers[c.cur.Load()].name }
 
 // Close closes the client's socket.
 func (c *Client) Close() error { return c.conn.Close() }
 
 // Do sends req (its ID is set here) padded to size bytes, retransmitting
-// until an answer with its id comes from the server, and returns the
-// answer whatever its status.
+// until an answer with its id comes from one of the servers, and returns
+// the answer whatever its status. With several servers, a retransmission
+// goes to the next server when the last send got no answer in time, and
+// an "unavailable" answer sends the request to the next server at once
+// (see Dial).
 func (c *Client) Do(ctx context.Context, req *wire.Request, size int) (*wire.Response, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -193,38 +234,91 @@ func (c *Client) Do(ctx context.Context, req *wire.Request, size int) (*wire.Res
 	if err != nil {
 		return nil, err
 	}
+	n := len(c.servers)
+	k := int(c.cur.Load())
+	var (
+		unavailable *wire.Response // the last "unavailable" answer
+		said        = make([]bool, n)
+		saidCount   int
+		sendErr     error
+	)
 	// Exponential backoff with full jitter, so that clients that lost
 	// answers together do not retransmit together.
 	waits := c.opts.retransmissions()
 	for attempt := 0; c.opts.Attempts < 0 || attempt < c.opts.Attempts; attempt++ {
-		if _, err := c.conn.WriteTo(b, c.server); err != nil {
-			return nil, fmt.Errorf("sentinel client: %w", err)
+		wait := waits.NextBackOff()
+		if _, err := c.conn.WriteTo(b, c.servers[k].addr); err != nil {
+			if n == 1 {
+				return nil, fmt.Errorf("sentinel client: %w", err)
+			}
+			// One unreachable address must not stop the others.
+			sendErr = err
+			k = (k + 1) % n
+			continue
 		}
-		resp, err := c.await(ctx, req, waits.NextBackOff())
+		resp, from, err := c.await(ctx, req, wait)
 		if err != nil {
 			return nil, fmt.Errorf("%v: %w (%w)", req.Type, ErrNoAnswer, err)
 		}
-		if resp != nil {
+		switch {
+		case resp == nil: // no answer in time: the next server
+			k = (k + 1) % n
+		case resp.Status == wire.Unavailable && n > 1:
+			unavailable = resp
+			if !said[from] {
+				said[from] = true
+				saidCount++
+			}
+			if saidCount == n {
+				return resp, nil
+			}
+			k = (from + 1) % n
+		default:
+			c.cur.Store(int32(from))
 			return resp, nil
 		}
+	}
+	if unavailable != nil {
+		return unavailable, nil
+	}
+	if sendErr != nil {
+		return nil, fmt.Errorf("%v after %d attempts: %w (last send error: %v)", req.Type, c.opts.Attempts, ErrNoAnswer, sendErr)
 	}
 	return nil, fmt.Errorf("%v after %d attempts: %w", req.Type, c.opts.Attempts, ErrNoAnswer)
 }
 
-// await reads until the answer to req comes (resp), the wait is over (nil,
-// nil) or ctx ends (error). Late answers to earlier requests, stray
-// datagrams and datagrams from elsewhere are skipped.
-func (c *Client) await(ctx context.Context, req *wire.Request, wait time.Duration) (*wire.Response, error) {
-	return readUntil(ctx, c, wait, func(data []byte, from net.Addr) (*wire.Response, bool) {
-		if !sameAddr(from, c.server) {
-			return nil, false
+// await reads until the answer to req comes from one of the servers (the
+// answer and the server's index), the wait is over (nil, 0, nil) or ctx
+// ends (error). Late answers to earlier requests, stray datagrams and
+// datagrams from elsewhere are skipped; a late answer to req itself from
+// a server asked before is taken.
+func (c *Client) await(ctx context.Context, req *wire.Request, wait time.Duration) (*wire.Response, int, error) {
+	type answer struct {
+		resp *wire.Response
+		from int
+	}
+	a, err := readUntil(ctx, c, wait, func(data []byte, from net.Addr) (answer, bool) {
+		k := c.indexOf(from)
+		if k < 0 {
+			return answer{}, false
 		}
 		resp, err := wire.DecodeResponse(data)
 		if err != nil || resp.ID != req.ID || resp.Type != req.Type {
-			return nil, false
+			return answer{}, false
 		}
-		return resp, true
+		return answer{resp, k}, true
 	})
+	return a.resp, a.from, err
+}
+
+// indexOf is the index of the server from is, or -1.
+func (c *Client) indexOf(from net.Addr) int {
+	for i, s := range c.servers {
+		if sameAddr(from, s.addr) {
+			return i
+		}
+	}
+	return -1
 }
 
 // readUntil reads datagrams until accept takes one (its result), the wait

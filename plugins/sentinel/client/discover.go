@@ -22,23 +22,23 @@ type Found struct {
 // with opts until an answer comes; ErrNoServer when none does.
 func Discover(ctx context.Context, feature string, addrs []string, opts Options) (*Found, error) {
 	opts = opts.withDefaults()
-	var targets []*net.UDPAddr
+	var targets []server
 	for _, a := range addrs {
 		ua, err := resolve(a)
 		if err != nil {
 			return nil, err
 		}
-		targets = append(targets, ua)
+		targets = append(targets, server{name: a, addr: ua})
 	}
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("discover %q: no addresses: %w", feature, ErrNoServer)
 	}
-	conn, err := listenBroadcast(localFor(targets[0]))
+	conn, err := listenBroadcast(localFor(targets))
 	if err != nil {
 		return nil, fmt.Errorf("sentinel client: %w", err)
 	}
 	defer conn.Close()
-	c := newClient(conn, targets[0], opts)
+	c := newClient(conn, targets, opts)
 	c.nextID++
 	b, err := wire.EncodeRequest(&wire.Request{ID: c.nextID, Type: wire.Discover, Feature: feature}, discoverSize)
 	if err != nil {
@@ -48,7 +48,7 @@ func Discover(ctx context.Context, feature string, addrs []string, opts Options)
 	for attempt := 0; opts.Attempts < 0 || attempt < opts.Attempts; attempt++ {
 		for _, t := range targets {
 			// One unreachable address must not stop the others.
-			_, _ = conn.WriteTo(b, t)
+			_, _ = conn.WriteTo(b, t.addr)
 		}
 		f, err := c.awaitAny(ctx, c.nextID, waits.NextBackOff())
 		if err != nil {

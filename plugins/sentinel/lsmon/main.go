@@ -13,11 +13,14 @@ import (
 	"github.com/licensegw/licensegw/plugins/sentinel/client"
 )
 
-// EnvHost names the server lsmon asks when no HOST argument is given, as
-// Sentinel's LSHOST does.
-const EnvHost = "LSHOST"
+// EnvHost names the servers lsmon asks when no HOST argument is given, as
+// Sentinel's LSHOST does; client.EnvForceHost (LSFORCEHOST), when set,
+// comes first.
+const EnvHost = client.EnvHost
 
-// Main is the lsmon command: lsmon [-f feature] [-timeout d] [HOST[:PORT]].
+// Main is the lsmon command: lsmon [-f feature] [-timeout d] [HOST[:PORT]],
+// where HOST may be a list of redundant servers (h1,h2,h3 or h1~h2~h3):
+// lsmon shows the first that answers.
 // It returns the exit status: 0, 1 when the server cannot be queried, 2 for
 // a usage error.
 func Main(args []string, stdout, stderr io.Writer) int {
@@ -27,7 +30,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	feature := fs.String("f", "", "show only this feature")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: lsmon [-f feature] [-timeout d] [HOST[:PORT]]\n\nHOST defaults to $%s, then localhost; PORT to %s.\n\n", EnvHost, client.DefaultPort)
+		fmt.Fprintf(fs.Output(), "usage: lsmon [-f feature] [-timeout d] [HOST[:PORT][,HOST[:PORT]...]]\n\n"+
+			"HOST defaults to $%s, then $%s, then localhost; PORT to %s. A list (',' or '~'\n"+
+			"between servers) names redundant servers: the first that answers is shown.\n\n",
+			client.EnvForceHost, EnvHost, client.DefaultPort)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -46,7 +52,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	host := fs.Arg(0)
 	if host == "" {
-		host = os.Getenv(EnvHost)
+		host = client.ServersFromEnv(os.Getenv)
 	}
 	if host == "" {
 		host = "localhost"
@@ -66,7 +72,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 }
 
 // Query asks the server at host for its features (those named feature,
-// or all) and their token holders.
+// or all) and their token holders. host may list several servers (see
+// client.Dial); the report names the one that answered.
 func Query(ctx context.Context, host, feature string, opts client.Options) (*Report, error) {
 	c, err := client.Dial(host, opts)
 	if err != nil {
@@ -81,7 +88,7 @@ func Query(ctx context.Context, host, feature string, opts client.Options) (*Rep
 	if err != nil {
 		return nil, fmt.Errorf("features: %w", err)
 	}
-	r := &Report{Host: host, Storage: info.Storage}
+	r := &Report{Host: c.ServerName(), Storage: info.Storage}
 	for _, f := range features {
 		clients, err := c.Clients(ctx, f.Name, f.Version)
 		if err != nil {

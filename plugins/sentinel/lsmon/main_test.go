@@ -3,6 +3,7 @@ package lsmon
 import (
 	"bytes"
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -80,4 +81,45 @@ func TestMainErrors(t *testing.T) {
 			t.Errorf("Main(%q) = %d (stderr %q), want %d with a message", tt.args, code, errOut.String(), tt.code)
 		}
 	}
+}
+
+// TestMainServerList: lsmon given a list (or LSHOST, or LSFORCEHOST, which
+// comes first) shows the first server that answers.
+func TestMainServerList(t *testing.T) {
+	seats := sdktest.NewSeats(sdktest.Feature{Name: "cad_pro", Version: "2024.1", Seats: 10})
+	h := sdktest.Run(t, sentinel.New(), seats, nil)
+	live := h.Addr(sentinel.ListenerName)
+	dead := deadUDP(t)
+	want := ` [Contacting licensegw Sentinel server on host "` + live + `"]`
+
+	var out, errOut bytes.Buffer
+	if code := Main([]string{"-timeout", "20s", dead + "," + live}, &out, &errOut); code != 0 || !strings.Contains(out.String(), want) {
+		t.Fatalf("Main(dead,live) = %d, stderr %s, output:\n%s", code, errOut.String(), out.String())
+	}
+
+	t.Setenv(client.EnvHost, dead+"~"+live)
+	t.Setenv(client.EnvForceHost, "")
+	out.Reset()
+	if code := Main([]string{"-timeout", "20s"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), want) {
+		t.Fatalf("Main with LSHOST = %d, stderr %s, output:\n%s", code, errOut.String(), out.String())
+	}
+	// LSFORCEHOST overrides LSHOST: only the dead server, so no answer.
+	t.Setenv(client.EnvForceHost, dead)
+	out.Reset()
+	errOut.Reset()
+	if code := Main([]string{"-timeout", "1s"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), dead) {
+		t.Fatalf("Main with LSFORCEHOST dead = %d, stderr %q", code, errOut.String())
+	}
+}
+
+// deadUDP is a loopback UDP address nobody listens on any more.
+func deadUDP(t *testing.T) string {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := c.LocalAddr().String()
+	c.Close()
+	return addr
 }
