@@ -37,6 +37,7 @@ func StartCluster(t testing.TB, opts Options, n int) *Cluster {
 		o := opts
 		o.Name = fmt.Sprintf("gw-%d", i+1)
 		g := New(t, o)
+		g.cluster = c
 		r, err := g.alloc(clusterRoute, FreeTCPAddr)
 		if err != nil {
 			t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -36,18 +38,24 @@ func (g *Gateway) NATSURL() string { return "nats://" + g.NATSAddr }
 
 // Events returns every accounting event the stream holds now, in order, or
 // fails the test. It reads like an audit consumer: nats.go connected to the
-// NATS port with the audit credentials, an ordered consumer from the start
-// up to the stream's last sequence at the time of the call.
+// NATS port with the audit credentials, every message from the start up to
+// the stream's last sequence at the time of the call. In a cluster it goes
+// on from another running node when this one cannot answer (the stream's
+// leader moving, the node stopped); it never waits longer than a minute.
 func (g *Gateway) Events() []Event {
 	g.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
 	defer cancel()
-	evs, err := ReadEvents(ctx, g.NATSURL(), g.readOptions()...)
+	evs, err := readStream(ctx, g.readSources(false), StreamName, EventSubjects)
 	if err != nil {
 		g.t.Fatalf("read the event stream: %v", err)
 	}
 	return evs
 }
+
+// readTimeout bounds one read of a whole stream, retries included:
+// generous, for a loaded machine and a cluster electing a stream leader.
+const readTimeout = 60 * time.Second
 
 // WaitEvent polls the stream until an event matches, and returns it; the
 // test fails after timeout.
@@ -57,7 +65,7 @@ func (g *Gateway) WaitEvent(timeout time.Duration, what string, match func(Event
 	Eventually(g.t, timeout, "event "+what, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		evs, err := ReadEvents(ctx, g.NATSURL(), g.readOptions()...)
+		evs, err := readStream(ctx, g.readSources(false), StreamName, EventSubjects)
 		if err != nil {
 			return err
 		}
@@ -76,15 +84,15 @@ func (g *Gateway) WaitEvent(timeout time.Duration, what string, match func(Event
 // order: accounting events and the plugin and gateway lifecycle messages.
 func (g *Gateway) Subjects() []string {
 	g.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
 	defer cancel()
-	msgs, err := ReadStream(ctx, g.NATSURL(), "licensegw.>", g.readOptions()...)
+	msgs, err := readStream(ctx, g.readSources(false), StreamName, "licensegw.>")
 	if err != nil {
 		g.t.Fatalf("read the stream: %v", err)
 	}
 	// The audit identity has consumers on the journal only (see
 	// docs/security.md): the lifecycle stream is read with the harness's.
-	life, err := readStream(ctx, g.NATSURL(), LifecycleStreamName, "licensegw.>", g.privilegedOptions()...)
+	life, err := readStream(ctx, g.readSources(true), LifecycleStreamName, "licensegw.>")
 	if err != nil {
 		g.t.Fatalf("read the lifecycle stream: %v", err)
 	}
@@ -112,6 +120,41 @@ func (g *Gateway) privilegedOptions() []nats.Option {
 	return []nats.Option{g.privilegedOption()}
 }
 
+// source is one server a stream can be read from, with the options that
+// authenticate there (every node of a cluster has its own identities).
+type source struct {
+	url  string
+	opts []nats.Option
+}
+
+// readSources are this gateway's server and then, in a cluster, those of
+// the other nodes whose process runs now; privileged picks the harness's
+// identity instead of the audit one.
+func (g *Gateway) readSources(privileged bool) []source {
+	g.t.Helper()
+	nodes := []*Gateway{g}
+	if c := g.cluster; c != nil {
+		for _, n := range c.Nodes {
+			if n != g && n.running() {
+				nodes = append(nodes, n)
+			}
+		}
+	}
+	var out []source
+	for _, n := range nodes {
+		if n.opts.NATSURL != "" {
+			out = append(out, source{url: n.opts.NATSURL})
+			continue
+		}
+		opts := n.readOptions()
+		if privileged {
+			opts = n.privilegedOptions()
+		}
+		out = append(out, source{url: n.NATSURL(), opts: opts})
+	}
+	return out
+}
+
 // ReadEvents reads every accounting event of the stream at url, and the
 // term events, up to its last sequence when called; not the seals. opts
 // authenticate (Gateway.AuditNATS).
@@ -122,101 +165,223 @@ func ReadEvents(ctx context.Context, url string, opts ...nats.Option) ([]Event, 
 // ReadStream reads every message of the stream at url whose subject
 // matches filter, up to the stream's last sequence when called. Payloads
 // must be JSON; those that are not accounting events (lifecycle messages,
-// when filter admits them) fill Event only partly.
+// when filter admits them) fill Event only partly. It retries until ctx
+// ends, and then fails saying how far it got.
 func ReadStream(ctx context.Context, url, filter string, opts ...nats.Option) ([]Event, error) {
-	return readStream(ctx, url, StreamName, filter, opts...)
+	return readStream(ctx, []source{{url: url, opts: opts}}, StreamName, filter)
 }
 
-func readStream(ctx context.Context, url, stream, filter string, opts ...nats.Option) ([]Event, error) {
-	nc, err := nats.Connect(url, append([]nats.Option{nats.Name("licensegw e2etest")}, opts...)...)
+// Bounds of one read attempt: the whole of it, and the wait for any one
+// answer of the server. A stalled attempt is abandoned and the read goes
+// on from where it was, on the next source.
+const (
+	attemptTimeout = 15 * time.Second
+	answerTimeout  = 5 * time.Second
+	readBatch      = 1000
+)
+
+// streamRead is a read in progress across attempts: the messages up to
+// next-1 are in out.
+type streamRead struct {
+	stream, filter string
+	last           uint64 // the stream's last sequence when the read began; 0 until known
+	known          bool
+	next           uint64
+	out            []Event
+}
+
+// readStream reads the stream from srcs, taking them in turn: an attempt
+// that fails (the node gone, the stream without a leader for a while, a
+// replica behind the others) is followed by another from where the read
+// got to, until ctx ends. Nothing in it waits without a deadline: it
+// makes no consumer (creating one needs the cluster's meta leader, and a
+// consumer's fetch can wait on a stream leader that moved), but reads with
+// batched direct gets, which any replica answers, or single gets.
+func readStream(ctx context.Context, srcs []source, stream, filter string) ([]Event, error) {
+	r := &streamRead{stream: stream, filter: filter, next: 1}
+	var errs []string
+	pause := 50 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		src := srcs[attempt%len(srcs)]
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		done, err := r.attempt(actx, src)
+		cancel()
+		if done {
+			return r.out, nil
+		}
+		if len(errs) < 5 {
+			errs = append(errs, fmt.Sprintf("%s: %v", src.url, err))
+		} else {
+			errs[4] = fmt.Sprintf("... %s: %v", src.url, err)
+		}
+		select {
+		case <-ctx.Done():
+			return r.out, fmt.Errorf("stream %s: gave up after %d attempts, %d messages read up to sequence %d of %d: %w (%s)",
+				stream, attempt+1, len(r.out), r.next-1, r.last, ctx.Err(), strings.Join(errs, "; "))
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
+	}
+}
+
+// attempt reads from one source as far as it can; done says the read is
+// complete.
+func (r *streamRead) attempt(ctx context.Context, src source) (done bool, err error) {
+	opts := append([]nats.Option{nats.Name("licensegw e2etest"), nats.Timeout(2 * time.Second), nats.NoReconnect()}, src.opts...)
+	nc, err := nats.Connect(src.url, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect %s: %w", url, err)
+		return false, fmt.Errorf("connect: %w", err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
-	st, err := js.Stream(ctx, stream)
+	st, err := js.Stream(ctx, r.stream)
 	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", stream, err)
+		return false, fmt.Errorf("stream info: %w", err)
 	}
-	info, err := st.Info(ctx)
+	info := st.CachedInfo()
+	if !r.known {
+		r.last, r.known = info.State.LastSeq, true
+	}
+	r.next = max(r.next, info.State.FirstSeq)
+	if r.last == 0 || r.next > r.last {
+		return true, nil
+	}
+	if info.Config.AllowDirect {
+		if err := r.direct(ctx, nc); err != nil {
+			return false, err
+		}
+	}
+	// The rest, if the replica that answered the direct gets ended before
+	// the last sequence (it lags, or the messages there were removed):
+	// from the stream's leader, which knows.
+	if err := r.single(ctx, st); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// direct reads with batched direct gets, each batch asked for once the
+// previous one's end marker came, until the end of the stream or of what
+// the replica answering holds.
+func (r *streamRead) direct(ctx context.Context, nc *nats.Conn) error {
+	inbox := nc.NewInbox()
+	sub, err := nc.SubscribeSync(inbox)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	last := info.State.LastSeq
-	if last == 0 {
-		return nil, nil
+	defer func() { _ = sub.Unsubscribe() }()
+	if err := sub.SetPendingLimits(-1, -1); err != nil {
+		return err
 	}
-	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{filter},
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ordered consumer: %w", err)
-	}
-	// The filter skips the stream's other subjects (plugin and gateway
-	// lifecycle), so the last event may come before last: the consumer's
-	// pending count says when nothing more matches, without waiting out a
-	// fetch.
-	ci, err := cons.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("consumer info: %w", err)
-	}
-	if ci.NumPending == 0 {
-		return nil, nil
-	}
-	var out []Event
-	for {
-		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(time.Second))
+	ask := func() error {
+		body, err := json.Marshal(map[string]any{"seq": r.next, "batch": readBatch, "max_bytes": 8 << 20, "up_to_seq": r.last})
 		if err != nil {
-			return nil, fmt.Errorf("fetch: %w", err)
+			return err
 		}
-		n, done := 0, false
-		// Stop reading at the last event: the batch would otherwise wait
-		// its MaxWait for messages that will not come.
-		for m := range batch.Messages() {
-			n++
-			md, err := m.Metadata()
+		return nc.PublishRequest("$JS.API.DIRECT.GET."+r.stream, inbox, body)
+	}
+	if err := ask(); err != nil {
+		return err
+	}
+	for {
+		mctx, cancel := context.WithTimeout(ctx, answerTimeout)
+		m, err := sub.NextMsgWithContext(mctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("direct get from %d: %w", r.next, err)
+		}
+		status := m.Header.Get("Status")
+		switch status {
+		case "":
+			seq, err := strconv.ParseUint(m.Header.Get(jetstream.SequenceHeader), 10, 64)
 			if err != nil {
-				return nil, err
+				return fmt.Errorf("direct get: message without a sequence: %w", err)
 			}
-			if md.Sequence.Stream > last {
-				done = true
-				break
+			if seq < r.next {
+				continue // an answer to an earlier request
 			}
-			e := Event{Seq: md.Sequence.Stream, Subject: m.Subject(), MsgID: m.Headers().Get(nats.MsgIdHdr)}
-			if err := json.Unmarshal(m.Data(), &e.Raw); err != nil {
-				return nil, fmt.Errorf("seq %d: %w", e.Seq, err)
+			if err := r.add(seq, m.Header.Get(jetstream.SubjectHeader), m.Header.Get(nats.MsgIdHdr), m.Data); err != nil {
+				return err
 			}
-			if err := json.Unmarshal(m.Data(), &e.Event); err != nil && filter == EventSubjects {
-				return nil, fmt.Errorf("seq %d: %w", e.Seq, err)
+		case "204": // end of batch
+			if r.next > r.last {
+				return nil
 			}
-			// Seals come when a timer says (events v2): a test that
-			// counts events must not count them. The chain tests read
-			// them with ReadStream.
-			if e.Kind != events.SealKind || filter != EventSubjects {
-				out = append(out, e)
+			if pending, _ := strconv.ParseUint(m.Header.Get("Nats-Num-Pending"), 10, 64); pending == 0 {
+				return nil
 			}
-			if e.Seq >= last || md.NumPending == 0 {
-				done = true
-				break
+			if err := ask(); err != nil {
+				return err
 			}
-		}
-		if done {
-			return out, nil
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return nil, fmt.Errorf("fetch: %w", err)
-		}
-		if n == 0 {
-			return out, nil
-		}
-		if err := ctx.Err(); err != nil {
-			return out, err
+		case "404": // nothing from r.next on
+			return nil
+		default:
+			return fmt.Errorf("direct get answered %s %s", status, m.Header.Get("Description"))
 		}
 	}
+}
+
+// single reads message by message, for a stream that allows no direct
+// gets.
+func (r *streamRead) single(ctx context.Context, st jetstream.Stream) error {
+	for r.next <= r.last {
+		mctx, cancel := context.WithTimeout(ctx, answerTimeout)
+		m, err := st.GetMsg(mctx, r.next)
+		cancel()
+		switch {
+		case errors.Is(err, jetstream.ErrMsgNotFound): // removed
+			r.next++
+		case err != nil:
+			return fmt.Errorf("get %d: %w", r.next, err)
+		default:
+			if err := r.add(m.Sequence, m.Subject, m.Header.Get(nats.MsgIdHdr), m.Data); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// add takes the message at seq (the next one the stream holds) if its
+// subject matches the read's filter.
+func (r *streamRead) add(seq uint64, subject, msgID string, data []byte) error {
+	r.next = seq + 1
+	if seq > r.last || !subjectMatches(r.filter, subject) {
+		return nil
+	}
+	e := Event{Seq: seq, Subject: subject, MsgID: msgID}
+	if err := json.Unmarshal(data, &e.Raw); err != nil {
+		return fmt.Errorf("seq %d: %w", seq, err)
+	}
+	if err := json.Unmarshal(data, &e.Event); err != nil && r.filter == EventSubjects {
+		return fmt.Errorf("seq %d: %w", seq, err)
+	}
+	// Seals come when a timer says (events v2): a test that counts events
+	// must not count them. The chain tests read them with ReadStream.
+	if e.Kind != events.SealKind || r.filter != EventSubjects {
+		r.out = append(r.out, e)
+	}
+	return nil
+}
+
+// subjectMatches reports whether subject is in filter, a NATS subject
+// with wildcards (* one token, > the rest).
+func subjectMatches(filter, subject string) bool {
+	ft, st := strings.Split(filter, "."), strings.Split(subject, ".")
+	for i, f := range ft {
+		switch {
+		case f == ">":
+			return len(st) > i
+		case i >= len(st):
+			return false
+		case f != "*" && f != st[i]:
+			return false
+		}
+	}
+	return len(ft) == len(st)
 }
 
 // Kinds filters events by kind.

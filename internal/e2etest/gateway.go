@@ -74,6 +74,7 @@ type Gateway struct {
 	LogPath    string // the daemon's stdout and stderr, every run appended
 
 	plugins []string      // names of the enabled plugins, all "running" when ready
+	cluster *Cluster      // the cluster the gateway is a node of, if any
 	nkey    nkeys.KeyPair // the harness's NATS identity (PrivilegedNATS), made on first use, under mu
 
 	mu    sync.Mutex
@@ -363,6 +364,23 @@ func (g *Gateway) Restart() {
 	g.t.Helper()
 	g.Stop()
 	g.Start()
+}
+
+// running reports whether the daemon's process was started, has not
+// been stopped or killed by the harness and has not exited.
+func (g *Gateway) running() bool {
+	g.mu.Lock()
+	p := g.proc
+	g.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
 }
 
 func (g *Gateway) take() *process {
