@@ -82,6 +82,7 @@ type Verifier struct {
 	term, idx  uint64 // the read rule's position (chained events)
 	legacy     readRule
 	chained    bool   // a counted event with prev has been seen
+	strayed    bool   // a stray came after the last counted event
 	count      uint64 // counted events since the stream began (if countKnown)
 	countKnown bool
 	broken     *BreakError
@@ -141,6 +142,7 @@ func (v *Verifier) Feed(seq uint64, data []byte, ev *events.Event) (counts bool,
 	}
 	if !counts {
 		v.Ignored++
+		v.strayed = true
 	}
 	return counts, nil
 }
@@ -163,15 +165,22 @@ func (v *Verifier) check(seq uint64, data []byte, ev *events.Event) (bool, *Brea
 	if !v.started {
 		return v.anchor(seq, data, ev)
 	}
-	// The read rule, strictly: a chained journal has one writer per term,
-	// so anything but a stray append of an older term breaks it.
+	// The read rule. A deposed writer's pipelined appends can be stored
+	// behind one of its appends that the fence refused: events of an
+	// older term; of a newer term whose term event was refused (idx > 0:
+	// the term never opened); of the current term past a refused idx. The
+	// fence refuses an append only when another writer's message took its
+	// place, so in the last case a stray always comes between the last
+	// counted event and the gap; a gap right after a counted event is
+	// events removed. Strays cannot hide tampering elsewhere either: the
+	// next counted event must name the last counted one as its prev.
 	switch {
 	case ev.Term == 0:
 		return brk(seq, "event %s has a prev but no term", ev.ID)
-	case v.chained && ev.Term < v.term:
+	case v.chained && ev.Term < v.term, ev.Term > v.term && ev.Idx != 0:
 		return false, nil // a deposed writer's stray append
-	case ev.Term > v.term && ev.Idx != 0:
-		return brk(seq, "term %d begins at idx %d: its first events are missing before this one", ev.Term, ev.Idx)
+	case ev.Term == v.term && ev.Idx > v.idx+1 && v.strayed:
+		return false, nil // past its own refused append
 	case ev.Term == v.term && ev.Idx > v.idx+1:
 		return brk(seq, "idx %d follows idx %d of term %d: events are missing before this one", ev.Idx, v.idx, ev.Term)
 	case ev.Term == v.term && ev.Idx <= v.idx:
@@ -255,6 +264,7 @@ func (v *Verifier) checkSeal(seq uint64, ev *events.Event) *BreakError {
 // advance makes the event at seq the head.
 func (v *Verifier) advance(seq uint64, data []byte, ev *events.Event) {
 	v.started = true
+	v.strayed = false
 	v.head = sha256.Sum256(data)
 	v.headSeq = seq
 	if ev.Prev != "" {

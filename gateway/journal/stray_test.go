@@ -1,0 +1,90 @@
+package journal_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/licensegw/licensegw/gateway/events"
+	"github.com/licensegw/licensegw/gateway/journal"
+	"github.com/licensegw/licensegw/gateway/natsd/natstest"
+)
+
+// TestStraysOfANewerTermAreIgnored: the read rule ignores every event that
+// is neither idx 0 of a higher term nor the next idx of the current one,
+// and the stream can hold such strays without anyone tampering. A writer
+// elected with a newer term whose term event was refused (the old leader
+// appended after the new one read the tail) may still have the events it
+// pipelined behind it stored, at idx 1, 2, ... of a term that never
+// opened; a writer whose append was refused may have a later pipelined
+// one stored, leaving a gap in its term's idx. Neither may break the hash
+// chain: the next leader must open the journal, and replay must skip them.
+// (TestTwoLeadersThroughTheFence in gateway/ledger found the first.)
+func TestStraysOfANewerTermAreIgnored(t *testing.T) {
+	s := natstest.Start(t)
+	ctx := waitCtx(t)
+	j1 := openSigned(t, s, func(c *journal.Config) { c.Term = 3 })
+	for i := range 2 {
+		if err := j1.Append([]events.Event{ev(i)}).Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The strays, as the deposed writers' pipelined appends leave them:
+	// copies of the last event under another id, term and idx.
+	nc := privileged(t, s)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(ctx, events.DefaultStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := st.GetMsg(ctx, st.CachedInfo().State.LastSeq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, stray := range []struct{ term, idx uint64 }{
+		{4, 1}, // a newer term whose term event was refused
+		{4, 2},
+		{3, 4}, // the current term, one idx skipped (idx 3 was refused)
+	} {
+		var m map[string]any
+		if err := json.Unmarshal(last.Data, &m); err != nil {
+			t.Fatal(err)
+		}
+		m["id"] = fmt.Sprintf("01STRAY%019d", i)
+		m["term"], m["idx"], m["lease"] = stray.term, stray.idx, fmt.Sprint("stray", i)
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := js.Publish(ctx, last.Subject, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first writer's next append meets the strays: it is deposed.
+	if err := j1.Append([]events.Event{ev(2)}).Wait(ctx); !errors.Is(err, journal.ErrDeposed) {
+		t.Fatalf("append after the strays: %v, want ErrDeposed", err)
+	}
+
+	// The next leader opens the journal and writes on.
+	j2 := openSigned(t, s, func(c *journal.Config) { c.Term = 5; c.Gateway = "gw2" })
+	if err := j2.Append([]events.Event{ev(10)}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var leases []string
+	if _, err := j2.Replay(ctx, 0, func(_ uint64, e events.Event) error {
+		leases = append(leases, e.Lease)
+		return nil
+	}); err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	if fmt.Sprint(leases) != "[L0 L1 L10]" {
+		t.Errorf("replayed %v, want [L0 L1 L10]: the strays skipped", leases)
+	}
+}
