@@ -151,6 +151,15 @@ func checkoutRequestToPB(r CheckoutRequest) *pb.CheckoutRequest {
 	}
 }
 
+// checkoutRequestInto is checkoutRequestToPB into messages the caller
+// owns (a reused call's); client becomes p's Client.
+func checkoutRequestInto(p *pb.CheckoutRequest, client *pb.Client, r CheckoutRequest) {
+	client.User, client.Host, client.Display, client.Project, client.Addr = r.Client.User, r.Client.Host, r.Client.Display, r.Client.Project, r.Client.Addr
+	p.Vendor, p.Feature, p.Version, p.Count = r.Vendor, r.Feature, r.Version, int64(r.Count)
+	p.Client, p.WaitNs, p.BorrowNs = client, int64(r.Wait), int64(r.Borrow)
+	p.Sign, p.Nonce, p.BindConn, p.RequestKey = r.Sign, r.Nonce, r.BindConn, r.RequestKey
+}
+
 func checkoutRequestFromPB(r *pb.CheckoutRequest) CheckoutRequest {
 	return CheckoutRequest{
 		Vendor: r.GetVendor(), Feature: r.GetFeature(), Version: r.GetVersion(), Count: int(r.GetCount()),

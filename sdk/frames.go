@@ -82,6 +82,16 @@ func (f *frameConn) write(m proto.Message) error {
 
 // read receives one frame into m.
 func (f *frameConn) read(m proto.Message) error {
+	return f.readWith(proto.UnmarshalOptions{}, m)
+}
+
+// readMerge receives one frame into m, merging: an emptied repeated field
+// keeps its array, so a reused frame costs no allocation for it.
+func (f *frameConn) readMerge(m proto.Message) error {
+	return f.readWith(proto.UnmarshalOptions{Merge: true}, m)
+}
+
+func (f *frameConn) readWith(opts proto.UnmarshalOptions, m proto.Message) error {
 	var hdr [4]byte
 	if _, err := io.ReadFull(f.br, hdr[:]); err != nil {
 		return err
@@ -98,7 +108,7 @@ func (f *frameConn) read(m proto.Message) error {
 		return err
 	}
 	// Unmarshal copies strings and bytes out of b, so b is reused.
-	err := proto.Unmarshal(b, m)
+	err := opts.Unmarshal(b, m)
 	if cap(f.rbuf) > 4*frameBuffer {
 		f.rbuf = nil
 	}
@@ -106,12 +116,72 @@ func (f *frameConn) read(m proto.Message) error {
 }
 
 // frameClientStream is the plugin's side of a session on the data plane.
-type frameClientStream struct{ *frameConn }
+// The session encodes frames under its lock and has one caller at a time
+// write them (frameWriter); Recv reuses one frame, whose responses and
+// updates the session's reader is done with before it calls Recv again.
+type frameClientStream struct {
+	*frameConn
+	in  pb.GatewayFrame
+	wdl time.Time // the write deadline last set
+}
 
-func (s frameClientStream) Send(f *pb.PluginFrame) error { return s.write(f) }
-func (s frameClientStream) Recv() (*pb.GatewayFrame, error) {
-	f := &pb.GatewayFrame{}
-	return f, s.read(f)
+// frameWriteTimeout bounds one frame's write: a gateway that reads
+// nothing for this long is wedged, and the session ends (and reopens)
+// rather than keep a caller waiting past its deadline.
+const frameWriteTimeout = 10 * time.Second
+
+var _ frameWriter = (*frameClientStream)(nil)
+
+// Send encodes and writes f (the frameWriter steps in one).
+func (s *frameClientStream) Send(f *pb.PluginFrame) error {
+	b, err := s.encode(f)
+	if err != nil {
+		return err
+	}
+	return s.send(b)
+}
+
+// encode marshals f behind its length prefix into the write buffer. A
+// frame that cannot be encoded ends the session: the connection is closed
+// so that the reader sees it end too.
+func (s *frameClientStream) encode(f *pb.PluginFrame) ([]byte, error) {
+	b := append(s.wbuf[:0], 0, 0, 0, 0)
+	b, err := proto.MarshalOptions{}.MarshalAppend(b, f)
+	if err == nil && len(b)-4 > maxFrame {
+		err = fmt.Errorf("%w: %d bytes", errFrameTooBig, len(b)-4)
+	}
+	if err != nil {
+		s.nc.Close()
+		return nil, err
+	}
+	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
+	if cap(b) <= 4*frameBuffer {
+		s.wbuf = b // keep ordinary buffers; let a rare huge one go
+	}
+	return b, nil
+}
+
+// send writes an encoded frame with one write; on failure the connection
+// is closed, so that the reader sees the session end.
+func (s *frameClientStream) send(b []byte) error {
+	if now := time.Now(); s.wdl.Sub(now) < frameWriteTimeout*3/4 {
+		s.wdl = now.Add(frameWriteTimeout)
+		_ = s.nc.SetWriteDeadline(s.wdl)
+	}
+	if _, err := s.nc.Write(b); err != nil {
+		s.nc.Close()
+		return err
+	}
+	return nil
+}
+
+// Recv reads the next frame into the stream's reused frame.
+func (s *frameClientStream) Recv() (*pb.GatewayFrame, error) {
+	f := &s.in
+	clear(f.Responses)
+	clear(f.Updates)
+	f.Responses, f.Updates = f.Responses[:0], f.Updates[:0]
+	return f, s.readMerge(f)
 }
 
 // frameServerStream is the gateway's side of a session on the data plane.

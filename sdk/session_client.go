@@ -22,13 +22,22 @@ const maxBatch = 512
 const ticketBuffer = 16
 
 // sessionClient is the plugin's side of the Seats Session stream: an
-// sdk.Seats whose calls are multiplexed by request id and batched by one
-// writer goroutine, while one reader goroutine dispatches responses and
-// ticket updates.
+// sdk.Seats whose calls are multiplexed by request id and sent in batches,
+// while one reader goroutine dispatches responses and ticket updates.
+//
+// On the data plane the callers write the frames themselves (flat
+// combining): a caller that finds nobody writing encodes every pending
+// request into one frame and writes it, then does so again for the
+// requests that arrived meanwhile. So a request costs no goroutine
+// hand-off on its way out, and a burst still leaves in one write. On a
+// gRPC stream, whose Send must not run under the lock, one writer
+// goroutine sends the batches instead.
 type sessionClient struct {
 	stream clientStream
-	wake   chan struct{} // cap 1: the writer has work
+	fw     frameWriter   // the data plane's writer; nil on a gRPC stream
+	wake   chan struct{} // cap 1: the writer goroutine has work (gRPC)
 	done   chan struct{} // closed when the session is over
+	free   sync.Pool     // *call, for reuse (data plane only)
 
 	mu        sync.Mutex
 	nextID    uint64
@@ -37,7 +46,9 @@ type sessionClient struct {
 	tickets   map[string]chan TicketUpdate
 	out       []*pb.Request
 	abandon   []uint64
-	err       error // why the session ended
+	writing   bool           // a caller is writing frames (data plane)
+	frame     pb.PluginFrame // the frame being encoded, reused (data plane)
+	err       error          // why the session ended
 }
 
 // clientStream is the plugin's side of one session: a gRPC Session stream
@@ -47,6 +58,16 @@ type clientStream interface {
 	Recv() (*pb.GatewayFrame, error)
 }
 
+// frameWriter is a stream whose frames are encoded and written in two
+// steps: encode runs under the session's lock, so a request's message is
+// read only while the lock is held and may be reused as soon as its
+// response arrives; send writes the encoded frame, outside the lock, by
+// one caller at a time.
+type frameWriter interface {
+	encode(*pb.PluginFrame) ([]byte, error)
+	send([]byte) error
+}
+
 // errNotSent marks a call refused because its session had already ended:
 // nothing reached the gateway, so the call may go on the next session.
 var errNotSent = errors.New("not sent")
@@ -54,6 +75,16 @@ var errNotSent = errors.New("not sent")
 type call struct {
 	resp    chan *pb.Response // cap 1, filled once under mu
 	updates chan TicketUpdate // a queued checkout's updates, set before resp is filled
+
+	// The request, and the messages of the frequent operations, kept with
+	// the call so that a reused call costs no allocation.
+	req      pb.Request
+	ref      pb.LeaseRef
+	checkout pb.CheckoutRequest
+	client   pb.Client
+	opCO     pb.Request_Checkout
+	opHB     pb.Request_Heartbeat
+	opCI     pb.Request_Checkin
 }
 
 var _ Seats = (*sessionClient)(nil)
@@ -76,9 +107,38 @@ func newSessionClient(stream clientStream, tickets map[string]chan TicketUpdate,
 		abandoned: map[uint64]bool{},
 		tickets:   tickets,
 	}
-	go c.writeLoop()
+	c.fw, _ = stream.(frameWriter)
+	if c.fw == nil {
+		go c.writeLoop()
+	}
 	go c.readLoop(onEnd)
 	return c
+}
+
+// newCall returns a call with an empty request, reused when it can be.
+func (c *sessionClient) newCall() *call {
+	if cl, ok := c.free.Get().(*call); ok {
+		return cl
+	}
+	return &call{resp: make(chan *pb.Response, 1)}
+}
+
+// recycle keeps cl for a later call. Only a call whose response arrived
+// is recycled, and only on the data plane: its request was encoded under
+// the lock before it was sent, so nothing reads it any more. (A gRPC
+// stream's writer marshals outside the lock, and an abandoned call's
+// request may not have been sent yet: those are left to the collector.)
+func (c *sessionClient) recycle(cl *call) {
+	if c.fw == nil {
+		return
+	}
+	cl.updates = nil
+	cl.req.Reset()
+	cl.ref.Reset()
+	cl.checkout.Reset()
+	cl.client.Reset()
+	cl.opCO.Checkout, cl.opHB.Heartbeat, cl.opCI.Checkin = nil, nil, nil
+	c.free.Put(cl)
 }
 
 // close ends the session from the plugin's side: calls fail from now on.
@@ -88,10 +148,64 @@ func (c *sessionClient) close() {
 	c.fail(fmt.Errorf("%w: session closed", ErrUnavailable))
 }
 
+// signal has the queued requests written, for a caller that does not
+// write them itself (the reader's undo of an abandoned checkout, a call
+// given up); c.mu held.
 func (c *sessionClient) signal() {
+	if c.fw != nil {
+		if !c.writing {
+			go func() {
+				c.mu.Lock()
+				c.flushLocked()
+				c.mu.Unlock()
+			}()
+		}
+		return
+	}
 	select {
 	case c.wake <- struct{}{}:
 	default:
+	}
+}
+
+// flushLocked writes the queued requests and abandons on the data plane,
+// frame after frame until none is left, unless another caller is already
+// doing so (it will take these too). c.mu is held on entry and on return,
+// and released while a frame is written.
+func (c *sessionClient) flushLocked() {
+	if c.writing {
+		return
+	}
+	c.writing = true
+	defer func() { c.writing = false }()
+	// When other calls are in flight, let the callers that are runnable
+	// queue theirs first: one frame then carries them all, which saves the
+	// gateway a read and a wake-up per request. A lone call goes at once.
+	if len(c.calls) > 1 {
+		c.mu.Unlock()
+		runtime.Gosched()
+		c.mu.Lock()
+	}
+	for c.err == nil && (len(c.out) > 0 || len(c.abandon) > 0) {
+		n := min(len(c.out), maxBatch)
+		c.frame.Requests, c.frame.Abandon = c.out[:n], c.abandon
+		b, err := c.fw.encode(&c.frame)
+		c.frame.Requests, c.frame.Abandon = nil, nil
+		// Encoded: the queue's arrays are reused for what comes next.
+		rest := copy(c.out, c.out[n:])
+		clear(c.out[rest:])
+		c.out, c.abandon = c.out[:rest], c.abandon[:0]
+		if err == nil {
+			c.mu.Unlock()
+			err = c.fw.send(b)
+			c.mu.Lock()
+		}
+		if err != nil {
+			// The connection is closed (send closes it on failure), so
+			// the reader sees the stream end and hands the tickets on.
+			c.endLocked(fmt.Errorf("%w: session send: %v", ErrUnavailable, err))
+			return
+		}
 	}
 }
 
@@ -160,9 +274,13 @@ func (c *sessionClient) dispatch(r *pb.Response) {
 		// it got, or a seat would be held until its TTL.
 		switch {
 		case co.GetGrant() != nil:
-			c.enqueueLocked(&pb.Request{Op: &pb.Request_Checkin{Checkin: &pb.LeaseRef{Lease: co.GetGrant().GetLease()}}})
+			cl := &call{resp: make(chan *pb.Response, 1)}
+			cl.req.Op = &pb.Request_Checkin{Checkin: &pb.LeaseRef{Lease: co.GetGrant().GetLease()}}
+			c.enqueueUndoLocked(cl)
 		case co.GetTicket() != "":
-			c.enqueueLocked(&pb.Request{Op: &pb.Request_Cancel{Cancel: &pb.TicketRef{Ticket: co.GetTicket()}}})
+			cl := &call{resp: make(chan *pb.Response, 1)}
+			cl.req.Op = &pb.Request_Cancel{Cancel: &pb.TicketRef{Ticket: co.GetTicket()}}
+			c.enqueueUndoLocked(cl)
 		}
 		return
 	}
@@ -242,29 +360,36 @@ func (c *sessionClient) takeTickets() map[string]chan TicketUpdate {
 	return t
 }
 
-func (c *sessionClient) enqueueLocked(req *pb.Request) uint64 {
+// enqueueLocked queues cl's request under a new id; c.mu held.
+func (c *sessionClient) enqueueLocked(cl *call) uint64 {
 	c.nextID++
-	req.Id = c.nextID
-	c.calls[req.Id] = &call{resp: make(chan *pb.Response, 1)}
-	c.out = append(c.out, req)
-	c.signal()
-	return req.Id
+	cl.req.Id = c.nextID
+	c.calls[cl.req.Id] = cl
+	c.out = append(c.out, &cl.req)
+	return cl.req.Id
 }
 
-// do sends req and waits for its response. The error is the call's
-// transport or gateway error, decoded.
-func (c *sessionClient) do(ctx context.Context, req *pb.Request) (*pb.Response, error) {
-	r, _, err := c.doCall(ctx, req)
+// enqueueUndoLocked queues a request nobody waits for (the undo of an
+// abandoned checkout); c.mu held.
+func (c *sessionClient) enqueueUndoLocked(cl *call) {
+	c.enqueueLocked(cl)
+	c.signal()
+}
+
+// do sends cl's request and waits for its response. The error is the
+// call's transport or gateway error, decoded. cl must not be used after.
+func (c *sessionClient) do(ctx context.Context, cl *call) (*pb.Response, error) {
+	r, _, err := c.doCall(ctx, cl)
 	return r, err
 }
 
-// doCall is do that also returns the call, for a queued checkout's updates.
-func (c *sessionClient) doCall(ctx context.Context, req *pb.Request) (*pb.Response, *call, error) {
+// doCall is do that also returns a queued checkout's updates.
+func (c *sessionClient) doCall(ctx context.Context, cl *call) (*pb.Response, chan TicketUpdate, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
 	if d, ok := ctx.Deadline(); ok {
-		req.TimeoutNs = int64(max(time.Until(d), time.Millisecond))
+		cl.req.TimeoutNs = int64(max(time.Until(d), time.Millisecond))
 	}
 	c.mu.Lock()
 	if c.err != nil {
@@ -272,8 +397,12 @@ func (c *sessionClient) doCall(ctx context.Context, req *pb.Request) (*pb.Respon
 		c.mu.Unlock()
 		return nil, nil, err
 	}
-	id := c.enqueueLocked(req)
-	cl := c.calls[id]
+	id := c.enqueueLocked(cl)
+	if c.fw != nil {
+		c.flushLocked()
+	} else {
+		c.signal()
+	}
 	c.mu.Unlock()
 
 	var r *pb.Response
@@ -281,7 +410,7 @@ func (c *sessionClient) doCall(ctx context.Context, req *pb.Request) (*pb.Respon
 	case r = <-cl.resp:
 	case <-ctx.Done():
 		var err error
-		if r, err = c.giveUp(id, cl, req, ctx.Err()); r == nil {
+		if r, err = c.giveUp(id, cl, ctx.Err()); r == nil {
 			return nil, nil, err
 		}
 	case <-c.done:
@@ -294,15 +423,17 @@ func (c *sessionClient) doCall(ctx context.Context, req *pb.Request) (*pb.Respon
 			return nil, nil, err
 		}
 	}
+	updates := cl.updates
+	c.recycle(cl)
 	if e := r.GetError(); e != nil {
 		return nil, nil, errorFromPB(e)
 	}
-	return r, cl, nil
+	return r, updates, nil
 }
 
 // giveUp abandons call id. If its response already arrived it is returned
 // instead, so that a granted lease is never lost.
-func (c *sessionClient) giveUp(id uint64, cl *call, req *pb.Request, cause error) (*pb.Response, error) {
+func (c *sessionClient) giveUp(id uint64, cl *call, cause error) (*pb.Response, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, pending := c.calls[id]; !pending {
@@ -310,7 +441,7 @@ func (c *sessionClient) giveUp(id uint64, cl *call, req *pb.Request, cause error
 	}
 	delete(c.calls, id)
 	if c.err == nil {
-		if req.GetCheckout() != nil {
+		if cl.req.GetCheckout() != nil {
 			c.abandoned[id] = true
 		}
 		c.abandon = append(c.abandon, id)
@@ -319,12 +450,23 @@ func (c *sessionClient) giveUp(id uint64, cl *call, req *pb.Request, cause error
 	return nil, cause
 }
 
+// leaseCall is a call whose operation takes a lease.
+func (c *sessionClient) leaseCall(lease string) *call {
+	cl := c.newCall()
+	cl.ref.Lease = lease
+	return cl
+}
+
 // Checkout implements Seats.
 func (c *sessionClient) Checkout(ctx context.Context, req CheckoutRequest) (*Checkout, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	r, cl, err := c.doCall(ctx, &pb.Request{Op: &pb.Request_Checkout{Checkout: checkoutRequestToPB(req)}})
+	cl := c.newCall()
+	checkoutRequestInto(&cl.checkout, &cl.client, req)
+	cl.opCO.Checkout = &cl.checkout
+	cl.req.Op = &cl.opCO
+	r, updates, err := c.doCall(ctx, cl)
 	if err != nil {
 		return nil, err
 	}
@@ -333,7 +475,7 @@ func (c *sessionClient) Checkout(ctx context.Context, req CheckoutRequest) (*Che
 		return nil, err
 	}
 	if co.Outcome == Queued {
-		co.Updates = cl.updates
+		co.Updates = updates
 	}
 	return co, nil
 }
@@ -343,7 +485,10 @@ func (c *sessionClient) Heartbeat(ctx context.Context, lease string) (LeaseState
 	if err := checkRequired(IdentLease, lease); err != nil {
 		return LeaseState{}, err
 	}
-	r, err := c.do(ctx, &pb.Request{Op: &pb.Request_Heartbeat{Heartbeat: &pb.LeaseRef{Lease: lease}}})
+	cl := c.leaseCall(lease)
+	cl.opHB.Heartbeat = &cl.ref
+	cl.req.Op = &cl.opHB
+	r, err := c.do(ctx, cl)
 	if err != nil {
 		return LeaseState{}, err
 	}
@@ -356,7 +501,10 @@ func (c *sessionClient) Checkin(ctx context.Context, lease string) error {
 	if err := checkRequired(IdentLease, lease); err != nil {
 		return err
 	}
-	_, err := c.do(ctx, &pb.Request{Op: &pb.Request_Checkin{Checkin: &pb.LeaseRef{Lease: lease}}})
+	cl := c.leaseCall(lease)
+	cl.opCI.Checkin = &cl.ref
+	cl.req.Op = &cl.opCI
+	_, err := c.do(ctx, cl)
 	return err
 }
 
@@ -365,7 +513,9 @@ func (c *sessionClient) Cancel(ctx context.Context, ticket string) error {
 	if err := checkRequired(IdentTicket, ticket); err != nil {
 		return err
 	}
-	_, err := c.do(ctx, &pb.Request{Op: &pb.Request_Cancel{Cancel: &pb.TicketRef{Ticket: ticket}}})
+	cl := c.newCall()
+	cl.req.Op = &pb.Request_Cancel{Cancel: &pb.TicketRef{Ticket: ticket}}
+	_, err := c.do(ctx, cl)
 	return err
 }
 
@@ -377,7 +527,9 @@ func (c *sessionClient) Remove(ctx context.Context, lease string, by Client) err
 	if err := by.Validate(); err != nil {
 		return err
 	}
-	_, err := c.do(ctx, &pb.Request{Op: &pb.Request_Remove{Remove: &pb.LeaseRef{Lease: lease, By: clientToPB(by)}}})
+	cl := c.newCall()
+	cl.req.Op = &pb.Request_Remove{Remove: &pb.LeaseRef{Lease: lease, By: clientToPB(by)}}
+	_, err := c.do(ctx, cl)
 	return err
 }
 
@@ -386,7 +538,9 @@ func (c *sessionClient) Status(ctx context.Context, q StatusQuery) ([]FeatureSta
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	r, err := c.do(ctx, &pb.Request{Op: &pb.Request_Status{Status: &pb.StatusQuery{Vendor: q.Vendor, Feature: q.Feature, CountsOnly: q.CountsOnly}}})
+	cl := c.newCall()
+	cl.req.Op = &pb.Request_Status{Status: &pb.StatusQuery{Vendor: q.Vendor, Feature: q.Feature, CountsOnly: q.CountsOnly}}
+	r, err := c.do(ctx, cl)
 	if err != nil {
 		return nil, err
 	}
@@ -395,13 +549,17 @@ func (c *sessionClient) Status(ctx context.Context, q StatusQuery) ([]FeatureSta
 
 // Reload implements Seats.
 func (c *sessionClient) Reload(ctx context.Context) error {
-	_, err := c.do(ctx, &pb.Request{Op: &pb.Request_Reload{Reload: &pb.Empty{}}})
+	cl := c.newCall()
+	cl.req.Op = &pb.Request_Reload{Reload: &pb.Empty{}}
+	_, err := c.do(ctx, cl)
 	return err
 }
 
 // PublicKey implements Seats.
 func (c *sessionClient) PublicKey(ctx context.Context) ([]byte, error) {
-	r, err := c.do(ctx, &pb.Request{Op: &pb.Request_PublicKey{PublicKey: &pb.Empty{}}})
+	cl := c.newCall()
+	cl.req.Op = &pb.Request_PublicKey{PublicKey: &pb.Empty{}}
+	r, err := c.do(ctx, cl)
 	if err != nil {
 		return nil, err
 	}
@@ -413,7 +571,9 @@ func (c *sessionClient) PublicKey(ctx context.Context) ([]byte, error) {
 
 // Sign implements Seats.
 func (c *sessionClient) Sign(ctx context.Context, data []byte) ([]byte, error) {
-	r, err := c.do(ctx, &pb.Request{Op: &pb.Request_Sign{Sign: &pb.Bytes{Data: data}}})
+	cl := c.newCall()
+	cl.req.Op = &pb.Request_Sign{Sign: &pb.Bytes{Data: data}}
+	r, err := c.do(ctx, cl)
 	if err != nil {
 		return nil, err
 	}

@@ -47,7 +47,7 @@ func framesOpener(socket string, cookie []byte) opener {
 		if err != nil {
 			return nil, nil, err
 		}
-		return frameClientStream{fc}, func() { fc.nc.Close() }, nil
+		return &frameClientStream{frameConn: fc}, func() { fc.nc.Close() }, nil
 	}
 }
 
