@@ -33,6 +33,13 @@ const (
 	maxBorrowS = 366 * 24 * 3600
 )
 
+// A CHECKOUT's REQUEST_KEY is at most maxRequestKey bytes; the gateway's
+// key is requestKeyPrefix and the client's.
+const (
+	maxRequestKey    = 128
+	requestKeyPrefix = "flexlm/"
+)
+
 // cleanupTimeout bounds the checkins done when a client disconnects.
 const cleanupTimeout = 10 * time.Second
 
@@ -271,6 +278,18 @@ func (c *conn) checkout(ctx context.Context, f *wire.Frame) error {
 	if req.Feature == "" {
 		return c.fail(f.ID, wire.CodeBadRequest, "CHECKOUT needs a FEATURE")
 	}
+	if f.Has(wire.TRequestKey) {
+		// The client asks again, after losing its connection (here or
+		// to another node of a cluster), with the key of the first ask:
+		// while the lease the key got lives, the gateway answers it
+		// again instead of taking more seats. The prefix keeps the keys
+		// of this protocol apart from others'.
+		key := f.GetStr(wire.TRequestKey)
+		if key == "" || len(key) > maxRequestKey {
+			return c.fail(f.ID, wire.CodeBadRequest, fmt.Sprintf("REQUEST_KEY must be 1 to %d bytes", maxRequestKey))
+		}
+		req.RequestKey = requestKeyPrefix + key
+	}
 	res, err := c.s.seats.Checkout(ctx, req)
 	if err != nil {
 		return c.seatsError(f.ID, err)
@@ -304,6 +323,25 @@ func (c *conn) hold(n int, g *sdk.Grant) {
 	c.mu.Lock()
 	c.leases[n] = held{id: g.Lease, borrowed: g.Borrowed}
 	c.mu.Unlock()
+	if g.Borrowed {
+		return // any connection may return it: nobody holds it
+	}
+	if prev := c.s.handles.setHolder(n, c); prev != nil && prev != c {
+		// A keyed checkout got a lease another connection held: the
+		// client lost that connection and asked again here. The lease
+		// is this connection's now; the old one must not give it back
+		// when it closes.
+		prev.disown(n, g.Lease)
+	}
+}
+
+// disown forgets lease id (handle n), which another connection took over.
+func (c *conn) disown(n int, id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h, ok := c.leases[n]; ok && h.id == id {
+		delete(c.leases, n)
+	}
 }
 
 // watchTicket relays a queued checkout's progress to the client under the
@@ -459,9 +497,12 @@ func (c *conn) cleanup() {
 	for _, t := range tickets {
 		_ = c.s.seats.Cancel(ctx, t)
 	}
-	for _, h := range leases {
+	for n, h := range leases {
 		if h.borrowed {
 			continue // a borrowed license outlives its connection
+		}
+		if !c.s.handles.releaseHolder(n, c) {
+			continue // taken over by the client's new connection
 		}
 		if err := c.s.seats.Checkin(ctx, h.id); err != nil {
 			c.s.log.Debug("checkin on disconnect", "lease", h.id, "error", err)

@@ -14,10 +14,37 @@ type handles struct {
 	ids  map[string]int // lease or ticket id -> handle
 	nums map[int]string // handle -> id
 	lent map[int]bool   // handles of borrowed licences
+	// holder is the connection that holds each lease handle; a lease a
+	// client checks out again on a new connection with its request key
+	// moves to that connection.
+	holder map[int]*conn
 }
 
 func newHandles() *handles {
-	return &handles{next: firstHandle, ids: map[string]int{}, nums: map[int]string{}, lent: map[int]bool{}}
+	return &handles{next: firstHandle, ids: map[string]int{}, nums: map[int]string{}, lent: map[int]bool{},
+		holder: map[int]*conn{}}
+}
+
+// setHolder records that c holds handle n and returns who held it before.
+func (h *handles) setHolder(n int, c *conn) *conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	prev := h.holder[n]
+	h.holder[n] = c
+	return prev
+}
+
+// releaseHolder forgets that c holds handle n, reporting whether it did:
+// false when another connection took the lease over.
+func (h *handles) releaseHolder(n int, c *conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	cur, ok := h.holder[n]
+	if ok && cur != c {
+		return false
+	}
+	delete(h.holder, n)
+	return true
 }
 
 // setBorrowed records that handle n is a borrowed licence, which any
@@ -78,6 +105,7 @@ func (h *handles) drop(id string) {
 		delete(h.ids, id)
 		delete(h.nums, n)
 		delete(h.lent, n)
+		delete(h.holder, n)
 	}
 }
 

@@ -62,9 +62,9 @@ func listClient(t *testing.T, list string) *client.Client {
 	return c
 }
 
-// TestFailoverToTheNextNode: a client served by the first node of its
-// list goes on with the second when the first stops: its token is
-// refreshed and released there, and new checkouts are granted there.
+// TestFailoverToTheNextNode: a client served by one node of its list
+// goes on with the other when that one stops: its token is refreshed and
+// released there, and new checkouts are granted there.
 func TestFailoverToTheNextNode(t *testing.T) {
 	seats := sdktest.NewSeats(sdktest.Feature{Name: "cad", Seats: 3, TTL: time.Minute})
 	a, b := startNode(t, seats), startNode(t, seats)
@@ -74,8 +74,10 @@ func TestFailoverToTheNextNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ServerName() != a.addr {
-		t.Fatalf("served by %s, want the first node %s", c.ServerName(), a.addr)
+	// Normally the first node; on a loaded machine its answer may come
+	// after the first retransmission went to the second.
+	if c.ServerName() == b.addr {
+		a, b = b, a
 	}
 
 	a.stop()

@@ -2,10 +2,16 @@ package client
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/licensegw/licensegw/internal/retry"
 
 	"github.com/licensegw/licensegw/plugins/flexlm/wire"
 )
@@ -64,6 +70,7 @@ type License struct {
 
 	c    *Client
 	req  CheckoutRequest // what a re-checkout asks for
+	key  string          // the request key of the checkout, which a re-checkout sends again
 	stop chan struct{}
 	done chan struct{}
 	lost chan struct{}
@@ -99,16 +106,46 @@ var errCheckedIn = errors.New("checked in")
 // queues again, at the back, for what is left of Wait (OnQueued reports
 // the new position). With reconnection off, or when it gives up, the
 // error wraps ErrClosed.
+//
+// A server that does not answer within Options.RequestTimeout is taken
+// for dead: its connection is closed and the checkout asked again, as
+// after a drop. With several servers, an "unavailable, retry" answer
+// (ERROR -96) closes the connection too and the checkout is asked of the
+// next server, with backoff, for up to Options.RetryUnavailable. Every
+// ask of one Checkout carries the same request key, so that a gateway
+// that granted an ask whose answer was lost gives that grant again
+// rather than more seats.
 func (c *Client) Checkout(ctx context.Context, req CheckoutRequest) (*License, error) {
 	v, err := c.vendorConn(ctx)
 	if err != nil {
 		return nil, err
 	}
+	key := newRequestKey()
 	deadline, wait := time.Now().Add(req.Wait), req.Wait
+	var (
+		unavailableSince time.Time
+		pauses           backoff.BackOff
+	)
 	for {
-		l, err := c.checkoutOn(ctx, v, req, wait)
-		if err == nil || !errors.Is(err, ErrClosed) || errors.Is(err, errClientClosed) ||
-			c.opts.NoReconnect || ctx.Err() != nil {
+		l, err := c.checkoutOn(ctx, v, req, wait, key)
+		switch {
+		case err == nil || errors.Is(err, errClientClosed) || c.opts.NoReconnect || ctx.Err() != nil:
+			return l, err
+		case errors.Is(err, ErrClosed): // the connection dropped: ask again once reconnected
+		case isUnavailable(err) && len(c.addrs) > 1 && c.opts.RetryUnavailable > 0:
+			if unavailableSince.IsZero() {
+				unavailableSince = time.Now()
+				pauses = retry.Policy{Initial: c.opts.MinBackoff, Max: c.opts.MaxBackoff}.BackOff()
+			}
+			if time.Since(unavailableSince) >= c.opts.RetryUnavailable {
+				return nil, err
+			}
+			if !retry.Sleep(ctx, pauses.NextBackOff()) {
+				return nil, fmt.Errorf("%w (last: %w)", ctx.Err(), err)
+			}
+			// This server cannot decide now: the next one may.
+			v.end(fmt.Errorf("server unavailable: %w", err))
+		default:
 			return l, err
 		}
 		if v, err = c.awaitVendor(ctx, v); err != nil {
@@ -122,34 +159,61 @@ func (c *Client) Checkout(ctx context.Context, req CheckoutRequest) (*License, e
 	}
 }
 
-// checkoutFrame is the CHECKOUT of req, queueing up to wait.
-func (c *Client) checkoutFrame(req CheckoutRequest, wait time.Duration) *wire.Frame {
+// isUnavailable reports whether err is the server's "unavailable, retry".
+func isUnavailable(err error) bool {
+	var se *ServerError
+	return errors.As(err, &se) && se.Code == wire.CodeUnavailable
+}
+
+// newRequestKey is a fresh CHECKOUT request key: 128 random bits.
+func newRequestKey() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand never fails on supported systems
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// checkoutFrame is the CHECKOUT of req, queueing up to wait, under the
+// request key key.
+func (c *Client) checkoutFrame(req CheckoutRequest, wait time.Duration, key string) *wire.Frame {
 	o := c.opts
 	return wire.New(wire.Checkout, 0).Str(wire.TFeature, req.Feature).Str(wire.TVendor, req.Vendor).
 		Str(wire.TVersion, req.Version).Int(wire.TCount, int64(max(req.Count, 1))).
 		Int(wire.TWaitMs, wait.Milliseconds()).Int(wire.TBorrowS, int64(req.Borrow/time.Second)).
-		Str(wire.TUser, o.User).Str(wire.THost, o.Host).Str(wire.TDisplay, o.Display).Str(wire.TProject, o.Project)
+		Str(wire.TUser, o.User).Str(wire.THost, o.Host).Str(wire.TDisplay, o.Display).Str(wire.TProject, o.Project).
+		Str(wire.TRequestKey, key)
 }
 
-// checkoutOn is one checkout attempt on the vendor connection v.
-func (c *Client) checkoutOn(ctx context.Context, v *conn, req CheckoutRequest, wait time.Duration) (*License, error) {
-	ch, stop, err := v.start(c.checkoutFrame(req, wait))
+// checkoutOn is one checkout attempt on the vendor connection v. A server
+// that sends no first answer within RequestTimeout ends v.
+func (c *Client) checkoutOn(ctx context.Context, v *conn, req CheckoutRequest, wait time.Duration, key string) (*License, error) {
+	ch, stop, err := v.start(c.checkoutFrame(req, wait, key))
 	if err != nil {
 		return nil, err
 	}
 	defer stop()
 	ticket := int64(-1)
+	first, cancelFirst := context.WithTimeout(ctx, c.opts.RequestTimeout)
+	defer cancelFirst()
 	for {
-		ans, err := v.nextFrame(ctx, ch)
+		wctx := ctx
+		if ticket < 0 {
+			wctx = first // until the first answer
+		}
+		ans, err := v.nextFrame(wctx, ch)
 		if err != nil {
 			if ctx.Err() != nil {
 				c.abandon(ctx, v, ch, ticket)
+				return nil, err
+			}
+			if first.Err() != nil && ticket < 0 {
+				v.end(fmt.Errorf("no answer to CHECKOUT within %v", c.opts.RequestTimeout))
+				return nil, v.Err()
 			}
 			return nil, err
 		}
 		switch ans.Type {
 		case wire.Granted:
-			return c.newLicense(v, ans, req)
+			return c.newLicense(v, ans, req, key)
 		case wire.Denied:
 			return nil, deniedOf(ans)
 		case wire.Queued:
@@ -205,9 +269,9 @@ func deniedOf(f *wire.Frame) *DeniedError {
 		InUse: int(f.GetInt(wire.TInUse)), Seats: int(f.GetInt(wire.TSeats))}
 }
 
-// newLicense starts the licence granted by f on v.
-func (c *Client) newLicense(v *conn, f *wire.Frame, req CheckoutRequest) (*License, error) {
-	l := &License{
+// newLicense starts the licence granted by f on v, asked under key.
+func (c *Client) newLicense(v *conn, f *wire.Frame, req CheckoutRequest, key string) (*License, error) {
+	l := &License{key: key,
 		Feature: f.GetStr(wire.TFeature), Vendor: f.GetStr(wire.TVendor), Version: f.GetStr(wire.TVersion),
 		Count: int(f.GetInt(wire.TCount)), Borrowed: f.GetBool(wire.TBorrowed),
 		c: c, stop: make(chan struct{}), done: make(chan struct{}), lost: make(chan struct{}),
@@ -277,10 +341,21 @@ func (l *License) Current() Grant {
 	return Grant{Handle: l.Handle, Lease: l.Lease, TTL: l.TTL, Expires: l.Expires, Reacquired: l.reacquired}
 }
 
+// minSilence is the least time without a heartbeat answered before the
+// connection is taken for dead (see heartbeat).
+const minSilence = 2 * time.Second
+
 // heartbeat renews the licence at a third of its TTL. While the client
 // reconnects it pauses until the licence is checked out again or lost.
+//
+// A server that answers no heartbeat (or answers "unavailable") for two
+// thirds of the TTL, and at least minSilence, is taken for dead: the
+// connection is closed, so that the client connects again (to the next
+// server of its list) and checks the licence out again while the
+// gateway still holds it.
 func (l *License) heartbeat() {
 	defer close(l.done)
+	lastOK := time.Now()
 	for {
 		l.mu.Lock()
 		v, handle, ttl, rebound := l.conn, l.Handle, l.TTL, l.rebound
@@ -303,6 +378,7 @@ func (l *License) heartbeat() {
 			}
 			select {
 			case <-rebound:
+				lastOK = time.Now()
 			case <-l.stop:
 				return
 			case <-l.lost:
@@ -319,12 +395,16 @@ func (l *License) heartbeat() {
 		case err != nil:
 			// A slow answer: try again next tick. A closed connection is
 			// seen by the select above.
+			if !errors.Is(err, ErrClosed) && !l.c.opts.NoReconnect && time.Since(lastOK) >= max(ttl*2/3, minSilence) {
+				v.end(fmt.Errorf("no heartbeat answered for %v: %w", time.Since(lastOK).Round(time.Millisecond), err))
+			}
 			continue
 		case ans.Type == wire.Gone:
 			l.c.unregister(l)
 			l.setLost(&GoneError{Reason: ans.GetStr(wire.TReason)})
 			return
 		}
+		lastOK = time.Now()
 	}
 }
 

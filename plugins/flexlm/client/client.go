@@ -38,6 +38,23 @@ type Options struct {
 	// this long: the licences still held are lost (Err wraps ErrClosed).
 	// 0 means DefaultGiveUpAfter; negative means never give up.
 	GiveUpAfter time.Duration
+
+	// ConnectTimeout bounds connecting to one server (its lmgrd, then
+	// its vendor daemon) before the next server of the list is tried.
+	// 0 means $FLEXLM_TIMEOUT (microseconds, as FlexLM reads it) when
+	// set, else DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// RequestTimeout bounds the wait for the first answer to a
+	// CHECKOUT: a server silent this long is taken for dead, its
+	// connection is closed and the checkout asked again (of the next
+	// server of the list). 0 means DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// RetryUnavailable is how long a checkout that servers answer
+	// "unavailable, retry" (ERROR -96: a cluster node that cannot reach
+	// its leader) is asked again of the next server of the list, with
+	// backoff. 0 means DefaultRetryUnavailable; negative, or a single
+	// server, returns the first such answer.
+	RetryUnavailable time.Duration
 }
 
 // Reconnection defaults (Options.MinBackoff, MaxBackoff, GiveUpAfter).
@@ -47,7 +64,17 @@ const (
 	// DefaultGiveUpAfter is FlexLM's default patience: five retries a
 	// minute apart.
 	DefaultGiveUpAfter = 5 * time.Minute
+	// DefaultConnectTimeout bounds connecting to one server.
+	DefaultConnectTimeout = 5 * time.Second
+	// DefaultRequestTimeout bounds the wait for a CHECKOUT's first answer.
+	DefaultRequestTimeout = 30 * time.Second
+	// DefaultRetryUnavailable rides over a cluster's leader election.
+	DefaultRetryUnavailable = 30 * time.Second
 )
+
+// EnvTimeout is FlexLM's variable for the connect timeout, in
+// microseconds.
+const EnvTimeout = "FLEXLM_TIMEOUT"
 
 func (o Options) withDefaults() Options {
 	if o.User == "" {
@@ -82,23 +109,39 @@ func (o Options) withDefaults() Options {
 	if o.GiveUpAfter == 0 {
 		o.GiveUpAfter = DefaultGiveUpAfter
 	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = DefaultConnectTimeout
+		if us, err := strconv.ParseInt(os.Getenv(EnvTimeout), 10, 64); err == nil && us > 0 {
+			o.ConnectTimeout = time.Duration(us) * time.Microsecond
+		}
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = DefaultRequestTimeout
+	}
+	if o.RetryUnavailable == 0 {
+		o.RetryUnavailable = DefaultRetryUnavailable
+	}
 	return o
 }
 
-// Client is a connection to one licence server: its lmgrd port and, once a
-// vendor call needs it, its vendor daemon. Like FlexLM's library it
-// survives a server restart: when the vendor connection drops it
-// reconnects (asking lmgrd for the vendor port again) and checks out again
-// every licence it held; see Options.NoReconnect. A Client is safe for
-// concurrent use.
+// Client is a connection to a licence server: its lmgrd port and, once a
+// vendor call needs it, its vendor daemon. The server may be one of a
+// list (a redundant triad, or the entries of a licence search path): the
+// Client uses one at a time and fails over to the next. Like FlexLM's
+// library it survives a server restart: when the vendor connection drops
+// it reconnects (asking lmgrd for the vendor port again) and checks out
+// again every licence it held; see Options.NoReconnect. A Client is safe
+// for concurrent use.
 type Client struct {
-	addr Address
-	opts Options
+	addrs []Address // the servers, in order
+	opts  Options
 
 	connMu sync.Mutex // serialises (re)connecting
 
 	mu          sync.Mutex
+	cur         int // index in addrs of the server in use (the last that served)
 	lmgrd       *conn
+	lmgrdAt     int // index in addrs of lmgrd's server
 	vendor      *conn
 	vendorName  string
 	licenses    map[*License]struct{} // held, to check out again on a new connection
@@ -109,30 +152,40 @@ type Client struct {
 	closing     chan struct{}
 }
 
-// Dial connects to the lmgrd port at addr ("port@host") and then to the
-// port of opts.Vendor's daemon, which lmgrd names.
-func Dial(ctx context.Context, addr string, opts Options) (*Client, error) {
-	as, err := ParseServers(addr)
+// Dial connects to the first server of spec that answers, at its lmgrd
+// port and then at the port of opts.Vendor's daemon, which lmgrd names.
+//
+// spec is a licence search path (ParseSearchPath): port@host, a triad
+// port@h1,port@h2,port@h3, a licence file, or several of those separated
+// by ':' (';' on Windows). "" means the environment's
+// (SearchPathFromEnv: $VENDOR_LICENSE_FILE, then $LM_LICENSE_FILE), else
+// 27000@localhost. Every server of the path is one the Client may fail
+// over to (see the package documentation).
+func Dial(ctx context.Context, spec string, opts Options) (*Client, error) {
+	if spec == "" {
+		spec = SearchPathFromEnv(opts.Vendor, os.Getenv)
+	}
+	if spec == "" {
+		spec = fmt.Sprintf("%d@localhost", DefaultPort)
+	}
+	as, err := ParseServers(spec)
 	if err != nil {
 		return nil, err
 	}
-	var errs []error
-	for _, a := range as {
-		c, err := DialAddress(ctx, a, opts)
-		if err == nil {
-			return c, nil
-		}
-		errs = append(errs, fmt.Errorf("%s: %w", a, err))
-	}
-	return nil, errors.Join(errs...)
+	return DialServers(ctx, as, opts)
 }
 
 // DialAddress is Dial for one server.
 func DialAddress(ctx context.Context, a Address, opts Options) (*Client, error) {
-	c, err := DialLmgrd(ctx, a, opts)
-	if err != nil {
-		return nil, err
+	return DialServers(ctx, []Address{a}, opts)
+}
+
+// DialServers is Dial for a list of servers, tried in order.
+func DialServers(ctx context.Context, as []Address, opts Options) (*Client, error) {
+	if len(as) == 0 {
+		return nil, fmt.Errorf("%w: no server", ErrBadAddress)
 	}
+	c := newClient(as, opts)
 	if _, err := c.vendorConn(ctx); err != nil {
 		c.Close()
 		return nil, err
@@ -144,10 +197,8 @@ func DialAddress(ctx context.Context, a Address, opts Options) (*Client, error) 
 // vendor daemon when first needed. Administrative tools use it so that
 // ServerInfo works while the vendor daemon is down.
 func DialLmgrd(ctx context.Context, a Address, opts Options) (*Client, error) {
-	opts = opts.withDefaults()
-	c := &Client{addr: a, opts: opts, vendorName: opts.Vendor, licenses: map[*License]struct{}{},
-		changed: make(chan struct{}), closing: make(chan struct{})}
-	l, err := c.dialLmgrd(ctx)
+	c := newClient([]Address{a}, opts)
+	l, err := c.dialLmgrd(ctx, a)
 	if err != nil {
 		return nil, err
 	}
@@ -155,11 +206,23 @@ func DialLmgrd(ctx context.Context, a Address, opts Options) (*Client, error) {
 	return c, nil
 }
 
-// Address is the server the client is connected to.
-func (c *Client) Address() Address { return c.addr }
+func newClient(as []Address, opts Options) *Client {
+	return &Client{addrs: as, opts: opts.withDefaults(), vendorName: opts.Vendor, licenses: map[*License]struct{}{},
+		changed: make(chan struct{}), closing: make(chan struct{})}
+}
 
-func (c *Client) dialLmgrd(ctx context.Context) (*conn, error) {
-	l, err := dialConn(ctx, c.addr.HostPort())
+// Address is the server the client is connected to (or was last).
+func (c *Client) Address() Address {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.addrs[c.cur]
+}
+
+// Servers is the list of servers the client fails over between.
+func (c *Client) Servers() []Address { return append([]Address(nil), c.addrs...) }
+
+func (c *Client) dialLmgrd(ctx context.Context, a Address) (*conn, error) {
+	l, err := dialConn(ctx, a.HostPort())
 	if err != nil {
 		return nil, err
 	}
@@ -171,13 +234,16 @@ func (c *Client) dialLmgrd(ctx context.Context) (*conn, error) {
 	return l, nil
 }
 
+// alive reports whether v is a connection that has not ended.
+func alive(v *conn) bool { return v != nil && v.Err() == nil }
+
 // lmgrdConn returns the lmgrd connection, dialling it again if it ended
 // (and reconnection is on).
 func (c *Client) lmgrdConn(ctx context.Context) (*conn, error) {
 	c.mu.Lock()
 	l := c.lmgrd
 	c.mu.Unlock()
-	if l.Err() == nil || c.opts.NoReconnect {
+	if alive(l) || l != nil && c.opts.NoReconnect {
 		return l, nil // a dead one answers its error
 	}
 	c.connMu.Lock()
@@ -185,20 +251,47 @@ func (c *Client) lmgrdConn(ctx context.Context) (*conn, error) {
 	return c.lmgrdConnLocked(ctx)
 }
 
-// lmgrdConnLocked is lmgrdConn under connMu.
+// lmgrdConnLocked is lmgrdConn under connMu: the servers are tried in
+// turn from the one in use.
 func (c *Client) lmgrdConnLocked(ctx context.Context) (*conn, error) {
 	c.mu.Lock()
-	l, closed := c.lmgrd, c.closed
+	l, closed, cur := c.lmgrd, c.closed, c.cur
 	c.mu.Unlock()
 	if closed {
 		return nil, errClientClosed
 	}
-	if l.Err() == nil {
+	if alive(l) {
 		return l, nil
 	}
-	nl, err := c.dialLmgrd(ctx)
+	var errs []error
+	for i := range c.addrs {
+		k := (cur + i) % len(c.addrs)
+		l, err := c.lmgrdAtLocked(ctx, k)
+		if err == nil {
+			return l, nil
+		}
+		if errors.Is(err, errClientClosed) || ctx.Err() != nil {
+			return nil, err
+		}
+		errs = append(errs, err)
+	}
+	return nil, c.joinErrors(errs)
+}
+
+// lmgrdAtLocked (under connMu) returns an lmgrd connection to server k,
+// the one there is or a new one, with ConnectTimeout.
+func (c *Client) lmgrdAtLocked(ctx context.Context, k int) (*conn, error) {
+	c.mu.Lock()
+	l, at := c.lmgrd, c.lmgrdAt
+	c.mu.Unlock()
+	if alive(l) && at == k {
+		return l, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.ConnectTimeout)
+	defer cancel()
+	nl, err := c.dialLmgrd(ctx, c.addrs[k])
 	if err != nil {
-		return nil, fmt.Errorf("lmgrd %s: %w", c.addr, err)
+		return nil, fmt.Errorf("lmgrd %s: %w", c.addrs[k], err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -206,8 +299,20 @@ func (c *Client) lmgrdConnLocked(ctx context.Context) (*conn, error) {
 		nl.close()
 		return nil, errClientClosed
 	}
-	c.lmgrd = nl
+	if c.lmgrd != nil {
+		c.lmgrd.close()
+	}
+	c.lmgrd, c.lmgrdAt = nl, k
 	return nl, nil
+}
+
+// joinErrors is the error of a pass over the servers that each failed:
+// the one error of a single server as it is, else every server's.
+func (c *Client) joinErrors(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return fmt.Errorf("no server of %d answered: %w", len(errs), errors.Join(errs...))
 }
 
 // vendorConn returns the vendor daemon connection, connecting (through
@@ -216,32 +321,72 @@ func (c *Client) vendorConn(ctx context.Context) (*conn, error) {
 	c.mu.Lock()
 	v := c.vendor
 	c.mu.Unlock()
-	if v != nil && v.Err() == nil {
+	if alive(v) {
 		return v, nil
 	}
 	c.connMu.Lock()
 	defer c.connMu.Unlock()
-	return c.connectLocked(ctx)
+	return c.connectLocked(ctx, false)
 }
 
-// connectLocked (under connMu) asks lmgrd for the vendor port and connects
-// there, unless another caller already did. A new connection is watched
-// by supervise, which reconnects when it drops.
-func (c *Client) connectLocked(ctx context.Context) (*conn, error) {
+// connectLocked (under connMu) connects to a vendor daemon, unless another
+// caller already did: it tries the servers in turn, from the one in use
+// or, with next (after that one failed), from the one after it. A new
+// connection is watched by supervise, which reconnects when it drops.
+func (c *Client) connectLocked(ctx context.Context, next bool) (*conn, error) {
 	c.mu.Lock()
-	v, closed := c.vendor, c.closed
+	v, closed, cur := c.vendor, c.closed, c.cur
 	c.mu.Unlock()
 	if closed {
 		return nil, errClientClosed
 	}
-	if v != nil && v.Err() == nil {
+	if alive(v) {
 		return v, nil
 	}
-	l, err := c.lmgrdConnLocked(ctx)
+	n := len(c.addrs)
+	if next {
+		cur++
+	}
+	var errs []error
+	down := 0
+	for i := range n {
+		k := (cur + i) % n
+		v, err := c.connectTo(ctx, k)
+		if err == nil {
+			return v, nil
+		}
+		if errors.Is(err, errClientClosed) || ctx.Err() != nil {
+			return nil, err
+		}
+		if isVendorDown(err) {
+			down++
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", c.addrs[k], err))
+	}
+	if n == 1 {
+		return nil, errors.Unwrap(errs[0])
+	}
+	if down > 0 && down < n {
+		// lmdown on some servers only: the others may come back, so
+		// the error must not end reconnection as lmdown does.
+		return nil, fmt.Errorf("no server of %d answered: %s", n, errors.Join(errs...))
+	}
+	return nil, c.joinErrors(errs)
+}
+
+// connectTo (under connMu) asks server k's lmgrd for the vendor port and
+// connects there, within ConnectTimeout.
+func (c *Client) connectTo(ctx context.Context, k int) (*conn, error) {
+	l, err := c.lmgrdAtLocked(ctx, k)
 	if err != nil {
 		return nil, err
 	}
-	ans, err := l.request(ctx, wire.New(wire.VendorPort, 0).Str(wire.TVendor, c.vendorName))
+	ctx, cancel := context.WithTimeout(ctx, c.opts.ConnectTimeout)
+	defer cancel()
+	c.mu.Lock()
+	name := c.vendorName
+	c.mu.Unlock()
+	ans, err := l.request(ctx, wire.New(wire.VendorPort, 0).Str(wire.TVendor, name))
 	if err != nil {
 		var se *ServerError
 		if !errors.As(err, &se) && !c.opts.NoReconnect {
@@ -251,11 +396,12 @@ func (c *Client) connectLocked(ctx context.Context) (*conn, error) {
 		}
 		return nil, fmt.Errorf("vendor port: %w", err)
 	}
-	port, name := int(ans.GetInt(wire.TPort)), c.vendorName
+	port := int(ans.GetInt(wire.TPort))
 	if name == "" {
 		name = ans.GetStr(wire.TVendor)
 	}
-	v, err = dialConn(ctx, net.JoinHostPort(c.addr.Host, strconv.Itoa(port)))
+	host := c.addrs[k].Host
+	v, err := dialConn(ctx, net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		return nil, fmt.Errorf("vendor daemon %s at port %d: %w", name, port, err)
 	}
@@ -269,7 +415,7 @@ func (c *Client) connectLocked(ctx context.Context) (*conn, error) {
 		v.close()
 		return nil, errClientClosed
 	}
-	c.vendor, c.vendorName, c.gaveUp = v, name, nil
+	c.vendor, c.vendorName, c.gaveUp, c.cur = v, name, nil, k
 	c.signalLocked()
 	if !c.opts.NoReconnect && !c.supervising {
 		c.supervising = true
@@ -308,7 +454,10 @@ func (c *Client) Close() error {
 	if v != nil {
 		v.close()
 	}
-	return l.close()
+	if l != nil {
+		l.close()
+	}
+	return nil
 }
 
 // VendorInfo is a vendor daemon as lmgrd reports it.

@@ -15,7 +15,7 @@ import (
 // *DeniedError or *ServerError) is wrapped too.
 var ErrNotReacquired = errors.New("flexlm client: licence not checked out again after reconnecting")
 
-// attemptTimeout bounds one reconnection attempt and one re-checkout.
+// attemptTimeout bounds one re-checkout.
 const attemptTimeout = 10 * time.Second
 
 // reacquireTries is how often a re-checkout is asked before a refusal
@@ -49,8 +49,9 @@ func (c *Client) supervise(v *conn) {
 	}
 }
 
-// reconnect connects to the vendor daemon again, pausing with exponential
-// backoff and full jitter before each attempt, until GiveUpAfter.
+// reconnect connects to a vendor daemon again, the next server's first,
+// pausing with exponential backoff and full jitter before each pass over
+// the servers, until GiveUpAfter.
 func (c *Client) reconnect() (*conn, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -71,10 +72,10 @@ func (c *Client) reconnect() (*conn, error) {
 		return nil, errClientClosed
 	}
 	v, err := retry.Do(ctx, policy, func() (*conn, error) {
-		actx, acancel := context.WithTimeout(ctx, attemptTimeout)
-		defer acancel()
+		// Each pass goes over the list from the server after the one
+		// that failed; ConnectTimeout bounds each server.
 		c.connMu.Lock()
-		v, err := c.connectLocked(actx)
+		v, err := c.connectLocked(ctx, true)
 		c.connMu.Unlock()
 		if errors.Is(err, errClientClosed) || isVendorDown(err) {
 			return nil, retry.Permanent(err)
@@ -225,7 +226,7 @@ func (c *Client) reacquireOne(v *conn, l *License) error {
 	}()
 	_, err := retry.Do(ctx, policy, func() (struct{}, error) {
 		actx, acancel := context.WithTimeout(ctx, attemptTimeout)
-		ans, err := v.request(actx, c.checkoutFrame(l.req, 0))
+		ans, err := v.request(actx, c.checkoutFrame(l.req, 0, l.key))
 		acancel()
 		switch {
 		case err != nil:

@@ -79,18 +79,29 @@ func loc(st *Status) *time.Location {
 }
 
 func writeServer(w *errWriter, st *Status) {
-	w.printf("License server status: %d@%s\n", st.Port, st.Host)
+	if len(st.Servers) > 0 {
+		w.printf("License server status: %s\n", st.System)
+	} else {
+		w.printf("License server status: %d@%s\n", st.Port, st.Host)
+	}
 	files := strings.Join(st.LicenseFiles, ":")
 	w.printf("    License file(s) on %s: %s:\n\n", st.Host, files)
-	if st.Up {
-		role := ""
-		if st.Master {
-			role = " (MASTER)"
-		}
-		w.printf("%10s: license server UP%s v%s\n\n", st.Host, role, strings.TrimPrefix(st.ServerVersion, "v"))
-	} else {
-		w.printf("%10s: license server DOWN\n\n", st.Host)
+	servers := st.Servers
+	if len(servers) == 0 {
+		servers = []Server{{Host: st.Host, Up: st.Up, Master: st.Master, Version: st.ServerVersion}}
 	}
+	for _, s := range servers {
+		if s.Up {
+			role := ""
+			if s.Master {
+				role = " (MASTER)"
+			}
+			w.printf("%10s: license server UP%s v%s\n", s.Host, role, strings.TrimPrefix(s.Version, "v"))
+		} else {
+			w.printf("%10s: license server DOWN\n", s.Host)
+		}
+	}
+	w.printf("\n")
 	w.printf("Vendor daemon status (on %s):\n\n", st.Host)
 	for _, v := range st.Vendors {
 		if v.Up {

@@ -17,8 +17,23 @@ type Status struct {
 	Master        bool     // printed as "(MASTER)"
 	ServerVersion string   // e.g. "11.19.5", printed with a leading v
 
+	// System and Servers describe a redundant server system (a triad):
+	// System is its "port@h1,port@h2,port@h3" and Servers each of its
+	// servers, printed one line each; Host and Port are then the server
+	// the status was read from. Empty for a single server.
+	System  string
+	Servers []Server
+
 	Vendors  []Vendor
 	Features []Feature
+}
+
+// Server is one server of a redundant system.
+type Server struct {
+	Host    string
+	Up      bool
+	Master  bool   // printed as "(MASTER)"
+	Version string // when up
 }
 
 // Vendor is a vendor daemon's state.

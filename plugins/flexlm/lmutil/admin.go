@@ -32,7 +32,7 @@ func (r *runner) dial(ctx context.Context, spec, program string) (*client.Client
 
 func (r *runner) lmremove(args []string) int {
 	fs := r.flags("lmremove")
-	spec := fs.String("c", r.defaultSpec(), "licence server(s)")
+	spec := fs.String("c", r.defaultSpec(""), "licence server(s)")
 	byHandle := fs.Bool("h", false, "remove by handle: feature host port handle")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -75,7 +75,7 @@ func (r *runner) lmremove(args []string) int {
 
 func (r *runner) lmreread(args []string) int {
 	fs := r.flags("lmreread")
-	spec := fs.String("c", r.defaultSpec(), "licence server(s)")
+	spec := fs.String("c", r.defaultSpec(""), "licence server(s)")
 	fs.String("vendor", "", "accepted for compatibility; every vendor is reread")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -99,7 +99,7 @@ func (r *runner) lmreread(args []string) int {
 
 func (r *runner) lmdown(args []string) int {
 	fs := r.flags("lmdown")
-	spec := fs.String("c", r.defaultSpec(), "licence server(s)")
+	spec := fs.String("c", r.defaultSpec(""), "licence server(s)")
 	fs.Bool("q", false, "accepted for compatibility: lmutil never prompts")
 	fs.Bool("force", false, "accepted for compatibility")
 	fs.String("vendor", "", "accepted for compatibility")

@@ -17,7 +17,7 @@ import (
 
 func (r *runner) lmstat(args []string) int {
 	fs := r.flags("lmstat")
-	spec := fs.String("c", r.defaultSpec(), "licence server(s): port@host[,port@host] or a licence file")
+	spec := fs.String("c", "", "licence search path: port@host, a triad port@h1,port@h2,port@h3, or a licence file; several separated by "+string(client.ListSeparator)+" (default: $VENDOR_LICENSE_FILE with -S, $LM_LICENSE_FILE, else 27000@localhost)")
 	all := fs.Bool("a", false, "show everything")
 	allToo := fs.Bool("A", false, "same as -a")
 	feature := fs.String("f", "", "show the users of one feature")
@@ -31,18 +31,27 @@ func (r *runner) lmstat(args []string) int {
 		lmstat.WriteVersion(r.out, toolVersion(), 1, arch())
 		return 0
 	}
-	servers, err := client.ParseServers(*spec)
+	if *spec == "" {
+		*spec = r.defaultSpec(*vendor)
+	}
+	systems, err := client.ParseSearchPath(*spec)
 	if err != nil {
 		fmt.Fprintf(r.err, "lmstat: %v\n", err)
 		return 2
 	}
 	opts := lmstat.Options{All: *all || *allToo, Feature: *feature, Features: *table}
 	status := 0
-	for i, a := range servers {
+	for i, sys := range systems {
 		if i > 0 {
 			fmt.Fprintln(r.out)
 		}
-		if err := r.statusOf(a, *vendor, opts); err != nil {
+		var err error
+		if len(sys) == 1 {
+			err = r.statusOf(sys[0], *vendor, opts)
+		} else {
+			err = r.statusOfSystem(sys, *vendor, opts)
+		}
+		if err != nil {
 			status = 1
 		}
 	}
@@ -71,7 +80,64 @@ func (r *runner) statusOf(a client.Address, vendor string, opts lmstat.Options) 
 		lmstat.CannotConnect(r.out, a.Host, errno, reason)
 		return err
 	}
-	st.Location, st.Up, st.Master, st.ServerVersion = si.Location, true, true, si.Version
+	st.Up, st.Master = true, true
+	return r.writeStatus(ctx, c, si, st, a, vendor, opts)
+}
+
+// statusOfSystem prints the status of a redundant system (a triad): a
+// line for each of its servers, then the features as the first server
+// that answers reports them. That server is marked MASTER: it is the one
+// this status comes from (every node of a licensegw cluster serves the
+// same licences). The system is up when one server answers.
+func (r *runner) statusOfSystem(sys client.System, vendor string, opts lmstat.Options) error {
+	st := &lmstat.Status{Tool: toolLine(), Now: r.opts.Now(), Location: r.opts.Location, System: sys.String()}
+	var (
+		primary   *client.Client
+		primaryAt client.Address
+		info      *client.ServerInfo
+		lastErr   error
+	)
+	for _, a := range sys {
+		srv := lmstat.Server{Host: a.Host}
+		ctx, cancel := context.WithTimeout(r.ctx, r.opts.Timeout)
+		c, err := client.DialLmgrd(ctx, a, client.Options{Vendor: vendor, Program: "lmstat"})
+		var si *client.ServerInfo
+		if err == nil {
+			si, err = c.ServerInfo(ctx)
+		}
+		cancel()
+		switch {
+		case err != nil:
+			lastErr = fmt.Errorf("%s: %w", a, err)
+			if c != nil {
+				c.Close()
+			}
+		case primary == nil:
+			primary, primaryAt, info = c, a, si
+			srv = lmstat.Server{Host: si.Host, Up: true, Master: true, Version: si.Version}
+		default:
+			srv = lmstat.Server{Host: si.Host, Up: true, Version: si.Version}
+			c.Close()
+		}
+		st.Servers = append(st.Servers, srv)
+	}
+	if primary == nil {
+		lmstat.WriteHeader(r.out, st)
+		errno, reason := describe(lastErr)
+		lmstat.CannotConnect(r.out, sys.String(), errno, reason)
+		return lastErr
+	}
+	defer primary.Close()
+	ctx, cancel := context.WithTimeout(r.ctx, r.opts.Timeout)
+	defer cancel()
+	st.Up, st.Master = true, true
+	return r.writeStatus(ctx, primary, info, st, primaryAt, vendor, opts)
+}
+
+// writeStatus completes st with what the server c (at a) reports and
+// prints it.
+func (r *runner) writeStatus(ctx context.Context, c *client.Client, si *client.ServerInfo, st *lmstat.Status, a client.Address, vendor string, opts lmstat.Options) error {
+	st.Location, st.ServerVersion = si.Location, si.Version
 	st.Host = si.Host
 	st.Port = si.Port
 	st.LicenseFiles = si.LicenseFiles

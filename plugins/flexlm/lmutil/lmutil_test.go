@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/licensegw/licensegw/internal/golden"
+	"github.com/licensegw/licensegw/plugins/flexlm"
 	"github.com/licensegw/licensegw/plugins/flexlm/client"
 	"github.com/licensegw/licensegw/plugins/flexlm/internal/flextest"
 	"github.com/licensegw/licensegw/sdk"
@@ -340,11 +341,52 @@ func TestServersFromLicenceFileAndList(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "License server status: LMGRD_PORT@gw-01") {
 		t.Errorf("lmstat -c licence file: exit %d\n%s", code, out)
 	}
-	// A list: the first server is down, the second answers; the exit status
-	// says not everything was reachable.
-	out, _, code = run(t, srv, "lmstat", "-c", "1@127.0.0.1,"+srv.LmgrdSpec())
+	// A search path: two server systems tried in turn, the first down, the
+	// second answering; the exit status says not everything was
+	// reachable.
+	sep := string(client.ListSeparator)
+	out, _, code = run(t, srv, "lmstat", "-c", "1@127.0.0.1"+sep+srv.LmgrdSpec())
 	if code == 0 || !strings.Contains(out, "Cannot connect") || !strings.Contains(out, "acme: UP") {
-		t.Errorf("lmstat -c list: exit %d\n%s", code, out)
+		t.Errorf("lmstat -c search path: exit %d\n%s", code, out)
+	}
+	// A triad: one server system, up while one of its servers is.
+	out, _, code = run(t, srv, "lmstat", "-c", "1@127.0.0.1,"+srv.LmgrdSpec())
+	want := "License server status: 1@127.0.0.1,LMGRD_PORT@127.0.0.1\n" +
+		"    License file(s) on gw-01: acme.lic:\n\n" +
+		" 127.0.0.1: license server DOWN\n" +
+		"     gw-01: license server UP (MASTER) v" + flexlm.Version + "\n\n" +
+		"Vendor daemon status (on gw-01):\n\n      acme: UP v" + flexlm.Version + "\n"
+	if code != 0 || !strings.Contains(out, want) || strings.Contains(out, "Cannot connect") {
+		t.Errorf("lmstat -c triad: exit %d\n%s\nwant it to contain\n%s", code, out, want)
+	}
+	// A triad of which no server answers.
+	out, _, code = run(t, srv, "lmstat", "-c", "1@127.0.0.1,2@127.0.0.1")
+	if code == 0 || !strings.Contains(out, "1@127.0.0.1,2@127.0.0.1: Cannot connect to license server system.") {
+		t.Errorf("lmstat -c dead triad: exit %d\n%s", code, out)
+	}
+}
+
+// TestSearchPathFromEnvironment: without -c, lmstat reads the vendor's
+// variable (with -S) before $LM_LICENSE_FILE.
+func TestSearchPathFromEnvironment(t *testing.T) {
+	srv := flextest.Start(t, newSeats(), config(nil))
+	env := map[string]string{"ACME_LICENSE_FILE": srv.LmgrdSpec(), "LM_LICENSE_FILE": "1@127.0.0.1"}
+	lmstat := func(args ...string) (string, int) {
+		var out, errb bytes.Buffer
+		code := Run(context.Background(), append([]string{"lmstat"}, args...), &out, &errb, Options{
+			Now: func() time.Time { return base }, Timeout: 5 * time.Second, Location: time.UTC,
+			Getenv: func(k string) string { return env[k] },
+		})
+		return out.String(), code
+	}
+	out, code := lmstat("-S", "acme")
+	if code == 0 || !strings.Contains(out, "acme: UP") || !strings.Contains(out, "Cannot connect") ||
+		strings.Index(out, "acme: UP") > strings.Index(out, "Cannot connect") {
+		t.Errorf("lmstat -S acme: exit %d, want the vendor's server first, then $LM_LICENSE_FILE's:\n%s", code, out)
+	}
+	out, code = lmstat()
+	if code == 0 || strings.Contains(out, "acme: UP") {
+		t.Errorf("lmstat without -S: exit %d, want $LM_LICENSE_FILE's server only:\n%s", code, out)
 	}
 }
 

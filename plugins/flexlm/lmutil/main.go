@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/licensegw/licensegw/plugins/flexlm"
+	"github.com/licensegw/licensegw/plugins/flexlm/client"
 )
 
 // Verbs are the sub-commands Main knows.
@@ -94,9 +95,12 @@ func Usage(w io.Writer) {
   lmhostid [-hostname]
   lmver
 
--c takes port@host, @host, a comma-separated list of those, or a licence
-file whose SERVER lines name the servers (default: $LM_LICENSE_FILE, else
-27000@localhost).
+-c takes a licence search path: port@host, @host (port 27000), a redundant
+triad port@h1,port@h2,port@h3 (one server system; lmstat shows each of its
+servers and the status of the first that answers), or a licence file (its
+SERVER lines) or directory (its *.lic files); several of those separated by
+'`+string(client.ListSeparator)+`' are tried in turn. Default: $VENDOR_LICENSE_FILE (with -S vendor),
+then $LM_LICENSE_FILE, else 27000@localhost.
 `)
 }
 
@@ -133,10 +137,12 @@ func (r *runner) flags(name string) *flag.FlagSet {
 	return fs
 }
 
-// server spec default: $LM_LICENSE_FILE, else 27000@localhost.
-func (r *runner) defaultSpec() string {
-	if v := r.opts.Getenv("LM_LICENSE_FILE"); v != "" {
+// defaultSpec is the search path when -c is not given: the environment's
+// ($VENDOR_LICENSE_FILE when a vendor is named, then $LM_LICENSE_FILE),
+// else 27000@localhost.
+func (r *runner) defaultSpec(vendor string) string {
+	if v := client.SearchPathFromEnv(vendor, r.opts.Getenv); v != "" {
 		return v
 	}
-	return "27000@localhost"
+	return fmt.Sprintf("%d@localhost", client.DefaultPort)
 }

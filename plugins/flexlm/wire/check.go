@@ -30,6 +30,7 @@ var tagKinds = [...]kind{
 	TKind: kindStr, TName: kindStr, TCode: kindInt, TServerHost: kindStr, TServerVer: kindStr,
 	TDescription: kindStr, TReserved: kindInt, TBorrowed: kindInt, TProtocol: kindStr,
 	TProgram: kindStr, TRole: kindStr, TStartDate: kindInt, TZoneName: kindStr, TZoneOffset: kindInt,
+	TRequestKey: kindStr,
 }
 
 func (t Tag) kind() kind {

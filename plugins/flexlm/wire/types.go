@@ -99,6 +99,7 @@ const (
 	TStartDate   Tag = 37 // (i) unix seconds: feature usable from
 	TZoneName    Tag = 38 // (s) the server's time zone name, e.g. "CET"
 	TZoneOffset  Tag = 39 // (i) the server's UTC offset now, seconds east
+	TRequestKey  Tag = 40 // (s) CHECKOUT: the client's key of this checkout, the same when it is asked again
 )
 
 var tagNames = [...]string{
@@ -110,6 +111,7 @@ var tagNames = [...]string{
 	TKind: "KIND", TName: "NAME", TCode: "CODE", TServerHost: "SERVER_HOST", TServerVer: "SERVER_VER",
 	TDescription: "DESCRIPTION", TReserved: "RESERVED", TBorrowed: "BORROWED", TProtocol: "PROTOCOL",
 	TProgram: "PROGRAM", TRole: "ROLE", TStartDate: "START_DATE", TZoneName: "ZONE_NAME", TZoneOffset: "ZONE_OFFSET",
+	TRequestKey: "REQUEST_KEY",
 }
 
 // String is the tag's name in docs/flexlm.md (USER, COUNT, ...), or tagN
