@@ -9,14 +9,30 @@
 //	lic, err := c.Checkout(ctx, client.CheckoutRequest{Feature: "cad_pro", Wait: time.Minute})
 //	defer lic.Checkin(ctx)
 //
+// # Server lists and failover
+//
+// Dial takes a licence search path as FlexLM's clients do: port@host, a
+// redundant triad port@h1,port@h2,port@h3, licence files, several of those
+// separated by ':' (';' on Windows); "" reads $VENDOR_LICENSE_FILE and
+// $LM_LICENSE_FILE (ParseSearchPath, SearchPathFromEnv). The client uses
+// one server at a time and moves to the next when the connection is
+// refused or drops, when a CHECKOUT gets no answer within
+// Options.RequestTimeout, when a CHECKOUT is answered "unavailable, retry"
+// (ERROR -96, with Options.RetryUnavailable), and when heartbeats go
+// unanswered for two thirds of a licence's TTL. Every ask of one Checkout,
+// and every re-checkout after a reconnection, carries the checkout's
+// request key, so that the gateway gives a lease it granted already
+// again instead of more seats.
+//
 // # Reconnection
 //
 // As with FlexLM, licences belong to the vendor connection: the server
 // gives them back when it closes, and the gateway when the plugin or the
 // gateway restarts. So, like FlexLM's library, a Client survives a server
 // restart or a network blip by itself. When the vendor connection drops it
-// reconnects, pausing Options.MinBackoff doubling to MaxBackoff (with
-// full jitter) between attempts, and asks lmgrd for the vendor port again; then
+// reconnects (to the next server of its list first), pausing
+// Options.MinBackoff doubling to MaxBackoff (with full jitter) between
+// attempts, and asks lmgrd for the vendor port again; then
 // it checks out again, at once (no queueing), every licence it held: the
 // same feature, minimum version and count for the same user, host and
 // display. The License stays valid: Current reports its new handle and
