@@ -66,6 +66,10 @@ type Elector struct {
 	won     chan struct{}
 	lost    chan struct{}
 	lostErr error
+
+	stepReq chan chan error // StepDown's requests to the renewing loop
+	stepped chan struct{}   // closed once this node stepped down
+	ran     chan struct{}   // closed when Run returns
 }
 
 // NewElector creates (or opens) the lease bucket. It retries while
@@ -103,13 +107,17 @@ func NewElector(ctx context.Context, cfg ElectorConfig) (*Elector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Elector{cfg: cfg, kv: kv, won: make(chan struct{}), lost: make(chan struct{})}, nil
+	return &Elector{cfg: cfg, kv: kv, won: make(chan struct{}), lost: make(chan struct{}),
+		stepReq: make(chan chan error), stepped: make(chan struct{}), ran: make(chan struct{})}, nil
 }
 
 // Run campaigns until ctx ends, and once elected renews the lease until it
-// is lost or ctx ends; it then returns. Won is closed when this node leads,
-// Lost when it stopped leading (not when ctx ended first).
+// is lost, this node steps down or ctx ends; it then returns. Won is closed
+// when this node leads, Lost when it stopped leading against its will (not
+// when ctx ended first, nor after StepDown: SteppedDown is closed then).
+// An elector leads once: to stand again, a node makes a new one.
 func (e *Elector) Run(ctx context.Context) {
+	defer close(e.ran)
 	term, ok := e.campaign(ctx)
 	if !ok {
 		return
@@ -124,11 +132,49 @@ func (e *Elector) Run(ctx context.Context) {
 	e.mu.Lock()
 	e.leading = false
 	e.mu.Unlock()
-	if err != nil {
+	switch {
+	case errors.Is(err, errSteppedDown):
+		close(e.stepped)
+	case err != nil:
 		e.lostErr = err
 		close(e.lost)
 	}
 }
+
+// errSteppedDown ends renew after StepDown released the lease.
+var errSteppedDown = errors.New("cluster: stepped down")
+
+// ErrNotLeading is StepDown's answer on a node that does not lead.
+var ErrNotLeading = errors.New("cluster: this node does not lead")
+
+// StepDown gives the leadership up: the lease is deleted on its revision
+// (so a newer lease is never touched) and this elector does not campaign
+// again, so another node's next Create wins within its TryEvery. It
+// returns once the lease is released, with ErrNotLeading when this node
+// does not lead, or with the deletion's error (the lease then expires
+// after its TTL; the node must stop answering all the same).
+func (e *Elector) StepDown(ctx context.Context) error {
+	if leading, _ := e.Leading(); !leading {
+		return ErrNotLeading
+	}
+	res := make(chan error, 1)
+	select {
+	case e.stepReq <- res:
+	case <-e.ran:
+		return ErrNotLeading
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-res:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// SteppedDown is closed once StepDown has released the lease.
+func (e *Elector) SteppedDown() <-chan struct{} { return e.stepped }
 
 // campaign tries to create the key until it wins or ctx ends.
 func (e *Elector) campaign(ctx context.Context) (uint64, bool) {
@@ -190,10 +236,16 @@ func (e *Elector) renew(ctx context.Context, rev uint64) error {
 		case <-ctx.Done():
 			// A clean stop hands over at once: the next candidate need
 			// not wait for the key to expire.
-			c, cancel := context.WithTimeout(context.Background(), time.Second)
-			_ = e.kv.Delete(c, leaderKey, jetstream.LastRevision(rev))
-			cancel()
+			_ = e.release(rev)
 			return nil
+		case res := <-e.stepReq:
+			err := e.release(rev)
+			if err != nil {
+				err = fmt.Errorf("cluster: release the leader lease: %w", err)
+			}
+			e.cfg.Log.Info("stepped down", "term", self.Term, "error", err)
+			res <- err
+			return errSteppedDown
 		case <-tick.C:
 		}
 		began := time.Now()
@@ -214,6 +266,13 @@ func (e *Elector) renew(ctx context.Context, rev uint64) error {
 			e.cfg.Log.Warn("renewing the leader lease failed; retrying", "error", err)
 		}
 	}
+}
+
+// release deletes the lease if it is still at revision rev.
+func (e *Elector) release(rev uint64) error {
+	c, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return e.kv.Delete(c, leaderKey, jetstream.LastRevision(rev))
 }
 
 func isWrongRevision(err error) bool {

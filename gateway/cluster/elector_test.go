@@ -2,7 +2,9 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,4 +124,70 @@ type testWriter struct{ t testing.TB }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
+}
+
+// TestStepDown: the leader steps down; another node leads with a higher
+// term at once, the one that stepped down does not stand again, and its
+// Lost stays open (a step-down is not a loss).
+func TestStepDown(t *testing.T) {
+	srvs := natstest.StartCluster(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	els := make([]*cluster.Elector, 3)
+	var wg sync.WaitGroup
+	rctx, stop := context.WithCancel(ctx)
+	t.Cleanup(func() { stop(); wg.Wait() })
+	for i, s := range srvs {
+		nc, err := s.Connect()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		js, _ := jetstream.New(nc)
+		els[i], err = cluster.NewElector(ctx, cluster.ElectorConfig{
+			JS: js, Replicas: 3, Self: cluster.Lease{Node: fmt.Sprintf("gw%d", i+1)},
+			Log: hclog.New(&hclog.LoggerOptions{Name: fmt.Sprintf("gw%d", i+1), Output: testWriter{t}, Level: hclog.Info}),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() { els[i].Run(rctx) })
+	}
+	first := waitLeader(ctx, t, els, -1)
+	_, term1 := els[first].Leading()
+	for i, e := range els {
+		if i != first {
+			if err := e.StepDown(ctx); !errors.Is(err, cluster.ErrNotLeading) {
+				t.Errorf("StepDown on a node not leading = %v, want ErrNotLeading", err)
+			}
+		}
+	}
+	t0 := time.Now()
+	if err := els[first].StepDown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	released := time.Since(t0)
+	second := waitLeader(ctx, t, els, first)
+	_, term2 := els[second].Leading()
+	t.Logf("step-down %d -> %d: lease released after %v, next leader after %v (terms %d -> %d)",
+		first, second, released, time.Since(t0), term1, term2)
+	if term2 <= term1 {
+		t.Errorf("term %d after term %d", term2, term1)
+	}
+	select {
+	case <-els[first].SteppedDown():
+	default:
+		t.Error("SteppedDown not closed after StepDown")
+	}
+	select {
+	case <-els[first].Lost():
+		t.Errorf("a step-down reported lost leadership: %v", els[first].Err())
+	default:
+	}
+	if leading, _ := els[first].Leading(); leading {
+		t.Error("the node that stepped down still leads")
+	}
+	if err := els[first].StepDown(ctx); !errors.Is(err, cluster.ErrNotLeading) {
+		t.Errorf("a second StepDown = %v, want ErrNotLeading", err)
+	}
 }
