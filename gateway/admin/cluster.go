@@ -13,6 +13,12 @@ type ClusterStatus struct {
 	// can be journaled, and no node answers clients.
 	Quorum bool          `json:"quorum"`
 	Nodes  []ClusterNode `json:"nodes"`
+	// ConfigHash identifies this node's features and policies,
+	// LeaderConfigHash the leader's; ConfigMismatch is true when they
+	// differ (the leader's configuration decides while it leads).
+	ConfigHash       string `json:"config_hash"`
+	LeaderConfigHash string `json:"leader_config_hash,omitempty"`
+	ConfigMismatch   bool   `json:"config_mismatch"`
 }
 
 // ClusterNode is one node's health.

@@ -54,6 +54,7 @@ func Handler(b Backend, log hclog.Logger) http.Handler {
 	mux.HandleFunc("GET /v1/queues", h.queues)
 	mux.HandleFunc("DELETE /v1/leases/{id}", h.removeLease)
 	mux.HandleFunc("POST /v1/reload", h.reload)
+	mux.HandleFunc("POST /v1/leader/step-down", h.stepDown)
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /readyz", h.readyz)
 	if m, ok := b.(MetricsBackend); ok {

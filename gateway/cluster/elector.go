@@ -204,15 +204,31 @@ func (e *Elector) campaign(ctx context.Context) (uint64, bool) {
 	}
 }
 
+// Lookup reads the lease as it is now: the zero Lease when no node
+// leads.
+func (e *Elector) Lookup(ctx context.Context) (Lease, error) {
+	entry, err := e.kv.Get(ctx, leaderKey)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Lease{}, nil
+	}
+	if err != nil {
+		return Lease{}, err
+	}
+	var l Lease
+	if err := json.Unmarshal(entry.Value(), &l); err != nil {
+		return Lease{}, fmt.Errorf("cluster: leader lease: %w", err)
+	}
+	if l.Term == 0 {
+		l.Term = entry.Revision()
+	}
+	return l, nil
+}
+
 // observe reads the current lease, for Current.
 func (e *Elector) observe(ctx context.Context) {
 	c, cancel := context.WithTimeout(ctx, e.cfg.TryEvery*5)
 	defer cancel()
-	entry, err := e.kv.Get(c, leaderKey)
-	var l Lease
-	if err == nil && json.Unmarshal(entry.Value(), &l) == nil && l.Term == 0 {
-		l.Term = entry.Revision()
-	}
+	l, _ := e.Lookup(c)
 	e.mu.Lock()
 	if l.Term != e.current.Term && l.Node != "" {
 		e.cfg.Log.Info("leader", "node", l.Node, "term", l.Term)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -37,25 +38,25 @@ type Move struct {
 var ErrNotMoved = errors.New("cluster: stream leader did not move")
 
 // StreamLeader is the server that leads stream's raft group, "" while it
-// has none, and whether the stream has other current replicas to lead it.
-func StreamLeader(ctx context.Context, js jetstream.JetStream, stream string) (leader string, others bool, err error) {
+// has none, and the other replicas that are current (could lead it).
+func StreamLeader(ctx context.Context, js jetstream.JetStream, stream string) (leader string, current []string, err error) {
 	st, err := js.Stream(ctx, stream)
 	if err != nil {
-		return "", false, err
+		return "", nil, err
 	}
 	info, err := st.Info(ctx)
 	if err != nil {
-		return "", false, err
+		return "", nil, err
 	}
 	if info.Cluster == nil {
-		return "", false, nil
+		return "", nil, nil
 	}
 	for _, p := range info.Cluster.Replicas {
 		if p.Current && !p.Offline {
-			others = true
+			current = append(current, p.Name)
 		}
 	}
-	return info.Cluster.Leader, others, nil
+	return info.Cluster.Leader, current, nil
 }
 
 // MoveAway asks each stream whose raft leader is the server named self to
@@ -63,68 +64,105 @@ func StreamLeader(ctx context.Context, js jetstream.JetStream, stream string) (l
 // ctx ends) until one does. Streams led elsewhere, not replicated, or with
 // no current replica to take over are left alone. It returns the moves
 // made; its error joins those of the streams that could not be moved.
+//
+// The streams are handled concurrently: a hand-over waits for the slowest
+// one, not for their sum.
 func MoveAway(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, self string, streams ...string) ([]Move, error) {
-	var moves []Move
-	var errs []error
-	for _, stream := range slices.Compact(slices.Clone(streams)) {
-		leader, others, err := StreamLeader(ctx, js, stream)
-		switch {
-		case errors.Is(err, jetstream.ErrStreamNotFound):
-			continue
-		case err != nil:
-			errs = append(errs, fmt.Errorf("%s: %w", stream, err))
-			continue
-		case leader != self || !others:
-			continue
-		}
-		m, err := stepDown(ctx, nc, js, stream, self)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", stream, err))
-			continue
-		}
-		moves = append(moves, m)
+	streams = slices.Compact(slices.Sorted(slices.Values(streams)))
+	moves := make([]*Move, len(streams))
+	errs := make([]error, len(streams))
+	var wg sync.WaitGroup
+	for i, stream := range streams {
+		wg.Go(func() {
+			leader, others, err := StreamLeader(ctx, js, stream)
+			switch {
+			case errors.Is(err, jetstream.ErrStreamNotFound):
+				return
+			case err != nil:
+				errs[i] = fmt.Errorf("%s: %w", stream, err)
+				return
+			case leader != self || len(others) == 0:
+				return
+			}
+			m, err := stepDown(ctx, nc, js, stream, self)
+			if err != nil {
+				errs[i] = fmt.Errorf("%s: %w", stream, err)
+				return
+			}
+			moves[i] = &m
+		})
 	}
-	return moves, errors.Join(errs...)
+	wg.Wait()
+	var out []Move
+	for _, m := range moves {
+		if m != nil {
+			out = append(out, *m)
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
-// stepDown asks stream's leader (self) to step down and waits until
-// another server leads it.
+// stepDown asks stream's leader (self) to step down in favour of a current
+// replica, and waits until another server leads it. A raft step-down can
+// end with the same server elected again (a replica that was not current
+// after all): it asks again, each time after a second, until ctx ends.
 func stepDown(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stream, self string) (Move, error) {
 	m := Move{Stream: stream, From: self}
 	began := time.Now()
+	var asked error // the last request's refusal
+	for attempt := 0; ; attempt++ {
+		leader, others, err := StreamLeader(ctx, js, stream)
+		if err == nil && leader != "" && leader != self {
+			m.To, m.Took = leader, time.Since(began)
+			return m, nil
+		}
+		if err == nil && leader == self && len(others) > 0 {
+			asked = askStepDown(ctx, nc, stream, others[attempt%len(others)])
+		}
+		// Wait for the election, up to a second, before asking again.
+		wait := time.Now().Add(time.Second)
+		backoff := 20 * time.Millisecond
+		for time.Now().Before(wait) {
+			select {
+			case <-ctx.Done():
+				if asked != nil {
+					return m, fmt.Errorf("%w from %s within %v: %w", ErrNotMoved, self, time.Since(began).Round(time.Millisecond), asked)
+				}
+				return m, fmt.Errorf("%w from %s within %v", ErrNotMoved, self, time.Since(began).Round(time.Millisecond))
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 200*time.Millisecond)
+			if leader, _, err := StreamLeader(ctx, js, stream); err == nil && leader != "" && leader != self {
+				m.To, m.Took = leader, time.Since(began)
+				return m, nil
+			}
+		}
+	}
+}
+
+// askStepDown sends the step-down request, naming the replica preferred
+// as the next leader.
+func askStepDown(ctx context.Context, nc *nats.Conn, stream, preferred string) error {
+	req, _ := json.Marshal(map[string]any{"placement": map[string]string{"preferred": preferred}})
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	msg, err := nc.RequestWithContext(rctx, stepDownAPI+stream, nil)
+	msg, err := nc.RequestWithContext(rctx, stepDownAPI+stream, req)
 	cancel()
 	if err != nil {
-		return m, fmt.Errorf("leader step-down request: %w", err)
+		return fmt.Errorf("leader step-down request: %w", err)
 	}
 	var resp struct {
-		Success bool `json:"success"`
-		Error   *struct {
+		Error *struct {
 			Code        int    `json:"err_code"`
 			Description string `json:"description"`
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(msg.Data, &resp); err != nil {
-		return m, fmt.Errorf("leader step-down answer: %w", err)
+		return fmt.Errorf("leader step-down answer: %w", err)
 	}
 	if resp.Error != nil {
-		return m, fmt.Errorf("leader step-down refused: %s (%d)", resp.Error.Description, resp.Error.Code)
+		return fmt.Errorf("leader step-down refused: %s (%d)", resp.Error.Description, resp.Error.Code)
 	}
-	backoff := 20 * time.Millisecond
-	for {
-		leader, _, err := StreamLeader(ctx, js, stream)
-		if err == nil && leader != "" && leader != self {
-			m.To, m.Took = leader, time.Since(began)
-			return m, nil
-		}
-		select {
-		case <-ctx.Done():
-			return m, fmt.Errorf("%w from %s within %v", ErrNotMoved, self, time.Since(began).Round(time.Millisecond))
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 200*time.Millisecond)
-	}
+	return nil
 }
 
 // LeaseStream is the stream that holds the leader lease bucket.

@@ -122,6 +122,21 @@ func GatewaySubject(prefix, what string) string {
 	return prefix + ".gateway." + what
 }
 
+// ClusterSubject returns <prefix>.cluster.<what>, what being one of the
+// Cluster* names: a cluster's lifecycle (docs/events.md). Node names go
+// in the payload, not the subject (they may contain dots).
+func ClusterSubject(prefix, what string) string {
+	return prefix + ".cluster." + what
+}
+
+// What a cluster lifecycle message reports (ClusterSubject).
+const (
+	ClusterLeaderElected     = "leader.elected"
+	ClusterLeaderSteppedDown = "leader.stepped_down"
+	ClusterNodeJoined        = "node.joined"
+	ClusterNodeLeft          = "node.left"
+)
+
 // StreamSubjects are the subjects the event stream (the journal) captures
 // for prefix: decision events only. Every append to it is fenced, so
 // nothing else may be written there.

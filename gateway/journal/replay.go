@@ -112,6 +112,24 @@ func (j *Journal) Replay(ctx context.Context, afterSeq uint64, fn func(seq uint6
 	return end, nil
 }
 
+// createConsumer creates an ephemeral push consumer, again after a short
+// wait while ctx lasts: in a cluster the request goes to the JetStream meta
+// leader, and one made while that leader hands over (a node stopping) gets
+// no answer; the next attempt reaches the new one. A consumer created by
+// an attempt whose answer was lost is removed by its inactive threshold.
+func createConsumer(ctx context.Context, stream jetstream.Stream, cfg jetstream.ConsumerConfig) (jetstream.PushConsumer, error) {
+	attempt := 2 * time.Second
+	for {
+		actx, cancel := context.WithTimeout(ctx, attempt)
+		cons, err := stream.CreateOrUpdatePushConsumer(actx, cfg)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			return cons, err
+		}
+		attempt = min(2*attempt, 16*time.Second)
+	}
+}
+
 // walk delivers the raw payload of every message of the events subjects
 // from sequence from to end, in stream order, to fn; an error from fn stops
 // it and is returned as is. It returns the last sequence delivered.
@@ -130,7 +148,7 @@ func walk(ctx context.Context, nc *nats.Conn, stream jetstream.Stream, prefix st
 		return 0, err
 	}
 
-	cons, err := stream.CreateOrUpdatePushConsumer(ctx, jetstream.ConsumerConfig{
+	cons, err := createConsumer(ctx, stream, jetstream.ConsumerConfig{
 		Description:       "licensegw replay",
 		DeliverSubject:    inbox,
 		FilterSubject:     prefix + ".events.>",

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -15,6 +17,7 @@ import (
 	"github.com/licensegw/licensegw/gateway/admin"
 	"github.com/licensegw/licensegw/gateway/cluster"
 	"github.com/licensegw/licensegw/gateway/config"
+	"github.com/licensegw/licensegw/gateway/events"
 	"github.com/licensegw/licensegw/gateway/journal"
 	"github.com/licensegw/licensegw/gateway/natsd"
 	"github.com/licensegw/licensegw/gateway/signing"
@@ -31,9 +34,31 @@ const standbyReport = 10 * time.Second
 // leadership is a clustered node's place in the election.
 type leadership struct {
 	el     *cluster.Elector
-	nc     *nats.Conn
+	nc     *nats.Conn // the election's; also publishes cluster lifecycle messages
+	js     jetstream.JetStream
+	self   cluster.Lease
 	cancel context.CancelFunc // stops campaigning/leading; a leader hands over
 	done   chan struct{}      // closed when the elector has returned
+
+	// While leading: the watchers keeping stream leaders elsewhere and
+	// reporting peers (stepdown.go, clusterevents.go).
+	leadCancel context.CancelFunc
+	leadWG     sync.WaitGroup
+
+	// The hand-over (stepdown.go) runs once.
+	handOnce sync.Once
+	handing  atomic.Bool
+	keepNATS atomic.Bool // DetachNATS: Shutdown leaves the server running
+	handRes  admin.StepDownResult
+	handErr  error
+}
+
+// stopPlacement stops the leader's watchers and waits for them.
+func (l *leadership) stopPlacement() {
+	if l.leadCancel != nil {
+		l.leadCancel()
+	}
+	l.leadWG.Wait()
 }
 
 // natsCluster is the embedded server's cluster settings.
@@ -75,7 +100,7 @@ func (n *Node) campaign(ctx context.Context, dial func(...nats.Option) (*nats.Co
 		return 0, err
 	}
 	ectx, cancel := context.WithCancel(context.Background())
-	l := &leadership{el: el, nc: nc, cancel: cancel, done: make(chan struct{})}
+	l := &leadership{el: el, nc: nc, js: js, self: self, cancel: cancel, done: make(chan struct{})}
 	go func() { defer close(l.done); el.Run(ectx) }()
 	n.lead = l
 
@@ -90,6 +115,7 @@ func (n *Node) campaign(ctx context.Context, dial func(...nats.Option) (*nats.Co
 	defer tick.Stop()
 	var seen cluster.Lease
 	var reported time.Time
+	joined := false
 	for {
 		select {
 		case <-el.Won():
@@ -115,6 +141,10 @@ func (n *Node) campaign(ctx context.Context, dial func(...nats.Option) (*nats.Co
 		}
 		if cur.PublicKey != self.PublicKey {
 			return 0, fmt.Errorf("%w (leader %s): every node must have a copy of the same signing key file; refusing to join", ErrSigningKeyMismatch, cur.Node)
+		}
+		if !joined {
+			n.announceJoined(self.Node, cur.Node, self.ConfigHash, cur.ConfigHash)
+			joined = true
 		}
 		if cur.Term != seen.Term || time.Since(reported) > standbyReport {
 			if cur.ConfigHash != self.ConfigHash {
@@ -172,13 +202,17 @@ func (n *Node) watchLeadership() {
 }
 
 // stopLeading hands the leadership over (a clean stop deletes the lease,
-// so another node need not wait for it to expire).
+// so another node need not wait for it to expire) and says this node left.
 func (n *Node) stopLeading() {
 	if n.lead == nil {
 		return
 	}
+	n.lead.stopPlacement()
 	n.lead.cancel()
 	<-n.lead.done
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	n.lifecycle(ctx, clusterSubject(n.cfg.NATS.Prefix, events.ClusterNodeLeft), map[string]any{"node": n.cfg.Gateway.Name, "reason": "stopped"})
+	cancel()
 	n.lead.nc.Close()
 }
 
@@ -189,22 +223,32 @@ func (n *Node) clusterStatus() *admin.ClusterStatus {
 	}
 	leading, term := n.lead.el.Leading()
 	cur := n.lead.el.Current()
-	st := &admin.ClusterStatus{Name: n.cfg.NATS.Cluster.Name, Node: n.cfg.Gateway.Name, Leader: cur.Node, Term: term, Leading: leading}
+	st := &admin.ClusterStatus{Name: n.cfg.NATS.Cluster.Name, Node: n.cfg.Gateway.Name, Leader: cur.Node, Term: term, Leading: leading,
+		ConfigHash: n.lead.self.ConfigHash, LeaderConfigHash: cur.ConfigHash}
 	if !leading {
 		st.Term = cur.Term
 	}
+	st.ConfigMismatch = cur.Node != "" && cur.ConfigHash != st.ConfigHash
 	if n.ns != nil {
 		st.Quorum, st.Nodes = nodeHealth(n.ns)
 	}
 	return st
 }
 
-// lifecycleLeader publishes cluster.leader: this node leads from term on.
-func (n *Node) lifecycleLeader(ctx context.Context, term uint64) {
-	if n.lead == nil {
+// startLeading publishes cluster.leader.elected (this node leads from
+// term on) and starts what runs while it leads: keeping stream leaders
+// off its NATS server, and reporting nodes that leave and come back.
+func (n *Node) startLeading(ctx context.Context, term uint64) {
+	l := n.lead
+	if l == nil {
 		return
 	}
-	n.lifecycle(ctx, n.cfg.NATS.Prefix+".cluster.leader", map[string]any{"node": n.cfg.Gateway.Name, "term": term})
+	n.lifecycle(ctx, clusterSubject(n.cfg.NATS.Prefix, events.ClusterLeaderElected),
+		map[string]any{"node": n.cfg.Gateway.Name, "term": term, "config_hash": l.self.ConfigHash})
+	wctx, cancel := context.WithCancel(context.Background())
+	l.leadCancel = cancel
+	l.leadWG.Go(func() { n.keepPlacement(wctx) })
+	l.leadWG.Go(func() { n.watchPeers(wctx) })
 }
 
 // fail ends the node with err: Done is closed.

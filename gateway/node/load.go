@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/licensegw/licensegw/gateway/config"
+	"github.com/licensegw/licensegw/gateway/natsd"
 	"github.com/licensegw/licensegw/gateway/pluginhost"
 	"github.com/licensegw/licensegw/sdk"
 )
@@ -23,6 +24,8 @@ type options struct {
 	// importers: import format -> plugin executable, for import blocks no
 	// plugin block of the configuration provides.
 	importers map[string]string
+	// nats is an embedded server kept running from before (WithNATS).
+	nats *natsd.Server
 }
 
 // WithImporters names the plugin executables that provide import formats

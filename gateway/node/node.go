@@ -199,7 +199,7 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 		return nil, brokenHint(err)
 	}
 	n.lifecycle(ctx, events.GatewaySubject(cfg.NATS.Prefix, "started"), map[string]any{"version": version.Version})
-	n.lifecycleLeader(ctx, term)
+	n.startLeading(ctx, term)
 
 	n.plugins = pluginhost.New(pluginhost.Options{
 		DataDir:   cfg.Gateway.DataDir,
@@ -256,6 +256,14 @@ func (n *Node) startNATS(ctx context.Context) (func(...nats.Option) (*nats.Conn,
 		}
 		return dial, nil
 	}
+	if ns := n.opts.nats; ns != nil {
+		// Kept running across a step-down (WithNATS): the cluster
+		// keeps its third replica while this node starts again.
+		n.ns = ns
+		return func(opts ...nats.Option) (*nats.Conn, error) {
+			return ns.Connect(append([]nats.Option{name}, opts...)...)
+		}, nil
+	}
 	tlsCfg, err := natsTLS(cfg)
 	if err != nil {
 		return nil, err
@@ -289,6 +297,11 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		close(n.expiryDone)
 	}
 	n.expiryWG.Wait()
+	// A cluster's leader hands over first (stepdown.go): from here on its
+	// clients are told to retry, and another node serves them.
+	if _, err := n.handOver(ctx, "shutdown", ""); err != nil && !errors.Is(err, admin.ErrNotLeader) {
+		errs = append(errs, err)
+	}
 	if n.plugins != nil {
 		errs = append(errs, n.plugins.Stop(ctx))
 	}
@@ -308,7 +321,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		cancel()
 	}
 	n.stopLeading()
-	if n.ns != nil {
+	if n.ns != nil && !n.natsDetached() {
 		n.ns.Shutdown()
 	}
 	return errors.Join(errs...)
@@ -359,7 +372,7 @@ func (n *Node) Reload(ctx context.Context) error {
 
 func (n *Node) pluginLifecycle(ctx context.Context, plugin, what string, info map[string]any) {
 	n.lifecycle(ctx, events.PluginSubject(n.cfg.NATS.Prefix, plugin, what), info)
-	if what == "exited" {
+	if what == "exited" && !n.handedOver() {
 		// The plugin's connections died with it: leases bound to them
 		// end now rather than at their TTL.
 		if err := n.ledger.ReleaseBound(ctx, plugin); err != nil {
@@ -381,7 +394,7 @@ func (n *Node) lifecycle(ctx context.Context, subject string, info map[string]an
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if err := n.journal.PublishLifecycle(ctx, subject, payload); err != nil {
+	if err := n.publishLifecycle(ctx, subject, payload); err != nil {
 		n.log.Warn("lifecycle event not published", "subject", subject, "error", err)
 	}
 }

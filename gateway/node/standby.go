@@ -38,3 +38,9 @@ func (s standby) notLeader() error {
 	}
 	return fmt.Errorf("standing by: %s leads", cur.Node)
 }
+
+// StepDown is refused: a standby does not lead. The answer names the node
+// that does.
+func (s standby) StepDown(context.Context) (admin.StepDownResult, error) {
+	return admin.StepDownResult{}, fmt.Errorf("%w (%w)", admin.ErrNotLeader, s.notLeader())
+}

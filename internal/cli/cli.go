@@ -99,6 +99,8 @@ func commands() map[string]command {
 		"report denials":               &reportCommand{kind: report.KindDenials},
 		"report peaks":                 &reportCommand{kind: report.KindPeaks},
 		"simulate":                     &simulateCommand{},
+		"leader":                       &groupCommand{name: "leader", summary: "the cluster's leadership (leader step-down)"},
+		"leader step-down":             &leaderStepDownCommand{},
 	}
 }
 

@@ -23,6 +23,10 @@ func writeCluster(w io.Writer, c *admin.ClusterStatus) {
 		fmt.Fprint(w, "; NO QUORUM (nothing can be journaled; no grants)")
 	}
 	fmt.Fprintln(w)
+	if c.ConfigMismatch {
+		fmt.Fprintf(w, "CONFIGURATION MISMATCH: this node's features and policies (%s) differ from the leader's (%s); the leader's decide while it leads\n",
+			c.ConfigHash, c.LeaderConfigHash)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tSTATE\tLAST SEEN\t")
 	for _, n := range c.Nodes {

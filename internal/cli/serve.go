@@ -10,6 +10,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/licensegw/licensegw/gateway/config"
 	"github.com/licensegw/licensegw/gateway/events"
+	"github.com/licensegw/licensegw/gateway/natsd"
 	"github.com/licensegw/licensegw/gateway/node"
 	"github.com/licensegw/licensegw/internal/sdnotify"
 	"github.com/licensegw/licensegw/internal/version"
@@ -75,13 +77,22 @@ func (c *serveCommand) run(ctx context.Context, e *env, args []string) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	n, err := node.Start(ctx, c.config, log, node.WithImporters(bundledImporters()))
-	if err != nil {
-		if code, ok := printConfigError(e, err); ok {
-			return code
+	start := func(opts ...node.Option) (*node.Node, int) {
+		n, err := node.Start(ctx, c.config, log, append(opts, node.WithImporters(bundledImporters()))...)
+		if err != nil {
+			if code, ok := printConfigError(e, err); ok {
+				return nil, code
+			}
+			return nil, fail(e, "%v", err)
 		}
-		return fail(e, "%v", err)
+		return n, exitOK
 	}
+	n, code := start()
+	if n == nil {
+		return code
+	}
+	var current atomic.Pointer[node.Node] // for the watchdog
+	current.Store(n)
 	sd := systemdNotifier(e, log)
 	notify := func(states ...string) {
 		if err := sd.Notify(states...); err != nil {
@@ -93,7 +104,7 @@ func (c *serveCommand) run(ctx context.Context, e *env, args []string) int {
 		// The watchdog is fed while the engine answers a status request:
 		// a wedged gateway stops feeding it and systemd restarts it.
 		go func() {
-			alive := func(ctx context.Context) error { n.Status(ctx); return nil }
+			alive := func(ctx context.Context) error { current.Load().Status(ctx); return nil }
 			if err := sd.RunWatchdog(ctx, interval, alive); err != nil {
 				log.Warn("systemd watchdog stopped", "error", err)
 			}
@@ -112,12 +123,39 @@ func (c *serveCommand) run(ctx context.Context, e *env, args []string) int {
 			notify(sdnotify.Ready, "STATUS=serving")
 		case <-n.Done():
 			// A cluster node that lost its leadership stops serving
-			// at once; its supervisor restarts it as a standby.
-			notify(sdnotify.Stopping)
+			// at once; its supervisor restarts it as a standby. One
+			// that stepped down on request starts again by itself.
+			stepped := errors.Is(n.Err(), node.ErrSteppedDown)
+			if !stepped {
+				notify(sdnotify.Stopping)
+			}
+			var ns *natsd.Server
+			if stepped {
+				ns = n.DetachNATS() // the cluster keeps this NATS server
+			}
 			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
 			_ = n.Shutdown(sctx)
-			return fail(e, "%v", n.Err())
+			cancel()
+			if !stepped {
+				return fail(e, "%v", n.Err())
+			}
+			log.Info("stepped down from the cluster leadership; starting again as a standby")
+			notify("STATUS=standing by after a step-down")
+			var opts []node.Option
+			if ns != nil {
+				opts = append(opts, node.WithNATS(ns))
+			}
+			if n, code = start(opts...); n == nil {
+				if ns != nil {
+					ns.Shutdown()
+				}
+				if ctx.Err() != nil {
+					return exitOK // stopped while standing by
+				}
+				return code
+			}
+			current.Store(n)
+			notify(sdnotify.Ready, "STATUS=serving")
 		case <-ctx.Done():
 			notify(sdnotify.Stopping)
 			log.Info("shutting down")

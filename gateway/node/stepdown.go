@@ -1,0 +1,245 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/licensegw/licensegw/gateway/admin"
+	"github.com/licensegw/licensegw/gateway/cluster"
+	"github.com/licensegw/licensegw/gateway/events"
+	"github.com/licensegw/licensegw/gateway/natsd"
+)
+
+// ErrSteppedDown is the Err of a node that handed its cluster leadership
+// over on request (`licensegw leader step-down`): `licensegw serve` then
+// starts it again, as a node that stands by like the others.
+var ErrSteppedDown = errors.New("stepped down from the cluster leadership")
+
+const (
+	// placementEvery is how often the leader checks that the raft
+	// leaders of the streams it depends on sit on other servers.
+	placementEvery = 30 * time.Second
+	// moveWait bounds how long a hand-over waits for stream leaders to
+	// move off this node's server before it releases the lease anyway.
+	moveWait = 3 * time.Second
+	// nextLeaderWait bounds how long a hand-over waits to see the next
+	// leader, for its report (the hand-over itself ends when the lease
+	// is released).
+	nextLeaderWait = 3 * time.Second
+)
+
+var _ admin.StepDowner = (*Node)(nil)
+
+// StepDown hands this node's cluster leadership over to another node (see
+// handOver) and ends the node with ErrSteppedDown. It refuses, changing
+// nothing, when this node does not lead or when no other node's NATS
+// server is current (nobody could take over).
+func (n *Node) StepDown(ctx context.Context) (admin.StepDownResult, error) {
+	if n.lead == nil {
+		return admin.StepDownResult{}, fmt.Errorf("%w: this gateway is not in a cluster", admin.ErrNotLeader)
+	}
+	if leading, _ := n.lead.el.Leading(); !leading {
+		cur := n.lead.el.Current()
+		if cur.Node == "" {
+			return admin.StepDownResult{}, fmt.Errorf("%w: no node leads now", admin.ErrNotLeader)
+		}
+		return admin.StepDownResult{}, fmt.Errorf("%w: %s leads (term %d)", admin.ErrNotLeader, cur.Node, cur.Term)
+	}
+	if n.ns != nil {
+		if quorum, nodes := nodeHealth(n.ns); !quorum || !anyOtherOK(nodes, n.cfg.Gateway.Name) {
+			return admin.StepDownResult{}, fmt.Errorf("%w: no other node's NATS server is current (see `licensegw status`)", admin.ErrNoSuccessor)
+		}
+	}
+	n.log.Info("stepping down from the cluster leadership", "actor", events.Actor(ctx))
+	res, err := n.handOver(ctx, "step-down", events.Actor(ctx))
+	// Whatever happened, this node decides nothing more: its ledger is
+	// closed. It starts again as a follower.
+	n.fail(ErrSteppedDown)
+	return res, err
+}
+
+func anyOtherOK(nodes []admin.ClusterNode, self string) bool {
+	for _, nd := range nodes {
+		if nd.Name != self && nd.State == "ok" {
+			return true
+		}
+	}
+	return false
+}
+
+// handOver ends this node's leadership cleanly, for a step-down or a stop,
+// in the order that keeps the pause short and loses nothing:
+//
+//  1. the ledger closes: requests from now on are answered "unavailable,
+//     retry" (clients retry on another node), and its final snapshot
+//     includes every acknowledged event;
+//  2. the journal publishes what is queued and seals the chain;
+//  3. the raft leaders of the journal stream, the lease bucket and the
+//     snapshot store leave this node's NATS server if they sit there, so
+//     that the next leader's first writes (and this host's shutdown) wait
+//     for no stream election;
+//  4. the lease is released: another node wins it within its next try
+//     (100 ms), replays from the snapshot and serves.
+//
+// It runs once; later calls return the first one's result. It does
+// nothing for a node that does not lead.
+func (n *Node) handOver(ctx context.Context, reason, actor string) (admin.StepDownResult, error) {
+	l := n.lead
+	if l == nil {
+		return admin.StepDownResult{}, nil
+	}
+	l.handOnce.Do(func() {
+		if leading, _ := l.el.Leading(); !leading {
+			l.handErr = admin.ErrNotLeader
+			return
+		}
+		l.handing.Store(true)
+		l.handRes, l.handErr = n.doHandOver(ctx, reason, actor)
+	})
+	return l.handRes, l.handErr
+}
+
+func (n *Node) doHandOver(ctx context.Context, reason, actor string) (admin.StepDownResult, error) {
+	l := n.lead
+	began := time.Now()
+	l.stopPlacement()
+	_, term := l.el.Leading()
+	res := admin.StepDownResult{Node: n.cfg.Gateway.Name, Term: term}
+	var errs []error
+	if n.ledger != nil {
+		if err := n.ledger.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("final snapshot: %w", err))
+		}
+	}
+	if n.journal != nil {
+		jctx, cancel := context.WithTimeout(ctx, journalDrain)
+		if err := n.journal.Close(jctx); err != nil {
+			errs = append(errs, err)
+		}
+		cancel()
+	}
+	mctx, cancel := context.WithTimeout(ctx, moveWait)
+	moves, err := cluster.MoveAway(mctx, l.nc, l.js, l.nc.ConnectedServerName(), n.placedStreams()...)
+	cancel()
+	if err != nil {
+		// The hand-over goes on: the next leader then waits for the
+		// stream's election (seconds), but nothing is lost.
+		n.log.Warn("stream leadership not moved off this node before handing over", "error", err)
+	}
+	for _, m := range moves {
+		res.Moved = append(res.Moved, admin.StreamMove{Stream: m.Stream, From: m.From, To: m.To, TookMS: m.Took.Milliseconds()})
+	}
+	switch err := l.el.StepDown(ctx); {
+	case errors.Is(err, cluster.ErrNotLeading):
+		// Lost meanwhile (watchLeadership says so): nothing to release.
+		n.log.Warn("the leader lease was lost before it could be released")
+	case err != nil:
+		// The lease then expires after its TTL (2 s).
+		errs = append(errs, err)
+	}
+	released := time.Now()
+	res.ReleasedMS = released.Sub(began).Milliseconds()
+
+	wctx, cancel := context.WithTimeout(ctx, nextLeaderWait)
+	next, err := n.waitNextLeader(wctx)
+	cancel()
+	if err == nil {
+		res.Next, res.NextTerm = next.Node, next.Term
+		res.ElectedMS = time.Since(began).Milliseconds()
+	}
+	info := map[string]any{"node": res.Node, "term": res.Term, "reason": reason, "released_ms": res.ReleasedMS}
+	if actor != "" {
+		info["actor"] = actor
+	}
+	if res.Next != "" {
+		info["next"], info["next_term"] = res.Next, res.NextTerm
+	}
+	n.lifecycle(ctx, clusterSubject(n.cfg.NATS.Prefix, events.ClusterLeaderSteppedDown), info)
+	n.log.Info("handed the cluster leadership over", "reason", reason, "term", res.Term,
+		"released_after", time.Duration(res.ReleasedMS)*time.Millisecond, "next", res.Next, "next_term", res.NextTerm,
+		"elected_after", time.Duration(res.ElectedMS)*time.Millisecond, "streams_moved", len(res.Moved))
+	return res, errors.Join(errs...)
+}
+
+// WithNATS makes Start use ns, an embedded NATS server that a node which
+// stepped down left running (DetachNATS), instead of starting one. The
+// configuration's nats block is then not read again.
+func WithNATS(ns *natsd.Server) Option {
+	return func(o *options) { o.nats = ns }
+}
+
+// DetachNATS hands this node's embedded NATS server (nil when there is
+// none) over to the caller: Shutdown leaves it running, for the next Start
+// with WithNATS. `licensegw serve` does so after a step-down, so that the
+// cluster does not lose a NATS server (and the raft groups it leads) while
+// the node starts again as a standby.
+func (n *Node) DetachNATS() *natsd.Server {
+	if n.lead == nil || n.ns == nil {
+		return nil
+	}
+	n.lead.keepNATS.Store(true)
+	return n.ns
+}
+
+func (n *Node) natsDetached() bool { return n.lead != nil && n.lead.keepNATS.Load() }
+
+// handedOver reports whether this node has handed its leadership over
+// (or began to): it decides nothing more.
+func (n *Node) handedOver() bool {
+	return n.lead != nil && n.lead.handing.Load()
+}
+
+// waitNextLeader waits until another node holds the lease.
+func (n *Node) waitNextLeader(ctx context.Context) (cluster.Lease, error) {
+	for {
+		cur, err := n.lead.el.Lookup(ctx)
+		if err == nil && cur.Node != "" && cur.Node != n.cfg.Gateway.Name {
+			return cur, nil
+		}
+		select {
+		case <-ctx.Done():
+			return cluster.Lease{}, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// placedStreams are the streams whose raft leader should not sit on the
+// gateway leader's NATS server: the journal, the lease bucket, the
+// snapshot store and the lifecycle stream.
+func (n *Node) placedStreams() []string {
+	return []string{
+		n.cfg.NATS.Stream, events.LifecycleStream(n.cfg.NATS.Stream),
+		cluster.LeaseStream(cluster.DefaultBucket), snapshotStream,
+	}
+}
+
+// keepPlacement runs while this node leads: at once and then every
+// placementEvery it moves the raft leaders of placedStreams off this
+// node's server, so that losing this host costs one election (the
+// lease's), not two (the lease's and a stream's, 4-9 s in nats-server).
+func (n *Node) keepPlacement(ctx context.Context) {
+	l := n.lead
+	tick := time.NewTicker(placementEvery)
+	defer tick.Stop()
+	for {
+		mctx, cancel := context.WithTimeout(ctx, 2*moveWait)
+		moves, err := cluster.MoveAway(mctx, l.nc, l.js, l.nc.ConnectedServerName(), n.placedStreams()...)
+		cancel()
+		for _, m := range moves {
+			n.log.Info("stream leadership moved off the gateway leader's NATS server", "stream", m.Stream, "to", m.To, "took", m.Took.Round(time.Millisecond))
+		}
+		if err != nil && ctx.Err() == nil {
+			n.log.Warn("stream leadership not moved off the gateway leader's NATS server", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+const snapshotStream = "OBJ_LICENSEGW_SNAPSHOTS"
