@@ -81,7 +81,7 @@ bench: build
 	@mkdir -p data; rm -rf data/bench; $(BIN)/licensegw serve -config examples/bench/config.hcl 2>data/bench.log & pid=$$!; \
 	  trap "kill $$pid 2>/dev/null" EXIT; \
 	  for i in $$(seq 50); do $(BIN)/licensegw status --addr 127.0.0.1:17648 --config examples/bench/config.hcl >/dev/null 2>&1 && break; sleep 0.2; done; \
-	  $(BIN)/licensegw bench --server 127.0.0.1:11648 --feature bench --clients $(CLIENTS) --duration $(BENCH_DURATION) \
+	  $(BIN)/licensegw bench --server 127.0.0.1:11648 --flexlm 127.0.0.1:12710 --sentinel 127.0.0.1:15093 --feature bench --clients $(CLIENTS) --duration $(BENCH_DURATION) \
 	    --addr 127.0.0.1:17648 --config examples/bench/config.hcl
 	RELAY_BENCH=1 LICENSEGW_E2E_BIN=$(abspath $(BIN)) $(GO) test -count=1 -run '^TestRelayBench$$' -v ./internal/e2e/vendors/
 

@@ -10,12 +10,13 @@ import (
 )
 
 type benchCommand struct {
-	server, feature string
-	clients         int
-	duration        time.Duration
-	rounds          int
-	noEcho, noCost  bool
-	admin           adminFlags
+	server, feature  string
+	flexlm, sentinel string // FlexLM-style vendor daemon and Sentinel-style server addresses, optional
+	clients          int
+	duration         time.Duration
+	rounds           int
+	noEcho, noCost   bool
+	admin            adminFlags
 }
 
 func (*benchCommand) synopsis() string {
@@ -36,7 +37,14 @@ of the gateway process, of each plugin process and of this load
 generator (the processes' own CPU time, read from the admin API's
 /metrics and from getrusage), and heap allocations per request of the
 gateway and of each plugin. The admin API options say where /metrics is;
---no-cost skips it.`
+--no-cost skips it.
+
+With --flexlm (a FlexLM-style vendor daemon's address) and --sentinel (a
+Sentinel-style server's UDP address), the same cycle runs over those
+protocols too (CHECKOUT -> HEARTBEAT -> CHECKIN frames; CHECKOUT ->
+REFRESH -> RELEASE datagrams), each beside an echo of its own messages
+(a raw TCP echo; a UDP echo), interleaved in the same rounds. Their CPU
+figures count the gateway and that protocol's plugin.`
 }
 
 func (c *benchCommand) flags(e *env, fs *flag.FlagSet) {
@@ -44,6 +52,8 @@ func (c *benchCommand) flags(e *env, fs *flag.FlagSet) {
 	fs.IntVar(&c.clients, "clients", 64, "concurrent `clients`")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how `long` each run lasts")
 	fs.StringVar(&c.feature, "feature", "docviewer", "`feature` to cycle (needs as many free seats as clients)")
+	fs.StringVar(&c.flexlm, "flexlm", "", "also load the FlexLM-style vendor daemon at this `address`, beside a TCP echo")
+	fs.StringVar(&c.sentinel, "sentinel", "", "also load the Sentinel-style server at this UDP `address`, beside a UDP echo")
 	fs.IntVar(&c.rounds, "rounds", 5, "split each kind of run into this many `rounds`, interleaved")
 	fs.BoolVar(&c.noEcho, "no-echo", false, "skip the echo baseline")
 	fs.BoolVar(&c.noCost, "no-cost", false, "do not read the processes' CPU time and allocations from /metrics")
@@ -68,10 +78,7 @@ func (c *benchCommand) run(ctx context.Context, e *env, args []string) int {
 		cost = &costMeter{metrics: cl.Metrics}
 	}
 	o := loadgen.Options{Addr: c.server, Clients: c.clients, Duration: c.duration / time.Duration(c.rounds), Feature: c.feature}
-	kinds := []*benchKind{{name: "gateway"}, {name: "signed", nonce: true}}
-	if !c.noEcho {
-		kinds = append([]*benchKind{{name: "echo", echo: true}}, kinds...)
-	}
+	kinds := c.kinds()
 	for range c.rounds {
 		for _, k := range kinds {
 			if err := k.round(ctx, o, cost); err != nil {
@@ -79,19 +86,19 @@ func (c *benchCommand) run(ctx context.Context, e *env, args []string) int {
 			}
 		}
 	}
-	var echo loadgen.Report
+	reports := map[string]loadgen.Report{}
 	for _, k := range kinds {
 		r := loadgen.Merge(k.runs...)
+		reports[k.name] = r
 		fmt.Fprintln(e.stdout, r)
 		switch {
 		case k.echo:
-			echo = r
 			fmt.Fprintf(e.stdout, "        cpu µs/request: load generator + echo server %.1f\n", perRequest(k.cost.self.Seconds()*1e6, r.Ops))
 		case cost != nil:
-			fmt.Fprint(e.stdout, k.cost.perRequest(r.Ops))
+			fmt.Fprint(e.stdout, k.cost.only(k.plugin).perRequest(r.Ops))
 		}
-		if !k.echo && echo.OpsPerSec > 0 {
-			fmt.Fprintf(e.stdout, "        %s/echo throughput ratio: %.2f\n", r.Name, r.OpsPerSec/echo.OpsPerSec)
+		if base, ok := reports[k.baseline]; ok && !k.echo && base.OpsPerSec > 0 {
+			fmt.Fprintf(e.stdout, "        %s/%s throughput ratio: %.2f\n", r.Name, base.Name, r.OpsPerSec/base.OpsPerSec)
 		}
 	}
 	o.Duration = c.duration
@@ -103,18 +110,20 @@ func (c *benchCommand) run(ctx context.Context, e *env, args []string) int {
 	return exitOK
 }
 
-// benchKind is one kind of run (echo, unsigned, signed) and what its
-// rounds added up to.
+// benchKind is one kind of run (an echo baseline, the gateway over one
+// protocol) and what its rounds added up to.
 type benchKind struct {
-	name        string
-	echo, nonce bool
-	runs        []loadgen.Report
-	cost        costSample // summed over the rounds
+	name     string
+	echo     bool                                                           // a baseline: only this process's CPU counts
+	run      func(context.Context, loadgen.Options) (loadgen.Report, error) // one round
+	plugin   string                                                         // the plugin whose CPU counts beside the gateway's
+	baseline string                                                         // the echo kind its throughput is compared with
+	runs     []loadgen.Report
+	cost     costSample // summed over the rounds
 }
 
 // round runs the kind once and adds its requests and costs.
 func (k *benchKind) round(ctx context.Context, o loadgen.Options, cost *costMeter) error {
-	o.Nonce = k.nonce
 	var before costSample
 	var err error
 	if cost != nil && !k.echo {
@@ -123,12 +132,7 @@ func (k *benchKind) round(ctx context.Context, o loadgen.Options, cost *costMete
 		}
 	}
 	self := selfCPU()
-	var r loadgen.Report
-	if k.echo {
-		r, err = loadgen.Echo(ctx, o)
-	} else {
-		r, err = loadgen.Run(ctx, o)
-	}
+	r, err := k.run(ctx, o)
 	if err != nil {
 		return err
 	}

@@ -143,6 +143,21 @@ func (s costSample) add(d costSample) costSample {
 	return out
 }
 
+// only is d counting the gateway and the plugin instance named plugin (the
+// other plugins idle meanwhile), or all of d when no process has that name.
+func (d costSample) only(plugin string) costSample {
+	if _, ok := d.procs["plugin "+plugin]; !ok {
+		return d
+	}
+	out := costSample{self: d.self, procs: map[string]*spent{}}
+	for name, p := range d.procs {
+		if name == "gateway" || name == "plugin "+plugin {
+			out.procs[name] = p
+		}
+	}
+	return out
+}
+
 // perRequest formats the spending d divided by ops requests.
 func (d costSample) perRequest(ops int64) string {
 	names := make([]string, 0, len(d.procs))

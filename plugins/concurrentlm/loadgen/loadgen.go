@@ -51,23 +51,29 @@ func (o *Options) defaults() {
 
 // Report is the result of one run.
 type Report struct {
-	Name      string // "gateway" or "echo"
-	Clients   int
-	Elapsed   time.Duration
-	Ops       int64 // requests answered
-	Denied    int64 // CHECKOUTs answered DENIED
-	Signed    int64 // grants carrying sig=
-	Errors    int64 // ERR answers, unexpected answers, broken connections
-	OpsPerSec float64
-	P50, P90  time.Duration
-	P99, Max  time.Duration
+	Name    string // "gateway" or "echo"
+	Clients int
+	Elapsed time.Duration
+	Ops     int64 // requests answered
+	Denied  int64 // CHECKOUTs answered DENIED
+	Signed  int64 // grants carrying sig=
+	Errors  int64 // ERR answers, unexpected answers, broken connections
+	// Retransmits are requests sent again for want of an answer (UDP).
+	Retransmits int64
+	OpsPerSec   float64
+	P50, P90    time.Duration
+	P99, Max    time.Duration
 
 	samples []time.Duration // every latency, sorted (for Merge)
 }
 
 func (r Report) String() string {
-	return fmt.Sprintf("%-7s clients=%d ops=%d (%.0f/s) p50=%v p90=%v p99=%v max=%v denied=%d signed=%d errors=%d",
+	s := fmt.Sprintf("%-7s clients=%d ops=%d (%.0f/s) p50=%v p90=%v p99=%v max=%v denied=%d signed=%d errors=%d",
 		r.Name, r.Clients, r.Ops, r.OpsPerSec, r.P50, r.P90, r.P99, r.Max, r.Denied, r.Signed, r.Errors)
+	if r.Retransmits > 0 {
+		s += fmt.Sprintf(" retransmits=%d", r.Retransmits)
+	}
+	return s
 }
 
 // Run loads the gateway at o.Addr.
@@ -240,6 +246,7 @@ func Merge(rs ...Report) Report {
 		m.Denied += r.Denied
 		m.Signed += r.Signed
 		m.Errors += r.Errors
+		m.Retransmits += r.Retransmits
 		all = append(all, r.samples...)
 	}
 	slices.Sort(all)
