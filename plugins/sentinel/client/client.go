@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -238,8 +239,7 @@ func (c *Client) Do(ctx context.Context, req *wire.Request, size int) (*wire.Res
 	k := int(c.cur.Load())
 	var (
 		unavailable *wire.Response // the last "unavailable" answer
-		said        = make([]bool, n)
-		saidCount   int
+		said        uint64         // the servers that said so (a list has at most 64)
 		sendErr     error
 	)
 	// Exponential backoff with full jitter, so that clients that lost
@@ -265,11 +265,8 @@ func (c *Client) Do(ctx context.Context, req *wire.Request, size int) (*wire.Res
 			k = (k + 1) % n
 		case resp.Status == wire.Unavailable && n > 1:
 			unavailable = resp
-			if !said[from] {
-				said[from] = true
-				saidCount++
-			}
-			if saidCount == n {
+			said |= 1 << from
+			if bits.OnesCount64(said) == n {
 				return resp, nil
 			}
 			k = (from + 1) % n
