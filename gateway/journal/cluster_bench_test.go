@@ -2,6 +2,7 @@ package journal_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,11 +15,13 @@ import (
 )
 
 // BenchmarkPairsR1R3 measures journaled checkout+checkin pairs per second,
-// and the p99 of one acknowledged append, on a single server's R1 stream
-// and on a 3-node cluster's R3 stream (the high-availability set-up) in
-// the same run: 64 appenders, each appends a checkout, waits for its
-// acknowledgement, appends the checkin and waits again. b.N is the number
-// of pairs.
+// the p50/p99 of one acknowledged append and the pairs per CPU second of
+// the whole process (servers included), on a single server's R1 stream and
+// on a 3-node cluster's R3 stream (the high-availability set-up) in the
+// same run, with 1, 16 and 256 appenders: each appends a checkout, waits
+// for its acknowledgement, appends the checkin and waits again. Every
+// append is fenced (Nats-Expected-Last-Sequence) and chained, as the
+// gateway's are. b.N is the number of pairs.
 func BenchmarkPairsR1R3(b *testing.B) {
 	single := natstest.Start(b)
 	cluster := natstest.StartCluster(b, 3)
@@ -30,17 +33,20 @@ func BenchmarkPairsR1R3(b *testing.B) {
 		{"R1", single, 1},
 		{"R3", cluster[1], 3}, // not necessarily the stream leader
 	} {
-		b.Run(tc.name, func(b *testing.B) {
-			nc := connectTo(b, tc.srv)
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			j, err := journal.Open(ctx, journal.Config{Conn: nc, Gateway: "bench", Replicas: tc.replicas, Stream: "BENCH_" + tc.name, Prefix: "bench" + tc.name})
-			cancel()
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { _ = j.Close(context.Background()) })
-			benchPairs(b, j, 64)
-		})
+		for _, appenders := range []int{1, 16, 256} {
+			b.Run(fmt.Sprintf("%s/requesters=%d", tc.name, appenders), func(b *testing.B) {
+				nc := connectTo(b, tc.srv)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				name := fmt.Sprintf("%s_%d", tc.name, appenders)
+				j, err := journal.Open(ctx, journal.Config{Conn: nc, Gateway: "bench", Replicas: tc.replicas, Stream: "BENCH_" + name, Prefix: "bench" + name})
+				cancel()
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { _ = j.Close(context.Background()) })
+				benchPairs(b, j, appenders)
+			})
+		}
 	}
 }
 
@@ -66,7 +72,7 @@ func benchPairs(b *testing.B, j *journal.Journal, appenders int) {
 		return true
 	}
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	for w := range appenders {
 		wg.Go(func() {
 			out := ev(w)
@@ -80,10 +86,13 @@ func benchPairs(b *testing.B, j *journal.Journal, appenders int) {
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-cpu0
 	b.StopTimer()
 	if err := failed.Load(); err != nil {
 		b.Fatal(*err)
 	}
 	reportRate(b, "pairs/s", elapsed, latencies)
+	if cpu > 0 {
+		b.ReportMetric(float64(b.N)/cpu.Seconds(), "pairs/cpu-s")
+	}
 }
