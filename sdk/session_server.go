@@ -98,6 +98,9 @@ func (s *sessionServer) serve(stream serverStream) error {
 	// answered here, on the reader, with no goroutine or context each and
 	// never behind a checkout that waits for the journal.
 	inline, _ := s.seats.(InlineHeartbeater)
+	// Checkouts and checkins of an AsyncSeats are started here too, and
+	// answered by the Seats when their events are safe.
+	async, _ := s.seats.(AsyncSeats)
 	var handlers sync.WaitGroup
 	// A full semaphore stops reading: gRPC flow control then pushes back
 	// on the plugin instead of the gateway growing goroutines without end.
@@ -127,6 +130,13 @@ func (s *sessionServer) serve(stream serverStream) error {
 			if ctx.Err() != nil {
 				break
 			}
+			if async != nil {
+				handlers.Add(1)
+				if ss.startAsync(async, req, func() { <-sem; handlers.Done() }) {
+					continue
+				}
+				handlers.Done()
+			}
 			rctx, rcancel := requestContext(ctx, req)
 			ss.mu.Lock()
 			ss.inflight[req.GetId()] = rcancel
@@ -154,6 +164,53 @@ func (s *sessionServer) serve(stream serverStream) error {
 // call.
 type InlineHeartbeater interface {
 	HeartbeatNow(lease string) (LeaseState, error)
+}
+
+// AsyncSeats is a Seats whose checkouts and checkins need nobody to wait
+// for them: the call returns at once, and done is called once with what
+// Checkout or Checkin would have returned, either before the call returns
+// or later on another goroutine (the gateway's ledger calls it when the
+// journal has acknowledged the events). done never blocks. The Seats
+// session serves such a Seats' checkouts and checkins as it reads them,
+// with no goroutine and no context per call; their deadline is the
+// Seats' own (the ledger's journal wait).
+type AsyncSeats interface {
+	CheckoutAsync(req CheckoutRequest, done func(*Checkout, error))
+	CheckinAsync(lease string, done func(error))
+}
+
+// startAsync starts req on an AsyncSeats if it is a checkout or a checkin,
+// and reports whether it did. release is called once the answer is queued.
+func (ss *session) startAsync(a AsyncSeats, req *pb.Request, release func()) bool {
+	id := req.GetId()
+	switch op := req.GetOp().(type) {
+	case *pb.Request_Checkout:
+		cr := checkoutRequestFromPB(op.Checkout)
+		if err := cr.Validate(); err != nil {
+			ss.respond(id, &pb.Response{Error: errorToPB(err)}, nil)
+			release()
+			return true
+		}
+		a.CheckoutAsync(cr, func(c *Checkout, err error) {
+			resp, updates := checkoutResponse(c, err)
+			ss.respondAsync(id, resp, updates)
+			release()
+		})
+		return true
+	case *pb.Request_Checkin:
+		lease := op.Checkin.GetLease()
+		if err := checkRequired(IdentLease, lease); err != nil {
+			ss.respond(id, &pb.Response{Error: errorToPB(err)}, nil)
+			release()
+			return true
+		}
+		a.CheckinAsync(lease, func(err error) {
+			ss.respondAsync(id, errOnly(err), nil)
+			release()
+		})
+		return true
+	}
+	return false
 }
 
 // heartbeatNow answers heartbeat id on the reader.
@@ -193,7 +250,24 @@ func requestContext(ctx context.Context, req *pb.Request) (context.Context, cont
 // handle runs one request and queues its response.
 func (ss *session) handle(ctx context.Context, req *pb.Request) {
 	resp, updates := ss.srv.call(ctx, req)
-	resp.Id = req.GetId()
+	ss.mu.Lock()
+	if c, ok := ss.inflight[req.GetId()]; ok {
+		c()
+		delete(ss.inflight, req.GetId())
+	}
+	ss.mu.Unlock()
+	if !ss.respond(req.GetId(), resp, updates) {
+		// The plugin can no longer learn what it got: give it back.
+		ss.srv.undo(resp)
+	}
+}
+
+// respond queues the response to request id; updates, if not nil, are a
+// queued checkout's. It reports false if the session has ended: the caller
+// then undoes what resp granted. It never blocks: an AsyncSeats calls it
+// from the goroutine that completes journal commits.
+func (ss *session) respond(id uint64, resp *pb.Response, updates <-chan TicketUpdate) bool {
+	resp.Id = id
 	ticket := resp.GetCheckout().GetTicket()
 	if updates != nil {
 		// Registered before the response is queued: an update that
@@ -201,22 +275,24 @@ func (ss *session) handle(ctx context.Context, req *pb.Request) {
 		ss.srv.addTicket(ticket)
 	}
 	ss.mu.Lock()
-	if c, ok := ss.inflight[req.GetId()]; ok {
-		c()
-		delete(ss.inflight, req.GetId())
-	}
 	ended := ss.ended
 	if !ended {
 		ss.responses = append(ss.responses, resp)
 	}
 	ss.mu.Unlock()
-	if ended {
-		// The plugin can no longer learn what it got: give it back.
-		ss.srv.undo(resp)
-	}
 	ss.signal()
 	if updates != nil {
 		go ss.srv.forward(ticket, updates)
+	}
+	return !ended
+}
+
+// respondAsync is respond for an AsyncSeats' answer: an answer the plugin
+// can no longer receive is undone on a goroutine of its own, because giving
+// back waits for the journal.
+func (ss *session) respondAsync(id uint64, resp *pb.Response, updates <-chan TicketUpdate) {
+	if !ss.respond(id, resp, updates) {
+		go ss.srv.undo(resp)
 	}
 }
 
@@ -390,6 +466,11 @@ func (ss *session) writeLoop(ctx context.Context) error {
 			return ctx.Err()
 		case <-ss.wake:
 		}
+		if ctx.Err() != nil {
+			// The session is ending: what is queued now is undone by
+			// end, not sent into a connection that is going away.
+			return ctx.Err()
+		}
 		// Let the callers that are runnable enqueue too: one frame then
 		// carries them all (batching is what makes the stream cheaper
 		// than a call per request).
@@ -422,18 +503,7 @@ func (s *sessionServer) call(ctx context.Context, req *pb.Request) (*pb.Response
 	}
 	switch op := req.GetOp().(type) {
 	case *pb.Request_Checkout:
-		c, err := s.seats.Checkout(ctx, checkoutRequestFromPB(op.Checkout))
-		if err == nil && c == nil {
-			err = errors.New("the accounting returned no checkout answer")
-		}
-		if err != nil {
-			return fail(err), nil
-		}
-		resp := &pb.Response{Result: &pb.Response_Checkout{Checkout: checkoutToPB(c)}}
-		if c.Outcome == Queued && c.Updates != nil {
-			return resp, c.Updates
-		}
-		return resp, nil
+		return checkoutResponse(s.seats.Checkout(ctx, checkoutRequestFromPB(op.Checkout)))
 	case *pb.Request_Heartbeat:
 		st, err := s.seats.Heartbeat(ctx, op.Heartbeat.GetLease())
 		if err != nil {
@@ -469,6 +539,22 @@ func (s *sessionServer) call(ctx context.Context, req *pb.Request) (*pb.Response
 	default:
 		return &pb.Response{Error: &pb.Error{Message: "unknown operation"}}, nil
 	}
+}
+
+// checkoutResponse is the response to a checkout that returned c and err,
+// and a queued checkout's updates.
+func checkoutResponse(c *Checkout, err error) (*pb.Response, <-chan TicketUpdate) {
+	if err == nil && c == nil {
+		err = errors.New("the accounting returned no checkout answer")
+	}
+	if err != nil {
+		return &pb.Response{Error: errorToPB(err)}, nil
+	}
+	resp := &pb.Response{Result: &pb.Response_Checkout{Checkout: checkoutToPB(c)}}
+	if c.Outcome == Queued && c.Updates != nil {
+		return resp, c.Updates
+	}
+	return resp, nil
 }
 
 func errOnly(err error) *pb.Response {

@@ -21,9 +21,11 @@ type Commit struct {
 	permErr   error  // an event could not be encoded; reported when done
 	seq       uint64 // stream sequence of the last event acknowledged
 
-	mu      sync.Mutex
-	err     error // final outcome, set before done is closed
-	lastErr error // latest failed attempt, for a Wait that gives up
+	mu       sync.Mutex
+	err      error // final outcome, set before done is closed
+	lastErr  error // latest failed attempt, for a Wait that gives up
+	finished bool  // guarded by mu: onDone has been (or is being) called
+	onDone   func()
 }
 
 // Wait returns nil once every event of the Append is acknowledged by the
@@ -41,14 +43,48 @@ func (c *Commit) Wait(ctx context.Context) error {
 	case <-c.done:
 		return c.err
 	case <-ctx.Done():
-		c.mu.Lock()
-		last := c.lastErr
-		c.mu.Unlock()
-		if last != nil {
-			return fmt.Errorf("journal: %d events not acknowledged: %w (last attempt: %w)", len(c.events), ctx.Err(), last)
-		}
-		return fmt.Errorf("journal: %d events not acknowledged: %w", len(c.events), ctx.Err())
+		return c.Unacknowledged(ctx.Err())
 	}
+}
+
+// Unacknowledged is the error Wait returns when cause (a context's error)
+// ends the wait before the commit is done: cause joined with the last
+// publish failure. OnDone's callers use it when they stop waiting.
+func (c *Commit) Unacknowledged(cause error) error {
+	c.mu.Lock()
+	last := c.lastErr
+	c.mu.Unlock()
+	if last != nil {
+		return fmt.Errorf("journal: %d events not acknowledged: %w (last attempt: %w)", len(c.events), cause, last)
+	}
+	return fmt.Errorf("journal: %d events not acknowledged: %w", len(c.events), cause)
+}
+
+// Err is the commit's outcome once it is done (what Wait returns then),
+// and nil before.
+func (c *Commit) Err() error {
+	select {
+	case <-c.done:
+		return c.err
+	default:
+		return nil
+	}
+}
+
+// OnDone has f called once the commit is done, instead of a goroutine
+// waiting for it: at once, on the caller's goroutine, if it is done
+// already; otherwise on the journal's publisher goroutine, which then
+// waits for f before it completes the next commit. So f must be quick and
+// must not block, Append or Wait. A commit has at most one OnDone.
+func (c *Commit) OnDone(f func()) {
+	c.mu.Lock()
+	if c.finished {
+		c.mu.Unlock()
+		f()
+		return
+	}
+	c.onDone = f
+	c.mu.Unlock()
 }
 
 // Seq is the stream sequence of the commit's last event, once Wait returned
@@ -78,4 +114,12 @@ func (c *Commit) failedAttempt(err error) {
 func (c *Commit) finish(err error) {
 	c.err = err
 	close(c.done)
+	c.mu.Lock()
+	c.finished = true
+	f := c.onDone
+	c.onDone = nil
+	c.mu.Unlock()
+	if f != nil {
+		f()
+	}
 }

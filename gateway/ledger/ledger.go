@@ -94,6 +94,8 @@ type Ledger struct {
 	closed     bool
 	denials    denialLimiter
 
+	async asyncQueue // the asynchronous calls waiting for their commits
+
 	snapMu  sync.Mutex // orders snapshot writes and snapSeq
 	snapSeq uint64     // the sequence the current snapshot.json includes
 
@@ -137,13 +139,15 @@ func Open(ctx context.Context, opts Options) (*Ledger, error) {
 		wake:     make(chan struct{}, 1),
 		snapKick: make(chan struct{}, 1),
 		done:     make(chan struct{}),
+		async:    asyncQueue{kick: make(chan struct{}, 1)},
 	}
 	if err := l.recover(ctx); err != nil {
 		return nil, err
 	}
-	l.wg.Add(2)
+	l.wg.Add(3)
 	go l.clock()
 	go l.snapshotter()
+	go l.expirer()
 	return l, nil
 }
 

@@ -29,6 +29,7 @@ type pluginSeats struct {
 var (
 	_ sdk.Seats             = (*pluginSeats)(nil)
 	_ sdk.InlineHeartbeater = (*pluginSeats)(nil)
+	_ sdk.AsyncSeats        = (*pluginSeats)(nil)
 )
 
 func (p *pluginSeats) Checkout(ctx context.Context, req sdk.CheckoutRequest) (*sdk.Checkout, error) {
@@ -38,7 +39,43 @@ func (p *pluginSeats) Checkout(ctx context.Context, req sdk.CheckoutRequest) (*s
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	res, updates, err := p.l.Checkout(ctx, seats.CheckoutRequest{
+	res, updates, err := p.l.Checkout(ctx, p.seatsRequest(&req))
+	if err != nil {
+		return nil, sdkError(err)
+	}
+	return p.checkout(&req, res, updates), nil
+}
+
+// CheckoutAsync implements sdk.AsyncSeats: the answer comes when the
+// journal has the checkout's events, and nothing waits for it meanwhile.
+func (p *pluginSeats) CheckoutAsync(req sdk.CheckoutRequest, done func(*sdk.Checkout, error)) {
+	if err := req.Validate(); err != nil {
+		done(nil, err)
+		return
+	}
+	if req.Sign && p.l.opts.Signer != nil {
+		// A signature costs tens of microseconds: made on the journal's
+		// publisher goroutine, it would hold up every later answer.
+		go func() { done(p.Checkout(context.Background(), req)) }()
+		return
+	}
+	p.l.CheckoutAsync(p.seatsRequest(&req), func(res seats.Result, updates <-chan Update, err error) {
+		if err != nil {
+			done(nil, sdkError(err))
+			return
+		}
+		done(p.checkout(&req, res, updates), nil)
+	})
+}
+
+// CheckinAsync implements sdk.AsyncSeats.
+func (p *pluginSeats) CheckinAsync(lease string, done func(error)) {
+	p.l.CheckinAsync(lease, func(err error) { done(sdkError(err)) })
+}
+
+// seatsRequest is req as the engine takes it, stamped with the plugin.
+func (p *pluginSeats) seatsRequest(req *sdk.CheckoutRequest) seats.CheckoutRequest {
+	return seats.CheckoutRequest{
 		Vendor:  req.Vendor,
 		Feature: req.Feature,
 		Version: req.Version,
@@ -52,10 +89,11 @@ func (p *pluginSeats) Checkout(ctx context.Context, req sdk.CheckoutRequest) (*s
 		Borrow: req.Borrow,
 		Bound:  req.BindConn,
 		Key:    req.RequestKey,
-	})
-	if err != nil {
-		return nil, sdkError(err)
 	}
+}
+
+// checkout is the SDK's answer to req, which the engine answered with res.
+func (p *pluginSeats) checkout(req *sdk.CheckoutRequest, res seats.Result, updates <-chan Update) *sdk.Checkout {
 	out := &sdk.Checkout{}
 	switch res.Outcome {
 	case seats.Granted:
@@ -72,7 +110,7 @@ func (p *pluginSeats) Checkout(ctx context.Context, req sdk.CheckoutRequest) (*s
 		out.Outcome = sdk.Denied
 		out.Denial = &sdk.Denial{Reason: string(res.Reason), Message: res.Message, InUse: res.InUse, Seats: res.Seats}
 	}
-	return out, nil
+	return out
 }
 
 // forward turns the ledger's updates for one ticket into the SDK's.

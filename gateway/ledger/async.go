@@ -1,0 +1,204 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/licensegw/licensegw/gateway/events"
+	"github.com/licensegw/licensegw/gateway/journal"
+	"github.com/licensegw/licensegw/gateway/seats"
+)
+
+// The asynchronous calls give the same answers as their blocking twins, but
+// nothing waits for the journal: the answer is handed to a callback when
+// the journal acknowledges the events (on its publisher goroutine), or when
+// Options.Wait runs out first. A plugin's session serves its checkouts and
+// checkins this way, with no goroutine and no context per request.
+
+// CheckoutAsync is Checkout without the wait: done is called once with
+// Checkout's results, before CheckoutAsync returns or later on another
+// goroutine. done must be quick and must not block or call the ledger's
+// journaled operations.
+func (l *Ledger) CheckoutAsync(req seats.CheckoutRequest, done func(seats.Result, <-chan Update, error)) {
+	var res seats.Result
+	var ch chan Update
+	l.doAsync(func(now time.Time, evs []events.Event) ([]events.Event, error) {
+		res, evs = l.eng.Checkout(now, req, evs)
+		if res.Outcome == seats.Queued {
+			w := newWaiter(res.Position)
+			l.waiters[res.Ticket] = w
+			ch = w.ch
+		}
+		return evs, nil
+	}, func(err error) {
+		if err != nil {
+			done(seats.Result{}, nil, err)
+			return
+		}
+		done(res, ch, nil)
+	})
+}
+
+// CheckinAsync is Checkin without the wait; done is called as for
+// CheckoutAsync.
+func (l *Ledger) CheckinAsync(lease string, done func(error)) {
+	l.doAsync(func(now time.Time, evs []events.Event) ([]events.Event, error) {
+		return l.eng.Checkin(now, lease, evs)
+	}, done)
+}
+
+// asyncOp is one journaled operation whose answer waits for its commit.
+type asyncOp struct {
+	commit     *journal.Commit
+	deliveries []delivery
+	start      time.Time
+	deadline   time.Time
+	opErr      error // the engine's answer, given once the events are safe
+	done       func(error)
+	answered   atomic.Bool
+}
+
+// doAsync is do with the wait handed to the journal: done hears the
+// outcome when the commit completes or Options.Wait runs out.
+func (l *Ledger) doAsync(op func(time.Time, []events.Event) ([]events.Event, error), done func(error)) {
+	if err := l.opts.Journal.Ready(); err != nil {
+		done(fmt.Errorf("%w: %w", ErrUnavailable, err))
+		return
+	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		done(ErrClosed)
+		return
+	}
+	evs, err := op(l.now(), l.scratch[:0])
+	start := time.Now()
+	c, deliveries := l.commitLocked(evs)
+	if c == nil {
+		l.mu.Unlock()
+		l.deliver(deliveries)
+		done(err)
+		return
+	}
+	a := &asyncOp{commit: c, deliveries: deliveries, start: start, deadline: start.Add(l.opts.Wait), opErr: err, done: done}
+	// Queued in commit order (under l.mu), so the queue's head is always
+	// the oldest commit and the earliest deadline.
+	l.async.push(a)
+	l.mu.Unlock()
+	c.OnDone(func() {
+		l.answer(a, c.Err())
+		l.async.dropAnswered()
+	})
+}
+
+// answer gives a its outcome, once: journalErr is the commit's error, or
+// why the wait for it ended.
+func (l *Ledger) answer(a *asyncOp, journalErr error) {
+	if !a.answered.CompareAndSwap(false, true) {
+		return
+	}
+	if l.opts.Observer != nil {
+		l.opts.Observer.Acknowledged(len(a.commit.Events()), time.Since(a.start), journalErr)
+	}
+	// The waiters hear either way: the events are in the engine, and the
+	// journal keeps retrying them under the same ids (as in wait).
+	l.deliver(a.deliveries)
+	if journalErr != nil {
+		a.done(fmt.Errorf("%w: %w", ErrUnavailable, journalErr))
+		return
+	}
+	a.done(a.opErr)
+}
+
+// asyncQueue holds the asynchronous operations whose commits are pending,
+// oldest first, for the expirer.
+type asyncQueue struct {
+	mu   sync.Mutex
+	ops  []*asyncOp
+	kick chan struct{} // a send: the queue was empty and is not
+}
+
+func (q *asyncQueue) push(a *asyncOp) {
+	q.mu.Lock()
+	q.ops = append(q.ops, a)
+	first := len(q.ops) == 1
+	q.mu.Unlock()
+	if first {
+		select {
+		case q.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// dropAnswered removes the answered operations at the head. Commits
+// complete in order, so the queue holds little more than what is in
+// flight.
+func (q *asyncQueue) dropAnswered() {
+	q.mu.Lock()
+	n := 0
+	for n < len(q.ops) && q.ops[n].answered.Load() {
+		n++
+	}
+	if n > 0 {
+		rest := copy(q.ops, q.ops[n:])
+		clear(q.ops[rest:])
+		q.ops = q.ops[:rest]
+	}
+	q.mu.Unlock()
+}
+
+// expired takes the unanswered operations whose deadline is not after now,
+// and says when the next deadline is (zero if none is pending).
+func (q *asyncQueue) expired(now time.Time) (out []*asyncOp, next time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	for ; n < len(q.ops); n++ {
+		a := q.ops[n]
+		if a.answered.Load() {
+			continue
+		}
+		if a.deadline.After(now) {
+			next = a.deadline
+			break
+		}
+		out = append(out, a)
+	}
+	if n > 0 {
+		rest := copy(q.ops, q.ops[n:])
+		clear(q.ops[rest:])
+		q.ops = q.ops[:rest]
+	}
+	return out, next
+}
+
+// expirer answers the asynchronous operations whose commit did not
+// complete within Options.Wait with ErrUnavailable, as do's wait would.
+// One goroutine for the ledger: it sleeps until the oldest pending
+// operation's deadline.
+func (l *Ledger) expirer() {
+	defer l.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		ops, next := l.async.expired(time.Now())
+		for _, a := range ops {
+			l.answer(a, a.commit.Unacknowledged(context.DeadlineExceeded))
+		}
+		var alarm <-chan time.Time
+		if !next.IsZero() {
+			timer.Reset(time.Until(next))
+			alarm = timer.C
+		}
+		select {
+		case <-alarm:
+		case <-l.async.kick:
+		case <-l.done:
+			return
+		}
+	}
+}
