@@ -57,3 +57,18 @@ plugin "concurrentlm" {
   path   = "../../bin/licensegw-concurrentlm"
   listen = { tcp = "127.0.0.1:1643", udp = "127.0.0.1:1643" }
 }
+
+# FlexLM-style: lmgrd on 27003, the vendor daemon on 27103. Clients and
+# lmutil take the nodes as a triad:
+#   lmutil lmstat -a -c 27001@127.0.0.1,27002@127.0.0.1,27003@127.0.0.1
+plugin "flexlm" {
+  path   = "../../bin/licensegw-flexlm"
+  listen = { lmgrd = "127.0.0.1:27003", vendor = "127.0.0.1:27103" }
+}
+
+# Sentinel-style on UDP 5093: clients and lsmon take a server list,
+#   lsmon 127.0.0.1:5091,127.0.0.1:5092,127.0.0.1:5093
+plugin "sentinel" {
+  path   = "../../bin/licensegw-sentinel"
+  listen = { udp = "127.0.0.1:5093" }
+}
