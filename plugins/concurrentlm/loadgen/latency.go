@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -50,9 +51,9 @@ func MeasureLatency(ctx context.Context, o Options) (Latency, error) {
 	if err != nil {
 		return Latency{}, err
 	}
-	m, err := wire.ParseMessage(ans)
+	m, err := wire.ParseMessage(string(ans))
 	if err != nil || m.Word != "GRANTED" {
-		return Latency{}, fmt.Errorf("loadgen: CHECKOUT answered %q", strings.TrimSpace(ans))
+		return Latency{}, fmt.Errorf("loadgen: CHECKOUT answered %q", strings.TrimSpace(string(ans)))
 	}
 	lease := m.Get("lease")
 	hb := slices.Clone(w.leaseLine("HEARTBEAT", lease))
@@ -81,8 +82,8 @@ func (w *worker) repeat(ctx context.Context, d time.Duration, line []byte, word 
 		if err != nil {
 			return nil, err
 		}
-		if !strings.HasPrefix(ans, word) {
-			return nil, fmt.Errorf("loadgen: %s answered %q", strings.TrimSpace(string(line)), strings.TrimSpace(ans))
+		if !bytes.HasPrefix(ans, []byte(word)) {
+			return nil, fmt.Errorf("loadgen: %s answered %q", strings.TrimSpace(string(line)), strings.TrimSpace(string(ans)))
 		}
 	}
 	if len(w.lat) == 0 {
