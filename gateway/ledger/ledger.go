@@ -40,6 +40,10 @@ type Options struct {
 	// replays the whole stream).
 	DataDir       string
 	SnapshotEvery int
+	// Snapshots, when set, also keeps every snapshot in a store other
+	// nodes read (a cluster's object store), and the ledger starts from
+	// the newest snapshot of the store and the data directory.
+	Snapshots SnapshotStore
 	// Wait bounds every wait on the journal (DefaultWait when 0).
 	Wait time.Duration
 	// Retention, when set, trims the stream after snapshots; see

@@ -43,12 +43,25 @@ type snapshot struct {
 	State  seats.State `json:"state"`
 }
 
-// Snapshot writes the engine's state to the data directory, once every
-// event it includes is acknowledged by the journal; the snapshot it
-// replaces becomes snapshot.prev.json. With retention, it then trims the
-// stream up to what the older of the two includes.
+// SnapshotStore keeps snapshots where every node of a cluster reads them
+// (gateway/cluster.SnapshotStore, a JetStream object store), so that the
+// node that takes over starts from the leader's latest snapshot and
+// replays only the events after it.
+type SnapshotStore interface {
+	// Save stores an encoded snapshot; the store keeps it and at least
+	// the one before it.
+	Save(ctx context.Context, data []byte) error
+	// Load returns the stored snapshots (any order; none: nil).
+	Load(ctx context.Context) ([][]byte, error)
+}
+
+// Snapshot writes the engine's state to the data directory (and to
+// Options.Snapshots), once every event it includes is acknowledged by the
+// journal; the snapshot it replaces becomes snapshot.prev.json. With
+// retention, it then trims the stream up to what the older of the two
+// includes.
 func (l *Ledger) Snapshot(ctx context.Context) error {
-	if l.opts.DataDir == "" {
+	if l.opts.DataDir == "" && l.opts.Snapshots == nil {
 		return nil
 	}
 	l.mu.Lock()
@@ -68,6 +81,17 @@ func (l *Ledger) Snapshot(ctx context.Context) error {
 	b, err := json.Marshal(&snap)
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
+	}
+	var stored error
+	if l.opts.Snapshots != nil {
+		if stored = l.opts.Snapshots.Save(ctx, b); stored != nil {
+			stored = fmt.Errorf("snapshot: store: %w", stored)
+		} else {
+			l.log.Debug("snapshot stored", "seq", seq, "bytes", len(b))
+		}
+	}
+	if l.opts.DataDir == "" {
+		return stored
 	}
 	path := filepath.Join(l.opts.DataDir, snapshotFile)
 	tmp := path + ".tmp"
@@ -93,7 +117,7 @@ func (l *Ledger) Snapshot(ctx context.Context) error {
 	} else if n > 0 {
 		l.log.Info("old events deleted by retention", "messages", n, "kept_after", keep)
 	}
-	return nil
+	return stored
 }
 
 func writeSync(path string, b []byte) error {
@@ -117,7 +141,10 @@ func writeSync(path string, b []byte) error {
 func (l *Ledger) snapshotter() {
 	defer l.wg.Done()
 	var periodic <-chan time.Time
-	if l.opts.Retention.Enabled() {
+	// With retention, and with a snapshot store (the node that takes
+	// over replays only what came after the latest snapshot), also by
+	// time.
+	if l.opts.Retention.Enabled() || l.opts.Snapshots != nil {
 		t := time.NewTicker(retentionCheck)
 		defer t.Stop()
 		periodic = t.C
@@ -148,6 +175,11 @@ func (l *Ledger) loadSnapshot(name string) (snap snapshot, eng *seats.Engine, ok
 	if err != nil {
 		return snap, nil, false, err
 	}
+	return l.decodeSnapshot(b)
+}
+
+// decodeSnapshot decodes an encoded snapshot into a fresh engine.
+func (l *Ledger) decodeSnapshot(b []byte) (snap snapshot, eng *seats.Engine, ok bool, err error) {
 	if err := json.Unmarshal(b, &snap); err != nil {
 		return snap, nil, false, err
 	}
@@ -160,10 +192,54 @@ func (l *Ledger) loadSnapshot(name string) (snap snapshot, eng *seats.Engine, ok
 	return snap, eng, true, nil
 }
 
-// latestSnapshot loads snapshot.json, or else snapshot.prev.json. A file
+// latestSnapshot loads the newest of the store's snapshots
+// (Options.Snapshots) and the data directory's (latestLocalSnapshot).
+//
+// latestLocalSnapshot loads snapshot.json, or else snapshot.prev.json. A file
 // that does not load is renamed aside (name.corrupt-<time>) and logged; the
 // state is then rebuilt from the older snapshot or from the stream alone.
-func (l *Ledger) latestSnapshot() (snapshot, error) {
+func (l *Ledger) latestSnapshot(ctx context.Context) (snapshot, error) {
+	local, err := l.latestLocalSnapshot()
+	if err != nil || l.opts.Snapshots == nil {
+		return local, err
+	}
+	// The store's newest snapshot, if newer than this node's own: the
+	// previous leader's.
+	blobs, err := l.opts.Snapshots.Load(ctx)
+	if err != nil {
+		// Not fatal: the stream holds every event (a cluster keeps
+		// them all), so the local snapshot and a longer replay do.
+		l.log.Warn("snapshot store unreadable; starting from this node's own snapshot", "error", err)
+		return local, nil
+	}
+	best, bestEng := local, (*seats.Engine)(nil)
+	for _, b := range blobs {
+		snap, eng, ok, err := l.decodeSnapshot(b)
+		if err != nil || !ok {
+			l.log.Error("stored snapshot unusable; skipped", "error", err)
+			continue
+		}
+		if newerSnapshot(snap, best) {
+			best, bestEng = snap, eng
+		}
+	}
+	if bestEng != nil {
+		l.eng = bestEng
+		l.log.Info("starting from the snapshot store's snapshot", "seq", best.Seq, "taken", best.Taken, "local_seq", local.Seq)
+	}
+	return best, nil
+}
+
+// newerSnapshot reports whether a includes more of the journal than b.
+func newerSnapshot(a, b snapshot) bool {
+	if a.Seq != b.Seq {
+		return a.Seq > b.Seq
+	}
+	return a.LastID > b.LastID
+}
+
+// latestLocalSnapshot is latestSnapshot from the data directory alone.
+func (l *Ledger) latestLocalSnapshot() (snapshot, error) {
 	if l.opts.DataDir == "" {
 		return snapshot{}, nil
 	}
@@ -192,7 +268,7 @@ func (l *Ledger) latestSnapshot() (snapshot, error) {
 // connections of the previous process).
 func (l *Ledger) recover(ctx context.Context) error {
 	start := time.Now()
-	snap, err := l.latestSnapshot()
+	snap, err := l.latestSnapshot(ctx)
 	if err != nil {
 		return err
 	}

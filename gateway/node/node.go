@@ -162,9 +162,10 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 			return nil, fmt.Errorf("cluster: %w", err)
 		}
 		if retention != (ledger.Retention{}) {
-			// Snapshots are on each node's disk: a node taking over
-			// replays from its own, so the stream keeps everything.
-			log.Warn("nats max_age and max_bytes are not applied in a cluster: every node replays from its own snapshot")
+			// A node taking over may start from its own, older
+			// snapshot (when the snapshot store is unreadable), so
+			// the stream keeps everything.
+			log.Warn("nats max_age and max_bytes are not applied in a cluster: the stream keeps every event")
 			retention = ledger.Retention{}
 		}
 	}
@@ -188,6 +189,7 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 		Journal:   n.journal,
 		DataDir:   cfg.Gateway.DataDir,
 		Retention: retention,
+		Snapshots: n.snapshotStore(ctx),
 		Reload:    n.Reload,
 		Observer:  n.metrics,
 		Log:       log.Named("ledger"),

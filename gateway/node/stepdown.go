@@ -241,5 +241,3 @@ func (n *Node) keepPlacement(ctx context.Context) {
 		}
 	}
 }
-
-const snapshotStream = "OBJ_LICENSEGW_SNAPSHOTS"

@@ -83,6 +83,14 @@ func TestClusterHandOver(t *testing.T) {
 	if !strings.Contains(res.Stdout, "stepped down from term") {
 		t.Errorf("step-down output: %q", res.Stdout)
 	}
+	// The leader's final snapshot went to the cluster's object store, and
+	// the next leader started from it.
+	e2etest.Eventually(t, 10*time.Second, "the next leader starting from the stored snapshot", func() error {
+		if !strings.Contains(c.Nodes[second].Log(), "starting from the snapshot store's snapshot") {
+			return fmt.Errorf("gw-%d's log does not say it started from the snapshot store", second+1)
+		}
+		return nil
+	})
 	// The node that stepped down runs on as a standby.
 	e2etest.Eventually(t, startTimeout, "the node that stepped down standing by", func() error {
 		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
