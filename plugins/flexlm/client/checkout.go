@@ -400,8 +400,28 @@ func (l *License) heartbeat() {
 			}
 			continue
 		case ans.Type == wire.Gone:
+			reason := ans.GetStr(wire.TReason)
+			if reason == "unknown" && !l.c.opts.NoReconnect {
+				// Checked in by someone else than this client (not
+				// expired, not removed): the connection it held the
+				// licence on before a failover, closing late on a node
+				// it left, or the gateway releasing a dead node's
+				// connection-bound leases after the client moved. The
+				// seats were released under it: check them out again.
+				err := l.c.reacquireOne(v, l)
+				switch {
+				case err == nil:
+					lastOK = time.Now()
+					continue
+				case errors.Is(err, ErrClosed):
+					continue // supervise checks it out again
+				}
+				l.c.unregister(l)
+				l.setLost(fmt.Errorf("%w: %w", ErrNotReacquired, err))
+				return
+			}
 			l.c.unregister(l)
-			l.setLost(&GoneError{Reason: ans.GetStr(wire.TReason)})
+			l.setLost(&GoneError{Reason: reason})
 			return
 		}
 		lastOK = time.Now()

@@ -272,3 +272,41 @@ func TestDeadTriad(t *testing.T) {
 		t.Errorf("lost because %v, want ErrClosed", lic.Err())
 	}
 }
+
+// TestLeaseReleasedUnderTheClient: a lease the gateway checks in behind
+// the client's back (as when it releases a dead node's connection-bound
+// leases after the client moved) is answered GONE reason unknown; the
+// client checks the licence out again instead of losing it. A removed
+// lease is still lost.
+func TestLeaseReleasedUnderTheClient(t *testing.T) {
+	seats := reconnectSeats(2)
+	srv := flextest.Start(t, seats, reconnectCfg())
+	cl := dialOpts(t, srv.LmgrdSpec(), fastOptions("erin"))
+	lic, err := cl.Checkout(failoverCtx(t), client.CheckoutRequest{Feature: "cad"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := lic.Current().Lease
+	if err := seats.Checkin(failoverCtx(t), old); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the licence checked out again", func() bool { return lic.Current().Reacquired == 1 })
+	notLost(t, lic)
+	n, ls := leases(t, seats)
+	if n != 1 || len(ls) != 1 || ls[0].Lease == old || ls[0].Lease != lic.Current().Lease || ls[0].Client.User != "erin" {
+		t.Fatalf("seats: %d in use, %+v; want erin's new lease %s", n, ls, lic.Current().Lease)
+	}
+
+	if err := seats.Remove(failoverCtx(t), lic.Current().Lease, sdk.Client{Addr: "admin"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-lic.Lost():
+	case <-time.After(10 * time.Second):
+		t.Fatal("a removed licence was not lost")
+	}
+	var gone *client.GoneError
+	if !errors.As(lic.Err(), &gone) || gone.Reason != "removed" {
+		t.Errorf("lost because %v, want GONE removed", lic.Err())
+	}
+}
