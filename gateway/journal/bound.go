@@ -24,7 +24,12 @@ const clipBytes = 80
 // no request can make an event NATS refuses (which would stop every later
 // event behind it).
 func encodeBounded(ev *events.Event) ([]byte, error) {
-	data, err := encodeEvent(ev)
+	return encodeBoundedTo(make([]byte, 0, 512), ev, nil)
+}
+
+// encodeBoundedTo is encodeBounded with encodeEventTo's buf and prev.
+func encodeBoundedTo(buf []byte, ev *events.Event, prev []byte) ([]byte, error) {
+	data, err := encodeEventTo(buf, ev, prev)
 	if err != nil || len(data) <= events.MaxBytes {
 		return data, err
 	}
@@ -33,13 +38,13 @@ func encodeBounded(ev *events.Event) ([]byte, error) {
 		*s = clip(*s)
 	}
 	ev.Truncated = true
-	if data, err = encodeEvent(ev); err != nil || len(data) <= events.MaxBytes {
+	if data, err = encodeEventTo(data, ev, prev); err != nil || len(data) <= events.MaxBytes {
 		return data, err
 	}
 	for _, s := range []*string{&ev.Vendor, &ev.Feature, &ev.Version} {
 		*s = clip(*s)
 	}
-	if data, err = encodeEvent(ev); err != nil || len(data) <= events.MaxBytes {
+	if data, err = encodeEventTo(data, ev, prev); err != nil || len(data) <= events.MaxBytes {
 		return data, err
 	}
 	return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(data), events.MaxBytes)

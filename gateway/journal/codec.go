@@ -17,16 +17,30 @@ import (
 
 // encodeEvent returns ev's JSON payload: the bytes ev.MarshalJSON returns.
 func encodeEvent(ev *events.Event) ([]byte, error) {
-	if b, ok := appendEvent(make([]byte, 0, 512), ev); ok {
+	return encodeEventTo(make([]byte, 0, 512), ev, nil)
+}
+
+// encodeEventTo is encodeEvent writing into buf's space (the publisher
+// reuses the buffers of acknowledged messages). prev, when not nil, is the
+// hex of the predecessor's hash, written as ev.Prev would be (which must
+// then be empty): the publisher does not make a string of it.
+func encodeEventTo(buf []byte, ev *events.Event, prev []byte) ([]byte, error) {
+	if b, ok := appendEvent(buf[:0], ev, prev); ok {
 		return b, nil
+	}
+	if prev != nil {
+		e := *ev
+		e.Prev = string(prev)
+		return e.MarshalJSON()
 	}
 	return ev.MarshalJSON()
 }
 
 // appendEvent appends ev's JSON to b, field by field in the order
-// ev.MarshalJSON writes them. It reports false, leaving the encoding to
-// MarshalJSON, when a string would need escaping.
-func appendEvent(b []byte, ev *events.Event) ([]byte, bool) {
+// ev.MarshalJSON writes them; prev, if not nil, stands for ev.Prev. It
+// reports false, leaving the encoding to MarshalJSON, when a string would
+// need escaping.
+func appendEvent(b []byte, ev *events.Event, prev []byte) ([]byte, bool) {
 	ok := true
 	str := func(key, v string, omitEmpty bool) {
 		if omitEmpty && v == "" {
@@ -102,7 +116,13 @@ func appendEvent(b []byte, ev *events.Event) ([]byte, bool) {
 		unum("term", ev.Term)
 	}
 	str("node", ev.Node, true)
-	str("prev", ev.Prev, true)
+	if prev != nil {
+		b = append(b, `,"prev":"`...)
+		b = append(b, prev...)
+		b = append(b, '"')
+	} else {
+		str("prev", ev.Prev, true)
+	}
 	str("head", ev.Head, true)
 	str("sig", ev.Sig, true)
 	tim("time", ev.Time)

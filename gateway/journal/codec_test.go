@@ -118,6 +118,15 @@ func FuzzEncodeEvent(f *testing.F) {
 			t.Fatalf("encodeEvent = %s, %v\nMarshalJSON = %s", got, err, want)
 		}
 		checkDecode(t, got)
+		if ev.Prev != "" {
+			// The publisher's way: prev given apart, into a used buffer.
+			apart := ev
+			apart.Prev = ""
+			got, err := encodeEventTo([]byte("left over"), &apart, []byte(ev.Prev))
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("encodeEventTo with prev apart = %s, %v\nMarshalJSON = %s", got, err, want)
+			}
+		}
 	})
 }
 

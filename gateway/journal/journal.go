@@ -110,6 +110,11 @@ type Journal struct {
 	// and the number of counted events since the stream began.
 	head  [sha256.Size]byte
 	count uint64
+	// prevHex holds the hex of head as the next event's prev; recycled
+	// holds messages of acknowledged events for reuse. Both are the
+	// publisher's.
+	prevHex  [2 * sha256.Size]byte
+	recycled []*nats.Msg
 	// sinceSeal (guarded by mu) counts events appended since the last seal
 	// was queued.
 	sinceSeal int

@@ -152,12 +152,14 @@ func (j *Journal) Ready() error {
 	if d := j.deposed.Load(); d != nil {
 		return fmt.Errorf("%w: %w", ErrNotReady, *d)
 	}
-	nc := j.link.Load().nc
-	switch {
-	case nc.IsClosed():
+	// One look at the status (every request asks, and the connection's
+	// lock is the publisher's too).
+	switch st := j.link.Load().nc.Status(); st {
+	case nats.CONNECTED, nats.DRAINING_SUBS, nats.DRAINING_PUBS:
+	case nats.CLOSED:
 		return fmt.Errorf("%w: NATS connection closed, reopening", ErrNotReady)
-	case !nc.IsConnected():
-		return fmt.Errorf("%w: NATS connection %s, reconnecting", ErrNotReady, nc.Status())
+	default:
+		return fmt.Errorf("%w: NATS connection %s, reconnecting", ErrNotReady, st)
 	}
 	if since := j.failingSince.Load(); since != 0 {
 		return fmt.Errorf("%w: publishes failing since %s", ErrNotReady, time.Unix(0, since).UTC().Format(time.RFC3339Nano))

@@ -3,6 +3,7 @@ package journal
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -341,6 +342,7 @@ func (j *Journal) acknowledge(done []pending, seqs []uint64) {
 		if seqs[i] > j.lastSeq.Load() {
 			j.lastSeq.Store(seqs[i]) // only the publisher stores
 		}
+		j.recycle(p.msg)
 		c := p.commit
 		c.seq = max(c.seq, seqs[i])
 		c.remaining--
@@ -377,14 +379,21 @@ func (j *Journal) message(p *pending) (*nats.Msg, error) {
 		j.nextIdx = 0
 	}
 	ev.Term, ev.Idx, ev.Node = j.term, j.nextIdx, j.cfg.Gateway
+	var prev []byte
 	if !j.cfg.Unchained {
-		ev.Prev = hexHash(j.head)
+		if ev.Kind == events.SealKind {
+			ev.Prev = hexHash(j.head) // the seal's head is a string
+		} else {
+			prev = hex.AppendEncode(j.prevHex[:0], j.head[:])
+		}
 	}
 	if ev.Kind == events.SealKind {
 		signSeal(ev, j.count, j.cfg.Signer)
 	}
-	data, err := encodeBounded(ev)
+	msg := j.recycledMsg()
+	data, err := encodeBoundedTo(msg.Data, ev, prev)
 	if err != nil {
+		j.recycle(msg)
 		return nil, err
 	}
 	if !j.cfg.Unchained {
@@ -394,14 +403,43 @@ func (j *Journal) message(p *pending) (*nats.Msg, error) {
 	j.nextIdx++
 	p.expect = j.nextExpect
 	j.nextExpect++
+	msg.Subject = ev.Subject(j.cfg.Prefix)
+	msg.Data = data
+	msg.Header[jetstream.MsgIDHeader][0] = ev.ID
+	msg.Header[jetstream.ExpectedLastSeqHeader][0] = strconv.FormatUint(p.expect, 10)
+	return msg, nil
+}
+
+// maxRecycled bounds the messages kept for reuse: a few bursts' worth.
+const maxRecycled = 2 * maxBurst
+
+// recycledMsg is a message to fill: one an acknowledged event no longer
+// needs (its header map, header values and payload buffer are reused), or
+// a new one. Only the publisher calls it.
+func (j *Journal) recycledMsg() *nats.Msg {
+	if n := len(j.recycled); n > 0 {
+		m := j.recycled[n-1]
+		j.recycled[n-1] = nil
+		j.recycled = j.recycled[:n-1]
+		return m
+	}
 	return &nats.Msg{
-		Subject: ev.Subject(j.cfg.Prefix),
-		Data:    data,
+		Data: make([]byte, 0, 512),
 		Header: nats.Header{
-			jetstream.MsgIDHeader:           []string{ev.ID},
-			jetstream.ExpectedLastSeqHeader: []string{strconv.FormatUint(p.expect, 10)},
+			jetstream.MsgIDHeader:           make([]string, 1),
+			jetstream.ExpectedLastSeqHeader: make([]string, 1),
 		},
-	}, nil
+	}
+}
+
+// recycle keeps m, whose event the stream has acknowledged (nats.go copied
+// it when it was published), for recycledMsg.
+func (j *Journal) recycle(m *nats.Msg) {
+	if m == nil || len(j.recycled) >= maxRecycled {
+		return
+	}
+	m.Subject, m.Reply, m.Data = "", "", m.Data[:0]
+	j.recycled = append(j.recycled, m)
 }
 
 // abandon fails the commits of retry and of everything still queued: Close
