@@ -19,6 +19,10 @@ type NATSCluster struct {
 	Name   string   // the cluster's name, the same on every node
 	Listen string   // this node's route address, host:port
 	Routes []string // every node's route address, nats-route://host:port
+	// Advertise, when set, is the route address this node tells the
+	// others to reach it at, instead of Listen (behind NAT, a container's
+	// published port, a proxy); host:port.
+	Advertise string
 	// Password, when set, is what routes between the nodes authenticate
 	// with (user RouteUser); the same on every node.
 	Password  string
@@ -32,7 +36,7 @@ const RouteUser = "licensegw-route"
 var natsClusterSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "name", Required: true}, {Name: "listen", Required: true},
-		{Name: "routes", Required: true}, {Name: "password"},
+		{Name: "routes", Required: true}, {Name: "password"}, {Name: "advertise"},
 	},
 }
 
@@ -55,6 +59,11 @@ func (d *decoder) natsCluster(b *hcl.Block) *NATSCluster {
 	}
 	if d.strings(a, "routes", &c.Routes) {
 		d.checkRoutes(a["routes"], c.Routes)
+	}
+	if d.str(a, "advertise", &c.Advertise) {
+		if err := checkAddr(c.Advertise); err != nil {
+			d.errorf(a["advertise"].Expr.Range(), "Invalid advertise address", "The cluster advertise address %s.", err)
+		}
 	}
 	if d.str(a, "password", &c.Password) && len(c.Password) < 16 {
 		d.errorf(a["password"].Expr.Range(), "Weak route password",

@@ -19,10 +19,10 @@ func TestNATSCluster(t *testing.T) {
 		t.Fatal("no cluster decoded")
 	}
 	want := NATSCluster{
-		Name: "licensegw", Listen: "127.0.0.1:6232", Password: "0123456789abcdef0123",
+		Name: "licensegw", Listen: "127.0.0.1:6232", Password: "0123456789abcdef0123", Advertise: "192.0.2.7:16232",
 		Routes: []string{"nats-route://127.0.0.1:6222", "127.0.0.1:6232", " nats-route://127.0.0.1:6242 "},
 	}
-	if got.Name != want.Name || got.Listen != want.Listen || got.Password != want.Password || !slices.Equal(got.Routes, want.Routes) {
+	if got.Name != want.Name || got.Listen != want.Listen || got.Password != want.Password || got.Advertise != want.Advertise || !slices.Equal(got.Routes, want.Routes) {
 		t.Errorf("cluster = %+v, want %+v", *got, want)
 	}
 	if !c.NATS.Embedded || c.NATS.Replicas != DefaultClusterReplicas || c.NATS.Listen != "127.0.0.1:4232" {
@@ -45,6 +45,7 @@ func TestNATSClusterInvalid(t *testing.T) {
 			{"Duplicate route", 6, 65},
 			{"Invalid route", 6, 76},
 			{"Weak route password", 7, 16},
+			{"Invalid advertise address", 8, 17},
 		}},
 		{"invalid_replicas.hcl", []want{
 			{"Invalid replicas", 2, 14},

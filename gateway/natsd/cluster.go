@@ -26,6 +26,10 @@ type Cluster struct {
 	// node can be given the same list. A node learns the nodes it was
 	// not told of from those it reaches.
 	Routes []string
+	// Advertise, when set, is the route address (host:port) this node
+	// gives the others for it, instead of Listen: what they dial when
+	// they learn of it from another node.
+	Advertise string
 	// Username and Password, when set, are what every route must present
 	// and what this node presents to the others.
 	Username, Password string
@@ -60,6 +64,7 @@ func clusterOptions(opts *server.Options, c *Cluster) error {
 		// Keep retrying routes to nodes that are not up yet (or are
 		// restarting) instead of giving up after a few attempts.
 		ConnectRetries: -1,
+		Advertise:      c.Advertise,
 	}
 	opts.Routes = routes
 	return nil

@@ -66,7 +66,7 @@ func natsCluster(c *config.NATSCluster) *natsd.Cluster {
 	if c == nil {
 		return nil
 	}
-	nc := &natsd.Cluster{Name: c.Name, Listen: c.Listen, Routes: c.Routes}
+	nc := &natsd.Cluster{Name: c.Name, Listen: c.Listen, Routes: c.Routes, Advertise: c.Advertise}
 	if c.Password != "" {
 		nc.Username, nc.Password = config.RouteUser, c.Password
 	}

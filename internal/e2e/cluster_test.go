@@ -83,7 +83,7 @@ func TestClusterLeaderKilled(t *testing.T) {
 		}
 	}
 
-	checkClusterStream(t, c.Nodes[next].Events(), load.granted, seats)
+	checkClusterStream(t, c.Nodes[next].Journal(), load.granted, seats)
 }
 
 // clusterLoad records what the clients were answered.
@@ -231,9 +231,24 @@ func checkClusterStream(t *testing.T, evs []e2etest.Event, granted map[string]ti
 	if terms < 2 {
 		t.Errorf("%d terms in the stream, want one per leader (2)", terms)
 	}
-	for lease := range granted {
+	for lease, at := range granted {
 		if !checkedOut[lease] {
-			t.Errorf("lease %s was granted to a client but is not in the stream", lease)
+			t.Errorf("lease %s was granted to a client at %s but is not in the stream under the read rule; %s",
+				lease, at.UTC().Format("15:04:05.000"), whereIs(evs, lease))
 		}
 	}
+}
+
+// whereIs describes the events of lease in the stream, counted or not.
+func whereIs(evs []e2etest.Event, lease string) string {
+	var found []string
+	for _, e := range evs {
+		if e.Lease == lease {
+			found = append(found, fmt.Sprintf("%s at seq %d (term %d idx %d, %s, %s)", e.Kind, e.Seq, e.Term, e.Idx, e.Gateway, e.Time.UTC().Format("15:04:05.000")))
+		}
+	}
+	if len(found) == 0 {
+		return "no event of it at all"
+	}
+	return "its events: " + strings.Join(found, "; ")
 }

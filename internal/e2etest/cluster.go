@@ -21,33 +21,79 @@ type Cluster struct {
 	t       testing.TB
 	Nodes   []*Gateway
 	KeyFile string // the grant-signing key every node uses
+
+	// proxies[i][j] carries node i's routes to node j, with
+	// ProxiedRoutes; nil otherwise.
+	proxies [][]*Proxy
 }
+
+// ClusterOption changes how StartCluster sets a cluster up.
+type ClusterOption func(*clusterSettings)
+
+type clusterSettings struct {
+	proxied bool
+}
+
+// ProxiedRoutes runs every route between two nodes through a Proxy of its
+// own (one for each direction), so that Partition can cut a node off.
+// Each node advertises a route address where nothing listens, so that no
+// node reaches another directly when it learns of it from a third.
+func ProxiedRoutes() ClusterOption { return func(s *clusterSettings) { s.proxied = true } }
 
 // StartCluster prepares n nodes from opts (named gw-1 ... gw-n; Config is
 // each node's template), starts them all and waits until one leads.
-func StartCluster(t testing.TB, opts Options, n int) *Cluster {
+func StartCluster(t testing.TB, opts Options, n int, options ...ClusterOption) *Cluster {
 	t.Helper()
+	var set clusterSettings
+	for _, o := range options {
+		o(&set)
+	}
 	keyFile := filepath.Join(t.TempDir(), "signing.key")
 	if _, err := signing.LoadOrCreate(keyFile); err != nil {
 		t.Fatal(err)
 	}
 	c := &Cluster{t: t, KeyFile: keyFile}
-	var routes []string
 	for i := range n {
 		o := opts
 		o.Name = fmt.Sprintf("gw-%d", i+1)
 		g := New(t, o)
 		g.cluster = c
-		r, err := g.alloc(clusterRoute, FreeTCPAddr)
-		if err != nil {
+		if _, err := g.alloc(clusterRoute, FreeTCPAddr); err != nil {
 			t.Fatal(err)
 		}
-		routes = append(routes, fmt.Sprintf("%q", "nats-route://"+r))
 		c.Nodes = append(c.Nodes, g)
 	}
-	for _, g := range c.Nodes {
-		g.opts.NATS = opts.NATS + fmt.Sprintf("\n  replicas = %d\n  cluster {\n    name   = \"e2e\"\n    listen = %q\n    routes = [%s]\n  }",
-			n, g.Addr(clusterRoute), strings.Join(routes, ", "))
+	routes := make([][]string, n) // node -> the route URLs it dials
+	advertise := make([]string, n)
+	for i, g := range c.Nodes {
+		for j, peer := range c.Nodes {
+			addr := peer.Addr(clusterRoute)
+			if set.proxied {
+				if j == i {
+					continue
+				}
+				if c.proxies == nil {
+					c.proxies = make([][]*Proxy, n)
+				}
+				if c.proxies[i] == nil {
+					c.proxies[i] = make([]*Proxy, n)
+				}
+				c.proxies[i][j] = NewProxy(t, addr)
+				addr = c.proxies[i][j].Addr()
+			}
+			routes[i] = append(routes[i], fmt.Sprintf("%q", "nats-route://"+addr))
+		}
+		if set.proxied {
+			dead, err := g.alloc("licensegw NATS cluster advertise (nothing listens)", FreeTCPAddr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			advertise[i] = fmt.Sprintf("\n    advertise = %q", dead)
+		}
+	}
+	for i, g := range c.Nodes {
+		g.opts.NATS = opts.NATS + fmt.Sprintf("\n  replicas = %d\n  cluster {\n    name   = \"e2e\"\n    listen = %q\n    routes = [%s]%s\n  }",
+			n, g.Addr(clusterRoute), strings.Join(routes[i], ", "), advertise[i])
 		g.Reconfigure(fmt.Sprintf("signing {\n  key_file = %q\n}\n\n", keyFile) + opts.Config)
 	}
 	for _, g := range c.Nodes {
@@ -55,6 +101,34 @@ func StartCluster(t testing.TB, opts Options, n int) *Cluster {
 	}
 	c.WaitLeader(DefaultStartTimeout, -1)
 	return c
+}
+
+// Partition cuts node i off from the others: every route between it and
+// them stops carrying anything, both ways (the cluster must be started
+// with ProxiedRoutes).
+func (c *Cluster) Partition(i int) {
+	c.t.Helper()
+	c.eachProxyOf(i, (*Proxy).Cut)
+}
+
+// Heal undoes Partition: the routes of node i carry traffic again (the
+// connections cut are closed, and the nodes dial again).
+func (c *Cluster) Heal(i int) {
+	c.t.Helper()
+	c.eachProxyOf(i, (*Proxy).Heal)
+}
+
+func (c *Cluster) eachProxyOf(i int, fn func(*Proxy)) {
+	c.t.Helper()
+	if c.proxies == nil {
+		c.t.Fatal("the cluster's routes are not proxied: start it with ProxiedRoutes")
+	}
+	for j := range c.Nodes {
+		if j != i {
+			fn(c.proxies[i][j])
+			fn(c.proxies[j][i])
+		}
+	}
 }
 
 // WaitLeader waits until a node other than skip answers /readyz (only the

@@ -221,9 +221,33 @@ func (g *Gateway) Launch() {
 
 func (g *Gateway) launch() *process {
 	g.t.Helper()
-	logf, err := os.OpenFile(g.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	p, err := g.start()
 	if err != nil {
 		g.t.Fatal(err)
+	}
+	return p
+}
+
+// Relaunch starts the daemon again if it is not running (it exited, or
+// the harness killed it), without waiting for it to be ready, as a
+// supervisor such as systemd does; unlike Launch it may be called from
+// any goroutine, and returns what went wrong instead of failing the test.
+// started says whether it started a process.
+func (g *Gateway) Relaunch() (started bool, err error) {
+	if g.running() {
+		return false, nil
+	}
+	if _, err := g.start(); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// start starts one run of the daemon.
+func (g *Gateway) start() (*process, error) {
+	logf, err := os.OpenFile(g.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
 	}
 	fmt.Fprintf(logf, "==== start %s\n", time.Now().UTC().Format(time.RFC3339Nano))
 	cmd := exec.Command(g.opts.Bins.Path("licensegw"), "serve", "-config", g.ConfigPath)
@@ -235,7 +259,7 @@ func (g *Gateway) launch() *process {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		g.t.Fatalf("start licensegw: %v", err)
+		return nil, fmt.Errorf("start licensegw: %w", err)
 	}
 	p := &process{cmd: cmd, done: make(chan struct{})}
 	go func() {
@@ -247,7 +271,7 @@ func (g *Gateway) launch() *process {
 	g.proc = p
 	g.pgids = append(g.pgids, cmd.Process.Pid)
 	g.mu.Unlock()
-	return p
+	return p, nil
 }
 
 // waitReady polls /readyz and the plugins' states until all are good.

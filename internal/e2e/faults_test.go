@@ -1,0 +1,454 @@
+package e2e
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/licensegw/licensegw/gateway/signing"
+	"github.com/licensegw/licensegw/internal/e2etest"
+	"github.com/licensegw/licensegw/plugins/concurrentlm/client"
+)
+
+// TestClusterFaults injects the faults a cluster must survive into one
+// cluster of three real `licensegw serve` processes whose routes run
+// through proxies, under load from real concurrent-lm clients that list
+// every node, one fault after the other:
+//
+//   - the leader's process frozen (SIGSTOP) past its lease, then thawed:
+//     another node leads meanwhile, and the old leader answers nothing
+//     after it lost its lease, not even the request it was holding;
+//   - the node holding the journal stream's raft leadership killed (-9):
+//     grants go on;
+//   - the leader cut off from the other two (every route dropped, both
+//     ways): the majority takes over, and the minority never grants a
+//     request sent after the cut.
+//
+// After each, the stream, read with the read rule, holds every grant a
+// client was answered, never more seats in use than exist, and no event
+// twice.
+func TestClusterFaults(t *testing.T) {
+	const seats = 24
+	c := e2etest.StartCluster(t, e2etest.Options{
+		Bins: bins, StartTimeout: startTimeout,
+		Config: fmt.Sprintf("feature \"cad\" {\n  seats = %d\n  lease_ttl = \"300s\"\n}\n\n", seats) + e2etest.ConcurrentLMPlugin(""),
+	}, 3, e2etest.ProxiedRoutes())
+	var addrs []string
+	for _, g := range c.Nodes {
+		addrs = append(addrs, g.Addr(e2etest.CLMAddr))
+	}
+	key, err := signing.LoadOrCreate(c.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &faults{t: t, c: c, pinned: key.Public().(ed25519.PublicKey), load: newClusterLoad(), seats: seats,
+		down: map[int]bool{}, exits: map[int]int{}}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	f.ctx = ctx
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() { close(stop); wg.Wait() }()
+	for w := range 3 {
+		wg.Go(func() { f.work(addrs, w, stop) })
+	}
+	wg.Go(func() { f.supervise(stop) })
+	defer func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		t.Logf("the supervisor restarted: %v", f.restarts)
+	}()
+	f.load.waitGrants(ctx, t, 10)
+
+	f.frozenLeader()
+	f.streamLeaderKilled()
+	f.partitionedLeader()
+}
+
+// faults is TestClusterFaults' cluster, load and clients.
+type faults struct {
+	t      *testing.T
+	ctx    context.Context
+	c      *e2etest.Cluster
+	pinned ed25519.PublicKey
+	load   *clusterLoad
+	seats  int
+
+	mu       sync.Mutex
+	down     map[int]bool // nodes the test keeps down: not restarted
+	restarts []string     // what the supervisor restarted, and when
+	exits    map[int]int  // exits seen, by node
+}
+
+// supervise restarts every node that exits, 2 s after (as the systemd
+// unit in examples/systemd does: Restart=on-failure, RestartSec=2s), but
+// those the test keeps down, until stop.
+func (f *faults) supervise(stop <-chan struct{}) {
+	exited := map[int]time.Time{}
+	for {
+		select {
+		case <-stop:
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+		for i, g := range f.c.Nodes {
+			f.mu.Lock()
+			down := f.down[i]
+			f.mu.Unlock()
+			if down {
+				continue
+			}
+			if err, ok := g.Exited(0); ok {
+				if _, seen := exited[i]; !seen {
+					exited[i] = time.Now()
+					f.mu.Lock()
+					f.exits[i]++
+					f.restarts = append(f.restarts, fmt.Sprintf("%s exited at %s (%v)", g.Name(), time.Now().UTC().Format("15:04:05.000"), err))
+					f.mu.Unlock()
+				}
+				if time.Since(exited[i]) < 2*time.Second {
+					continue
+				}
+				if _, err := g.Relaunch(); err != nil {
+					f.t.Errorf("restart %s: %v", g.Name(), err)
+				}
+				delete(exited, i)
+			}
+		}
+	}
+}
+
+// keepDown stops the supervisor from restarting node i until release.
+func (f *faults) keepDown(i int, down bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down[i] = down
+}
+
+func (f *faults) exitCount(i int) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.exits[i]
+}
+
+// work checks out and in until stop, as user w, with a client of the
+// node list. A request that fails (no answer in time, the node
+// unavailable) closes the client, and the next goes to a new one whose
+// list starts at the next node: the concurrent-lm client follows a leader
+// that moves, but does not leave a node that stopped answering while its
+// plugin still holds the connection (a frozen gateway), so the harness
+// does, as an application would.
+func (f *faults) work(addrs []string, w int, stop <-chan struct{}) {
+	user := fmt.Sprintf("user%d", w)
+	l := f.load
+	var cl *client.Client
+	defer func() {
+		if cl != nil {
+			cl.Close()
+		}
+	}()
+	failover := func() {
+		if cl != nil {
+			cl.Close()
+			cl = nil
+		}
+		w++
+		time.Sleep(20 * time.Millisecond)
+	}
+	var held *client.Lease // granted, to give back
+	for {
+		select {
+		case <-stop:
+			return
+		case <-f.ctx.Done():
+			return
+		default:
+		}
+		if cl == nil {
+			list := append(slices.Clone(addrs[w%len(addrs):]), addrs[:w%len(addrs)]...)
+			dctx, cancel := context.WithTimeout(f.ctx, 5*time.Second)
+			var err error
+			cl, err = client.Dial(dctx, strings.Join(list, ","), client.Options{
+				PublicKey: f.pinned, ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
+			})
+			cancel()
+			if err != nil {
+				failover()
+				continue
+			}
+		}
+		if held != nil { // give back the last grant (a lease lost with its client leaks a seat until its TTL)
+			rctx, cancel := context.WithTimeout(f.ctx, 3*time.Second)
+			err := held.Checkin(rctx)
+			cancel()
+			var gone *client.GoneError
+			if err != nil && !errors.As(err, &gone) {
+				held = nil
+				failover()
+				continue
+			}
+			held = nil
+		}
+		rctx, cancel := context.WithTimeout(f.ctx, 3*time.Second)
+		lease, err := cl.Checkout(rctx, client.CheckoutOptions{Feature: "cad", User: user, Host: "ws-" + user})
+		cancel()
+		var denied *client.DeniedError
+		l.mu.Lock()
+		switch {
+		case err == nil:
+			l.granted[lease.ID] = time.Now()
+		case errors.As(err, &denied):
+			l.denied++
+		default:
+			l.failed++
+		}
+		l.mu.Unlock()
+		switch {
+		case err == nil:
+			held = lease
+			select {
+			case l.grant <- struct{}{}:
+			default:
+			}
+			time.Sleep(10 * time.Millisecond) // load, not a flood: the machine is shared
+		case errors.As(err, &denied):
+			time.Sleep(20 * time.Millisecond)
+		default:
+			failover()
+		}
+	}
+}
+
+// dial connects a concurrent-lm client to addr (one node, or a list).
+func (f *faults) dial(addr string) *client.Client {
+	f.t.Helper()
+	cl, err := client.Dial(f.ctx, addr, client.Options{
+		PublicKey: f.pinned, RequestTimeout: 5 * time.Second,
+		ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
+	})
+	if err != nil {
+		f.t.Fatalf("dial %s: %v", addr, err)
+	}
+	f.t.Cleanup(func() { cl.Close() })
+	return cl
+}
+
+// check reads the stream from node i with the read rule and checks it
+// against every answer the clients got.
+func (f *faults) check(i int, after string) {
+	f.t.Helper()
+	f.load.mu.Lock()
+	granted := make(map[string]time.Time, len(f.load.granted))
+	for k, v := range f.load.granted {
+		granted[k] = v
+	}
+	f.load.mu.Unlock()
+	evs := f.c.Nodes[i].Journal()
+	f.t.Logf("after %s: %d events in the stream, %d grants answered", after, len(evs), len(granted))
+	checkClusterStream(f.t, evs, granted, f.seats)
+}
+
+// stopsLeading waits until node i no longer leads: it exited (a node that
+// loses the lease stops; the supervisor restarts it) or says in its
+// status that it does not lead. It reports how the node stopped.
+func (f *faults) stopsLeading(i, exitsBefore int) string {
+	f.t.Helper()
+	g := f.c.Nodes[i]
+	var how string
+	e2etest.Eventually(f.t, 60*time.Second, g.Name()+" stops leading", func() error {
+		if f.exitCount(i) > exitsBefore {
+			how = "exited"
+			return nil
+		}
+		ctx, cancel := context.WithTimeout(f.ctx, 2*time.Second)
+		defer cancel()
+		st, err := g.Admin().Status(ctx)
+		if err != nil {
+			return err
+		}
+		if st.Cluster == nil || st.Cluster.Leading {
+			return fmt.Errorf("its status says it leads: %+v", st.Cluster)
+		}
+		how = "follows " + st.Cluster.Leader
+		return nil
+	})
+	return how
+}
+
+// rejoin lets the supervisor restart node i (if it is down) and waits
+// until the journal stream is current on every node.
+func (f *faults) rejoin(i int) {
+	f.t.Helper()
+	f.keepDown(i, false)
+	st := f.c.WaitStreamCurrent(startTimeout)
+	f.t.Logf("%s back: stream %s", f.c.Nodes[i].Name(), st.Desc)
+}
+
+// whyStopped says what the log of a deposed node shows: the fence's
+// refusal, the lease's loss, or neither.
+func whyStopped(log string) string {
+	var why []string
+	if strings.Contains(log, "journal fence refused an append") {
+		why = append(why, "fenced by the stream")
+	}
+	if strings.Contains(log, "lost the cluster leadership") {
+		why = append(why, "lost its lease")
+	}
+	if len(why) == 0 {
+		return "no fence or lease message in its log"
+	}
+	return strings.Join(why, ", ")
+}
+
+// frozenLeader: SIGSTOP the leader past its lease, SIGCONT it.
+func (f *faults) frozenLeader() {
+	t := f.t
+	leader := f.c.WaitLeader(startTimeout, -1)
+	old := f.c.Nodes[leader]
+	pin := f.dial(old.Addr(e2etest.CLMAddr))
+	lease, err := pin.Checkout(f.ctx, client.CheckoutOptions{Feature: "cad", User: "pinned", Host: "ws-pinned"})
+	if err != nil {
+		t.Fatalf("checkout from %s before it froze: %v", old.Name(), err)
+	}
+	f.load.mu.Lock()
+	f.load.granted[lease.ID] = time.Now()
+	f.load.mu.Unlock()
+
+	exits := f.exitCount(leader)
+	old.Signal(syscall.SIGSTOP)
+	frozen := time.Now()
+	// A request the frozen leader's plugin (a process of its own, still
+	// running) takes and holds for the gateway.
+	held := make(chan error, 1)
+	hctx, hcancel := context.WithCancel(f.ctx)
+	defer hcancel()
+	go func() {
+		_, err := pin.Checkout(hctx, client.CheckoutOptions{Feature: "cad", User: "held", Host: "ws-held"})
+		held <- err
+	}()
+	next := f.c.WaitLeader(startTimeout, leader)
+	elected := time.Since(frozen)
+	f.load.waitGrantsAfter(f.ctx, t, frozen, 5)
+	t.Logf("%s frozen: %s leads after %v, first grant answered after %v",
+		old.Name(), f.c.Nodes[next].Name(), elected.Round(time.Millisecond), f.load.firstAfter(frozen).Round(time.Millisecond))
+
+	old.Signal(syscall.SIGCONT)
+	thawed := time.Now()
+	// It answers nothing from now on: not the request it held, not a new
+	// one.
+	select {
+	case err := <-held:
+		if err == nil {
+			t.Errorf("%s granted the request it held while frozen, %v after it was thawed: it had lost its lease", old.Name(), time.Since(thawed))
+		} else {
+			t.Logf("the request %s held while frozen: %v", old.Name(), err)
+		}
+	case <-time.After(15 * time.Second):
+		hcancel()
+		if err := <-held; err == nil {
+			t.Errorf("%s granted the request it held while frozen: it had lost its lease", old.Name())
+		}
+	}
+	nctx, ncancel := context.WithTimeout(f.ctx, 10*time.Second)
+	_, err = pin.Checkout(nctx, client.CheckoutOptions{Feature: "cad", User: "after", Host: "ws-after"})
+	ncancel()
+	if err == nil {
+		t.Errorf("%s granted a new request after it was thawed: it had lost its lease", old.Name())
+	}
+	how := f.stopsLeading(leader, exits)
+	t.Logf("%s thawed: %s; %s", old.Name(), how, whyStopped(old.Log()))
+	f.check(next, "the frozen leader")
+	f.rejoin(leader)
+}
+
+// streamLeaderKilled: kill -9 the node holding the stream's raft
+// leadership.
+func (f *faults) streamLeaderKilled() {
+	t := f.t
+	st := f.c.WaitStreamCurrent(startTimeout)
+	leader := f.c.WaitLeader(startTimeout, -1)
+	victim := st.Leader
+	f.keepDown(victim, true)
+	f.c.Nodes[victim].Kill()
+	killed := time.Now()
+	next := leader
+	if victim == leader {
+		next = f.c.WaitLeader(startTimeout, victim)
+	}
+	f.load.waitGrantsAfter(f.ctx, t, killed, 5)
+	t.Logf("stream leader %s killed (the gateway leader: %v): %s leads, first grant answered after %v",
+		f.c.Nodes[victim].Name(), victim == leader, f.c.Nodes[next].Name(), f.load.firstAfter(killed).Round(time.Millisecond))
+	f.check(next, "the stream leader's kill")
+	f.rejoin(victim)
+}
+
+// partitionedLeader: cut the leader off from the other two nodes.
+func (f *faults) partitionedLeader() {
+	t := f.t
+	f.c.WaitStreamCurrent(startTimeout)
+	leader := f.c.WaitLeader(startTimeout, -1)
+	cutOff := f.c.Nodes[leader]
+	pin := f.dial(cutOff.Addr(e2etest.CLMAddr))
+
+	exits := f.exitCount(leader)
+	f.c.Partition(leader)
+	cut := time.Now()
+	defer f.c.Heal(leader)
+	// Requests sent to the minority from now on: none may be granted.
+	var minority []string
+	tried, failed := 0, 0
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			rctx, cancel := context.WithTimeout(f.ctx, 8*time.Second)
+			lease, err := pin.Checkout(rctx, client.CheckoutOptions{Feature: "cad", User: "minority", Host: "ws-minority"})
+			cancel()
+			tried++
+			var denied *client.DeniedError
+			switch {
+			case err == nil:
+				minority = append(minority, fmt.Sprintf("%s after %v", lease.ID, time.Since(cut).Round(time.Millisecond)))
+			case errors.As(err, &denied):
+				minority = append(minority, fmt.Sprintf("a denial (%v) after %v", err, time.Since(cut).Round(time.Millisecond)))
+			default:
+				failed++
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+
+	next := f.c.WaitLeader(startTimeout, leader)
+	elected := time.Since(cut)
+	f.load.waitGrantsAfter(f.ctx, t, cut, 5)
+	t.Logf("%s cut off: %s leads after %v, first grant answered after %v",
+		cutOff.Name(), f.c.Nodes[next].Name(), elected.Round(time.Millisecond), f.load.firstAfter(cut).Round(time.Millisecond))
+	how := f.stopsLeading(leader, exits)
+	close(stop)
+	<-done
+	t.Logf("%s cut off: %s; %s; %d requests sent to it after the cut, %d failed", cutOff.Name(), how, whyStopped(cutOff.Log()), tried, failed)
+	// The minority decided nothing: no grant, and no denial either (a
+	// denial is an answer from its stale state).
+	if len(minority) > 0 {
+		t.Errorf("%s, cut off from the majority, answered requests sent after the cut: %v", cutOff.Name(), minority)
+	}
+	f.check(next, "the partition")
+}
