@@ -182,7 +182,12 @@ func grantFromPB(g *pb.Grant) *Grant {
 	if g == nil {
 		return nil
 	}
-	return &Grant{
+	v := grantValueFromPB(g)
+	return &v
+}
+
+func grantValueFromPB(g *pb.Grant) Grant {
+	return Grant{
 		Lease: g.GetLease(), Vendor: g.GetVendor(), Feature: g.GetFeature(), Version: g.GetVersion(), Count: int(g.GetCount()),
 		TTL: time.Duration(g.GetTtlNs()), Expires: fromUnixNanos(g.GetExpiresUnixNs()), Borrowed: g.GetBorrowed(), Signature: g.GetSignature(),
 	}
@@ -212,10 +217,23 @@ func checkoutToPB(c *Checkout) *pb.CheckoutResult {
 }
 
 func checkoutFromPB(c *pb.CheckoutResult) *Checkout {
-	return &Checkout{
-		Outcome: Outcome(c.GetOutcome()), Grant: grantFromPB(c.GetGrant()), Denial: denialFromPB(c.GetDenial()),
-		Ticket: c.GetTicket(), Position: int(c.GetPosition()),
+	// A grant, the usual answer, comes in one allocation with its
+	// checkout.
+	type granted struct {
+		co Checkout
+		g  Grant
 	}
+	var co *Checkout
+	if g := c.GetGrant(); g != nil {
+		both := &granted{g: grantValueFromPB(g)}
+		co = &both.co
+		co.Grant = &both.g
+	} else {
+		co = &Checkout{}
+	}
+	co.Outcome, co.Denial = Outcome(c.GetOutcome()), denialFromPB(c.GetDenial())
+	co.Ticket, co.Position = c.GetTicket(), int(c.GetPosition())
+	return co
 }
 
 func ticketUpdateToPB(u TicketUpdate) *pb.TicketUpdate {
