@@ -105,6 +105,7 @@ func (s *sessionServer) serve(stream serverStream) error {
 	// A full semaphore stops reading: gRPC flow control then pushes back
 	// on the plugin instead of the gateway growing goroutines without end.
 	sem := make(chan struct{}, maxInflight)
+	release := func() { <-sem; handlers.Done() } // an async call's end
 	var err error
 	for {
 		var f *pb.PluginFrame
@@ -132,7 +133,7 @@ func (s *sessionServer) serve(stream serverStream) error {
 			}
 			if async != nil {
 				handlers.Add(1)
-				if ss.startAsync(async, req, func() { <-sem; handlers.Done() }) {
+				if ss.startAsync(async, req, release) {
 					continue
 				}
 				handlers.Done()
