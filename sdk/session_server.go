@@ -234,10 +234,20 @@ func (ss *session) heartbeatNow(h InlineHeartbeater, id uint64, lease string) {
 	ss.signal()
 }
 
+// leaseStateAnswer holds a heartbeat's response and its parts in one
+// allocation instead of three (every heartbeat makes one).
+type leaseStateAnswer struct {
+	resp   pb.Response
+	result pb.Response_LeaseState
+	state  pb.LeaseState
+}
+
 func leaseStateResponse(st LeaseState) *pb.Response {
-	return &pb.Response{Result: &pb.Response_LeaseState{LeaseState: &pb.LeaseState{
-		Lease: st.Lease, TtlNs: int64(st.TTL), ExpiresUnixNs: unixNanos(st.Expires),
-	}}}
+	a := &leaseStateAnswer{}
+	a.state.Lease, a.state.TtlNs, a.state.ExpiresUnixNs = st.Lease, int64(st.TTL), unixNanos(st.Expires)
+	a.result.LeaseState = &a.state
+	a.resp.Result = &a.result
+	return &a.resp
 }
 
 // requestContext bounds a request by the caller's timeout, if it sent one.

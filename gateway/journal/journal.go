@@ -89,6 +89,7 @@ type Journal struct {
 	queue   []pending // appended, not yet handed to the publisher
 	closing bool
 	entropy *ulid.MonotonicEntropy
+	idBuf   ulid.ULID // newID's scratch
 	lastMs  uint64
 	last    *Commit // the latest non-empty Append's
 
@@ -262,14 +263,19 @@ func (j *Journal) newID(now time.Time) string {
 		ms = j.lastMs
 	}
 	j.lastMs = ms
-	id, err := ulid.New(ms, j.entropy)
-	if err != nil {
-		// The entropy overflowed within one millisecond (2^80 ids):
-		// move to the next millisecond.
-		j.lastMs++
-		id = ulid.MustNew(j.lastMs, j.entropy)
+	// Into j.idBuf, not a local: ulid.New's entropy read through an
+	// interface would move the id to the heap on every call.
+	id := &j.idBuf
+	if err := id.SetTime(ms); err == nil {
+		err = j.entropy.MonotonicRead(ms, id[6:])
+		if err == nil {
+			return id.String()
+		}
 	}
-	return id.String()
+	// The entropy overflowed within one millisecond (2^80 ids): move to
+	// the next millisecond.
+	j.lastMs++
+	return ulid.MustNew(j.lastMs, j.entropy).String()
 }
 
 // Sync waits until every event appended before the call is acknowledged,

@@ -28,6 +28,8 @@ func NewIDSource() func() string {
 		binary.LittleEndian.PutUint64(b[:8], src.Uint64())
 		binary.LittleEndian.PutUint64(b[7:], src.Uint64())
 		mu.Unlock()
-		return idEncoding.EncodeToString(b[:])
+		var out [24]byte // 15 bytes in base32: one allocation, the string
+		idEncoding.Encode(out[:], b[:])
+		return string(out[:])
 	}
 }
