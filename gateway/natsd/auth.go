@@ -76,6 +76,10 @@ var ErrIdentity = errors.New("natsd: invalid identity")
 type gatewayIdentity struct {
 	kp  nkeys.KeyPair
 	pub string
+	// sys is the same for the system account (system.go): clustered
+	// servers only, for the JetStream meta API.
+	sysKP  nkeys.KeyPair
+	sysPub string
 }
 
 func newGatewayIdentity() (*gatewayIdentity, error) {
@@ -87,7 +91,15 @@ func newGatewayIdentity() (*gatewayIdentity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("natsd: make the gateway's key: %w", err)
 	}
-	return &gatewayIdentity{kp: kp, pub: pub}, nil
+	sysKP, err := nkeys.CreateUser()
+	if err != nil {
+		return nil, fmt.Errorf("natsd: make the gateway's key: %w", err)
+	}
+	sysPub, err := sysKP.PublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("natsd: make the gateway's key: %w", err)
+	}
+	return &gatewayIdentity{kp: kp, pub: pub, sysKP: sysKP, sysPub: sysPub}, nil
 }
 
 // option is how an in-process connection authenticates as the gateway.
@@ -104,7 +116,13 @@ func applyAuth(opts *server.Options, a Auth, gw *gatewayIdentity) error {
 		Nkey:                   gw.pub,
 		AllowedConnectionTypes: map[string]struct{}{jwt.ConnectionTypeInProcess: {}},
 	}}
-	seen := map[string]string{gw.pub: "the gateway"}
+	if sys := systemAccount(opts); sys != nil {
+		users = append(users, &server.NkeyUser{
+			Nkey: gw.sysPub, Account: sys,
+			AllowedConnectionTypes: map[string]struct{}{jwt.ConnectionTypeInProcess: {}},
+		})
+	}
+	seen := map[string]string{gw.pub: "the gateway", gw.sysPub: "the gateway"}
 	for _, id := range a.Identities {
 		if !nkeys.IsValidPublicUserKey(id.NKey) {
 			return fmt.Errorf("%w %q: %q is not a public user nkey (one starts with \"U\")", ErrIdentity, id.Name, id.NKey)

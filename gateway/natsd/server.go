@@ -136,6 +136,9 @@ func options(cfg Config, gw *gatewayIdentity) (*server.Options, error) {
 	if err := clusterOptions(opts, cfg.Cluster); err != nil {
 		return nil, err
 	}
+	if cfg.Cluster != nil {
+		withSystemAccount(opts)
+	}
 	if err := applyAuth(opts, cfg.Auth, gw); err != nil {
 		return nil, err
 	}

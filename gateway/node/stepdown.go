@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/licensegw/licensegw/gateway/admin"
@@ -121,7 +122,7 @@ func (n *Node) doHandOver(ctx context.Context, reason, actor string) (admin.Step
 		cancel()
 	}
 	mctx, cancel := context.WithTimeout(ctx, moveWait)
-	moves, err := cluster.MoveAway(mctx, l.nc, l.js, l.nc.ConnectedServerName(), n.placedStreams()...)
+	moves, err := n.moveRaftLeaders(mctx)
 	cancel()
 	if err != nil {
 		// The hand-over goes on: the next leader then waits for the
@@ -216,17 +217,49 @@ func (n *Node) placedStreams() []string {
 	}
 }
 
+// metaStream names the JetStream meta group in the moves moveRaftLeaders
+// reports.
+const metaStream = "(JetStream meta group)"
+
+// moveRaftLeaders moves the raft leaders of placedStreams, and of the
+// JetStream meta group (with the embedded server: a new leader's replay
+// creates a consumer, which waits for a meta leader), off this node's NATS
+// server, concurrently.
+func (n *Node) moveRaftLeaders(ctx context.Context) ([]cluster.Move, error) {
+	l := n.lead
+	var meta *cluster.Move
+	var metaErr error
+	var wg sync.WaitGroup
+	if n.ns != nil {
+		wg.Go(func() {
+			began := time.Now()
+			moved, err := n.ns.MoveMetaLeader(ctx, "")
+			switch {
+			case err != nil:
+				metaErr = fmt.Errorf("%s: %w", metaStream, err)
+			case moved:
+				meta = &cluster.Move{Stream: metaStream, From: n.cfg.Gateway.Name, To: n.ns.MetaLeader(), Took: time.Since(began)}
+			}
+		})
+	}
+	moves, err := cluster.MoveAway(ctx, l.nc, l.js, l.nc.ConnectedServerName(), n.placedStreams()...)
+	wg.Wait()
+	if meta != nil {
+		moves = append(moves, *meta)
+	}
+	return moves, errors.Join(err, metaErr)
+}
+
 // keepPlacement runs while this node leads: at once and then every
 // placementEvery it moves the raft leaders of placedStreams off this
 // node's server, so that losing this host costs one election (the
 // lease's), not two (the lease's and a stream's, 4-9 s in nats-server).
 func (n *Node) keepPlacement(ctx context.Context) {
-	l := n.lead
 	tick := time.NewTicker(placementEvery)
 	defer tick.Stop()
 	for {
 		mctx, cancel := context.WithTimeout(ctx, 2*moveWait)
-		moves, err := cluster.MoveAway(mctx, l.nc, l.js, l.nc.ConnectedServerName(), n.placedStreams()...)
+		moves, err := n.moveRaftLeaders(mctx)
 		cancel()
 		for _, m := range moves {
 			n.log.Info("stream leadership moved off the gateway leader's NATS server", "stream", m.Stream, "to", m.To, "took", m.Took.Round(time.Millisecond))

@@ -123,6 +123,7 @@ func TestClusterHandOver(t *testing.T) {
 	checkClusterStream(t, evs, load.granted, seats)
 	// The hand-over figures: from the command (the signal) to the first
 	// checkout the next leader decided.
+	logPhases(t, c.Nodes...)
 	t.Logf("hand-over: step-down gw-%d -> gw-%d: first grant by gw-%d %v after the command; SIGTERM gw-%d -> gw-%d: first grant by gw-%d %v after the signal",
 		first+1, second+1, second+1, firstGrantBy(evs, second, asked), second+1, third+1, third+1, firstGrantBy(evs, third, termed))
 	checkClusterLifecycle(ctx, t, c.Nodes[third], first, second)
@@ -244,4 +245,20 @@ func eventsWithSeals(ctx context.Context, t *testing.T, g *e2etest.Gateway) []e2
 		t.Fatal(err)
 	}
 	return evs
+}
+
+// logPhases logs the hand-over's steps from the nodes' logs, to show where
+// its time goes.
+func logPhases(t *testing.T, gs ...*e2etest.Gateway) {
+	t.Helper()
+	for _, g := range gs {
+		for line := range strings.Lines(g.Log()) {
+			for _, what := range []string{"stepping down", "handed the cluster leadership", "elected leader", "snapshot store's snapshot", "accounting rebuilt", "gateway started", "moved off"} {
+				if strings.Contains(line, what) {
+					t.Log(strings.TrimSpace(line))
+					break
+				}
+			}
+		}
+	}
 }
