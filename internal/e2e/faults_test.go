@@ -452,3 +452,71 @@ func (f *faults) partitionedLeader() {
 	}
 	f.check(next, "the partition")
 }
+
+// TestClusterFrozenIdleLeader: the leader's process is stopped past its
+// lease while no client asks anything, then continued with a request its
+// plugin held meanwhile. The new leader has not journaled anything yet, so
+// only its term, not its appends, can fence the old one: the old leader
+// must still not grant the request, and the new one must go on serving.
+func TestClusterFrozenIdleLeader(t *testing.T) {
+	c := e2etest.StartCluster(t, e2etest.Options{
+		Bins: bins, StartTimeout: startTimeout,
+		Config: "feature \"cad\" {\n  seats = 4\n  lease_ttl = \"300s\"\n}\n\n" + e2etest.ConcurrentLMPlugin(""),
+	}, 3)
+	key, err := signing.LoadOrCreate(c.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	f := &faults{t: t, ctx: ctx, c: c, pinned: key.Public().(ed25519.PublicKey), load: newClusterLoad(), seats: 4}
+	leader := c.WaitLeader(startTimeout, -1)
+	old := c.Nodes[leader]
+	pin := f.dial(old.Addr(e2etest.CLMAddr))
+	lease, err := pin.Checkout(ctx, client.CheckoutOptions{Feature: "cad", User: "before", Host: "ws"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.load.granted[lease.ID] = time.Now()
+
+	old.Signal(syscall.SIGSTOP)
+	held := make(chan error, 1)
+	hctx, hcancel := context.WithCancel(ctx)
+	defer hcancel()
+	go func() {
+		l, err := pin.Checkout(hctx, client.CheckoutOptions{Feature: "cad", User: "held", Host: "ws"})
+		if err == nil {
+			f.load.mu.Lock()
+			f.load.granted[l.ID] = time.Now()
+			f.load.mu.Unlock()
+		}
+		held <- err
+	}()
+	next := c.WaitLeader(startTimeout, leader)
+	old.Signal(syscall.SIGCONT)
+	select {
+	case err := <-held:
+		if err == nil {
+			t.Errorf("%s granted the request it held while frozen after it was continued: it had lost its lease to %s", old.Name(), c.Nodes[next].Name())
+		} else {
+			t.Logf("the held request: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		hcancel()
+		if err := <-held; err == nil {
+			t.Errorf("%s granted the request it held while frozen: it had lost its lease", old.Name())
+		}
+	}
+	t.Logf("%s: %s", old.Name(), whyStopped(old.Log()))
+
+	// The new leader serves.
+	cl := f.dial(c.Nodes[next].Addr(e2etest.CLMAddr))
+	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
+	lease, err = cl.Checkout(rctx, client.CheckoutOptions{Feature: "cad", User: "after", Host: "ws"})
+	rcancel()
+	if err != nil {
+		t.Fatalf("the new leader %s after the old one was continued: %v", c.Nodes[next].Name(), err)
+	}
+	f.load.granted[lease.ID] = time.Now()
+	f.check(next, "the frozen idle leader")
+}
