@@ -221,16 +221,7 @@ func (j *Journal) Append(evs []events.Event) *Commit {
 	}
 	if !j.termQueued {
 		// This writer's history opens with its term event.
-		j.termQueued = true
-		tc := &Commit{done: make(chan struct{}), remaining: 1}
-		tc.events = tc.one[:]
-		at := now
-		if t := c.events[0].Time; !t.IsZero() && t.Before(at) {
-			at = t // not after the events it opens
-		}
-		tc.events[0] = events.Event{Kind: events.TermKind, Schema: events.Schema, Gateway: j.cfg.Gateway, Time: at}
-		tc.events[0].ID = j.newID(now)
-		j.queue = append(j.queue, pending{commit: tc})
+		j.queueTermLocked(now, c.events[0].Time)
 	}
 	// IDs are drawn under the lock that orders the queue, so id order,
 	// queue order and stream order are one order. The millisecond never

@@ -31,6 +31,11 @@ var ErrSigningKeyMismatch = errors.New("this node's grant-signing key differs fr
 // standbyReport is how often a standby node says who leads.
 const standbyReport = 10 * time.Second
 
+// beginTimeout bounds how long a new leader waits for its term event to
+// be stored: past it, the node stops (and another is elected) rather than
+// lead without fencing its predecessor.
+const beginTimeout = 30 * time.Second
+
 // leadership is a clustered node's place in the election.
 type leadership struct {
 	el     *cluster.Elector

@@ -183,6 +183,18 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", brokenHint(err))
 	}
+	if n.lead != nil {
+		// A new leader fences its term at once, before it replays or
+		// answers: the previous leader (frozen, or cut off, and not yet
+		// aware that its lease is gone) may still append, and would
+		// otherwise depose this one at its first append.
+		bctx, cancel := context.WithTimeout(ctx, beginTimeout)
+		err := n.journal.Begin(bctx)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("journal: open term %d: %w", term, err)
+		}
+	}
 	n.metrics = n.newMetrics()
 	lopts := ledger.Options{
 		Config:    cfg.Engine(),
