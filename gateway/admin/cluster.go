@@ -19,6 +19,10 @@ type ClusterStatus struct {
 	ConfigHash       string `json:"config_hash"`
 	LeaderConfigHash string `json:"leader_config_hash,omitempty"`
 	ConfigMismatch   bool   `json:"config_mismatch"`
+	// Unavailable, when not empty, is why this node's plugins answer
+	// clients "unavailable, retry" now (no leader, no quorum, the leader
+	// does not answer); a follower's features are then not shown.
+	Unavailable string `json:"unavailable,omitempty"`
 }
 
 // ClusterNode is one node's health.

@@ -51,6 +51,10 @@ type Lease struct {
 	Expires  time.Time `json:"expires"`
 	Borrowed bool      `json:"borrowed,omitempty"`
 	Reserved int       `json:"reserved,omitempty"`
+	// Bound: the lease ends with the client's connection; Node is the
+	// cluster node holding that connection.
+	Bound bool   `json:"bound,omitempty"`
+	Node  string `json:"node,omitempty"`
 }
 
 // Ticket is one waiting queue ticket.

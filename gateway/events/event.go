@@ -107,6 +107,10 @@ type Event struct {
 	Term uint64 `json:"term,omitempty"`
 	Idx  uint64 `json:"idx,omitempty"` // written whenever Term is set, 0 included
 	Node string `json:"node,omitempty"`
+	// ConnNode, on a checkout, is the node holding the client's
+	// connection when it is not Node (a follower forwarded the request):
+	// a lease bound to that connection ends when that node leaves.
+	ConnNode string `json:"conn_node,omitempty"`
 
 	// Hash chain (events v2): Prev is the lowercase hex SHA-256 of the
 	// stored payload of the previous counted event (64 zeros for a

@@ -62,6 +62,14 @@ type Options struct {
 	// and of its acknowledgement (metrics).
 	Observer Observer
 	Log      hclog.Logger
+
+	// Node is this node's name in a cluster ("" for a single node): the
+	// leases of requests it forwards for itself count as its own.
+	Node string
+	// KeepBound, when set, says which leases bound to a connection
+	// survive a start (in a cluster: those whose node is still there);
+	// nil ends them all, as the connections died with the process.
+	KeepBound func(seats.Lease) bool
 }
 
 // Observer watches the ledger's commits. Committed is called with the

@@ -24,6 +24,7 @@ type pluginSeats struct {
 	l        *Ledger
 	plugin   string
 	protocol string
+	node     string // the cluster node holding the connections, "" for this one (nodes.go)
 }
 
 var (
@@ -83,7 +84,7 @@ func (p *pluginSeats) seatsRequest(req *sdk.CheckoutRequest) seats.CheckoutReque
 		Client: seats.Client{
 			User: req.Client.User, Host: req.Client.Host, Display: req.Client.Display,
 			Project: req.Client.Project, Addr: req.Client.Addr,
-			Protocol: p.protocol, Plugin: p.plugin,
+			Protocol: p.protocol, Plugin: p.plugin, Node: p.node,
 		},
 		Wait:   req.Wait,
 		Borrow: req.Borrow,

@@ -293,7 +293,7 @@ func (l *Ledger) recover(ctx context.Context) error {
 	}
 
 	l.mu.Lock()
-	evs := l.eng.Revive(l.now(), l.scratch[:0])
+	evs := l.eng.ReviveKeeping(l.now(), l.opts.KeepBound, l.scratch[:0])
 	appended := time.Now()
 	c, _ := l.commitLocked(evs)
 	leases, _ := l.eng.Counts()

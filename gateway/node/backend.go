@@ -24,11 +24,9 @@ func (n *Node) Status(context.Context) admin.Status {
 		f.Expiring = metrics.Expiring(ps.Feature.Expiry, now, warn)
 		st.Features = append(st.Features, f)
 	}
-	for _, p := range n.plugins.Status() {
-		st.Plugins = append(st.Plugins, admin.Plugin{
-			Name: p.Name, Protocol: p.Protocol, Version: p.Version, State: p.State, PID: p.PID,
-			Restarts: p.Restarts, Listeners: p.Listeners, Since: p.Since, LastError: p.LastError,
-		})
+	st.Plugins = n.pluginStatus()
+	if n.member != nil {
+		fillBoundNodes(&st, n.cfg.Gateway.Name)
 	}
 	return st
 }
@@ -48,6 +46,7 @@ func adminFeature(ps *seats.PoolStatus) admin.Feature {
 			User: l.Client.User, Host: l.Client.Host, Display: l.Client.Display,
 			Protocol: l.Client.Protocol, Plugin: l.Client.Plugin, Client: l.Client.Addr,
 			Granted: l.Granted.UTC(), Expires: l.Expires.UTC(), Borrowed: l.Borrowed, Reserved: l.Reserved,
+			Bound: l.Bound, Node: l.Client.Node,
 		})
 	}
 	for _, t := range ps.Tickets {

@@ -110,8 +110,8 @@ func (n *Node) campaign(ctx context.Context, dial func(...nats.Option) (*nats.Co
 	n.lead = l
 
 	if cfg.Admin.Enabled {
-		// Until it leads, the admin API says who does.
-		if n.admin, err = n.listenAdmin(standby{n}); err != nil {
+		// Until it leads, the admin API forwards to the node that does.
+		if n.admin, err = n.listenAdmin(follower{n}); err != nil {
 			return 0, err
 		}
 	}

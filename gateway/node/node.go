@@ -70,6 +70,7 @@ type Node struct {
 	auth *admin.Auth // nil when the admin API is off
 
 	lead     *leadership   // nil for a single node (cluster.go)
+	member   *member       // nil for a single node (forward.go)
 	done     chan struct{} // closed by fail
 	doneOnce sync.Once
 	doneErr  error
@@ -158,6 +159,11 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 	var term uint64 // the election's, in a cluster
 	retention := ledger.Retention{MaxAge: cfg.NATS.MaxAge, MaxBytes: cfg.NATS.MaxBytes}
 	if cfg.NATS.Cluster != nil {
+		// Every node serves: its plugins run from the start and forward
+		// to whichever node leads.
+		if err := n.startMember(ctx, dial, specs); err != nil {
+			return nil, err
+		}
 		if term, err = n.campaign(ctx, dial); err != nil {
 			return nil, fmt.Errorf("cluster: %w", err)
 		}
@@ -209,20 +215,29 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 	if cfg.Signing.Enabled {
 		lopts.Signer = key
 	}
+	if n.member != nil {
+		lopts.Node, lopts.KeepBound = cfg.Gateway.Name, keepBound
+	}
 	if n.ledger, err = ledger.Open(ctx, lopts); err != nil {
 		return nil, brokenHint(err)
 	}
 	n.lifecycle(ctx, events.GatewaySubject(cfg.NATS.Prefix, "started"), map[string]any{"version": version.Version})
 	n.startLeading(ctx, term)
 
-	n.plugins = pluginhost.New(pluginhost.Options{
-		DataDir:   cfg.Gateway.DataDir,
-		Seats:     n.ledger.Seats,
-		Lifecycle: n.pluginLifecycle,
-		Log:       log.Named("plugin"),
-	})
-	if err := n.plugins.Start(ctx, specs); err != nil {
-		return nil, fmt.Errorf("plugins: %w", err)
+	if n.member != nil {
+		if err := n.serveEngine(term); err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+	} else {
+		n.plugins = pluginhost.New(pluginhost.Options{
+			DataDir:   cfg.Gateway.DataDir,
+			Seats:     n.ledger.Seats,
+			Lifecycle: n.pluginLifecycle,
+			Log:       log.Named("plugin"),
+		})
+		if err := n.plugins.Start(ctx, specs); err != nil {
+			return nil, fmt.Errorf("plugins: %w", err)
+		}
 	}
 	if cfg.Admin.Enabled {
 		if err := n.startAdmin(); err != nil {
@@ -319,6 +334,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if n.plugins != nil {
 		errs = append(errs, n.plugins.Stop(ctx))
 	}
+	n.stopMember()
 	if n.admin != nil {
 		errs = append(errs, n.admin.Shutdown(ctx))
 	}
@@ -386,6 +402,12 @@ func (n *Node) Reload(ctx context.Context) error {
 
 func (n *Node) pluginLifecycle(ctx context.Context, plugin, what string, info map[string]any) {
 	n.lifecycle(ctx, events.PluginSubject(n.cfg.NATS.Prefix, plugin, what), info)
+	if what == "exited" && n.member != nil {
+		// The leader ends them, whichever node it is.
+		exited := time.Now()
+		n.member.wg.Go(func() { n.releaseOwnBound(n.member.ctx, plugin, exited) })
+		return
+	}
 	if what == "exited" && !n.handedOver() {
 		// The plugin's connections died with it: leases bound to them
 		// end now rather than at their TTL.
@@ -405,6 +427,10 @@ func (n *Node) lifecycle(ctx context.Context, subject string, info map[string]an
 	}
 	for k, v := range info {
 		payload[k] = v
+	}
+	if n.journal == nil {
+		// A cluster follower has no journal: the leader's says it.
+		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

@@ -106,6 +106,7 @@ func (n *Node) doHandOver(ctx context.Context, reason, actor string) (admin.Step
 	l := n.lead
 	began := time.Now()
 	l.stopPlacement()
+	n.stopEngine() // followers' calls wait for the next leader
 	_, term := l.el.Leading()
 	res := admin.StepDownResult{Node: n.cfg.Gateway.Name, Term: term}
 	var errs []error

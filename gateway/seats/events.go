@@ -60,6 +60,7 @@ func (e *Engine) leaseEvent(evs []events.Event, kind events.Kind, now time.Time,
 		ev.Ticket = l.Ticket // the grant of a queue ticket ends it (Apply)
 		ev.Bound = l.Bound
 		ev.Request = l.Key
+		ev.ConnNode = l.Client.Node
 	}
 	return evs
 }

@@ -131,9 +131,14 @@ func (e *Engine) dropIfIdle(p *pool) {
 }
 
 func eventClient(ev *events.Event) Client {
+	node := ev.ConnNode
+	if node == "" {
+		// The deciding node held the connection itself.
+		node = ev.Node
+	}
 	return Client{
 		User: ev.User, Host: ev.Host, Display: ev.Display, Project: ev.Project,
-		Addr: ev.Client, Protocol: ev.Protocol, Plugin: ev.Plugin,
+		Addr: ev.Client, Protocol: ev.Protocol, Plugin: ev.Plugin, Node: node,
 	}
 }
 
@@ -146,6 +151,13 @@ func eventClient(ev *events.Event) Client {
 // Leases bound to their connection (CheckoutRequest.Bound) are checked in
 // with reason "disconnect": their connections died with the old process too.
 func (e *Engine) Revive(now time.Time, evs []events.Event) []events.Event {
+	return e.ReviveKeeping(now, nil, evs)
+}
+
+// ReviveKeeping is Revive, but the bound leases whose client keep accepts
+// stay: in a cluster, a new leader keeps the leases bound to connections
+// that other nodes still hold (keep nil keeps none).
+func (e *Engine) ReviveKeeping(now time.Time, keep func(Lease) bool, evs []events.Event) []events.Event {
 	now = now.UTC()
 	for _, p := range e.sortedPools() {
 		for len(p.queue) > 0 {
@@ -154,7 +166,7 @@ func (e *Engine) Revive(now time.Time, evs []events.Event) []events.Event {
 			evs = e.ticketEvent(evs, events.Dequeued, now, t, Restarted)
 		}
 	}
-	evs = e.releaseBound(now, func(*lease) bool { return true }, evs)
+	evs = e.releaseBound(now, func(l *lease) bool { return keep == nil || !keep(l.Lease) }, evs)
 	for _, l := range e.leases {
 		if l.Borrowed {
 			continue
@@ -174,6 +186,25 @@ func (e *Engine) Revive(now time.Time, evs []events.Event) []events.Event {
 // it. Then the freed seats go to the queue heads.
 func (e *Engine) ReleaseBound(now time.Time, plugin string, evs []events.Event) []events.Event {
 	return e.releaseBound(now.UTC(), func(l *lease) bool { return l.Client.Plugin == plugin }, evs)
+}
+
+// ReleaseBoundWhere checks in, with reason "disconnect", every bound lease
+// match accepts: in a cluster, those of a node that left (its connections
+// are gone) or of one plugin on one node.
+func (e *Engine) ReleaseBoundWhere(now time.Time, match func(Lease) bool, evs []events.Event) []events.Event {
+	return e.releaseBound(now.UTC(), func(l *lease) bool { return match(l.Lease) }, evs)
+}
+
+// BoundNodes is the set of nodes named by bound leases (Client.Node, ""
+// for the deciding node's own).
+func (e *Engine) BoundNodes() map[string]int {
+	out := map[string]int{}
+	for _, l := range e.leases {
+		if l.Bound {
+			out[l.Client.Node]++
+		}
+	}
+	return out
 }
 
 // releaseBound ends the bound leases that match, pool by pool in grant order

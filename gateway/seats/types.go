@@ -57,6 +57,11 @@ type Client struct {
 	Addr     string // the client's address as the plugin saw it (ip:port)
 	Protocol string // e.g. "concurrent-lm"
 	Plugin   string // the plugin instance's name
+	// Node is the cluster node holding the client's connection, when it
+	// is not the node deciding (a follower forwarded the request); ""
+	// means the deciding node. Leases bound to a connection end when
+	// their node leaves the cluster.
+	Node string `json:",omitempty"`
 }
 
 // PoolKey identifies a pool.

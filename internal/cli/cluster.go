@@ -10,7 +10,7 @@ import (
 
 // writeCluster prints a clustered gateway's place in its cluster.
 func writeCluster(w io.Writer, c *admin.ClusterStatus) {
-	role := "standing by"
+	role := "following (forwarding to the leader)"
 	if c.Leading {
 		role = "leading"
 	}
@@ -26,6 +26,9 @@ func writeCluster(w io.Writer, c *admin.ClusterStatus) {
 	if c.ConfigMismatch {
 		fmt.Fprintf(w, "CONFIGURATION MISMATCH: this node's features and policies (%s) differ from the leader's (%s); the leader's decide while it leads\n",
 			c.ConfigHash, c.LeaderConfigHash)
+	}
+	if c.Unavailable != "" {
+		fmt.Fprintf(w, "UNAVAILABLE: clients are answered \"unavailable, retry\": %s\n", c.Unavailable)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tSTATE\tLAST SEEN\t")

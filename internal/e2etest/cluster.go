@@ -2,6 +2,7 @@ package e2etest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -131,8 +132,8 @@ func (c *Cluster) eachProxyOf(i int, fn func(*Proxy)) {
 	}
 }
 
-// WaitLeader waits until a node other than skip answers /readyz (only the
-// leader does) and runs its plugins, and returns its index.
+// WaitLeader waits until a node other than skip leads (its status says
+// so), answers /readyz and runs its plugins, and returns its index.
 func (c *Cluster) WaitLeader(timeout time.Duration, skip int) int {
 	c.t.Helper()
 	leader := -1
@@ -148,6 +149,9 @@ func (c *Cluster) WaitLeader(timeout time.Duration, skip int) int {
 				s, serr := g.Admin().Status(ctx)
 				if err = serr; err == nil {
 					err = running(s, g.plugins)
+				}
+				if err == nil && (s.Cluster == nil || !s.Cluster.Leading) {
+					err = errors.New("ready, but following") // every node serves; one leads
 				}
 			}
 			cancel()

@@ -1,0 +1,192 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/licensegw/licensegw/gateway/admin"
+	"github.com/licensegw/licensegw/gateway/forward"
+	"github.com/licensegw/licensegw/gateway/pluginhost"
+	"github.com/licensegw/licensegw/gateway/seats"
+	"github.com/licensegw/licensegw/gateway/signing"
+	"github.com/licensegw/licensegw/internal/retry"
+)
+
+// member is a clustered node's serving part, leader or not: its plugins
+// run from the start, and their seat calls go through the forwarder to
+// whichever node leads (this one included); the leader also runs the
+// forwarding service in front of its ledger.
+type member struct {
+	nc      *nats.Conn // the forwarder's and the service's (in-process)
+	fwd     *forward.Forwarder
+	started time.Time // this process's start: older bound leases of this node are dead
+
+	mu  sync.Mutex
+	svc *forward.Service // while leading
+
+	presence *presence
+	ctx      context.Context // ends with stopMember
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// startMember starts a clustered node's forwarder and plugins, before it
+// campaigns: every node serves its ports.
+func (n *Node) startMember(ctx context.Context, dial func(...nats.Option) (*nats.Conn, error), specs []pluginhost.Spec) error {
+	cfg := n.cfg
+	nc, err := dial(nats.MaxReconnects(-1))
+	if err != nil {
+		return fmt.Errorf("forwarding: %w", err)
+	}
+	var signer ed25519.PrivateKey
+	if cfg.Signing.Enabled {
+		if signer, err = signing.LoadOrCreate(cfg.Signing.KeyFile); err != nil {
+			nc.Close()
+			return err
+		}
+	}
+	fwd, err := forward.New(forward.Config{
+		Conn: nc, Prefix: cfg.NATS.Prefix, Node: cfg.Gateway.Name, Signer: signer,
+		Term: n.leaderTerm, Log: n.log.Named("forward"),
+	})
+	if err != nil {
+		nc.Close()
+		return err
+	}
+	mctx, stop := context.WithCancel(context.Background())
+	m := &member{nc: nc, fwd: fwd, started: n.started, ctx: mctx, stop: stop}
+	n.member = m
+	// Leases bound to connections of this node's previous life are
+	// dead: the leader ends them once one answers.
+	m.wg.Go(func() { n.releaseOwnBound(mctx, "", m.started) })
+	m.presence = n.startPresence(mctx, nc)
+
+	n.plugins = pluginhost.New(pluginhost.Options{
+		DataDir:   cfg.Gateway.DataDir,
+		Seats:     fwd.Seats,
+		Lifecycle: n.pluginLifecycle,
+		Log:       n.log.Named("plugin"),
+	})
+	if err := n.plugins.Start(ctx, specs); err != nil {
+		return fmt.Errorf("plugins: %w", err)
+	}
+	return nil
+}
+
+// releaseTry retries a release of this node's bound leases while no node
+// leads (the first election of a cluster that starts takes a while).
+var releaseTry = retry.Policy{Initial: 100 * time.Millisecond, Max: 2 * time.Second, GiveUpAfter: 5 * time.Minute}
+
+// releaseOwnBound asks the leader to end the leases granted before before
+// and bound to connections this node held through plugin ("" for all).
+func (n *Node) releaseOwnBound(ctx context.Context, plugin string, before time.Time) {
+	_, err := retry.Do(ctx, releaseTry, func() (struct{}, error) {
+		return struct{}{}, n.member.fwd.ReleaseBound(ctx, plugin, before)
+	})
+	if err != nil && ctx.Err() == nil {
+		n.log.Error("leases bound to this node's closed connections were not released; they end at their TTL",
+			"plugin", plugin, "error", err)
+	}
+}
+
+// leaderTerm is the current leader's term as the election last saw it, 0
+// when unknown.
+func (n *Node) leaderTerm() uint64 {
+	if n.lead == nil {
+		return 0
+	}
+	if leading, term := n.lead.el.Leading(); leading {
+		return term
+	}
+	return n.lead.el.Current().Term
+}
+
+// serveEngine starts the forwarding service in front of the ledger: this
+// node leads from term on.
+func (n *Node) serveEngine(term uint64) error {
+	m := n.member
+	svc, err := forward.Serve(forward.ServiceConfig{
+		Conn: m.nc, Prefix: n.cfg.NATS.Prefix, Term: term,
+		Engine: n.ledger, Admin: leaderAdmin{n}, Log: n.log.Named("forward"),
+	})
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.svc = svc
+	m.mu.Unlock()
+	m.wg.Go(func() { n.watchPresence(m) })
+	return nil
+}
+
+// stopMember stops the plugins' forwarding and the service; the plugins
+// themselves are stopped by Shutdown first.
+func (n *Node) stopMember() {
+	m := n.member
+	if m == nil {
+		return
+	}
+	n.stopEngine()
+	m.stop()
+	m.wg.Wait()
+	m.presence.leave()
+	m.fwd.Close()
+	m.nc.Close()
+}
+
+// stopEngine stops answering forwarded calls, after those in hand: a
+// leader handing over does it before its ledger closes, so that the
+// followers' retries meet "no responders" and then the next leader, not
+// an old leader's "unavailable".
+func (n *Node) stopEngine() {
+	m := n.member
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	svc := m.svc
+	m.svc = nil
+	m.mu.Unlock()
+	if svc != nil {
+		svc.Stop()
+	}
+}
+
+// leaderAdmin is what the leader answers followers' admin calls with.
+type leaderAdmin struct{ n *Node }
+
+func (a leaderAdmin) AdminStatus(ctx context.Context) any { return a.n.Status(ctx) }
+
+func (a leaderAdmin) RemoveLease(ctx context.Context, id, by string) error {
+	err := a.n.RemoveLease(ctx, id, by)
+	if errors.Is(err, admin.ErrNotFound) {
+		return fmt.Errorf("%w: %w", forward.ErrNotFound, err)
+	}
+	return err
+}
+
+func (a leaderAdmin) Reload(ctx context.Context) error { return a.n.Reload(ctx) }
+
+// keepBound is the ledger's rule at a leader's start in a cluster: a
+// lease bound to a connection stays, since the node holding it may still
+// run; the presence watch ends those of nodes that left, and every node
+// ends its previous life's at its start.
+func keepBound(seats.Lease) bool { return true }
+
+// fillBoundNodes names the leader in its own bound leases of a status.
+func fillBoundNodes(st *admin.Status, self string) {
+	for i := range st.Features {
+		for j := range st.Features[i].Leases {
+			l := &st.Features[i].Leases[j]
+			if l.Bound && l.Node == "" {
+				l.Node = self
+			}
+		}
+	}
+}

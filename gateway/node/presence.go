@@ -1,0 +1,177 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/licensegw/licensegw/gateway/cluster"
+	"github.com/licensegw/licensegw/internal/version"
+)
+
+// Node presence: every clustered node keeps a key in a KV bucket whose
+// entries live presenceTTL after their last write, and rewrites it every
+// presenceEvery. The leader ends the leases bound to connections of a node
+// whose key is gone (reason disconnect): the node died, and its
+// connections with it.
+const (
+	presenceBucket = "LICENSEGW_NODES"
+	presenceTTL    = 5 * time.Second
+	presenceEvery  = time.Second
+)
+
+// presence is this node's key in the presence bucket.
+type presence struct {
+	node string
+
+	mu sync.Mutex
+	kv jetstream.KeyValue // nil until the bucket exists
+}
+
+// nodePresence is a presence key's value.
+type nodePresence struct {
+	Node    string    `json:"node"`
+	Started time.Time `json:"started"`
+	Version string    `json:"version"`
+}
+
+// startPresence creates (or opens) the bucket and keeps this node's key
+// until ctx ends.
+func (n *Node) startPresence(ctx context.Context, nc *nats.Conn) *presence {
+	p := &presence{node: n.cfg.Gateway.Name}
+	val, _ := json.Marshal(nodePresence{Node: p.node, Started: n.started.UTC(), Version: version.Version})
+	replicas := n.cfg.NATS.Replicas
+	n.member.wg.Go(func() {
+		js, err := jetstream.New(nc)
+		if err != nil {
+			n.log.Error("node presence off", "error", err)
+			return
+		}
+		var kv jetstream.KeyValue
+		err = cluster.Retry(ctx, n.log.Named("presence"), "node presence bucket", func(ctx context.Context) (err error) {
+			kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+				Bucket: presenceBucket, Description: "licensegw: which gateways run",
+				TTL: presenceTTL, History: 1, Replicas: max(replicas, 1), Storage: jetstream.MemoryStorage,
+			})
+			return err
+		})
+		if err != nil {
+			return // ctx ended
+		}
+		p.mu.Lock()
+		p.kv = kv
+		p.mu.Unlock()
+		t := time.NewTicker(presenceEvery)
+		defer t.Stop()
+		for {
+			c, cancel := context.WithTimeout(ctx, presenceEvery)
+			if _, err := kv.Put(c, p.node, val); err != nil && ctx.Err() == nil {
+				n.log.Debug("presence not renewed", "error", err)
+			}
+			cancel()
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return p
+}
+
+// bucket is the presence bucket, nil until it exists.
+func (p *presence) bucket() jetstream.KeyValue {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.kv
+}
+
+// leave deletes this node's key: a clean stop closes its connections.
+func (p *presence) leave() {
+	kv := p.bucket()
+	if kv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = kv.Delete(ctx, p.node)
+}
+
+// present lists the nodes whose keys live.
+func (p *presence) present(ctx context.Context) (map[string]bool, error) {
+	kv := p.bucket()
+	if kv == nil {
+		return nil, nil
+	}
+	lister, err := kv.ListKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for k := range lister.Keys() {
+		out[k] = true
+	}
+	return out, nil
+}
+
+// watchPresence, on the leader, ends the leases bound to connections of
+// nodes that left, until the member stops.
+func (n *Node) watchPresence(m *member) {
+	self := n.cfg.Gateway.Name
+	t := time.NewTicker(presenceEvery)
+	defer t.Stop()
+	// A node counts as gone once its key has been missing for a whole
+	// presenceTTL, while this node's own key is there: a bucket that
+	// cannot be written for a while (its stream electing a leader)
+	// expires nobody.
+	absent := map[string]time.Time{}
+	for {
+		select {
+		case <-n.done:
+			return
+		case <-t.C:
+		}
+		m.mu.Lock()
+		leading := m.svc != nil
+		m.mu.Unlock()
+		if !leading {
+			return
+		}
+		bound := n.ledger.BoundNodes()
+		delete(bound, self)
+		if len(bound) == 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*presenceEvery)
+		present, err := m.presence.present(ctx)
+		cancel()
+		if err != nil || !present[self] {
+			clear(absent) // the bucket is not there or not readable now
+			continue
+		}
+		now := time.Now()
+		for node, leases := range bound {
+			if present[node] {
+				delete(absent, node)
+				continue
+			}
+			if since, ok := absent[node]; !ok {
+				absent[node] = now
+				continue
+			} else if now.Sub(since) < presenceTTL {
+				continue
+			}
+			delete(absent, node)
+			n.log.Warn("a node left the cluster: ending the leases bound to its connections", "node", node, "leases", leases)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := n.ledger.ReleaseBoundOn(ctx, node, "", time.Now()); err != nil {
+				n.log.Error("leases bound to a departed node's connections not released", "node", node, "error", err)
+			}
+			cancel()
+		}
+	}
+}
