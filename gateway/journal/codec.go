@@ -116,6 +116,7 @@ func appendEvent(b []byte, ev *events.Event, prev []byte) ([]byte, bool) {
 		unum("term", ev.Term)
 	}
 	str("node", ev.Node, true)
+	str("conn_node", ev.ConnNode, true)
 	if prev != nil {
 		b = append(b, `,"prev":"`...)
 		b = append(b, prev...)
@@ -289,6 +290,8 @@ func (d *decoder) field(ev *events.Event, key []byte) bool {
 		return d.uintField(&ev.Idx)
 	case "node":
 		s = &ev.Node
+	case "conn_node":
+		s = &ev.ConnNode
 	case "prev":
 		s, shared = &ev.Prev, false
 	case "head":

@@ -20,7 +20,7 @@ func sampleEvents() []events.Event {
 			Kind: events.Checkin, Gateway: "gw", Vendor: "acme", Feature: "cad pro", Version: "2024.1", Lease: "L1", Ticket: "T",
 			Count: 2, User: "alice", Host: "ws", Display: ":0", Protocol: "flexlm", Plugin: "p", Client: "127.0.0.1:5",
 			Reason: "r", InUse: -3, Seats: 10, Queued: 1, HeldMS: &held, Expires: &until, Project: "x", Bound: true, Request: "clm-udp/10.0.0.1:9/r1",
-			By: "plugin flexlm (flexlm) client 127.0.0.1:7 a@b", Truncated: true, Term: 7, Idx: 42, Node: "gw-2",
+			By: "plugin flexlm (flexlm) client 127.0.0.1:7 a@b", Truncated: true, Term: 7, Idx: 42, Node: "gw-2", ConnNode: "gw-3",
 		},
 		{Kind: events.TermKind, Term: 3, Idx: 0, Node: "gw-1", Prev: zeroHash},
 		{Schema: events.SealSchema, Kind: events.SealKind, Term: 3, Idx: 9, Node: "gw-1", Count: 12, Prev: zeroHash, Head: zeroHash, Sig: "c2ln"},
