@@ -428,10 +428,6 @@ func (n *Node) lifecycle(ctx context.Context, subject string, info map[string]an
 	for k, v := range info {
 		payload[k] = v
 	}
-	if n.journal == nil {
-		// A cluster follower has no journal: the leader's says it.
-		return
-	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := n.publishLifecycle(ctx, subject, payload); err != nil {
