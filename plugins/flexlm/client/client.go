@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/user"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -207,7 +208,7 @@ func DialLmgrd(ctx context.Context, a Address, opts Options) (*Client, error) {
 }
 
 func newClient(as []Address, opts Options) *Client {
-	return &Client{addrs: as, opts: opts.withDefaults(), vendorName: opts.Vendor, licenses: map[*License]struct{}{},
+	return &Client{addrs: slices.Clone(as), opts: opts.withDefaults(), vendorName: opts.Vendor, licenses: map[*License]struct{}{},
 		changed: make(chan struct{}), closing: make(chan struct{})}
 }
 
