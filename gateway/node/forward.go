@@ -76,7 +76,17 @@ func (n *Node) startMember(ctx context.Context, dial func(...nats.Option) (*nats
 	if err := n.plugins.Start(ctx, specs); err != nil {
 		return fmt.Errorf("plugins: %w", err)
 	}
+	if n.opts.following != nil {
+		n.opts.following()
+	}
 	return nil
+}
+
+// WithFollowing makes Start call fn once a clustered node serves its ports
+// as a follower, before it is elected (Start returns only when it leads):
+// `licensegw serve` tells systemd it is ready then.
+func WithFollowing(fn func()) Option {
+	return func(o *options) { o.following = fn }
 }
 
 // releaseTry retries a release of this node's bound leases while no node

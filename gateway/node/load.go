@@ -26,6 +26,9 @@ type options struct {
 	importers map[string]string
 	// nats is an embedded server kept running from before (WithNATS).
 	nats *natsd.Server
+	// following is called when a clustered node serves as a follower
+	// (WithFollowing).
+	following func()
 }
 
 // WithImporters names the plugin executables that provide import formats

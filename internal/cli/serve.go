@@ -10,6 +10,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -77,8 +78,44 @@ func (c *serveCommand) run(ctx context.Context, e *env, args []string) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	var current atomic.Pointer[node.Node] // for the watchdog
+	sd := systemdNotifier(e, log)
+	notify := func(states ...string) {
+		if err := sd.Notify(states...); err != nil {
+			log.Warn("systemd notification failed", "error", err)
+		}
+	}
+	var watchdog sync.Once
+	startWatchdog := func() {
+		interval, ok := sdnotify.WatchdogInterval(e.getenv, os.Getpid())
+		if !ok || sd == nil {
+			return
+		}
+		watchdog.Do(func() {
+			// The watchdog is fed while the engine answers a status
+			// request (a follower's node is not there yet: it serves
+			// by forwarding): a wedged gateway stops feeding it and
+			// systemd restarts it.
+			go func() {
+				alive := func(ctx context.Context) error {
+					if n := current.Load(); n != nil {
+						n.Status(ctx)
+					}
+					return nil
+				}
+				if err := sd.RunWatchdog(ctx, interval, alive); err != nil {
+					log.Warn("systemd watchdog stopped", "error", err)
+				}
+			}()
+		})
+	}
+	// A cluster follower serves its ports before it leads (if ever).
+	following := node.WithFollowing(func() {
+		notify(sdnotify.Ready, "STATUS=following (forwarding to the cluster leader)")
+		startWatchdog()
+	})
 	start := func(opts ...node.Option) (*node.Node, int) {
-		n, err := node.Start(ctx, c.config, log, append(opts, node.WithImporters(bundledImporters()))...)
+		n, err := node.Start(ctx, c.config, log, append(opts, node.WithImporters(bundledImporters()), following)...)
 		if err != nil {
 			if code, ok := printConfigError(e, err); ok {
 				return nil, code
@@ -91,25 +128,9 @@ func (c *serveCommand) run(ctx context.Context, e *env, args []string) int {
 	if n == nil {
 		return code
 	}
-	var current atomic.Pointer[node.Node] // for the watchdog
 	current.Store(n)
-	sd := systemdNotifier(e, log)
-	notify := func(states ...string) {
-		if err := sd.Notify(states...); err != nil {
-			log.Warn("systemd notification failed", "error", err)
-		}
-	}
 	notify(sdnotify.Ready, "STATUS=serving")
-	if interval, ok := sdnotify.WatchdogInterval(e.getenv, os.Getpid()); ok && sd != nil {
-		// The watchdog is fed while the engine answers a status request:
-		// a wedged gateway stops feeding it and systemd restarts it.
-		go func() {
-			alive := func(ctx context.Context) error { current.Load().Status(ctx); return nil }
-			if err := sd.RunWatchdog(ctx, interval, alive); err != nil {
-				log.Warn("systemd watchdog stopped", "error", err)
-			}
-		}()
-	}
+	startWatchdog()
 	for {
 		select {
 		case <-hup:

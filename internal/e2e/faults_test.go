@@ -466,4 +466,3 @@ func (f *faults) partitionedLeader() {
 	}
 	f.check(next, "the partition")
 }
-
