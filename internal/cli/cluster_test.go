@@ -27,3 +27,38 @@ func TestWriteStatusCluster(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteStatusConfigMismatch(t *testing.T) {
+	for _, mismatch := range []bool{false, true} {
+		st := &admin.Status{Gateway: "gw-2", Version: "1", Cluster: &admin.ClusterStatus{
+			Name: "lgw", Node: "gw-2", Leader: "gw-1", Term: 7, Quorum: true,
+			ConfigHash: "aaaa", LeaderConfigHash: "bbbb", ConfigMismatch: mismatch,
+		}}
+		var b bytes.Buffer
+		writeStatus(&b, st, time.Now())
+		want := "CONFIGURATION MISMATCH: this node's features and policies (aaaa) differ from the leader's (bbbb)"
+		if got := strings.Contains(b.String(), want); got != mismatch {
+			t.Errorf("mismatch %v: status says it %v:\n%s", mismatch, got, b.String())
+		}
+	}
+}
+
+func TestWriteStepDown(t *testing.T) {
+	var b bytes.Buffer
+	writeStepDown(&b, &admin.StepDownResult{Node: "gw-1", Term: 4, Next: "gw-3", NextTerm: 9, ReleasedMS: 21, ElectedMS: 68,
+		Moved: []admin.StreamMove{{Stream: "LICENSEGW_EVENTS", From: "gw-1", To: "gw-2", TookMS: 120}}})
+	for _, want := range []string{
+		"gw-1 stepped down from term 4; lease released after 21ms",
+		"gw-3 leads, term 9, 68ms after the request",
+		"stream LICENSEGW_EVENTS: raft leader moved gw-1 -> gw-2 in 120ms",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	writeStepDown(&b, &admin.StepDownResult{Node: "gw-1", Term: 4, ReleasedMS: 21})
+	if !strings.Contains(b.String(), "no other node had taken over yet") {
+		t.Errorf("no next leader: %s", b.String())
+	}
+}
