@@ -275,3 +275,8 @@ func (n *Node) keepPlacement(ctx context.Context) {
 		}
 	}
 }
+
+// StepDown is refused on a follower: it names the node that leads.
+func (f follower) StepDown(context.Context) (admin.StepDownResult, error) {
+	return admin.StepDownResult{}, fmt.Errorf("%w (%w)", admin.ErrNotLeader, standby(f).notLeader())
+}
