@@ -310,3 +310,43 @@ func TestLeaseReleasedUnderTheClient(t *testing.T) {
 		t.Errorf("lost because %v, want GONE removed", lic.Err())
 	}
 }
+
+// cutSeats answers checkouts "unavailable" once cut is set.
+type cutSeats struct {
+	*sdktest.Seats
+	cut atomic.Bool
+}
+
+func (c *cutSeats) Checkout(ctx context.Context, req sdk.CheckoutRequest) (*sdk.Checkout, error) {
+	if c.cut.Load() {
+		return nil, sdk.ErrUnavailable
+	}
+	return c.Seats.Checkout(ctx, req)
+}
+
+// TestRecheckoutUnavailableFailsOver: a licence released under the client
+// whose server answers the re-checkout "unavailable" is checked out again
+// on the next server of the triad, not lost.
+func TestRecheckoutUnavailableFailsOver(t *testing.T) {
+	seats := reconnectSeats(2)
+	cut := &cutSeats{Seats: seats}
+	a := flextest.Start(t, cut, reconnectCfg())
+	b := flextest.Start(t, seats, reconnectCfg())
+	cl := dialOpts(t, triad(a, b), fastOptions("erin"))
+	lic, err := cl.Checkout(failoverCtx(t), client.CheckoutRequest{Feature: "cad"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut.cut.Store(true)
+	if err := seats.Checkin(failoverCtx(t), lic.Current().Lease); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the licence checked out again", func() bool { return lic.Current().Reacquired >= 1 })
+	notLost(t, lic)
+	if got := cl.Address().Port; got != b.Lmgrd.Port {
+		t.Errorf("served by port %d, want %d", got, b.Lmgrd.Port)
+	}
+	if n, ls := leases(t, seats); n != 1 || len(ls) != 1 || ls[0].Lease != lic.Current().Lease {
+		t.Errorf("seats: %d in use, %+v; want erin's %s", n, ls, lic.Current().Lease)
+	}
+}

@@ -241,6 +241,11 @@ func (c *Client) reacquireOne(v *conn, l *License) error {
 			return struct{}{}, nil
 		case ans.Type == wire.Denied:
 			return struct{}{}, deniedOf(ans) // no-seats, limit, ...: maybe the old connection's seats
+		case ans.Type == wire.Error && ans.GetInt(wire.TCode) == wire.CodeUnavailable:
+			// This server cannot decide now: after the tries, the
+			// connection is ended (below) so that the next server of
+			// the list is asked.
+			return struct{}{}, &ServerError{Code: wire.CodeUnavailable, Message: ans.GetStr(wire.TMessage)}
 		case ans.Type == wire.Error:
 			return struct{}{}, retry.Permanent(&ServerError{Code: int(ans.GetInt(wire.TCode)), Message: ans.GetStr(wire.TMessage)})
 		default:
@@ -248,6 +253,10 @@ func (c *Client) reacquireOne(v *conn, l *License) error {
 		}
 	})
 	if err != nil && ctx.Err() != nil && v.Err() != nil {
+		return v.Err()
+	}
+	if isUnavailable(err) && !c.opts.NoReconnect {
+		v.end(fmt.Errorf("server unavailable while checking a licence out again: %w", err))
 		return v.Err()
 	}
 	return err
