@@ -43,8 +43,10 @@ func newEngine(features ...sdktest.Feature) *engine {
 	return &engine{seats: sdktest.NewSeats(features...)}
 }
 
-// conn is an in-process connection to s.
-func conn(t *testing.T, url string) *nats.Conn {
+// conn is a connection to the server at url.
+func conn(t *testing.T, url string) *nats.Conn { return connB(t, url) }
+
+func connB(t testing.TB, url string) *nats.Conn {
 	t.Helper()
 	nc, err := nats.Connect(url, natstest.FullAccess())
 	if err != nil {
