@@ -116,8 +116,12 @@ func stepDown(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stream
 			m.To, m.Took = leader, time.Since(began)
 			return m, nil
 		}
-		if err == nil && leader == self && len(others) > 0 {
-			asked = askStepDown(ctx, nc, stream, others[attempt%len(others)])
+		if err == nil && leader == self {
+			preferred := "" // none current now: let the raft group choose
+			if len(others) > 0 {
+				preferred = others[attempt%len(others)]
+			}
+			asked = askStepDown(ctx, nc, stream, preferred)
 		}
 		// Wait for the election, up to a second, before asking again.
 		wait := time.Now().Add(time.Second)
@@ -143,7 +147,10 @@ func stepDown(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stream
 // askStepDown sends the step-down request, naming the replica preferred
 // as the next leader.
 func askStepDown(ctx context.Context, nc *nats.Conn, stream, preferred string) error {
-	req, _ := json.Marshal(map[string]any{"placement": map[string]string{"preferred": preferred}})
+	var req []byte
+	if preferred != "" {
+		req, _ = json.Marshal(map[string]any{"placement": map[string]string{"preferred": preferred}})
+	}
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	msg, err := nc.RequestWithContext(rctx, stepDownAPI+stream, req)
 	cancel()

@@ -34,6 +34,20 @@ func TestMoveAway(t *testing.T) {
 		t.Fatal(err)
 	}
 	leader := waitStreamLeader(ctx, t, js, "PLACED")
+	// Under load the replicas catch up some time after the stream is
+	// created: only a current replica can take over.
+	for {
+		l, others, err := cluster.StreamLeader(ctx, js, "PLACED")
+		if err == nil && l != "" && len(others) == 2 {
+			leader = l
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("replicas of PLACED never current: %v %v", others, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 	var on, off *natsd.Server
 	for _, s := range srvs {
 		if s.NATS().Name() == leader {
