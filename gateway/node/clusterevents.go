@@ -61,9 +61,30 @@ func (n *Node) announceJoined(self, leader string, hash, leaderHash string) {
 	info := map[string]any{"node": self, "config_hash": hash, "leader": leader, "leader_config_hash": leaderHash,
 		"config_mismatch": hash != leaderHash}
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// At a cluster's first start the lifecycle stream exists only
+		// once the first leader has opened its journal: try again.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		n.lifecycle(ctx, clusterSubject(n.cfg.NATS.Prefix, events.ClusterNodeJoined), info)
+		subject := clusterSubject(n.cfg.NATS.Prefix, events.ClusterNodeJoined)
+		payload := map[string]any{"schema": events.Schema, "gateway": n.cfg.Gateway.Name}
+		for k, v := range info {
+			payload[k] = v
+		}
+		for {
+			payload["time"] = time.Now().UTC().Format(events.TimeLayout)
+			pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
+			err := n.publishLifecycle(pctx, subject, payload)
+			pcancel()
+			if err == nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				n.log.Warn("lifecycle event not published", "subject", subject, "error", err)
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
 	}()
 }
 
