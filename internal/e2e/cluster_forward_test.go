@@ -102,25 +102,3 @@ func TestClusterFollowersServe(t *testing.T) {
 	}
 }
 
-// checkDecidedElsewhere checks that each lease has a checkout in evs
-// decided by a node other than deposed: a node that lost its leadership
-// may still pass requests on (every node forwards to the leader), never
-// decide one.
-func checkDecidedElsewhere(t *testing.T, evs []e2etest.Event, leases []string, deposed string) {
-	t.Helper()
-	for _, id := range leases {
-		found := false
-		for _, e := range evs {
-			if e.Kind != events.Checkout || e.Lease != id {
-				continue
-			}
-			found = true
-			if e.Node == deposed {
-				t.Errorf("lease %s was decided by %s after it lost its leadership (stream seq %d, term %d)", id, deposed, e.Seq, e.Term)
-			}
-		}
-		if !found {
-			t.Errorf("lease %s was answered but has no checkout in the stream", id)
-		}
-	}
-}
