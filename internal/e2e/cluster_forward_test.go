@@ -101,4 +101,3 @@ func TestClusterFollowersServe(t *testing.T) {
 		}
 	}
 }
-
