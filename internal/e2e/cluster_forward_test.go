@@ -90,7 +90,7 @@ func TestClusterFollowersServe(t *testing.T) {
 	})
 	expect(t, fc.Do("CHECKIN lease="+kept), "OK", "lease", kept)
 
-	evs := c.Nodes[next].Events()
+	evs := c.Nodes[next].Journal() // with seals: they take an idx the read rule counts
 	checkClusterStream(t, evs, map[string]time.Time{kept: {}, other: {}, doomed: {}}, seats)
 	for _, e := range evs {
 		if e.Kind == events.Checkout && e.Lease == kept && (e.ConnNode != fname || e.Node != lname) {
