@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -198,10 +199,11 @@ func (j *Journal) reconcile(items []pending) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), reconcileTimeout)
 	defer cancel()
 	st := j.link.Load().stream
-	for k := range items {
+	for k := 0; k < len(items); {
 		p := &items[k]
 		if p.unencodable {
 			j.acknowledge(items[k:k+1], []uint64{0})
+			k++
 			continue
 		}
 		seq := p.expect + 1
@@ -213,11 +215,51 @@ func (j *Journal) reconcile(items []pending) (int, error) {
 			return k, fmt.Errorf("journal: reconcile at %d: %w", seq, err)
 		}
 		if id := p.commit.events[p.index].ID; m.Header.Get(jetstream.MsgIDHeader) != id {
-			return k, fmt.Errorf("%w: sequence %d holds %q, not event %s", ErrDeposed, seq, m.Header.Get(jetstream.MsgIDHeader), id)
+			if !j.strayOfOlderTerm(p, m.Data) {
+				return k, fmt.Errorf("%w: sequence %d holds %q, not event %s", ErrDeposed, seq, m.Header.Get(jetstream.MsgIDHeader), id)
+			}
+			j.refence(items[k:]) // and look again, one sequence on
+			continue
 		}
 		j.acknowledge(items[k:k+1], []uint64{seq})
+		k++
 	}
 	return len(items), nil
+}
+
+// strayOfOlderTerm reports whether data, found where p belonged, is a stray
+// the read rule ignores: an event of an older term stored after this
+// writer's term event. A deposed writer's pipelined appends leave such
+// strays when one of their fences happens to match the new writer's last
+// sequence; they must not depose the new writer in turn. Before this
+// writer's term event is stored (p is that event), an older term's event
+// there is valid history this writer has not read: it is deposed.
+func (j *Journal) strayOfOlderTerm(p *pending, data []byte) bool {
+	if p.commit.events[p.index].Kind == events.TermKind {
+		return false
+	}
+	var found struct {
+		Term uint64 `json:"term"`
+	}
+	if err := json.Unmarshal(data, &found); err != nil {
+		return false
+	}
+	return found.Term < j.term
+}
+
+// refence moves the fences of items, and of every event after them, one
+// sequence on, past a stray: the stray is not counted, so their idx and
+// prev hashes stay as they are and only where they are stored changes.
+func (j *Journal) refence(items []pending) {
+	for i := range items {
+		p := &items[i]
+		if p.unencodable {
+			continue
+		}
+		p.expect++
+		p.msg.Header[jetstream.ExpectedLastSeqHeader][0] = strconv.FormatUint(p.expect, 10)
+	}
+	j.nextExpect++
 }
 
 // unsent gathers first and the items of bursts, in order.

@@ -88,3 +88,74 @@ func TestStraysOfANewerTermAreIgnored(t *testing.T) {
 		t.Errorf("replayed %v, want [L0 L1 L10]: the strays skipped", leases)
 	}
 }
+
+// A deposed writer's pipelined append can land after the new writer's
+// events when its fence happens to match: a stray of an older term, which
+// the read rule ignores. The new writer's next append is refused by its own
+// fence there; it must step past the stray and write on, not count itself
+// deposed (it holds the lease, and would answer "unavailable" until it
+// exits).
+func TestStrayOfAnOlderTermDoesNotDeposeTheNewWriter(t *testing.T) {
+	s := natstest.Start(t)
+	ctx := waitCtx(t)
+	old := openSigned(t, s, func(c *journal.Config) { c.Term = 3 })
+	if err := old.Append([]events.Event{ev(0)}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cur := openSigned(t, s, func(c *journal.Config) { c.Term = 5; c.Gateway = "gw2" })
+	if err := cur.Append([]events.Event{ev(1)}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	nc := privileged(t, s)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(ctx, events.DefaultStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := st.GetMsg(ctx, st.CachedInfo().State.LastSeq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 { // two in a row, as a pipelined burst leaves them
+		var m map[string]any
+		if err := json.Unmarshal(last.Data, &m); err != nil {
+			t.Fatal(err)
+		}
+		m["id"] = fmt.Sprintf("01OLDSTRAY%016d", i)
+		m["term"], m["idx"], m["node"], m["lease"] = 3, 2+i, "gw1", fmt.Sprint("stray", i)
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := js.Publish(ctx, last.Subject, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if err := cur.Append([]events.Event{ev(2), ev(3)}).Wait(ctx); err != nil {
+		t.Fatalf("append after an older term's strays: %v, want it stored past them", err)
+	}
+	if err := cur.Ready(); err != nil {
+		t.Errorf("Ready after stepping past the strays: %v", err)
+	}
+	// The old writer is still deposed by them.
+	if err := old.Append([]events.Event{ev(9)}).Wait(ctx); !errors.Is(err, journal.ErrDeposed) {
+		t.Errorf("the old writer's append: %v, want ErrDeposed", err)
+	}
+
+	next := openSigned(t, s, func(c *journal.Config) { c.Term = 7; c.Gateway = "gw3" })
+	var leases []string
+	if _, err := next.Replay(ctx, 0, func(_ uint64, e events.Event) error {
+		leases = append(leases, e.Lease)
+		return nil
+	}); err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	if fmt.Sprint(leases) != "[L0 L1 L2 L3]" {
+		t.Errorf("replayed %v, want [L0 L1 L2 L3]: the strays skipped", leases)
+	}
+}
