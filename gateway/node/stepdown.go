@@ -278,5 +278,5 @@ func (n *Node) keepPlacement(ctx context.Context) {
 
 // StepDown is refused on a follower: it names the node that leads.
 func (f follower) StepDown(context.Context) (admin.StepDownResult, error) {
-	return admin.StepDownResult{}, fmt.Errorf("%w (%w)", admin.ErrNotLeader, standby(f).notLeader())
+	return admin.StepDownResult{}, fmt.Errorf("%w (%w)", admin.ErrNotLeader, f.n.notLeader())
 }
