@@ -223,11 +223,15 @@ feature "viewer" {
 		return nil
 	})
 
-	// The usage chart of the last hour shows the seat in use.
-	if err := chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`#features tr[data-feature="cad"] button.chart`)),
-		chromedp.WaitVisible(chromedp.CSS(`#chart`)),
-	); err != nil {
+	// The usage chart of the last hour shows the seat in use. The features
+	// table is rebuilt on every live event, so the button is clicked in the
+	// page, found afresh on each try: chromedp.Click on a node replaced
+	// between its lookup and its click waited until the test's deadline.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => {
+		const b = document.querySelector('#features tr[data-feature="cad"] button.chart');
+		if (b) b.click();
+		return !document.querySelector('#chartbox').hidden;
+	})()`, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
 		t.Errorf("chart button: %v", err)
 	}
 	if shown, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('#chart').complete && document.querySelector('#chart').naturalWidth > 0`,
@@ -260,10 +264,16 @@ feature "viewer" {
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.confirm = () => true; true`)); err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`#leases tr[data-lease="`+lease+`"] button.remove`)),
-		chromedp.WaitNotPresent(chromedp.CSS(`#leases tr[data-lease="`+lease+`"]`)),
-	); err != nil {
+	// Clicked in the page, once (the leases table is rebuilt on every
+	// live event; see the chart button above).
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => {
+		const b = document.querySelector('#leases tr[data-lease="`+lease+`"] button.remove');
+		if (b) b.click();
+		return !!b;
+	})()`, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Fatalf("remove button: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitNotPresent(chromedp.CSS(`#leases tr[data-lease="`+lease+`"]`))); err != nil {
 		t.Fatalf("remove from the page: %v", err)
 	}
 	if f := g.Feature("cad"); f.InUse != 0 || len(f.Leases) != 0 {
