@@ -2,6 +2,7 @@ package e2etest
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -94,9 +95,13 @@ func StartCluster(t testing.TB, opts Options, n int, options ...ClusterOption) *
 			advertise[i] = fmt.Sprintf("\n    advertise = %q", dead)
 		}
 	}
+	// A name of its own: nodes of clusters started side by side (parallel
+	// tests, or another run on the machine) that reach each other through a
+	// reused port refuse the route instead of merging into one cluster.
+	name := "e2e-" + strings.ToLower(rand.Text()[:10])
 	for i, g := range c.Nodes {
-		g.opts.NATS = opts.NATS + fmt.Sprintf("\n  replicas = %d\n  cluster {\n    name   = \"e2e\"\n    listen = %q\n    routes = [%s]%s\n  }",
-			n, g.Addr(clusterRoute), strings.Join(routes[i], ", "), advertise[i])
+		g.opts.NATS = opts.NATS + fmt.Sprintf("\n  replicas = %d\n  cluster {\n    name   = %q\n    listen = %q\n    routes = [%s]%s\n  }",
+			n, name, g.Addr(clusterRoute), strings.Join(routes[i], ", "), advertise[i])
 		g.Reconfigure(fmt.Sprintf("signing {\n  key_file = %q\n}\n\n", keyFile) + opts.Config)
 	}
 	for _, g := range c.Nodes {
