@@ -23,4 +23,12 @@
 // delivers it on the plugin's Updates channel. A ticket's waiter ends with
 // reason "restart" when the leader that queued it is replaced: a new
 // leader dequeues every ticket it replays.
+//
+// The leader's own plugins take a shortcut: while the node leads
+// (Forwarder.Lead), their calls go straight to its ledger, asynchronous
+// checkouts and checkins included, as on a single node. Whether it still
+// leads is asked before every call. A call the ledger answers
+// "unavailable" (it closed under the call at a step-down, or could not
+// journal) goes on to the leader as a retry, with the same RequestKey, so
+// no answer ever comes from a ledger that no longer leads.
 package forward

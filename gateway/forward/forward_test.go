@@ -56,7 +56,7 @@ func connB(t testing.TB, url string) *nats.Conn {
 	return nc
 }
 
-func serve(t *testing.T, nc *nats.Conn, e *engine, term uint64) *Service {
+func serve(t *testing.T, nc *nats.Conn, e Engine, term uint64) *Service {
 	t.Helper()
 	svc, err := Serve(ServiceConfig{Conn: nc, Prefix: prefix, Term: term, Engine: e})
 	if err != nil {

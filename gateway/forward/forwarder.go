@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,6 +63,8 @@ type Forwarder struct {
 
 	mu      sync.Mutex
 	waiters map[string]*waiter
+
+	local atomic.Pointer[Local] // while this node leads (Lead)
 
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -118,7 +121,7 @@ func (f *Forwarder) Close() {
 
 // id is unique to this process: request keys and waiter names.
 func (f *Forwarder) id() string {
-	return f.idBase + fmt.Sprint(f.nextID.Add(1))
+	return f.idBase + strconv.FormatUint(f.nextID.Add(1), 10)
 }
 
 // ErrNoLeader is why a call failed after its retries: no node answered.
@@ -185,6 +188,11 @@ func (f *Forwarder) Seats(plugin, protocol string) sdk.Seats {
 // bound to connections this node holds through plugin ("" for every
 // plugin: the node restarted).
 func (f *Forwarder) ReleaseBound(ctx context.Context, plugin string, before time.Time) error {
+	if l := f.leading(); l != nil {
+		if err := l.Engine.ReleaseBoundOn(ctx, f.cfg.Node, plugin, before); answeredLocally(err) {
+			return err
+		}
+	}
 	r, err := f.call(ctx, opRelease, &request{Plugin: plugin, Before: before})
 	if err != nil {
 		return err
@@ -194,6 +202,9 @@ func (f *Forwarder) ReleaseBound(ctx context.Context, plugin string, before time
 
 // Ping reports whether a leader answers.
 func (f *Forwarder) Ping(ctx context.Context) (term uint64, err error) {
+	if l := f.leading(); l != nil {
+		return l.Term, nil
+	}
 	r, err := f.call(ctx, opPing, &request{})
 	if err != nil {
 		return 0, err

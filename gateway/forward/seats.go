@@ -4,33 +4,56 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"sync/atomic"
 
 	"github.com/licensegw/licensegw/sdk"
 )
 
 // seats is one plugin instance's sdk.Seats on a node: calls go to the
-// leader, PublicKey and Sign are answered with this node's key.
+// local engine while this node leads (Lead), to the leader otherwise;
+// PublicKey and Sign are answered with this node's key.
 type seats struct {
 	f        *Forwarder
 	plugin   string
 	protocol string
+	cache    atomic.Pointer[localSeats]
 }
 
 var _ sdk.Seats = (*seats)(nil)
 
 func (s *seats) req() *request { return &request{Plugin: s.plugin, Protocol: s.protocol} }
 
+// keyed gives a checkout a RequestKey if it has none: a retry (across a
+// failover, or from the local engine to the leader) must find the lease
+// the first attempt may have granted, not take more seats.
+func (s *seats) keyed(cr *sdk.CheckoutRequest) {
+	if cr.RequestKey == "" {
+		cr.RequestKey = s.f.id()
+	}
+}
+
 func (s *seats) Checkout(ctx context.Context, cr sdk.CheckoutRequest) (*sdk.Checkout, error) {
 	if err := cr.Validate(); err != nil {
 		return nil, err
 	}
-	if cr.RequestKey == "" {
-		// A retry across a failover must find the lease the old leader
-		// may have granted, not take more seats.
-		cr.RequestKey = s.f.id()
+	s.keyed(&cr)
+	attempts := 0
+	if ls, l := s.local(); ls != nil {
+		co, err := ls.Checkout(ctx, cr)
+		if answeredLocally(err) {
+			return s.localQueued(co, l.Term), err
+		}
+		attempts = 1
 	}
+	return s.forwardCheckout(ctx, cr, attempts)
+}
+
+// forwardCheckout sends a keyed checkout to the leader; attempts counts
+// the attempts made before (on the local engine).
+func (s *seats) forwardCheckout(ctx context.Context, cr sdk.CheckoutRequest, attempts int) (*sdk.Checkout, error) {
 	req := s.req()
 	req.Checkout = &cr
+	req.Attempt = attempts
 	var w *waiter
 	if cr.Wait > 0 {
 		w = s.f.addWaiter()
@@ -63,8 +86,16 @@ func (s *seats) Checkout(ctx context.Context, cr sdk.CheckoutRequest) (*sdk.Chec
 }
 
 func (s *seats) Heartbeat(ctx context.Context, lease string) (sdk.LeaseState, error) {
+	attempts := 0
+	if ls, _ := s.local(); ls != nil {
+		st, err := ls.Heartbeat(ctx, lease)
+		if answeredLocally(err) {
+			return st, err
+		}
+		attempts = 1
+	}
 	req := s.req()
-	req.Lease = lease
+	req.Lease, req.Attempt = lease, attempts
 	r, err := s.f.call(ctx, opHeartbeat, req)
 	if err != nil {
 		return sdk.LeaseState{}, err
@@ -94,8 +125,20 @@ func retriedGone(req *request, err error, reasons ...string) bool {
 }
 
 func (s *seats) Checkin(ctx context.Context, lease string) error {
+	attempts := 0
+	if ls, _ := s.local(); ls != nil {
+		err := ls.Checkin(ctx, lease)
+		if answeredLocally(err) {
+			return err
+		}
+		attempts = 1
+	}
+	return s.forwardCheckin(ctx, lease, attempts)
+}
+
+func (s *seats) forwardCheckin(ctx context.Context, lease string, attempts int) error {
 	req := s.req()
-	req.Lease = lease
+	req.Lease, req.Attempt = lease, attempts
 	r, err := s.f.call(ctx, opCheckin, req)
 	if err != nil {
 		return err
@@ -110,6 +153,13 @@ func (s *seats) Checkin(ctx context.Context, lease string) error {
 func (s *seats) Cancel(ctx context.Context, ticket string) error {
 	req := s.req()
 	req.Ticket = ticket
+	if ls, _ := s.local(); ls != nil {
+		err := ls.Cancel(ctx, ticket)
+		if answeredLocally(err) {
+			return err
+		}
+		req.Attempt = 1
+	}
 	r, err := s.f.call(ctx, opCancel, req)
 	if err != nil {
 		return err
@@ -124,6 +174,13 @@ func (s *seats) Cancel(ctx context.Context, ticket string) error {
 func (s *seats) Remove(ctx context.Context, lease string, by sdk.Client) error {
 	req := s.req()
 	req.Lease, req.By = lease, &by
+	if ls, _ := s.local(); ls != nil {
+		err := ls.Remove(ctx, lease, by)
+		if answeredLocally(err) {
+			return err
+		}
+		req.Attempt = 1
+	}
 	r, err := s.f.call(ctx, opRemove, req)
 	if err != nil {
 		return err
@@ -136,6 +193,12 @@ func (s *seats) Remove(ctx context.Context, lease string, by sdk.Client) error {
 }
 
 func (s *seats) Status(ctx context.Context, q sdk.StatusQuery) ([]sdk.FeatureStatus, error) {
+	if ls, _ := s.local(); ls != nil {
+		fs, err := ls.Status(ctx, q)
+		if answeredLocally(err) {
+			return fs, err
+		}
+	}
 	req := s.req()
 	req.Query = &q
 	r, err := s.f.call(ctx, opStatus, req)
@@ -146,6 +209,11 @@ func (s *seats) Status(ctx context.Context, q sdk.StatusQuery) ([]sdk.FeatureSta
 }
 
 func (s *seats) Reload(ctx context.Context) error {
+	if ls, _ := s.local(); ls != nil {
+		if err := ls.Reload(ctx); answeredLocally(err) {
+			return err
+		}
+	}
 	r, err := s.f.call(ctx, opReload, s.req())
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ type waiter struct {
 	early   []sdk.TicketUpdate
 	lastPos int
 	closed  bool
+	ended   chan struct{} // closed with ch: the final update was delivered
 }
 
 // updateBuffer is a waiter channel's capacity; position updates are
@@ -31,7 +32,7 @@ type waiter struct {
 const updateBuffer = 16
 
 func (f *Forwarder) addWaiter() *waiter {
-	w := &waiter{name: f.id(), ch: make(chan sdk.TicketUpdate, updateBuffer)}
+	w := &waiter{name: f.id(), ch: make(chan sdk.TicketUpdate, updateBuffer), ended: make(chan struct{})}
 	f.mu.Lock()
 	f.waiters[w.name] = w
 	f.mu.Unlock()
@@ -88,6 +89,7 @@ func (w *waiter) deliver(u sdk.TicketUpdate) bool {
 		case w.ch <- u:
 			w.closed = true
 			close(w.ch)
+			close(w.ended)
 			return true
 		default:
 			select { // full of position updates: drop the oldest

@@ -20,8 +20,9 @@ import (
 
 // member is a clustered node's serving part, leader or not: its plugins
 // run from the start, and their seat calls go through the forwarder to
-// whichever node leads (this one included); the leader also runs the
-// forwarding service in front of its ledger.
+// whichever node leads; the leader also runs the forwarding service in
+// front of its ledger, and its own plugins' calls go straight to the
+// ledger (forward.Forwarder.Lead).
 type member struct {
 	nc      *nats.Conn // the forwarder's and the service's (in-process)
 	fwd     *forward.Forwarder
@@ -131,8 +132,22 @@ func (n *Node) serveEngine(term uint64) error {
 	m.mu.Lock()
 	m.svc = svc
 	m.mu.Unlock()
+	// This node's own plugins skip the round trip to themselves while it
+	// leads: asked before every call, so a lost lease (or a hand-over
+	// begun) sends them to the next leader at once.
+	m.fwd.Lead(&forward.Local{Engine: n.ledger, Term: term, Leading: n.stillLeading})
 	m.wg.Go(func() { n.watchPresence(m) })
 	return nil
+}
+
+// stillLeading reports whether this node leads and has not begun to hand
+// over.
+func (n *Node) stillLeading() bool {
+	if n.lead == nil || n.handedOver() {
+		return false
+	}
+	leading, _ := n.lead.el.Leading()
+	return leading
 }
 
 // stopMember stops the plugins' forwarding and the service; the plugins
@@ -159,6 +174,7 @@ func (n *Node) stopEngine() {
 	if m == nil {
 		return
 	}
+	m.fwd.Lead(nil)
 	m.mu.Lock()
 	svc := m.svc
 	m.svc = nil
