@@ -164,7 +164,16 @@ func (s *server) checkout(ctx context.Context, r *wire.Request, c *conn, addr st
 		bind = true
 	}
 	req.BindConn = bind
-	if c == nil {
+	if v, ok := r.Get(wire.KeyRequest); ok {
+		// licensegw's extension: the client names its checkout, and asks
+		// again under the same name (on this node or another of the
+		// cluster) when it got no answer, so a grant whose answer was lost
+		// is given again instead of taking more seats.
+		if !wire.IsNonce(v) {
+			return errLine(b, wire.CodeBadRequest, "request= must be 1 to 64 of [A-Za-z0-9_-]", id), after{}
+		}
+		req.RequestKey = "clm/" + v
+	} else if c == nil {
 		// UDP: the gateway remembers the grant under the client's
 		// address and id, so a retransmission that reaches a restarted
 		// plugin (whose answer cache is gone) or a restarted gateway

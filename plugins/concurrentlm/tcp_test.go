@@ -101,6 +101,32 @@ func TestGoneReasons(t *testing.T) {
 	want(t, c.call("HEARTBEAT lease="+b), "GONE", "lease", b, "reason", "expired")
 }
 
+// TestRequestKey: a CHECKOUT asked again with the same request= (over
+// another connection, or as a datagram) gets the lease the first ask got,
+// not a second seat; another key gets another seat.
+func TestRequestKey(t *testing.T) {
+	seats := newSeats(sdktest.Feature{Name: "cad", Seats: 5})
+	h := start(t, seats, nil)
+	first := h.dial(t).call("CHECKOUT feature=cad user=u host=h request=k-1")
+	want(t, first, "GRANTED", "feature", "cad")
+	lease := first.Get("lease")
+	want(t, h.dial(t).call("CHECKOUT feature=cad user=u host=h request=k-1"), "GRANTED", "lease", lease)
+	line := h.udpDial(t).exchange("CHECKOUT feature=cad user=u host=h request=k-1 id=u1 pad="+strings.Repeat("x", 200), 5*time.Second)
+	udp, err := wire.ParseMessage(line)
+	if err != nil {
+		t.Fatalf("UDP answer %q: %v", line, err)
+	}
+	want(t, udp, "GRANTED", "lease", lease)
+	other := h.dial(t).call("CHECKOUT feature=cad user=u host=h request=k-2")
+	if other.Get("lease") == lease {
+		t.Fatalf("another request key got the same lease %s", lease)
+	}
+	fs, err := seats.Status(context.Background(), sdk.StatusQuery{Feature: "cad"})
+	if err != nil || len(fs) != 1 || fs[0].InUse != 2 {
+		t.Fatalf("status %+v %v, want 2 in use", fs, err)
+	}
+}
+
 func TestErrors(t *testing.T) {
 	seats := newSeats()
 	h := start(t, seats, nil)
@@ -118,6 +144,8 @@ func TestErrors(t *testing.T) {
 		{"CHECKOUT feature=cad user=u host=h wait=030", "bad-request"},
 		{"CHECKOUT feature=cad user=u host=h wait=-1", "bad-request"},
 		{"CHECKOUT feature=cad user=u host=h bind=forever", "bad-request"},
+		{"CHECKOUT feature=cad user=u host=h request=a.b", "bad-request"},
+		{"CHECKOUT feature=cad user=u host=h request=", "bad-request"},
 		{"CHECKOUT feature=cad user=u host=h nonce=\"a b\"", "bad-request"},
 		{"HEARTBEAT", "bad-request"},
 		{"PING id=1 id=2", "bad-request"},

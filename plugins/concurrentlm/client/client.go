@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
+
 	"github.com/licensegw/licensegw/internal/retry"
 	"github.com/licensegw/licensegw/plugins/concurrentlm/wire"
 )
@@ -29,9 +31,18 @@ type Options struct {
 	Name, Version string
 	// Dial opens connections; nil uses a net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	// RequestTimeout bounds a request when the caller's context has no
-	// deadline (default 10 s).
+	// RequestTimeout bounds a request, every server it is asked of
+	// included, when the caller's context has no deadline (default 30 s:
+	// long enough to ride over a cluster's leader election).
 	RequestTimeout time.Duration
+	// AnswerTimeout is how long a request waits for its answer before the
+	// server is taken for silent (a frozen gateway whose plugin still
+	// holds the connection answers nothing): the connection is closed and
+	// the request asked again, of the next server of the list (default
+	// 8 s, longer than a cluster follower's 6 s of retries while no node
+	// leads, so that a follower riding over an election is not left).
+	// A queued checkout's wait for its grant is not bounded by it.
+	AnswerTimeout time.Duration
 	// ReconnectMin and ReconnectMax bound the backoff between reconnect
 	// attempts (default 100 ms and 5 s): each pause is drawn uniformly
 	// below a ceiling that starts at ReconnectMin and doubles up to
@@ -39,6 +50,12 @@ type Options struct {
 	// lost connection.
 	ReconnectMin, ReconnectMax time.Duration
 }
+
+// The defaults of Options.
+const (
+	DefaultRequestTimeout = 30 * time.Second
+	DefaultAnswerTimeout  = 8 * time.Second
+)
 
 // Client is a connection to a gateway that reconnects as needed. It is safe
 // for concurrent use; requests from several goroutines are pipelined.
@@ -64,15 +81,21 @@ type Client struct {
 //
 // addr may list several gateways, comma-separated ("a:1648,b:1648,c:1648"),
 // the nodes of a cluster: each connection goes to the first that answers
-// HELLO, starting with the one that answered last, so a client follows the
-// cluster's leader when it changes.
+// HELLO, starting with the one that answered last. A request whose
+// connection breaks, whose server stays silent for Options.AnswerTimeout,
+// or which a server answers "unavailable, retry" is asked again, of the
+// next server of the list, until it is answered or its deadline passes
+// (see Client.Checkout for why a checkout asked twice takes one seat).
 func Dial(ctx context.Context, addr string, opts Options) (*Client, error) {
 	if opts.Dial == nil {
 		var d net.Dialer
 		opts.Dial = d.DialContext
 	}
 	if opts.RequestTimeout <= 0 {
-		opts.RequestTimeout = 10 * time.Second
+		opts.RequestTimeout = DefaultRequestTimeout
+	}
+	if opts.AnswerTimeout <= 0 {
+		opts.AnswerTimeout = DefaultAnswerTimeout
 	}
 	if opts.ReconnectMin <= 0 {
 		opts.ReconnectMin = 100 * time.Millisecond
@@ -192,7 +215,7 @@ func (c *Client) connect(ctx context.Context) (*session, error) {
 	var errs []error
 	for i := range c.addrs {
 		k := (first + i) % len(c.addrs)
-		s, err := c.connectTo(ctx, c.addrs[k])
+		s, err := c.connectTo(ctx, k)
 		if err == nil {
 			c.next.Store(int64(k))
 			return s, nil
@@ -205,16 +228,20 @@ func (c *Client) connect(ctx context.Context) (*session, error) {
 	return nil, errors.Join(errs...)
 }
 
-// connectTo dials addr, says HELLO and installs the new session.
-func (c *Client) connectTo(ctx context.Context, addr string) (*session, error) {
+// connectTo dials the k-th gateway, says HELLO and installs the new
+// session. A gateway that does not answer HELLO within AnswerTimeout is
+// taken for silent.
+func (c *Client) connectTo(ctx context.Context, k int) (*session, error) {
 	if c.ctx.Err() != nil {
 		return nil, ErrClosed
 	}
+	addr := c.addrs[k]
 	nc, err := c.opts.Dial(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("clm: dial %s: %w", addr, err)
 	}
 	s := newSession(nc)
+	s.idx, s.addr = k, addr
 	var r wire.Request
 	r.Verb = wire.Hello
 	if c.opts.Name != "" {
@@ -225,6 +252,9 @@ func (c *Client) connectTo(ctx context.Context, addr string) (*session, error) {
 	}
 	r.Set(wire.KeyProto, "1")
 	m, err := c.roundTrip(ctx, s, &r)
+	if errors.Is(err, errSilent) {
+		err = fmt.Errorf("clm: %s answered no HELLO within %v", addr, c.opts.AnswerTimeout)
+	}
 	if err == nil && m.Word != "OK" {
 		err = answerError(m)
 	}
@@ -258,6 +288,8 @@ func (c *Client) roundTrip(ctx context.Context, s *session, r *wire.Request) (wi
 	return lines[0], nil
 }
 
+// exchange sends r on s and waits for its answer lines: errSilent when
+// none came within AnswerTimeout (the caller ends s).
 func (c *Client) exchange(ctx context.Context, s *session, r *wire.Request, multi bool) ([]wire.Message, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -269,24 +301,93 @@ func (c *Client) exchange(ctx context.Context, s *session, r *wire.Request, mult
 	if err != nil {
 		return nil, err
 	}
-	return s.wait(ctx, call)
+	return s.wait(ctx, call, c.opts.AnswerTimeout)
 }
 
-// do sends r on the current connection (reconnecting if needed).
-func (c *Client) do(ctx context.Context, r *wire.Request) (wire.Message, *session, error) {
-	s, err := c.session(ctx)
-	if err != nil {
-		return wire.Message{}, nil, err
+// answer is what do got for a request.
+type answer struct {
+	lines []wire.Message // one line, or FEATURE lines and END for STATUS
+	s     *session       // the session that answered
+	// retried: an earlier ask got no answer (silence, a lost connection),
+	// so it may have been executed.
+	retried bool
+}
+
+// do asks r (multi: a STATUS) until an answer settles it or ctx ends (its
+// deadline is RequestTimeout when it has none). r is asked again, over a
+// new connection, when the connection breaks; when the server stays silent
+// for AnswerTimeout (its connection is closed and the next server of the
+// list asked); and, after a backoff pause, when it answers "unavailable,
+// retry" (of the next server too, unless this connection holds bind=conn
+// leases or queued tickets that leaving would give up).
+func (c *Client) do(ctx context.Context, r *wire.Request, multi bool) (answer, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.opts.RequestTimeout)
+		defer cancel()
 	}
-	m, err := c.roundTrip(ctx, s, r)
-	return m, s, err
+	var (
+		a      answer
+		last   error
+		pauses backoff.BackOff
+	)
+	for {
+		s, err := c.session(ctx)
+		if err != nil {
+			if last != nil && !errors.Is(err, ErrClosed) {
+				err = fmt.Errorf("%w (last: %w)", err, last)
+			}
+			return a, err
+		}
+		lines, err := c.exchange(ctx, s, r, multi)
+		switch {
+		case err == nil && !unavailable(lines):
+			a.lines, a.s = lines, s
+			return a, nil
+		case err == nil:
+			last = answerError(lines[0])
+			if len(c.addrs) > 1 && !s.holds() {
+				c.leave(s, last) // this server cannot decide now: the next may
+			}
+			if pauses == nil {
+				pauses = retry.Policy{Initial: c.opts.ReconnectMin, Max: c.opts.ReconnectMax}.BackOff()
+			}
+			if !retry.Sleep(ctx, pauses.NextBackOff()) {
+				return a, c.reconnectEnded(ctx, last)
+			}
+		case errors.Is(err, errSilent):
+			a.retried = true
+			last = fmt.Errorf("clm: %s answered nothing within %v", s.addr, c.opts.AnswerTimeout)
+			c.leave(s, last)
+		case errors.Is(err, ErrDisconnected) && ctx.Err() == nil && c.ctx.Err() == nil:
+			a.retried = true
+			last = err
+		default: // ctx ended (the call is abandoned: what it took is given back), or closed
+			if c.ctx.Err() != nil {
+				err = ErrClosed
+			}
+			return a, err
+		}
+	}
+}
+
+// leave ends s, whose server is silent or cannot decide, so that the next
+// connection goes to the next server of the list first.
+func (c *Client) leave(s *session, why error) {
+	c.next.CompareAndSwap(int64(s.idx), int64((s.idx+1)%len(c.addrs)))
+	s.fail(why)
+}
+
+// unavailable reports whether lines is the answer "ERR code=unavailable".
+func unavailable(lines []wire.Message) bool {
+	return len(lines) == 1 && lines[0].Word == "ERR" && lines[0].Get("code") == "unavailable"
 }
 
 // Ping checks that the gateway answers.
 func (c *Client) Ping(ctx context.Context) error {
-	m, _, err := c.do(ctx, &wire.Request{Verb: wire.Ping})
-	if err == nil && m.Word != "PONG" {
-		err = answerError(m)
+	a, err := c.do(ctx, &wire.Request{Verb: wire.Ping}, false)
+	if err == nil && a.lines[0].Word != "PONG" {
+		err = answerError(a.lines[0])
 	}
 	return err
 }
@@ -300,10 +401,6 @@ type FeatureStatus struct {
 
 // Status lists the features matching feature and vendor ("" for all).
 func (c *Client) Status(ctx context.Context, feature, vendor string) ([]FeatureStatus, error) {
-	s, err := c.session(ctx)
-	if err != nil {
-		return nil, err
-	}
 	r := wire.Request{Verb: wire.Status}
 	if feature != "" {
 		r.Set(wire.KeyFeature, feature)
@@ -311,12 +408,12 @@ func (c *Client) Status(ctx context.Context, feature, vendor string) ([]FeatureS
 	if vendor != "" {
 		r.Set(wire.KeyVendor, vendor)
 	}
-	lines, err := c.exchange(ctx, s, &r, true)
+	a, err := c.do(ctx, &r, true)
 	if err != nil {
 		return nil, err
 	}
 	var out []FeatureStatus
-	for _, m := range lines {
+	for _, m := range a.lines {
 		switch m.Word {
 		case "FEATURE":
 			f := FeatureStatus{Name: m.Get("name"), Vendor: m.Get("vendor"), Version: m.Get("version")}

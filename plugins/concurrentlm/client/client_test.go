@@ -11,6 +11,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -188,6 +189,7 @@ func TestSignaturePinning(t *testing.T) {
 // proxy forwards TCP to target and can cut every connection it carries.
 type proxy struct {
 	ln       net.Listener
+	frozen   atomic.Bool // answers are swallowed: the server seems silent
 	mu       sync.Mutex
 	conns    []net.Conn
 	cuts     int
@@ -217,12 +219,32 @@ func newProxy(t *testing.T, target string) *proxy {
 			p.conns = append(p.conns, a, b)
 			p.accepted = append(p.accepted, time.Now())
 			p.mu.Unlock()
-			go func() { io.Copy(a, b); a.Close() }()
+			go func() { p.answers(a, b); a.Close() }()
 			go func() { io.Copy(b, a); b.Close() }()
 		}
 	}()
 	return p
 }
+
+// answers copies the server's bytes to the client until the proxy is
+// frozen, and then drops them.
+func (p *proxy) answers(client, server net.Conn) {
+	buf := make([]byte, 4096)
+	for {
+		n, err := server.Read(buf)
+		if n > 0 && !p.frozen.Load() {
+			if _, err := client.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// freeze makes the server behind p silent; its connections stay open.
+func (p *proxy) freeze() { p.frozen.Store(true) }
 
 func (p *proxy) cut() {
 	p.mu.Lock()

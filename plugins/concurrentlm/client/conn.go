@@ -30,12 +30,15 @@ const undoTimeout = 10 * time.Second
 // session is one TCP connection. Answers come in request order, so calls
 // wait in a FIFO; ids are checked as a guard.
 type session struct {
-	nc net.Conn
+	nc   net.Conn
+	idx  int    // the gateway's index in the Client's list
+	addr string // and its address
 
 	mu      sync.Mutex
 	bw      *bufio.Writer
 	queue   []*call
 	tickets map[string]chan wire.Message // queued checkouts by ticket
+	bound   map[string]struct{}          // bind=conn leases taken on this connection
 	err     error                        // set once the connection is dead
 
 	done chan struct{}
@@ -52,6 +55,7 @@ func newSession(nc net.Conn) *session {
 		nc:      nc,
 		bw:      bufio.NewWriter(nc),
 		tickets: make(map[string]chan wire.Message),
+		bound:   make(map[string]struct{}),
 		done:    make(chan struct{}),
 	}
 	go s.readLoop()
@@ -128,6 +132,27 @@ func (s *session) event(m wire.Message) {
 	}
 }
 
+// bind notes a bind=conn lease taken on this connection; unbind forgets it.
+func (s *session) bind(lease string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bound[lease] = struct{}{}
+}
+
+func (s *session) unbind(lease string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.bound, lease)
+}
+
+// holds reports whether closing this connection would cost the client
+// something: bind=conn leases or places in a queue.
+func (s *session) holds() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.bound) > 0 || len(s.tickets) > 0
+}
+
 // ticket returns the channel on which the EVENT for t arrives.
 func (s *session) ticket(t string) chan wire.Message {
 	s.mu.Lock()
@@ -181,7 +206,7 @@ func (s *session) simple(ctx context.Context, verb wire.Verb, key wire.Key, valu
 	if err != nil {
 		return wire.Message{}, err
 	}
-	lines, err := s.wait(ctx, c)
+	lines, err := s.wait(ctx, c, 0)
 	if err != nil {
 		return wire.Message{}, err
 	}
@@ -227,20 +252,44 @@ func (s *session) send(r *wire.Request, multi bool) (*call, error) {
 		return nil, s.err
 	}
 	s.queue = append(s.queue, c)
-	if _, err := s.bw.Write(line); err != nil {
-		return nil, err
+	_, err := s.bw.Write(line)
+	if err == nil {
+		err = s.bw.Flush()
 	}
-	if err := s.bw.Flush(); err != nil {
-		return nil, err
+	if err != nil {
+		// The connection is broken: end it (its reader would notice
+		// soon), so that the request is asked again on a new one.
+		s.mu.Unlock()
+		s.fail(err)
+		s.mu.Lock()
+		return nil, s.err
 	}
 	return c, nil
 }
 
-// wait waits for c's answer.
-func (s *session) wait(ctx context.Context, c *call) ([]wire.Message, error) {
+// errSilent: no answer came within the wait's bound.
+var errSilent = errors.New("clm: no answer in time")
+
+// wait waits for c's answer; at most silence when silence > 0, then it
+// returns errSilent, and the caller ends the session (answers come in
+// order, so a session with a lost answer cannot go on).
+func (s *session) wait(ctx context.Context, c *call, silence time.Duration) ([]wire.Message, error) {
+	var timeout <-chan time.Time
+	if silence > 0 {
+		t := time.NewTimer(silence)
+		defer t.Stop()
+		timeout = t.C
+	}
 	select {
 	case lines := <-c.ch:
 		return lines, nil
+	case <-timeout:
+		select {
+		case lines := <-c.ch: // it came just now
+			return lines, nil
+		default:
+		}
+		return nil, errSilent
 	case <-s.done:
 		// The answer may have landed just before the connection died.
 		select {

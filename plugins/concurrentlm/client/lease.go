@@ -42,9 +42,10 @@ type Lease struct {
 	Count   int
 	TTL     time.Duration
 
-	c    *Client
-	stop context.CancelFunc
-	done chan struct{}
+	c       *Client
+	boundOn *session // the connection a bind=conn lease is tied to
+	stop    context.CancelFunc
+	done    chan struct{}
 
 	mu      sync.Mutex
 	expires time.Time
@@ -75,9 +76,16 @@ func (l *Lease) Checkin(ctx context.Context) error {
 	<-l.done
 	r := wire.Request{Verb: wire.Checkin}
 	r.Set(wire.KeyLease, l.ID)
-	m, _, err := l.c.do(ctx, &r)
+	a, err := l.c.do(ctx, &r, false)
 	if err != nil {
 		return err
+	}
+	if l.boundOn != nil {
+		l.boundOn.unbind(l.ID)
+	}
+	m := a.lines[0]
+	if m.Word == "GONE" && a.retried && m.Get("reason") == "unknown" {
+		return nil // an ask whose answer was lost checked it in
 	}
 	if m.Word != "OK" {
 		return answerError(m)
@@ -87,6 +95,16 @@ func (l *Lease) Checkin(ctx context.Context) error {
 
 // Checkout asks for a seat. A denial is a *DeniedError; with a pinned key a
 // grant without a valid signature is ErrBadSignature.
+//
+// A checkout is asked again when its answer does not come (see Dial): of
+// the next server of the list after a silence or a lost connection, after
+// a pause when a server answers "unavailable, retry". Every ask carries
+// the same request= key (licensegw's extension of CLM/1, which other
+// servers ignore), and the gateway answers a key it already granted with
+// that same lease, on whichever node of a cluster the ask arrives: an ask
+// executed but unanswered does not cost a second seat. A queued wait cut
+// by a lost connection (the gateway cancels the ticket) queues again, at
+// the back, for what is left of Wait.
 func (c *Client) Checkout(ctx context.Context, o CheckoutOptions) (*Lease, error) {
 	if o.Feature == "" {
 		return nil, errors.New("clm: CheckoutOptions.Feature is required")
@@ -112,9 +130,6 @@ func (c *Client) Checkout(ctx context.Context, o CheckoutOptions) (*Lease, error
 	if o.PID > 0 {
 		r.Set(wire.KeyPID, strconv.Itoa(o.PID))
 	}
-	if o.Wait > 0 {
-		r.Set(wire.KeyWait, strconv.Itoa(int((o.Wait+time.Second-1)/time.Second)))
-	}
 	if o.BindConn {
 		r.Set(wire.KeyBind, "conn")
 	}
@@ -123,7 +138,30 @@ func (c *Client) Checkout(ctx context.Context, o CheckoutOptions) (*Lease, error
 		nonce = newNonce()
 		r.Set(wire.KeyNonce, nonce)
 	}
+	r.Set(wire.KeyRequest, newNonce())
 
+	waitUntil := time.Now().Add(o.Wait)
+	for {
+		if o.Wait > 0 {
+			left := time.Until(waitUntil)
+			if left < time.Second {
+				return nil, &DeniedError{Reason: "timeout", Message: "the queue wait ended while reconnecting"}
+			}
+			r.Set(wire.KeyWait, strconv.Itoa(int((left+time.Second-1)/time.Second)))
+		}
+		l, err := c.checkoutOnce(ctx, &r, o, nonce)
+		if errors.Is(err, errQueueLost) && ctx.Err() == nil && c.ctx.Err() == nil {
+			continue // the ticket died with its connection: queue again
+		}
+		return l, err
+	}
+}
+
+// errQueueLost: the connection a checkout waited in a queue on broke.
+var errQueueLost = fmt.Errorf("%w while queued (the gateway cancels the ticket)", ErrDisconnected)
+
+// checkoutOnce asks r and, when it queues, waits for the grant.
+func (c *Client) checkoutOnce(ctx context.Context, r *wire.Request, o CheckoutOptions, nonce string) (*Lease, error) {
 	reqCtx := ctx
 	if o.Wait > 0 {
 		// The QUEUED answer itself comes at once; only the EVENT waits.
@@ -132,17 +170,18 @@ func (c *Client) Checkout(ctx context.Context, o CheckoutOptions) (*Lease, error
 		defer cancel()
 	}
 	sent := time.Now()
-	m, s, err := c.do(reqCtx, &r)
+	a, err := c.do(reqCtx, r, false)
 	if err != nil {
 		return nil, err
 	}
-	switch m.Word {
+	switch m := a.lines[0]; m.Word {
 	case "GRANTED":
-		return c.granted(m, o, nonce, sent)
+		return c.granted(a.s, m, o, nonce, sent)
 	case "QUEUED":
-		return c.waitTicket(ctx, s, m.Get("ticket"), o, nonce)
+		return c.waitTicket(ctx, a.s, m.Get("ticket"), o, nonce)
+	default:
+		return nil, answerError(m)
 	}
-	return nil, answerError(m)
 }
 
 // waitTicket waits for the EVENT of a queued checkout.
@@ -155,11 +194,19 @@ func (c *Client) waitTicket(ctx context.Context, s *session, ticket string, o Ch
 	select {
 	case ev := <-ch:
 		if ev.Sub == "granted" {
-			return c.granted(ev, o, nonce, time.Now())
+			return c.granted(s, ev, o, nonce, time.Now())
 		}
 		return nil, &DeniedError{Reason: ev.Get("reason"), Message: ev.Get("message")}
 	case <-s.done:
-		return nil, fmt.Errorf("%w while queued (the gateway cancels the ticket)", ErrDisconnected)
+		select {
+		case ev := <-ch: // it came just before the connection broke
+			if ev.Sub == "granted" {
+				return c.granted(s, ev, o, nonce, time.Now())
+			}
+			return nil, &DeniedError{Reason: ev.Get("reason"), Message: ev.Get("message")}
+		default:
+		}
+		return nil, errQueueLost
 	case <-ctx.Done():
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RequestTimeout)
 		defer cancel()
@@ -182,8 +229,9 @@ func (c *Client) waitTicket(ctx context.Context, s *session, ticket string, o Ch
 	}
 }
 
-// granted checks a GRANTED or EVENT granted line and starts the lease.
-func (c *Client) granted(m wire.Message, o CheckoutOptions, nonce string, sent time.Time) (*Lease, error) {
+// granted checks a GRANTED or EVENT granted line, which came on s, and
+// starts the lease.
+func (c *Client) granted(s *session, m wire.Message, o CheckoutOptions, nonce string, sent time.Time) (*Lease, error) {
 	id := m.Get("lease")
 	count, ok1 := m.Int("count")
 	ttl, ok2 := m.Int("ttl")
@@ -203,6 +251,10 @@ func (c *Client) granted(m wire.Message, o CheckoutOptions, nonce string, sent t
 	l := &Lease{
 		ID: id, Feature: m.Get("feature"), Count: count, TTL: time.Duration(ttl) * time.Second,
 		c: c, stop: stop, done: make(chan struct{}), expires: expires,
+	}
+	if o.BindConn {
+		l.boundOn = s
+		s.bind(id)
 	}
 	go l.heartbeatLoop(ctx, sent)
 	return l, nil
@@ -232,8 +284,12 @@ func (l *Lease) heartbeatLoop(ctx context.Context, granted time.Time) {
 		r.Set(wire.KeyLease, l.ID)
 		sent := time.Now()
 		hctx, cancel := context.WithTimeout(ctx, max(time.Until(deadline), quick))
-		m, _, err := l.c.do(hctx, &r)
+		a, err := l.c.do(hctx, &r, false)
 		cancel()
+		var m wire.Message
+		if err == nil {
+			m = a.lines[0]
+		}
 		switch {
 		case err == nil && m.Word == "OK":
 			if t, ok := m.Time("expires"); ok {

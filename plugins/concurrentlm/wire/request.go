@@ -63,6 +63,7 @@ const (
 	KeyWait
 	KeyBind
 	KeyNonce
+	KeyRequest // licensegw's extension: the client's key of a CHECKOUT, the same when it asks again
 	KeyLease
 	KeyTicket
 	KeyClient
@@ -74,7 +75,7 @@ const (
 
 var keyNames = [numKeys]string{
 	"feature", "user", "host", "vendor", "version", "count", "display", "pid",
-	"wait", "bind", "nonce", "lease", "ticket", "client", "proto", "pad", "id",
+	"wait", "bind", "nonce", "request", "lease", "ticket", "client", "proto", "pad", "id",
 }
 
 // String returns the key as it appears on the wire.
@@ -109,6 +110,8 @@ func lookupKey(s string) (Key, bool) {
 		return KeyBind, true
 	case "nonce":
 		return KeyNonce, true
+	case "request":
+		return KeyRequest, true
 	case "lease":
 		return KeyLease, true
 	case "ticket":
