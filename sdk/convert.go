@@ -216,26 +216,6 @@ func checkoutToPB(c *Checkout) *pb.CheckoutResult {
 	}
 }
 
-func checkoutFromPB(c *pb.CheckoutResult) *Checkout {
-	// A grant, the usual answer, comes in one allocation with its
-	// checkout.
-	type granted struct {
-		co Checkout
-		g  Grant
-	}
-	var co *Checkout
-	if g := c.GetGrant(); g != nil {
-		both := &granted{g: grantValueFromPB(g)}
-		co = &both.co
-		co.Grant = &both.g
-	} else {
-		co = &Checkout{}
-	}
-	co.Outcome, co.Denial = Outcome(c.GetOutcome()), denialFromPB(c.GetDenial())
-	co.Ticket, co.Position = c.GetTicket(), int(c.GetPosition())
-	return co
-}
-
 func ticketUpdateToPB(u TicketUpdate) *pb.TicketUpdate {
 	return &pb.TicketUpdate{Ticket: u.Ticket, Position: int32(u.Position), Grant: grantToPB(u.Grant), Denial: denialToPB(u.Denial)}
 }

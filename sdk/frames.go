@@ -92,27 +92,33 @@ func (f *frameConn) readMerge(m proto.Message) error {
 }
 
 func (f *frameConn) readWith(opts proto.UnmarshalOptions, m proto.Message) error {
+	b, err := f.readRaw()
+	if err != nil {
+		return err
+	}
+	// Unmarshal copies strings and bytes out of b, so b is reused.
+	return opts.Unmarshal(b, m)
+}
+
+// readRaw receives one frame's bytes, valid until the next read.
+func (f *frameConn) readRaw() ([]byte, error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(f.br, hdr[:]); err != nil {
-		return err
+		return nil, err
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
 	if n > maxFrame {
-		return fmt.Errorf("%w: %d bytes", errFrameTooBig, n)
+		return nil, fmt.Errorf("%w: %d bytes", errFrameTooBig, n)
 	}
-	if cap(f.rbuf) < int(n) {
+	if cap(f.rbuf) < int(n) || cap(f.rbuf) > 4*frameBuffer && n <= 4*frameBuffer {
+		// Grown for this frame, or shrunk after a rare huge one.
 		f.rbuf = make([]byte, n)
 	}
 	b := f.rbuf[:n]
 	if _, err := io.ReadFull(f.br, b); err != nil {
-		return err
+		return nil, err
 	}
-	// Unmarshal copies strings and bytes out of b, so b is reused.
-	err := opts.Unmarshal(b, m)
-	if cap(f.rbuf) > 4*frameBuffer {
-		f.rbuf = nil
-	}
-	return err
+	return b, nil
 }
 
 // frameClientStream is the plugin's side of a session on the data plane.
@@ -174,6 +180,10 @@ func (s *frameClientStream) send(b []byte) error {
 	}
 	return nil
 }
+
+// recvRaw reads the next frame's bytes, for the session to decode itself
+// (frames_decode.go); they are valid until the next call.
+func (s *frameClientStream) recvRaw() ([]byte, error) { return s.readRaw() }
 
 // Recv reads the next frame into the stream's reused frame.
 func (s *frameClientStream) Recv() (*pb.GatewayFrame, error) {

@@ -20,6 +20,9 @@ func TestProcessMetrics(t *testing.T) {
 	for range 1000 {
 		sink = append(sink, make([]byte, 64))
 	}
+	// Small allocations are counted when a P's cache is flushed, which a
+	// collection does for every P (under -race the counts lag otherwise).
+	runtime.GC()
 	runtime.KeepAlive(sink)
 	after := processMetrics()
 	b, _ := value(before, "go_mallocs_total")

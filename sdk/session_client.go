@@ -9,6 +9,7 @@ import (
 	"time"
 
 	pb "github.com/licensegw/licensegw/sdk/proto"
+	"google.golang.org/protobuf/proto"
 )
 
 // maxBatch bounds the requests or responses in one frame, keeping frames
@@ -48,6 +49,8 @@ type sessionClient struct {
 	abandon   []uint64
 	writing   bool           // a caller is writing frames (data plane)
 	frame     pb.PluginFrame // the frame being encoded, reused (data plane)
+	names     names          // strings answers repeat, interned (data plane)
+	scratch   answer         // an abandoned checkout's answer, decoded (data plane)
 	err       error          // why the session ended
 }
 
@@ -73,8 +76,9 @@ type frameWriter interface {
 var errNotSent = errors.New("not sent")
 
 type call struct {
-	resp    chan *pb.Response // cap 1, filled once under mu
-	updates chan TicketUpdate // a queued checkout's updates, set before resp is filled
+	done    chan struct{}     // cap 1: ans is filled, sent once under mu
+	ans     answer            // the response, filled by the reader under mu
+	updates chan TicketUpdate // a queued checkout's updates, set before done is sent
 
 	// The request, and the messages of the frequent operations, kept with
 	// the call so that a reused call costs no allocation.
@@ -120,8 +124,10 @@ func (c *sessionClient) newCall() *call {
 	if cl, ok := c.free.Get().(*call); ok {
 		return cl
 	}
-	return &call{resp: make(chan *pb.Response, 1)}
+	return newUndoCall()
 }
+
+func newUndoCall() *call { return &call{done: make(chan struct{}, 1)} }
 
 // recycle keeps cl for a later call. Only a call whose response arrived
 // is recycled, and only on the data plane: its request was encoded under
@@ -133,6 +139,7 @@ func (c *sessionClient) recycle(cl *call) {
 		return
 	}
 	cl.updates = nil
+	cl.ans.reset()
 	cl.req.Reset()
 	cl.ref.Reset()
 	cl.checkout.Reset()
@@ -242,7 +249,18 @@ func (c *sessionClient) writeLoop() {
 	}
 }
 
+// rawFrames is a stream whose gateway frames the session decodes itself
+// (the data plane's, frames_decode.go): recvRaw returns a frame's bytes,
+// valid until the next call.
+type rawFrames interface {
+	recvRaw() ([]byte, error)
+}
+
 func (c *sessionClient) readLoop(onEnd func(*sessionClient, error)) {
+	if rf, ok := c.stream.(rawFrames); ok {
+		c.readRaw(rf, onEnd)
+		return
+	}
 	for {
 		f, err := c.stream.Recv()
 		if err != nil {
@@ -262,38 +280,117 @@ func (c *sessionClient) readLoop(onEnd func(*sessionClient, error)) {
 	}
 }
 
+// readRaw is readLoop on the data plane: responses are decoded by hand
+// into their calls' answers.
+func (c *sessionClient) readRaw(rf rawFrames, onEnd func(*sessionClient, error)) {
+	c.names = names{}
+	resp, update := c.dispatchRaw, c.updateRaw
+	for {
+		b, err := rf.recvRaw()
+		if err == nil {
+			err = splitGatewayFrame(b, resp, update)
+		}
+		if err != nil {
+			c.end(fmt.Errorf("%w: session: %v", ErrUnavailable, err))
+			if onEnd != nil {
+				onEnd(c, err)
+			}
+			c.fail(c.err)
+			return
+		}
+	}
+}
+
+// dispatchRaw decodes the Response b into its call's answer and hands it
+// over; see dispatch.
+func (c *sessionClient) dispatchRaw(b []byte) error {
+	id, err := responseID(b)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.abandoned[id] {
+		a := &c.scratch
+		a.reset()
+		if err := decodeResponse(b, a, hints{}, c.names); err != nil {
+			return err
+		}
+		c.undoLocked(a)
+		a.reset()
+		return nil
+	}
+	cl, ok := c.calls[id]
+	if !ok {
+		return nil // an abandoned call other than a checkout, or an undo's answer
+	}
+	h := hints{lease: cl.ref.Lease, vendor: cl.checkout.Vendor, feature: cl.checkout.Feature, version: cl.checkout.Version}
+	if err := decodeResponse(b, &cl.ans, h, c.names); err != nil {
+		return err
+	}
+	c.deliverLocked(cl)
+	return nil
+}
+
+// updateRaw decodes and delivers the TicketUpdate b.
+func (c *sessionClient) updateRaw(b []byte) error {
+	var u pb.TicketUpdate
+	if err := proto.Unmarshal(b, &u); err != nil {
+		return err
+	}
+	c.update(ticketUpdateFromPB(&u))
+	return nil
+}
+
 // dispatch hands r to its caller. A queued checkout's ticket is registered
 // before the caller sees it, so no update can overtake it.
 func (c *sessionClient) dispatch(r *pb.Response) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	co := r.GetCheckout()
 	if c.abandoned[r.GetId()] {
-		delete(c.abandoned, r.GetId())
-		// The caller gave up but the gateway went ahead: give back what
-		// it got, or a seat would be held until its TTL.
-		switch {
-		case co.GetGrant() != nil:
-			cl := &call{resp: make(chan *pb.Response, 1)}
-			cl.req.Op = &pb.Request_Checkin{Checkin: &pb.LeaseRef{Lease: co.GetGrant().GetLease()}}
-			c.enqueueUndoLocked(cl)
-		case co.GetTicket() != "":
-			cl := &call{resp: make(chan *pb.Response, 1)}
-			cl.req.Op = &pb.Request_Cancel{Cancel: &pb.TicketRef{Ticket: co.GetTicket()}}
-			c.enqueueUndoLocked(cl)
-		}
+		var a answer
+		answerFromPB(r, &a)
+		c.undoLocked(&a)
 		return
 	}
 	cl, ok := c.calls[r.GetId()]
 	if !ok {
 		return // an abandoned call other than a checkout, or an undo's answer
 	}
-	delete(c.calls, r.GetId())
-	if co.GetOutcome() == pb.Outcome_OUTCOME_QUEUED {
-		cl.updates = make(chan TicketUpdate, ticketBuffer)
-		c.tickets[co.GetTicket()] = cl.updates
+	answerFromPB(r, &cl.ans)
+	c.deliverLocked(cl)
+}
+
+// undoLocked gives back what an abandoned checkout got: its caller gave
+// up but the gateway went ahead, and a seat would be held until its TTL.
+// c.mu held.
+func (c *sessionClient) undoLocked(a *answer) {
+	delete(c.abandoned, a.id)
+	if a.result != resultCheckout {
+		return
 	}
-	cl.resp <- r
+	switch {
+	case a.co.hasGrant:
+		cl := newUndoCall()
+		cl.req.Op = &pb.Request_Checkin{Checkin: &pb.LeaseRef{Lease: a.co.grant.Lease}}
+		c.enqueueUndoLocked(cl)
+	case a.co.ticket != "":
+		cl := newUndoCall()
+		cl.req.Op = &pb.Request_Cancel{Cancel: &pb.TicketRef{Ticket: a.co.ticket}}
+		c.enqueueUndoLocked(cl)
+	}
+}
+
+// deliverLocked hands cl its answer. A queued checkout's ticket is
+// registered before the caller sees it, so no update can overtake it.
+// c.mu held.
+func (c *sessionClient) deliverLocked(cl *call) {
+	delete(c.calls, cl.ans.id)
+	if cl.ans.result == resultCheckout && cl.ans.co.outcome == pb.Outcome_OUTCOME_QUEUED {
+		cl.updates = make(chan TicketUpdate, ticketBuffer)
+		c.tickets[cl.ans.co.ticket] = cl.updates
+	}
+	cl.done <- struct{}{}
 }
 
 func (c *sessionClient) update(u TicketUpdate) {
@@ -376,17 +473,17 @@ func (c *sessionClient) enqueueUndoLocked(cl *call) {
 	c.signal()
 }
 
-// do sends cl's request and waits for its response. The error is the
+// do sends cl's request and waits for its answer. The error is the
 // call's transport or gateway error, decoded. cl must not be used after.
-func (c *sessionClient) do(ctx context.Context, cl *call) (*pb.Response, error) {
-	r, _, err := c.doCall(ctx, cl)
-	return r, err
+func (c *sessionClient) do(ctx context.Context, cl *call) (answer, error) {
+	a, _, err := c.doCall(ctx, cl)
+	return a, err
 }
 
 // doCall is do that also returns a queued checkout's updates.
-func (c *sessionClient) doCall(ctx context.Context, cl *call) (*pb.Response, chan TicketUpdate, error) {
+func (c *sessionClient) doCall(ctx context.Context, cl *call) (answer, chan TicketUpdate, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, nil, err
+		return answer{}, nil, err
 	}
 	if d, ok := ctx.Deadline(); ok {
 		cl.req.TimeoutNs = int64(max(time.Until(d), time.Millisecond))
@@ -395,7 +492,7 @@ func (c *sessionClient) doCall(ctx context.Context, cl *call) (*pb.Response, cha
 	if c.err != nil {
 		err := fmt.Errorf("%w (%w)", c.err, errNotSent)
 		c.mu.Unlock()
-		return nil, nil, err
+		return answer{}, nil, err
 	}
 	id := c.enqueueLocked(cl)
 	if c.fw != nil {
@@ -405,39 +502,39 @@ func (c *sessionClient) doCall(ctx context.Context, cl *call) (*pb.Response, cha
 	}
 	c.mu.Unlock()
 
-	var r *pb.Response
 	select {
-	case r = <-cl.resp:
+	case <-cl.done:
 	case <-ctx.Done():
-		var err error
-		if r, err = c.giveUp(id, cl, ctx.Err()); r == nil {
-			return nil, nil, err
+		if err := c.giveUp(id, cl, ctx.Err()); err != nil {
+			return answer{}, nil, err
 		}
 	case <-c.done:
 		c.mu.Lock()
 		err := c.err
 		c.mu.Unlock()
 		select {
-		case r = <-cl.resp: // answered just before the end
+		case <-cl.done: // answered just before the end
 		default:
-			return nil, nil, err
+			return answer{}, nil, err
 		}
 	}
-	updates := cl.updates
+	a, updates := cl.ans, cl.updates
 	c.recycle(cl)
-	if e := r.GetError(); e != nil {
-		return nil, nil, errorFromPB(e)
+	if a.err != nil {
+		return answer{}, nil, errorFromPB(a.err)
 	}
-	return r, updates, nil
+	return a, updates, nil
 }
 
-// giveUp abandons call id. If its response already arrived it is returned
-// instead, so that a granted lease is never lost.
-func (c *sessionClient) giveUp(id uint64, cl *call, cause error) (*pb.Response, error) {
+// giveUp abandons call id, unless its answer already arrived: then it
+// returns nil, and the answer is the caller's, so that a granted lease is
+// never lost.
+func (c *sessionClient) giveUp(id uint64, cl *call, cause error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, pending := c.calls[id]; !pending {
-		return <-cl.resp, nil // dispatch sent it under mu: it is there
+		<-cl.done // dispatch sent it under mu: it is there
+		return nil
 	}
 	delete(c.calls, id)
 	if c.err == nil {
@@ -447,7 +544,7 @@ func (c *sessionClient) giveUp(id uint64, cl *call, cause error) (*pb.Response, 
 		c.abandon = append(c.abandon, id)
 		c.signal()
 	}
-	return nil, cause
+	return cause
 }
 
 // leaseCall is a call whose operation takes a lease.
@@ -466,11 +563,11 @@ func (c *sessionClient) Checkout(ctx context.Context, req CheckoutRequest) (*Che
 	checkoutRequestInto(&cl.checkout, &cl.client, req)
 	cl.opCO.Checkout = &cl.checkout
 	cl.req.Op = &cl.opCO
-	r, updates, err := c.doCall(ctx, cl)
+	a, updates, err := c.doCall(ctx, cl)
 	if err != nil {
 		return nil, err
 	}
-	co := checkoutFromPB(r.GetCheckout())
+	co := a.co.checkout()
 	if err := checkCheckout(co); err != nil {
 		return nil, err
 	}
@@ -488,12 +585,11 @@ func (c *sessionClient) Heartbeat(ctx context.Context, lease string) (LeaseState
 	cl := c.leaseCall(lease)
 	cl.opHB.Heartbeat = &cl.ref
 	cl.req.Op = &cl.opHB
-	r, err := c.do(ctx, cl)
+	a, err := c.do(ctx, cl)
 	if err != nil {
 		return LeaseState{}, err
 	}
-	s := r.GetLeaseState()
-	return LeaseState{Lease: s.GetLease(), TTL: time.Duration(s.GetTtlNs()), Expires: fromUnixNanos(s.GetExpiresUnixNs())}, nil
+	return LeaseState{Lease: a.ls.lease, TTL: time.Duration(a.ls.ttl), Expires: fromUnixNanos(a.ls.expiresNs)}, nil
 }
 
 // Checkin implements Seats.
@@ -540,11 +636,11 @@ func (c *sessionClient) Status(ctx context.Context, q StatusQuery) ([]FeatureSta
 	}
 	cl := c.newCall()
 	cl.req.Op = &pb.Request_Status{Status: &pb.StatusQuery{Vendor: q.Vendor, Feature: q.Feature, CountsOnly: q.CountsOnly}}
-	r, err := c.do(ctx, cl)
+	a, err := c.do(ctx, cl)
 	if err != nil {
 		return nil, err
 	}
-	return statusFromPB(r.GetStatus()), nil
+	return statusFromPB(a.status), nil
 }
 
 // Reload implements Seats.
@@ -559,11 +655,11 @@ func (c *sessionClient) Reload(ctx context.Context) error {
 func (c *sessionClient) PublicKey(ctx context.Context) ([]byte, error) {
 	cl := c.newCall()
 	cl.req.Op = &pb.Request_PublicKey{PublicKey: &pb.Empty{}}
-	r, err := c.do(ctx, cl)
+	a, err := c.do(ctx, cl)
 	if err != nil {
 		return nil, err
 	}
-	if k := r.GetBytes().GetData(); len(k) > 0 {
+	if k := a.data; len(k) > 0 {
 		return k, nil
 	}
 	return nil, nil
@@ -573,11 +669,11 @@ func (c *sessionClient) PublicKey(ctx context.Context) ([]byte, error) {
 func (c *sessionClient) Sign(ctx context.Context, data []byte) ([]byte, error) {
 	cl := c.newCall()
 	cl.req.Op = &pb.Request_Sign{Sign: &pb.Bytes{Data: data}}
-	r, err := c.do(ctx, cl)
+	a, err := c.do(ctx, cl)
 	if err != nil {
 		return nil, err
 	}
-	return r.GetBytes().GetData(), nil
+	return a.data, nil
 }
 
 // checkCheckout rejects an answer a plugin could not act on (a grant
