@@ -52,7 +52,15 @@ type conn struct {
 	role role
 	addr string
 
+	// wmu serializes writes: the connection's own answers and those of
+	// its tickets' watchers. w encodes them, reusing its buffer.
 	wmu sync.Mutex
+	w   wire.Builder
+
+	// seen keeps the last value of each string a client repeats in its
+	// requests (feature, vendor, user, ...), so that asking again costs
+	// no allocation. Used by the serving goroutine only.
+	seen struct{ vendor, feature, version, user, host, display, project string }
 
 	// The user and host the client's HELLO declared (unverified; they
 	// name the actor of administrative requests in logs and events).
@@ -81,9 +89,40 @@ func newConn(s *server, nc net.Conn, r role) *conn {
 }
 
 func (c *conn) send(f *wire.Frame) error {
+	w := c.begin(f.Type, f.ID)
+	for _, fl := range f.Fields {
+		w.Raw(fl.Tag, fl.Value)
+	}
+	return c.reply()
+}
+
+// begin starts an answer under the write lock; reply sends it and
+// releases the lock. Answers built so cost no allocation.
+func (c *conn) begin(t wire.Type, id uint32) *wire.Builder {
 	c.wmu.Lock()
+	return c.w.Begin(t, id)
+}
+
+func (c *conn) reply() error {
 	defer c.wmu.Unlock()
-	return wire.Write(c.nc, f)
+	b, err := c.w.Finish()
+	if err != nil {
+		return err
+	}
+	if _, err := c.nc.Write(b); err != nil {
+		return fmt.Errorf("wire: write: %w", err)
+	}
+	return nil
+}
+
+// str returns field tag of f as a string, the same as *last (and no new
+// allocation) when the client sent the same bytes as last time.
+func str(f *wire.Frame, tag wire.Tag, last *string) string {
+	v, _ := f.Value(tag)
+	if string(v) != *last {
+		*last = string(v)
+	}
+	return *last
 }
 
 // sendAll writes frames in one write, keeping them together.
@@ -105,7 +144,14 @@ func (c *conn) sendAll(frames []*wire.Frame) error {
 }
 
 func (c *conn) fail(id uint32, code int, msg string) error {
-	return c.send(wire.New(wire.Error, id).Int(wire.TCode, int64(code)).Str(wire.TMessage, msg))
+	c.begin(wire.Error, id).Int(wire.TCode, int64(code)).Str(wire.TMessage, msg)
+	return c.reply()
+}
+
+// gone answers that a handle names no licence of this client's.
+func (c *conn) gone(id uint32, reason, msg string) error {
+	c.begin(wire.Gone, id).Str(wire.TReason, reason).Str(wire.TMessage, msg)
+	return c.reply()
 }
 
 // refuseDown tells a client the vendor daemon is down and hangs up.
@@ -126,11 +172,24 @@ func (c *conn) refuse(code int, msg string) {
 func (c *conn) serve(ctx context.Context) {
 	defer c.cleanup()
 	r := bufio.NewReader(c.nc)
+	// The frame and its buffer are reused: a request's fields are valid
+	// until the next one is read (handlers copy what they keep).
+	var (
+		f           = &wire.Frame{}
+		buf         []byte
+		err         error
+		deadlineSet time.Time
+	)
+	idle := c.s.st.idleTimeout
 	for {
 		// An idle connection is closed (and what it held given back):
 		// clients that hold licences heartbeat well within the timeout.
-		_ = c.nc.SetReadDeadline(time.Now().Add(c.s.st.idleTimeout))
-		f, err := wire.Read(r)
+		// The deadline moves once per 1/16 of it, not on every request.
+		if now := time.Now(); now.Sub(deadlineSet) > idle/16 {
+			deadlineSet = now
+			_ = c.nc.SetReadDeadline(now.Add(idle))
+		}
+		buf, err = wire.ReadInto(r, f, buf)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && ctx.Err() == nil {
 				c.s.log.Debug("connection dropped", "addr", c.addr, "error", err)
@@ -226,29 +285,48 @@ func (c *conn) seatsError(id uint32, err error) error {
 // user and host once, when it connects), and its DISPLAY and PROJECT.
 func (c *conn) client(f *wire.Frame) sdk.Client {
 	cl := sdk.Client{User: c.helloUser, Host: c.helloHost,
-		Display: f.GetStr(wire.TDisplay), Project: f.GetStr(wire.TProject), Addr: c.addr}
+		Display: str(f, wire.TDisplay, &c.seen.display), Project: str(f, wire.TProject, &c.seen.project), Addr: c.addr}
 	if f.Has(wire.TUser) {
-		cl.User = f.GetStr(wire.TUser)
+		cl.User = str(f, wire.TUser, &c.seen.user)
 	}
 	if f.Has(wire.THost) {
-		cl.Host = f.GetStr(wire.THost)
+		cl.Host = str(f, wire.THost, &c.seen.host)
 	}
 	return cl
 }
 
-func grantFrame(id uint32, handle int, g *sdk.Grant) *wire.Frame {
-	fr := wire.New(wire.Granted, id).Int(wire.THandle, int64(handle)).Str(wire.TLease, g.Lease).
+// noTicket is sendGrant's and sendDenial's ticket of a checkout that was
+// answered at once (a queued one's answer names its ticket).
+const noTicket = -1
+
+// sendGrant answers request id with a granted licence.
+func (c *conn) sendGrant(id uint32, handle int, g *sdk.Grant, ticket int) error {
+	w := c.begin(wire.Granted, id).Int(wire.THandle, int64(handle)).Str(wire.TLease, g.Lease).
 		Str(wire.TFeature, g.Feature).Str(wire.TVendor, g.Vendor).Str(wire.TVersion, g.Version).
 		Int(wire.TCount, int64(g.Count)).Int(wire.TTTLMs, g.TTL.Milliseconds()).Bool(wire.TBorrowed, g.Borrowed)
 	if !g.Expires.IsZero() {
-		fr.Int(wire.TExpires, g.Expires.Unix())
+		w.Int(wire.TExpires, g.Expires.Unix())
 	}
-	return fr
+	if ticket != noTicket {
+		w.Int(wire.TTicket, int64(ticket))
+	}
+	return c.reply()
 }
 
-func denialFrame(id uint32, d *sdk.Denial) *wire.Frame {
-	return wire.New(wire.Denied, id).Str(wire.TReason, d.Reason).Str(wire.TMessage, d.Message).
+// sendDenial answers request id with a denial.
+func (c *conn) sendDenial(id uint32, d *sdk.Denial, ticket int) error {
+	w := c.begin(wire.Denied, id).Str(wire.TReason, d.Reason).Str(wire.TMessage, d.Message).
 		Int(wire.TInUse, int64(d.InUse)).Int(wire.TSeats, int64(d.Seats))
+	if ticket != noTicket {
+		w.Int(wire.TTicket, int64(ticket))
+	}
+	return c.reply()
+}
+
+// sendQueued tells the client of request id its ticket's position.
+func (c *conn) sendQueued(id uint32, ticket, position int) error {
+	c.begin(wire.Queued, id).Int(wire.TTicket, int64(ticket)).Int(wire.TPosition, int64(position))
+	return c.reply()
 }
 
 func (c *conn) checkout(ctx context.Context, f *wire.Frame) error {
@@ -262,7 +340,9 @@ func (c *conn) checkout(ctx context.Context, f *wire.Frame) error {
 		return c.fail(f.ID, wire.CodeBadRequest, "BORROW_S must be from 0 to 31622400 (366 days)")
 	}
 	req := sdk.CheckoutRequest{
-		Vendor: f.GetStr(wire.TVendor), Feature: f.GetStr(wire.TFeature), Version: f.GetStr(wire.TVersion),
+		Vendor:  str(f, wire.TVendor, &c.seen.vendor),
+		Feature: str(f, wire.TFeature, &c.seen.feature),
+		Version: str(f, wire.TVersion, &c.seen.version),
 		// COUNT is 64-bit on the wire and in the gateway: a count beyond
 		// the feature's seats is denied (reason count), never truncated.
 		Count: int(count), Client: c.client(f),
@@ -298,13 +378,13 @@ func (c *conn) checkout(ctx context.Context, f *wire.Frame) error {
 	case sdk.Granted:
 		n := c.s.handles.of(res.Grant.Lease)
 		c.hold(n, res.Grant)
-		return c.send(grantFrame(f.ID, n, res.Grant))
+		return c.sendGrant(f.ID, n, res.Grant, noTicket)
 	case sdk.Queued:
 		n := c.s.handles.of(res.Ticket)
 		c.mu.Lock()
 		c.tickets[n] = res.Ticket
 		c.mu.Unlock()
-		err := c.send(wire.New(wire.Queued, f.ID).Int(wire.TTicket, int64(n)).Int(wire.TPosition, int64(res.Position)))
+		err := c.sendQueued(f.ID, n, res.Position)
 		go c.watchTicket(f.ID, n, res.Ticket, res.Updates)
 		return err
 	default:
@@ -312,7 +392,7 @@ func (c *conn) checkout(ctx context.Context, f *wire.Frame) error {
 		if d == nil {
 			d = &sdk.Denial{Reason: "unknown", Message: "denied"}
 		}
-		return c.send(denialFrame(f.ID, d))
+		return c.sendDenial(f.ID, d, noTicket)
 	}
 }
 
@@ -366,7 +446,7 @@ func (c *conn) watchTicket(reqID uint32, n int, ticket string, updates <-chan sd
 				c.s.handles.drop(u.Grant.Lease)
 				return
 			}
-			_ = c.send(grantFrame(reqID, n, u.Grant).Int(wire.TTicket, int64(n)))
+			_ = c.sendGrant(reqID, n, u.Grant, n)
 			return
 		case u.Denial != nil:
 			c.s.handles.drop(ticket)
@@ -377,10 +457,10 @@ func (c *conn) watchTicket(reqID uint32, n int, ticket string, updates <-chan sd
 			if answering != nil {
 				<-answering // the CANCEL's OK goes first
 			}
-			_ = c.send(denialFrame(reqID, u.Denial).Int(wire.TTicket, int64(n)))
+			_ = c.sendDenial(reqID, u.Denial, n)
 			return
 		default:
-			_ = c.send(wire.New(wire.Queued, reqID).Int(wire.TTicket, int64(n)).Int(wire.TPosition, int64(u.Position)))
+			_ = c.sendQueued(reqID, n, u.Position)
 		}
 	}
 }
@@ -417,7 +497,7 @@ func (c *conn) forget(n int, id string) {
 func (c *conn) heartbeat(ctx context.Context, f *wire.Frame) error {
 	n, id, ok := c.leaseOf(f)
 	if !ok {
-		return c.send(wire.New(wire.Gone, f.ID).Str(wire.TReason, "unknown").Str(wire.TMessage, "no such license handle"))
+		return c.gone(f.ID, "unknown", "no such license handle")
 	}
 	st, err := c.s.seats.Heartbeat(ctx, id)
 	if err != nil {
@@ -427,17 +507,17 @@ func (c *conn) heartbeat(ctx context.Context, f *wire.Frame) error {
 		}
 		return c.seatsError(f.ID, err)
 	}
-	fr := wire.New(wire.HeartbeatOK, f.ID).Int(wire.THandle, int64(n)).Int(wire.TTTLMs, st.TTL.Milliseconds())
+	w := c.begin(wire.HeartbeatOK, f.ID).Int(wire.THandle, int64(n)).Int(wire.TTTLMs, st.TTL.Milliseconds())
 	if !st.Expires.IsZero() {
-		fr.Int(wire.TExpires, st.Expires.Unix())
+		w.Int(wire.TExpires, st.Expires.Unix())
 	}
-	return c.send(fr)
+	return c.reply()
 }
 
 func (c *conn) checkin(ctx context.Context, f *wire.Frame) error {
 	n, id, ok := c.leaseOf(f)
 	if !ok {
-		return c.send(wire.New(wire.Gone, f.ID).Str(wire.TReason, "unknown").Str(wire.TMessage, "no such license handle"))
+		return c.gone(f.ID, "unknown", "no such license handle")
 	}
 	err := c.s.seats.Checkin(ctx, id)
 	var gone *sdk.GoneError
@@ -447,7 +527,8 @@ func (c *conn) checkin(ctx context.Context, f *wire.Frame) error {
 	if err != nil {
 		return c.seatsError(f.ID, err)
 	}
-	return c.send(wire.New(wire.OK, f.ID))
+	c.begin(wire.OK, f.ID)
+	return c.reply()
 }
 
 func (c *conn) cancel(ctx context.Context, f *wire.Frame) error {
@@ -473,7 +554,8 @@ func (c *conn) cancel(ctx context.Context, f *wire.Frame) error {
 	if err := c.s.seats.Cancel(ctx, id); err != nil {
 		return c.seatsError(f.ID, err)
 	}
-	return c.send(wire.New(wire.OK, f.ID))
+	c.begin(wire.OK, f.ID)
+	return c.reply()
 }
 
 // cleanup runs when the connection ends: leases that are not borrowed are
