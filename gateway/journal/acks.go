@@ -31,18 +31,19 @@ type acks struct {
 	sub    *nats.Subscription
 
 	mu       sync.Mutex
-	next     uint64   // next token to hand out
-	inflight []*burst // bursts whose answers are still of interest
+	next     uint64    // next token to hand out
+	inflight []*burst  // bursts whose answers are still of interest
+	heard    time.Time // when the last answer came, to any burst
 }
 
 // burst is one group of events published together, awaiting answers.
 type burst struct {
-	acks     *acks // of the link the burst went out on
-	items    []pending
-	base     uint64    // token of items[0]
-	deadline time.Time // when missing answers count as lost
+	acks  *acks // of the link the burst went out on
+	items []pending
+	base  uint64 // token of items[0]
 
 	// Guarded by acks.mu.
+	armedAt   time.Time // when its last publish went out
 	results   []ackInfo // one per item; zero: no answer (yet)
 	remaining int       // answers still due, once armed
 	armed     bool      // every publish of the burst is sent
@@ -93,10 +94,27 @@ func (a *acks) arm(b *burst, sent int) {
 	defer a.mu.Unlock()
 	b.remaining += sent
 	b.armed = true
-	b.deadline = time.Now().Add(ackTimeout)
+	b.armedAt = time.Now()
 	if b.remaining == 0 {
 		close(b.done)
 	}
+}
+
+// deadline is when b's missing answers count as lost: ackTimeout after
+// it was armed or after the link last heard an answer, whichever is
+// later. Silence, not the age of the burst, is what says answers are lost:
+// a loaded server answers thousands of queued publishes in order, slowly,
+// and a burst behind them is not lost while the answers before it still
+// come. Timing out such a burst re-sent everything in flight, which loaded
+// the server more: a retry storm that never finished under load.
+func (a *acks) deadline(b *burst) time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	from := b.armedAt
+	if a.heard.After(from) {
+		from = a.heard
+	}
+	return from.Add(ackTimeout)
 }
 
 // refused records that the connection refused to send b.items[i].
@@ -131,6 +149,7 @@ func (a *acks) handle(m *nats.Msg) {
 	info := parseAck(m)
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.heard = time.Now()
 	for _, b := range a.inflight {
 		if n < b.base || n-b.base >= uint64(len(b.results)) {
 			continue

@@ -24,7 +24,9 @@ const (
 	maxInflight = 4
 	// ackTimeout fails a burst whose answers do not all come (server gone
 	// without the connection noticing, answers lost on a reconnect), so
-	// that the publisher retries instead of waiting forever.
+	// that the publisher retries instead of waiting forever. It counts
+	// from the burst's last publish or the last answer heard, whichever
+	// is later (acks.deadline).
 	ackTimeout = 2 * time.Second
 	// Backoff between retries of a failed burst.
 	minBackoff = 20 * time.Millisecond
@@ -100,10 +102,13 @@ func (j *Journal) publish() {
 		if len(inflight) < maxInflight {
 			more = j.wake // room for another burst: take new events
 		}
-		timer.Reset(time.Until(head.deadline))
+		timer.Reset(time.Until(head.acks.deadline(head)))
 		select {
 		case <-head.done:
 		case <-timer.C:
+			if time.Now().Before(head.acks.deadline(head)) {
+				continue // answers still come: the server is slow, not gone
+			}
 		case <-more:
 			continue
 		case <-j.abort:
