@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -48,7 +49,10 @@ type ElectorConfig struct {
 	Replicas                             int    // of the bucket; default 1
 	Self                                 Lease  // what this node writes when it leads
 	TTL, RenewEvery, StopAfter, TryEvery time.Duration
-	Log                                  hclog.Logger
+	// HoldOff delays the first try: a node that has just lost the
+	// leadership (or was deposed) lets the others try first.
+	HoldOff time.Duration
+	Log     hclog.Logger
 }
 
 // ErrLostLeadership is the cause Lost reports.
@@ -66,6 +70,9 @@ type Elector struct {
 	won     chan struct{}
 	lost    chan struct{}
 	lostErr error
+	// holdsUntil is when this node stops leading unless a renewal
+	// succeeds first (unix nanoseconds; 0 when it does not lead).
+	holdsUntil atomic.Int64
 
 	stepReq chan chan error // StepDown's requests to the renewing loop
 	stepped chan struct{}   // closed once this node stepped down
@@ -118,10 +125,14 @@ func NewElector(ctx context.Context, cfg ElectorConfig) (*Elector, error) {
 // An elector leads once: to stand again, a node makes a new one.
 func (e *Elector) Run(ctx context.Context) {
 	defer close(e.ran)
-	term, ok := e.campaign(ctx)
+	term, began, ok := e.campaign(ctx)
 	if !ok {
 		return
 	}
+	// The key was written after began: it lives at least until
+	// began+TTL, and this node stops leading at began+StopAfter unless
+	// a renewal succeeds.
+	e.holdsUntil.Store(began.Add(e.cfg.StopAfter).UnixNano())
 	e.mu.Lock()
 	e.leading, e.term = true, term
 	e.current = e.cfg.Self
@@ -129,6 +140,7 @@ func (e *Elector) Run(ctx context.Context) {
 	e.mu.Unlock()
 	close(e.won)
 	err := e.renew(ctx, term)
+	e.holdsUntil.Store(0)
 	e.mu.Lock()
 	e.leading = false
 	e.mu.Unlock()
@@ -176,21 +188,31 @@ func (e *Elector) StepDown(ctx context.Context) error {
 // SteppedDown is closed once StepDown has released the lease.
 func (e *Elector) SteppedDown() <-chan struct{} { return e.stepped }
 
-// campaign tries to create the key until it wins or ctx ends.
-func (e *Elector) campaign(ctx context.Context) (uint64, bool) {
+// campaign tries to create the key until it wins or ctx ends; it returns
+// the key's revision and when the winning try began.
+func (e *Elector) campaign(ctx context.Context) (uint64, time.Time, bool) {
 	val, err := json.Marshal(e.cfg.Self)
 	if err != nil {
 		panic(err) // a struct of strings
 	}
+	if e.cfg.HoldOff > 0 {
+		e.observe(ctx)
+		select {
+		case <-ctx.Done():
+			return 0, time.Time{}, false
+		case <-time.After(e.cfg.HoldOff):
+		}
+	}
 	tick := time.NewTicker(e.cfg.TryEvery)
 	defer tick.Stop()
 	for {
+		began := time.Now()
 		c, cancel := context.WithTimeout(ctx, e.cfg.TTL)
 		rev, err := e.kv.Create(c, leaderKey, val)
 		cancel()
 		if err == nil {
 			e.cfg.Log.Info("elected leader", "term", rev)
-			return rev, true
+			return rev, began, true
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) && ctx.Err() == nil {
 			e.cfg.Log.Debug("campaign: lease not created", "error", err)
@@ -198,7 +220,7 @@ func (e *Elector) campaign(ctx context.Context) (uint64, bool) {
 		e.observe(ctx)
 		select {
 		case <-ctx.Done():
-			return 0, false
+			return 0, time.Time{}, false
 		case <-tick.C:
 		}
 	}
@@ -272,6 +294,7 @@ func (e *Elector) renew(ctx context.Context, rev uint64) error {
 		switch {
 		case err == nil:
 			rev, lastOK = next, began
+			e.holdsUntil.Store(began.Add(e.cfg.StopAfter).UnixNano())
 		case ctx.Err() != nil:
 			continue // handled at the top
 		case time.Since(lastOK) >= e.cfg.StopAfter:
@@ -318,6 +341,16 @@ func (e *Elector) Leading() (bool, uint64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.leading, e.term
+}
+
+// Holds reports whether this node leads and its lease is certainly still
+// its own: a renewal began less than StopAfter ago succeeded. Unlike
+// Leading, which turns false when the renewing loop gives up, it turns
+// false at that instant, so a writer that asks it before every append
+// sends nothing once another node may have won the key.
+func (e *Elector) Holds() bool {
+	until := e.holdsUntil.Load()
+	return until != 0 && time.Now().UnixNano() < until
 }
 
 // Current is the latest lease this node knows of (zero when none).

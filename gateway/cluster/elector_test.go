@@ -53,8 +53,14 @@ func TestElection(t *testing.T) {
 
 	first := waitLeader(ctx, t, els, -1)
 	_, term1 := els[first].Leading()
+	if !els[first].Holds() {
+		t.Error("the leader does not hold its lease")
+	}
 	stops[first]()
 	<-done[first]
+	if els[first].Holds() {
+		t.Error("a stopped leader still holds its lease")
+	}
 	select {
 	case <-els[first].Lost():
 		t.Errorf("a clean stop reported lost leadership: %v", els[first].Err())
@@ -74,6 +80,9 @@ func TestElection(t *testing.T) {
 	select {
 	case <-els[second].Lost():
 		t.Logf("deposed leader stopped after %v: %v", time.Since(t0), els[second].Err())
+		if els[second].Holds() {
+			t.Error("a leader that lost its lease still holds it")
+		}
 	case <-ctx.Done():
 		t.Fatal("a leader cut off from NATS kept leading")
 	}
@@ -124,6 +133,39 @@ type testWriter struct{ t testing.TB }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
+}
+
+// TestHoldOff: a node that holds off does not try for the lease while
+// another takes it, however long that takes.
+func TestHoldOff(t *testing.T) {
+	s := natstest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	els := make([]*cluster.Elector, 2)
+	for i, hold := range []time.Duration{time.Hour, 0} {
+		nc, err := s.Connect()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		js, _ := jetstream.New(nc)
+		els[i], err = cluster.NewElector(ctx, cluster.ElectorConfig{
+			JS: js, Self: cluster.Lease{Node: fmt.Sprintf("gw%d", i+1)}, HoldOff: hold,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, stop := context.WithCancel(ctx)
+		ran := make(chan struct{})
+		go func() { defer close(ran); els[i].Run(c) }()
+		t.Cleanup(func() { stop(); <-ran })
+	}
+	if got := waitLeader(ctx, t, els); got != 1 {
+		t.Fatalf("elector %d won while holding off", got)
+	}
+	if els[0].Holds() || !els[1].Holds() {
+		t.Errorf("Holds: %v (holding off), %v (the leader)", els[0].Holds(), els[1].Holds())
+	}
 }
 
 // TestStepDown: the leader steps down; another node leads with a higher

@@ -84,12 +84,28 @@ func (j *Journal) sawTerm(t uint64) {
 	}
 }
 
-// depose records that another writer appended: Ready and every later
-// Append report err.
+// depose records that another writer appended (or, with ErrRevoked,
+// that this one may not append any more): Ready and every later Append
+// report err, and Deposed is closed.
 func (j *Journal) depose(err error) {
-	j.deposed.CompareAndSwap(nil, &err)
+	if !j.deposed.CompareAndSwap(nil, &err) {
+		return
+	}
+	close(j.deposedCh)
+	if errors.Is(err, ErrRevoked) {
+		j.cfg.Log.Warn("journal: this writer may no longer append (its leader lease is gone); unsent events are dropped and their requests answered unavailable", "error", err)
+		return
+	}
 	j.cfg.Log.Error("journal fence refused an append: another writer appended; this gateway stops writing", "error", err)
 }
+
+// Deposed is closed once the journal stopped writing for good because
+// another writer appended (the fence refused an append) or its right to
+// write was revoked (Config.MayWrite); Ready then says why.
+func (j *Journal) Deposed() <-chan struct{} { return j.deposedCh }
+
+// mayWrite asks Config.MayWrite.
+func (j *Journal) mayWrite() bool { return j.cfg.MayWrite == nil || j.cfg.MayWrite() }
 
 // readRule is the events v2 read rule: walking the stream in order, an
 // event counts only if it opens a term higher than the current one (idx 0)

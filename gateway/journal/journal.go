@@ -27,6 +27,12 @@ var ErrAckTimeout = errors.New("journal: no acknowledgement in time")
 // nothing more (events v2).
 var ErrDeposed = errors.New("journal: deposed: another writer appended to the journal")
 
+// ErrRevoked is reported (wrapping ErrDeposed) once Config.MayWrite says
+// this writer may no longer append: a cluster leader whose lease is gone
+// sends nothing more, not even a retry of what it queued while it led,
+// since the next leader may already have read the stream's tail.
+var ErrRevoked = fmt.Errorf("%w: this writer's right to append was revoked (its leader lease is gone)", ErrDeposed)
+
 // ErrClosed is reported for events appended after Close, or still pending
 // when Close gave up waiting for them.
 var ErrClosed = errors.New("journal: closed")
@@ -70,6 +76,15 @@ type Config struct {
 	// SealEvery is the least time between two seals while events happen;
 	// default one second (the most the contract allows).
 	SealEvery time.Duration
+	// MayWrite, when set, is asked before every send, retries included:
+	// once it returns false the journal stops writing for good, as if
+	// deposed (ErrRevoked). A cluster's leader passes whether it still
+	// holds its lease, so that nothing it queued while leading is
+	// stored after another node may have taken over. Its dialed
+	// connections then keep no reconnect buffer (a publish made while
+	// disconnected is not sent later behind the journal's back); a
+	// Conn given should have none either (nats.ReconnectBufSize(-1)).
+	MayWrite func() bool
 	// Unchained writes events without prev and no seals, as a journal of
 	// version 2 without the hash chain did. It exists to measure what the
 	// chain costs (make bench); a gateway never sets it.
@@ -105,6 +120,7 @@ type Journal struct {
 	maxTerm                   atomic.Uint64 // the highest term seen in the stream
 	termQueued                bool          // guarded by mu: the term event is queued
 	deposed                   atomic.Pointer[error]
+	deposedCh                 chan struct{} // closed with the first depose
 
 	// The hash chain, owned by the publisher: the SHA-256 of the last
 	// counted event (this writer's or, before its first, the stream's)
@@ -154,6 +170,8 @@ func Open(ctx context.Context, cfg Config) (*Journal, error) {
 		drain:   make(chan struct{}),
 		abort:   make(chan struct{}),
 		stopped: make(chan struct{}),
+
+		deposedCh: make(chan struct{}),
 	}
 	l, err := j.connect(ctx, true)
 	if err != nil {

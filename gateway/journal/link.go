@@ -36,7 +36,15 @@ func (j *Journal) connect(ctx context.Context, create bool) (*link, error) {
 		if j.cfg.Dial == nil {
 			return nil, fmt.Errorf("%w: connection closed and no Dial to reopen it", ErrNotReady)
 		}
-		nc, err := j.cfg.Dial(nats.MaxReconnects(-1), nats.ClosedHandler(func(*nats.Conn) { j.poke() }))
+		opts := []nats.Option{nats.MaxReconnects(-1), nats.ClosedHandler(func(*nats.Conn) { j.poke() })}
+		if j.cfg.MayWrite != nil {
+			// No reconnect buffer: a publish made while disconnected
+			// fails now and is retried by the publisher, which asks
+			// MayWrite first, instead of going out by itself on
+			// reconnect, perhaps long after the lease was lost.
+			opts = append(opts, nats.ReconnectBufSize(-1))
+		}
+		nc, err := j.cfg.Dial(opts...)
 		if err != nil {
 			return nil, fmt.Errorf("journal: connect: %w", err)
 		}

@@ -69,6 +69,13 @@ func (j *Journal) publish() {
 	for {
 		if len(inflight) < maxInflight {
 			if items := j.next(&retry); len(items) > 0 {
+				if !j.mayWrite() {
+					// Revoked: what was sent may still be
+					// acknowledged, nothing more goes.
+					j.depose(ErrRevoked)
+					j.abandon(unsent(inflight, items), ErrRevoked)
+					return
+				}
 				inflight = append(inflight, j.send(items))
 				continue
 			}

@@ -28,6 +28,19 @@ import (
 // public key, whichever node answers.
 var ErrSigningKeyMismatch = errors.New("this node's grant-signing key differs from the cluster leader's")
 
+// ErrLostLeadership is the Err of a clustered node that stopped leading
+// against its will: its lease was lost (no renewal in time: the NATS
+// cluster's lease bucket was unreachable, or this process was frozen) or
+// the journal's fence deposed it (another writer appended). It has
+// stopped deciding; `licensegw serve` starts it again in-process as a
+// node that stands by, keeping its NATS server (WithNATS), and it tries
+// for the lease again after a hold-off (WithHoldOff).
+var ErrLostLeadership = errors.New("lost the cluster leadership")
+
+// HoldOff is how long a node that lost the leadership waits before it
+// tries for the lease again: the other nodes try first.
+const HoldOff = time.Second
+
 // standbyReport is how often a standby node says who leads.
 const standbyReport = 10 * time.Second
 
@@ -98,7 +111,7 @@ func (n *Node) campaign(ctx context.Context, dial func(...nats.Option) (*nats.Co
 		return 0, err
 	}
 	el, err := cluster.NewElector(ctx, cluster.ElectorConfig{
-		JS: js, Replicas: cfg.NATS.Replicas, Self: self, Log: n.log.Named("election"),
+		JS: js, Replicas: cfg.NATS.Replicas, Self: self, HoldOff: n.opts.holdOff, Log: n.log.Named("election"),
 	})
 	if err != nil {
 		nc.Close()
@@ -192,17 +205,74 @@ func configHash(cfg *config.Config) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// watchLeadership ends the node when it stops leading: it must answer no
-// client from then on (the journal's fence refuses its appends once the
-// next leader's term event is stored; stopping now does not wait for
-// that).
+// watchLeadership ends the node when it stops leading: its lease is lost
+// or the journal's fence deposed it. It must answer no client from then
+// on: its journal sends nothing once the lease is not certainly its own
+// (journal.Config.MayWrite), and the stream refuses its appends once the
+// next leader's term event is stored.
 func (n *Node) watchLeadership() {
 	select {
 	case <-n.lead.el.Lost():
 		err := n.lead.el.Err()
-		n.log.Error("lost the cluster leadership; this node stops serving", "error", err)
-		n.fail(err)
+		n.log.Error("lost the cluster leadership (lease not renewed in time); this node stops deciding and stands by", "error", err)
+		n.fail(fmt.Errorf("%w: %w", ErrLostLeadership, err))
+	case <-n.journal.Deposed():
+		err := n.journal.Ready()
+		n.log.Error("deposed by the journal's fence (another node appended); this node stops deciding, releases the lease and stands by", "error", err)
+		n.fail(fmt.Errorf("%w: %w", ErrLostLeadership, err))
 	case <-n.lead.done:
+	}
+}
+
+// lostDuringStart reports whether a clustered node that failed to take
+// over (with err) had lost its lease or been deposed meanwhile; it is then
+// a node that lost the leadership, not one that cannot start.
+func (n *Node) lostDuringStart(err error) bool {
+	if n.lead == nil {
+		return false
+	}
+	select {
+	case <-n.lead.el.Lost():
+		return true
+	default:
+	}
+	return errors.Is(err, journal.ErrDeposed)
+}
+
+// leaseContext is ctx, also cancelled once the elector has lost the lease:
+// a node taking over stops waiting (for the stream, its term event, the
+// replay) as soon as it no longer leads.
+func (n *Node) leaseContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	if n.lead == nil {
+		return ctx, cancel
+	}
+	go func() {
+		select {
+		case <-n.lead.el.Lost():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// releaseLost is a deposed leader's part of Shutdown: it stops answering
+// forwarded calls and deletes its lease at once (its journal writes
+// nothing more), so that another node need not wait for it to expire.
+func (n *Node) releaseLost(ctx context.Context) {
+	l := n.lead
+	if l == nil {
+		return
+	}
+	l.handing.Store(true)
+	l.stopPlacement()
+	n.stopEngine()
+	switch err := l.el.StepDown(ctx); {
+	case err == nil:
+		n.log.Info("released the leader lease")
+	case !errors.Is(err, cluster.ErrNotLeading):
+		n.log.Warn("the leader lease was not released; it expires by itself", "error", err)
 	}
 }
 

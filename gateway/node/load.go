@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
@@ -29,6 +30,9 @@ type options struct {
 	// following is called when a clustered node serves as a follower
 	// (WithFollowing).
 	following func()
+	// holdOff delays a clustered node's first try for the lease
+	// (WithHoldOff).
+	holdOff time.Duration
 }
 
 // WithImporters names the plugin executables that provide import formats

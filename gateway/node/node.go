@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"maps"
@@ -181,13 +182,52 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 	if err != nil {
 		return nil, err
 	}
-	err = n.openJournal(ctx, journal.Config{
-		Dial: dial, Gateway: cfg.Gateway.Name, Prefix: cfg.NATS.Prefix, Stream: cfg.NATS.Stream,
+	if err := n.takeOver(ctx, term, key, retention, specs); err != nil {
+		if !n.lostDuringStart(err) {
+			return nil, err
+		}
+		// Lost the lease, or deposed, while taking over: this node
+		// ends as one that lost the leadership (its caller starts it
+		// again as a standby), not as one that cannot start.
+		n.log.Error("lost the cluster leadership while taking over; this node stands by", "term", term, "error", err)
+		n.fail(fmt.Errorf("%w: %w", ErrLostLeadership, err))
+		started = true
+		return n, nil
+	}
+	if cfg.Admin.Enabled {
+		if err := n.startAdmin(); err != nil {
+			return nil, err
+		}
+	}
+	n.expiryWG.Go(func() { n.watchExpiry(n.expiryDone) })
+	if n.lead != nil {
+		go n.watchLeadership()
+	}
+	log.Info("gateway started", "name", cfg.Gateway.Name, "features", len(cfg.Features), "plugins", len(specs))
+	started = true
+	return n, nil
+}
+
+// takeOver opens the journal and the ledger and starts serving: a single
+// node at once, a clustered one once it has been elected with term. A
+// clustered node stops taking over as soon as its lease is lost.
+func (n *Node) takeOver(ctx context.Context, term uint64, key ed25519.PrivateKey, retention ledger.Retention, specs []pluginhost.Spec) error {
+	cfg, log := n.cfg, n.log
+	ctx, cancel := n.leaseContext(ctx)
+	defer cancel()
+	jcfg := journal.Config{
+		Dial: n.dial, Gateway: cfg.Gateway.Name, Prefix: cfg.NATS.Prefix, Stream: cfg.NATS.Stream,
 		Replicas: cfg.NATS.Replicas, Term: term, Log: log.Named("journal"),
 		Signer: key, Trusted: signing.Previous(cfg.Signing.KeyFile),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("journal: %w", brokenHint(err))
+	}
+	if n.lead != nil {
+		// Nothing this node queued goes to the stream once its lease
+		// is not certainly its own: the next leader may have read the
+		// stream's tail already, and a late append would depose it.
+		jcfg.MayWrite = n.lead.el.Holds
+	}
+	if err := n.openJournal(ctx, jcfg); err != nil {
+		return fmt.Errorf("journal: %w", brokenHint(err))
 	}
 	if n.lead != nil {
 		// A new leader fences its term at once, before it replays or
@@ -198,7 +238,7 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 		err := n.journal.Begin(bctx)
 		cancel()
 		if err != nil {
-			return nil, fmt.Errorf("journal: open term %d: %w", term, err)
+			return fmt.Errorf("journal: open term %d: %w", term, err)
 		}
 	}
 	n.metrics = n.newMetrics()
@@ -218,15 +258,16 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 	if n.member != nil {
 		lopts.Node, lopts.KeepBound = cfg.Gateway.Name, keepBound
 	}
+	var err error
 	if n.ledger, err = ledger.Open(ctx, lopts); err != nil {
-		return nil, brokenHint(err)
+		return brokenHint(err)
 	}
 	n.lifecycle(ctx, events.GatewaySubject(cfg.NATS.Prefix, "started"), map[string]any{"version": version.Version})
 	n.startLeading(ctx, term)
 
 	if n.member != nil {
 		if err := n.serveEngine(term); err != nil {
-			return nil, fmt.Errorf("cluster: %w", err)
+			return fmt.Errorf("cluster: %w", err)
 		}
 	} else {
 		n.plugins = pluginhost.New(pluginhost.Options{
@@ -236,21 +277,10 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 			Log:       log.Named("plugin"),
 		})
 		if err := n.plugins.Start(ctx, specs); err != nil {
-			return nil, fmt.Errorf("plugins: %w", err)
+			return fmt.Errorf("plugins: %w", err)
 		}
 	}
-	if cfg.Admin.Enabled {
-		if err := n.startAdmin(); err != nil {
-			return nil, err
-		}
-	}
-	n.expiryWG.Go(func() { n.watchExpiry(n.expiryDone) })
-	if n.lead != nil {
-		go n.watchLeadership()
-	}
-	log.Info("gateway started", "name", cfg.Gateway.Name, "features", len(cfg.Features), "plugins", len(specs))
-	started = true
-	return n, nil
+	return nil
 }
 
 // brokenHint adds what to do to an error that says the journal's hash
@@ -326,9 +356,15 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		close(n.expiryDone)
 	}
 	n.expiryWG.Wait()
-	// A cluster's leader hands over first (stepdown.go): from here on its
-	// clients are told to retry, and another node serves them.
-	if _, err := n.handOver(ctx, "shutdown", ""); err != nil && !errors.Is(err, admin.ErrNotLeader) {
+	if errors.Is(n.Err(), ErrLostLeadership) {
+		// A deposed leader hands nothing over: its journal writes
+		// nothing more. It only releases its lease, if it still holds
+		// it, so that the next leader need not wait for it to expire.
+		n.releaseLost(ctx)
+	} else if _, err := n.handOver(ctx, "shutdown", ""); err != nil && !errors.Is(err, admin.ErrNotLeader) {
+		// A cluster's leader hands over first (stepdown.go): from
+		// here on its clients are told to retry, and another node
+		// serves them.
 		errs = append(errs, err)
 	}
 	if n.plugins != nil {

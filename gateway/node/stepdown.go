@@ -165,6 +165,13 @@ func (n *Node) doHandOver(ctx context.Context, reason, actor string) (admin.Step
 	return res, errors.Join(errs...)
 }
 
+// WithHoldOff makes a clustered node wait d before its first try for the
+// leader lease, while it serves as a follower: `licensegw serve` starts a
+// node that lost the leadership again with HoldOff.
+func WithHoldOff(d time.Duration) Option {
+	return func(o *options) { o.holdOff = d }
+}
+
 // WithNATS makes Start use ns, an embedded NATS server that a node which
 // stepped down left running (DetachNATS), instead of starting one. The
 // configuration's nats block is then not read again.

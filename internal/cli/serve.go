@@ -143,26 +143,36 @@ func (c *serveCommand) run(ctx context.Context, e *env, args []string) int {
 			cancel()
 			notify(sdnotify.Ready, "STATUS=serving")
 		case <-n.Done():
-			// A cluster node that lost its leadership stops serving
-			// at once; its supervisor restarts it as a standby. One
-			// that stepped down on request starts again by itself.
+			// A cluster node that stepped down on request, lost its
+			// lease or was deposed by the journal's fence starts
+			// again in-process as a node that stands by, keeping its
+			// NATS server (the cluster keeps its replicas and the
+			// raft leaders it holds); one that lost the leadership
+			// tries for it again after a hold-off.
 			stepped := errors.Is(n.Err(), node.ErrSteppedDown)
-			if !stepped {
+			lost := errors.Is(n.Err(), node.ErrLostLeadership)
+			if !stepped && !lost {
 				notify(sdnotify.Stopping)
 			}
 			var ns *natsd.Server
-			if stepped {
-				ns = n.DetachNATS() // the cluster keeps this NATS server
+			if stepped || lost {
+				ns = n.DetachNATS()
 			}
 			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			_ = n.Shutdown(sctx)
 			cancel()
-			if !stepped {
+			if !stepped && !lost {
 				return fail(e, "%v", n.Err())
 			}
-			log.Info("stepped down from the cluster leadership; starting again as a standby")
-			notify("STATUS=standing by after a step-down")
 			var opts []node.Option
+			if stepped {
+				log.Info("stepped down from the cluster leadership; starting again as a standby")
+				notify("STATUS=standing by after a step-down")
+			} else {
+				log.Warn("lost the cluster leadership; starting again as a standby", "cause", n.Err(), "hold_off", node.HoldOff)
+				notify("STATUS=standing by after losing the cluster leadership")
+				opts = append(opts, node.WithHoldOff(node.HoldOff))
+			}
 			if ns != nil {
 				opts = append(opts, node.WithNATS(ns))
 			}
