@@ -43,7 +43,11 @@ func (e *Engine) Checkout(now time.Time, req CheckoutRequest, evs []events.Event
 	now = now.UTC()
 	if l, ok := e.keys[req.Key]; ok && req.Key != "" {
 		// A retransmission of a checkout already granted: the same
-		// lease, no second seat, no event.
+		// lease, no second seat, no event; a bound one now ends with the
+		// connection that asked again.
+		if req.Bound {
+			e.rebind(l, &req.Client)
+		}
 		return Result{Outcome: Granted, Lease: l.Lease, InUse: l.pool.inUse, Seats: l.pool.feat.Seats}, evs
 	}
 	count := req.Count

@@ -34,6 +34,7 @@ func propStates() []struct {
 		{"denied unknown-feature", 0.50}, {"granted under include", 0.15},
 		{"MAX reached", 0.06}, {"retired pool with leases", 0.08},
 		{"removed", 0.30}, {"key retransmitted", 0.15}, {"revived tickets", 0.08},
+		{"bound lease rebound", 0.01},
 	}
 }
 
@@ -256,6 +257,12 @@ func propCheckout(t *rapid.T, e *Engine, m *propModel, now time.Time, evs []even
 			t.Fatalf("retransmission of %s: %+v, events %+v", r.Key, res, evs)
 		}
 		m.seen["key retransmitted"] = true
+		if ev := m.live[res.Lease.ID]; ev.Bound && r.Bound {
+			// A bound lease moves to the connection that asked again.
+			ev.Plugin = r.Client.Plugin
+			m.live[res.Lease.ID] = ev
+			m.seen["bound lease rebound"] = true
+		}
 	case res.Outcome == Granted:
 		if len(evs) != 1 || evs[0].Lease != res.Lease.ID {
 			t.Fatalf("grant events %+v", evs)
