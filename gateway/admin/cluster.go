@@ -25,10 +25,16 @@ type ClusterStatus struct {
 	Unavailable string `json:"unavailable,omitempty"`
 }
 
-// ClusterNode is one node's health.
+// ClusterNode is one node's health and configuration.
 type ClusterNode struct {
 	Name string `json:"name"`
 	// State is "ok" (seen recently, caught up), "lagging" or "offline".
 	State    string  `json:"state"`
 	LastSeen float64 `json:"last_seen_seconds"` // since this node heard from it; 0 for itself
+	// Version and ConfigHash are what the node last wrote in the
+	// presence bucket ("" when it has not); ConfigMismatch is true when
+	// its features and policies differ from the leader's.
+	Version        string `json:"version,omitempty"`
+	ConfigHash     string `json:"config_hash,omitempty"`
+	ConfigMismatch bool   `json:"config_mismatch,omitempty"`
 }

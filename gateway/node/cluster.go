@@ -121,6 +121,7 @@ func (n *Node) campaign(ctx context.Context, dial func(...nats.Option) (*nats.Co
 	l := &leadership{el: el, nc: nc, js: js, self: self, cancel: cancel, done: make(chan struct{})}
 	go func() { defer close(l.done); el.Run(ectx) }()
 	n.lead = l
+	n.leadShared.Store(l)
 
 	if cfg.Admin.Enabled {
 		// Until it leads, the admin API forwards to the node that does.
@@ -307,6 +308,7 @@ func (n *Node) clusterStatus() *admin.ClusterStatus {
 	if n.ns != nil {
 		st.Quorum, st.Nodes = nodeHealth(n.ns)
 	}
+	n.markNodes(st) // presence.go
 	return st
 }
 

@@ -109,13 +109,14 @@ func (n *Node) releaseOwnBound(ctx context.Context, plugin string, before time.T
 // leaderTerm is the current leader's term as the election last saw it, 0
 // when unknown.
 func (n *Node) leaderTerm() uint64 {
-	if n.lead == nil {
+	l := n.leadShared.Load()
+	if l == nil {
 		return 0
 	}
-	if leading, term := n.lead.el.Leading(); leading {
+	if leading, term := l.el.Leading(); leading {
 		return term
 	}
-	return n.lead.el.Current().Term
+	return l.el.Current().Term
 }
 
 // serveEngine starts the forwarding service in front of the ledger: this

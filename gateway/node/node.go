@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -70,11 +71,14 @@ type Node struct {
 
 	auth *admin.Auth // nil when the admin API is off
 
-	lead     *leadership   // nil for a single node (cluster.go)
-	member   *member       // nil for a single node (forward.go)
-	done     chan struct{} // closed by fail
-	doneOnce sync.Once
-	doneErr  error
+	lead *leadership // nil for a single node (cluster.go)
+	// leadShared is lead for the goroutines started before campaign sets
+	// it (the forwarder's term watch).
+	leadShared atomic.Pointer[leadership]
+	member     *member       // nil for a single node (forward.go)
+	done       chan struct{} // closed by fail
+	doneOnce   sync.Once
+	doneErr    error
 }
 
 // LoadConfig loads and fully checks a configuration, including each plugin's

@@ -3,12 +3,16 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/licensegw/licensegw/gateway/admin"
 	"github.com/licensegw/licensegw/gateway/cluster"
 	"github.com/licensegw/licensegw/internal/version"
 )
@@ -24,12 +28,14 @@ const (
 	presenceEvery  = time.Second
 )
 
-// presence is this node's key in the presence bucket.
+// presence is this node's key in the presence bucket, and what it has
+// seen of the other nodes' keys.
 type presence struct {
 	node string
 
-	mu sync.Mutex
-	kv jetstream.KeyValue // nil until the bucket exists
+	mu    sync.Mutex
+	kv    jetstream.KeyValue // nil until the bucket exists
+	peers map[string]seenPresence
 }
 
 // nodePresence is a presence key's value.
@@ -37,13 +43,22 @@ type nodePresence struct {
 	Node    string    `json:"node"`
 	Started time.Time `json:"started"`
 	Version string    `json:"version"`
+	// ConfigHash identifies the features and policies the node serves
+	// now (configHash; a reload changes it).
+	ConfigHash string `json:"config_hash,omitempty"`
+}
+
+// seenPresence is a node's presence value and when this node saw it
+// written.
+type seenPresence struct {
+	nodePresence
+	at time.Time
 }
 
 // startPresence creates (or opens) the bucket and keeps this node's key
 // until ctx ends.
 func (n *Node) startPresence(ctx context.Context, nc *nats.Conn) *presence {
-	p := &presence{node: n.cfg.Gateway.Name}
-	val, _ := json.Marshal(nodePresence{Node: p.node, Started: n.started.UTC(), Version: version.Version})
+	p := &presence{node: n.cfg.Gateway.Name, peers: map[string]seenPresence{}}
 	replicas := n.cfg.NATS.Replicas
 	n.member.wg.Go(func() {
 		js, err := jetstream.New(nc)
@@ -65,9 +80,11 @@ func (n *Node) startPresence(ctx context.Context, nc *nats.Conn) *presence {
 		p.mu.Lock()
 		p.kv = kv
 		p.mu.Unlock()
+		n.member.wg.Go(func() { p.watch(ctx, kv, n.log.Named("presence")) })
 		t := time.NewTicker(presenceEvery)
 		defer t.Stop()
 		for {
+			val, _ := json.Marshal(nodePresence{Node: p.node, Started: n.started.UTC(), Version: version.Version, ConfigHash: n.configHashNow()})
 			c, cancel := context.WithTimeout(ctx, presenceEvery)
 			if _, err := kv.Put(c, p.node, val); err != nil && ctx.Err() == nil {
 				n.log.Debug("presence not renewed", "error", err)
@@ -81,6 +98,100 @@ func (n *Node) startPresence(ctx context.Context, nc *nats.Conn) *presence {
 		}
 	})
 	return p
+}
+
+// configHashNow is configHash of the configuration served now.
+func (n *Node) configHashNow() string {
+	n.cfgMu.Lock()
+	defer n.cfgMu.Unlock()
+	return configHash(n.cfg)
+}
+
+// watch keeps p.peers up to date with every node's presence value until
+// ctx ends. Keys expire without a delete marker, so a node counts as
+// present while its value was written within presenceTTL (seen).
+func (p *presence) watch(ctx context.Context, kv jetstream.KeyValue, log hclog.Logger) {
+	for ctx.Err() == nil {
+		w, err := kv.WatchAll(ctx)
+		if err != nil {
+			log.Debug("presence watch", "error", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(presenceEvery):
+			}
+			continue
+		}
+		for e := range w.Updates() {
+			if e == nil {
+				continue // the initial values are all in
+			}
+			p.mu.Lock()
+			if e.Operation() != jetstream.KeyValuePut {
+				delete(p.peers, e.Key())
+			} else {
+				var v nodePresence
+				if json.Unmarshal(e.Value(), &v) == nil {
+					p.peers[e.Key()] = seenPresence{nodePresence: v, at: time.Now()} // this host's clock, not the writer's
+				}
+			}
+			p.mu.Unlock()
+		}
+		_ = w.Stop()
+	}
+}
+
+// seen is every node whose presence value was written within presenceTTL.
+func (p *presence) seen() map[string]nodePresence {
+	out := map[string]nodePresence{}
+	if p == nil {
+		return out
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, v := range p.peers {
+		if time.Since(v.at) < presenceTTL {
+			out[k] = v.nodePresence
+		}
+	}
+	return out
+}
+
+// markNodes adds each node's version and configuration hash, from the
+// presence bucket, to a cluster status, and marks those whose hash
+// differs from the leader's (the leader's current one when its presence
+// value is seen, else the one in its lease). Nodes present in the bucket
+// that this node's NATS server does not list (an external NATS cluster)
+// are added with state "present".
+func (n *Node) markNodes(st *admin.ClusterStatus) {
+	if n.member == nil {
+		return
+	}
+	seen := n.member.presence.seen()
+	if self, ok := seen[st.Node]; ok && self.ConfigHash != "" {
+		st.ConfigHash = self.ConfigHash
+	}
+	if lead, ok := seen[st.Leader]; ok && lead.ConfigHash != "" {
+		st.LeaderConfigHash = lead.ConfigHash
+	}
+	st.ConfigMismatch = st.Leader != "" && st.LeaderConfigHash != "" && st.ConfigHash != st.LeaderConfigHash
+	listed := map[string]bool{}
+	for i := range st.Nodes {
+		listed[st.Nodes[i].Name] = true
+	}
+	for _, name := range slices.Sorted(maps.Keys(seen)) {
+		if !listed[name] {
+			st.Nodes = append(st.Nodes, admin.ClusterNode{Name: name, State: "present"})
+		}
+	}
+	for i := range st.Nodes {
+		nd := &st.Nodes[i]
+		v, ok := seen[nd.Name]
+		if !ok {
+			continue
+		}
+		nd.Version, nd.ConfigHash = v.Version, v.ConfigHash
+		nd.ConfigMismatch = st.LeaderConfigHash != "" && v.ConfigHash != "" && v.ConfigHash != st.LeaderConfigHash
+	}
 }
 
 // bucket is the presence bucket, nil until it exists.

@@ -62,3 +62,30 @@ func TestWriteStepDown(t *testing.T) {
 		t.Errorf("no next leader: %s", b.String())
 	}
 }
+
+func TestWriteStatusNodeConfigs(t *testing.T) {
+	st := &admin.Status{Gateway: "gw-1", Version: "1", Cluster: &admin.ClusterStatus{
+		Name: "lgw", Node: "gw-1", Leader: "gw-1", Leading: true, Term: 7, Quorum: true,
+		ConfigHash: "aaaa", LeaderConfigHash: "aaaa",
+		Nodes: []admin.ClusterNode{
+			{Name: "gw-1", State: "ok", Version: "1.2", ConfigHash: "aaaa"},
+			{Name: "gw-2", State: "ok", LastSeen: 0.5, Version: "1.2", ConfigHash: "aaaa"},
+			{Name: "gw-3", State: "ok", LastSeen: 0.25, Version: "1.1", ConfigHash: "cccc", ConfigMismatch: true},
+			{Name: "gw-4", State: "offline", LastSeen: 30},
+		},
+	}}
+	var b bytes.Buffer
+	writeStatus(&b, st, time.Now())
+	out := b.String()
+	for _, want := range []string{
+		"CONFIGURATION MISMATCH: the features and policies of gw-3 differ from the leader's (aaaa)",
+		"aaaa (leader)", "1.1      cccc MISMATCH (differs from the leader's)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "this node's features and policies") {
+		t.Errorf("the leader reports itself mismatched:\n%s", out)
+	}
+}
