@@ -98,11 +98,7 @@ func Echo(ctx context.Context, o Options) (Report, error) {
 		return Report{}, fmt.Errorf("loadgen: echo listener: %w", err)
 	}
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		serveEcho(ln)
-	}()
+	wg.Go(func() { ServeEcho(ln, echoLines) })
 	defer func() { ln.Close(); wg.Wait() }()
 	o.Addr = ln.Addr().String()
 	return run(ctx, "echo", o, echoCycle)
@@ -387,49 +383,23 @@ func echoCycle(w *worker) error {
 	return nil
 }
 
-// serveEcho echoes lines back until ln is closed: one goroutine per
-// connection, buffered, flushing when no more input is buffered, as a
-// well-written line server would.
-func serveEcho(ln net.Listener) {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	var mu sync.Mutex
-	conns := map[net.Conn]struct{}{}
-	defer func() {
-		mu.Lock()
-		for c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	}()
+// echoLines echoes lines back on nc: buffered, flushing when no more input
+// is buffered, as a well-written line server would.
+func echoLines(nc net.Conn) {
+	br := bufio.NewReaderSize(nc, 8192)
+	bw := bufio.NewWriterSize(nc, 8192)
 	for {
-		nc, err := ln.Accept()
+		line, err := br.ReadSlice('\n')
 		if err != nil {
 			return
 		}
-		mu.Lock()
-		conns[nc] = struct{}{}
-		mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { mu.Lock(); delete(conns, nc); mu.Unlock(); nc.Close() }()
-			br := bufio.NewReaderSize(nc, 8192)
-			bw := bufio.NewWriterSize(nc, 8192)
-			for {
-				line, err := br.ReadSlice('\n')
-				if err != nil {
-					return
-				}
-				if _, err := bw.Write(line); err != nil {
-					return
-				}
-				if br.Buffered() == 0 {
-					if err := bw.Flush(); err != nil {
-						return
-					}
-				}
+		if _, err := bw.Write(line); err != nil {
+			return
+		}
+		if br.Buffered() == 0 {
+			if err := bw.Flush(); err != nil {
+				return
 			}
-		}()
+		}
 	}
 }

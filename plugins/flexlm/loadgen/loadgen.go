@@ -34,7 +34,7 @@ func Echo(ctx context.Context, o clm.Options) (clm.Report, error) {
 		return clm.Report{}, fmt.Errorf("flexlm loadgen: echo listener: %w", err)
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() { serveEcho(ln) })
+	wg.Go(func() { clm.ServeEcho(ln, echoBytes) })
 	defer func() { ln.Close(); wg.Wait() }()
 	o.Addr = ln.Addr().String()
 	return clm.Drive(ctx, "tcp-echo", o, func(n int) (clm.Cycler, error) {
@@ -191,40 +191,16 @@ func (e *echoClient) Cycle(t *clm.Tally) error {
 	return nil
 }
 
-// serveEcho echoes bytes back until ln is closed: one goroutine per
-// connection, one write per read.
-func serveEcho(ln net.Listener) {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	var mu sync.Mutex
-	conns := map[net.Conn]struct{}{}
-	defer func() {
-		mu.Lock()
-		for c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	}()
+// echoBytes echoes bytes back on nc: one write per read.
+func echoBytes(nc net.Conn) {
+	buf := make([]byte, 4096)
 	for {
-		nc, err := ln.Accept()
+		n, err := nc.Read(buf)
 		if err != nil {
 			return
 		}
-		mu.Lock()
-		conns[nc] = struct{}{}
-		mu.Unlock()
-		wg.Go(func() {
-			defer func() { mu.Lock(); delete(conns, nc); mu.Unlock(); nc.Close() }()
-			buf := make([]byte, 4096)
-			for {
-				n, err := nc.Read(buf)
-				if err != nil {
-					return
-				}
-				if _, err := nc.Write(buf[:n]); err != nil {
-					return
-				}
-			}
-		})
+		if _, err := nc.Write(buf[:n]); err != nil {
+			return
+		}
 	}
 }
