@@ -1,22 +1,23 @@
 package sentinel
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 )
 
 // cacheKey identifies a request: who sent it and the id it chose.
 type cacheKey struct {
-	addr string
+	addr netip.AddrPort
 	id   uint64
 }
 
 // cacheEntry is a request being executed (answer nil) or answered.
 type cacheEntry struct {
 	key    cacheKey
-	ip     string    // the sender's IP address: its share of the cache
-	at     time.Time // when the request arrived
-	answer []byte    // nil while in flight
+	ip     netip.Addr // the sender's IP address: its share of the cache
+	at     time.Time  // when the request arrived
+	answer []byte     // nil while in flight
 }
 
 // lookup outcomes.
@@ -43,15 +44,15 @@ type responseCache struct {
 	size    int
 	perIP   int
 	entries map[cacheKey]*cacheEntry
-	byIP    map[string]int // ring entries per sender IP
-	order   []*cacheEntry  // arrival order: a FIFO ring of len size
+	byIP    map[netip.Addr]int // ring entries per sender IP
+	order   []*cacheEntry      // arrival order: a FIFO ring of len size
 	head, n int
 }
 
 func newResponseCache(size, perIP int, ttl time.Duration) *responseCache {
 	return &responseCache{
 		ttl: ttl, size: size, perIP: perIP, entries: make(map[cacheKey]*cacheEntry),
-		byIP: make(map[string]int), order: make([]*cacheEntry, size),
+		byIP: make(map[netip.Addr]int), order: make([]*cacheEntry, size),
 	}
 }
 
@@ -81,7 +82,7 @@ const (
 )
 
 // begin marks key, sent from ip, in flight.
-func (c *responseCache) begin(key cacheKey, ip string, now time.Time) beginState {
+func (c *responseCache) begin(key cacheKey, ip netip.Addr, now time.Time) beginState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.entries[key]; ok {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -11,12 +12,15 @@ import (
 	"github.com/licensegw/licensegw/sdk"
 )
 
+// requestKeyPrefix keeps this protocol's request keys apart from others'.
+const requestKeyPrefix = "sentinel/"
+
 // day is a commuter day.
 const day = 24 * time.Hour
 
 // execute runs one request against the gateway and returns its answer
 // without ID and Type, or nil when the server stays silent.
-func (s *server) execute(ctx context.Context, req *wire.Request, addr net.Addr) *wire.Response {
+func (s *server) execute(ctx context.Context, req *wire.Request, addr netip.AddrPort) *wire.Response {
 	// A string that is not UTF-8 could not even reach the gateway: the
 	// request is refused alone, before anything is asked.
 	if err := req.Check(); err != nil {
@@ -50,7 +54,7 @@ func (s *server) execute(ctx context.Context, req *wire.Request, addr net.Addr) 
 	case wire.Features, wire.Clients, wire.Discover:
 		// Queries list what is licensed and who holds it: only for the
 		// monitoring hosts in status_allow.
-		if err := s.access.CheckStatus(addr); err != nil {
+		if err := s.access.CheckStatus(net.UDPAddrFromAddrPort(addr)); err != nil {
 			return &wire.Response{Status: wire.NotAuthorized}
 		}
 		return s.query(ctx, req)
@@ -69,12 +73,23 @@ func (s *server) query(ctx context.Context, req *wire.Request) *wire.Response {
 	return s.discover(ctx, req.Feature)
 }
 
-func (s *server) checkout(ctx context.Context, req *wire.Request, addr net.Addr) *wire.Response {
+func (s *server) checkout(ctx context.Context, req *wire.Request, addr netip.AddrPort) *wire.Response {
+	// The gateway remembers the grant under the client's address and
+	// request id: a retransmission that outlives this process's answer
+	// cache (a plugin or gateway restart) finds the same token. The key
+	// "sentinel/<addr>/<id>" and the client's address share one string.
+	var kb [96]byte
+	k := append(kb[:0], requestKeyPrefix...)
+	k = addr.AppendTo(k)
+	end := len(k)
+	k = append(k, '/')
+	key := string(strconv.AppendUint(k, req.ID, 16))
 	cr := sdk.CheckoutRequest{
-		Feature: req.Feature,
-		Version: req.Version,
-		Count:   req.Count,
-		Client:  sdk.Client{User: req.User, Host: req.Host, Display: req.Display, Addr: addr.String()},
+		Feature:    req.Feature,
+		Version:    req.Version,
+		Count:      req.Count,
+		Client:     sdk.Client{User: req.User, Host: req.Host, Display: req.Display, Addr: key[len(requestKeyPrefix):end]},
+		RequestKey: key,
 	}
 	if req.Feature == "" {
 		return &wire.Response{Status: wire.BadRequest}
@@ -90,10 +105,6 @@ func (s *server) checkout(ctx context.Context, req *wire.Request, addr net.Addr)
 			cr.Wait = s.opts.queueWait
 		}
 	}
-	// The gateway remembers the grant under the client's address and
-	// request id: a retransmission that outlives this process's answer
-	// cache (a plugin or gateway restart) finds the same token.
-	cr.RequestKey = "sentinel/" + addr.String() + "/" + strconv.FormatUint(req.ID, 16)
 	c, err := s.seats.Checkout(ctx, cr)
 	if err != nil {
 		return s.failure(err)

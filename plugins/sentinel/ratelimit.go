@@ -1,6 +1,7 @@
 package sentinel
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 
@@ -17,15 +18,15 @@ type limiter struct {
 	mu      sync.Mutex
 	rate    rate.Limit // tokens per second
 	burst   int
-	buckets map[string]*rate.Limiter
+	buckets map[netip.Addr]*rate.Limiter
 }
 
 func newLimiter(perSecond, burst float64) *limiter {
-	return &limiter{rate: rate.Limit(perSecond), burst: max(int(burst), 1), buckets: map[string]*rate.Limiter{}}
+	return &limiter{rate: rate.Limit(perSecond), burst: max(int(burst), 1), buckets: map[netip.Addr]*rate.Limiter{}}
 }
 
 // allow takes a token from ip's bucket, reporting whether there was one.
-func (l *limiter) allow(ip string, now time.Time) bool {
+func (l *limiter) allow(ip netip.Addr, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b, ok := l.buckets[ip]

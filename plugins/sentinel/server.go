@@ -1,9 +1,11 @@
 package sentinel
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -20,6 +22,7 @@ const sweepInterval = 5 * time.Second
 // server serves one packet conn.
 type server struct {
 	conn    net.PacketConn
+	fast    addrPortConn // conn, when it reads addresses without allocating
 	seats   sdk.Seats
 	log     hclog.Logger
 	opts    options
@@ -39,11 +42,18 @@ type server struct {
 
 // job is a decoded request waiting for a worker.
 type job struct {
-	req    *wire.Request
+	req    wire.Request
 	size   int // the request datagram's size: the answer may be three times that
-	addr   net.Addr
+	addr   netip.AddrPort
 	key    cacheKey
 	cached bool // key is in flight in the cache
+}
+
+// addrPortConn is a packet conn that reads and writes UDP addresses
+// without allocating them (a *net.UDPConn).
+type addrPortConn interface {
+	ReadFromUDPAddrPort(b []byte) (int, netip.AddrPort, error)
+	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
 }
 
 // serve reads datagrams until ctx is done. Workers execute requests; the
@@ -53,14 +63,16 @@ func (s *server) serve(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for range s.opts.workers {
 		wg.Go(func() {
+			var buf []byte // the worker's answers are encoded here
 			for j := range s.jobs {
-				s.work(ctx, j)
+				buf = s.work(ctx, &j, buf)
 			}
 		})
 	}
 	stop := context.AfterFunc(ctx, func() { s.conn.SetReadDeadline(time.Now()) })
 	defer stop()
 	wg.Go(func() { s.housekeep(ctx) })
+	s.fast, _ = s.conn.(addrPortConn)
 
 	err := s.readLoop(ctx)
 	close(s.jobs)
@@ -75,8 +87,9 @@ func (s *server) serve(ctx context.Context) error {
 func (s *server) readLoop(ctx context.Context) error {
 	// One byte more than the largest datagram tells an oversized one apart.
 	buf := make([]byte, wire.MaxDatagram+1)
+	names := names{}
 	for {
-		n, addr, err := s.conn.ReadFrom(buf)
+		n, addr, err := s.readFrom(buf)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -88,31 +101,76 @@ func (s *server) readLoop(ctx context.Context) error {
 			return err
 		}
 		s.stats.received.Inc()
-		s.datagram(buf[:n], addr)
+		s.datagram(buf[:n], addr, names)
 	}
+}
+
+// readFrom reads a datagram and its sender, whose address is unmapped
+// (an IPv4 client of a dual-stack socket reads as IPv4).
+func (s *server) readFrom(b []byte) (int, netip.AddrPort, error) {
+	if s.fast != nil {
+		n, ap, err := s.fast.ReadFromUDPAddrPort(b)
+		return n, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), err
+	}
+	n, addr, err := s.conn.ReadFrom(b)
+	if err != nil {
+		return n, netip.AddrPort{}, err
+	}
+	return n, addrPortOf(addr), nil
+}
+
+// addrPortOf is addr as an unmapped netip.AddrPort.
+func addrPortOf(addr net.Addr) netip.AddrPort {
+	var ap netip.AddrPort
+	if u, ok := addr.(*net.UDPAddr); ok {
+		ap = u.AddrPort()
+	} else if p, err := netip.ParseAddrPort(addr.String()); err == nil {
+		ap = p
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+// names interns the strings of requests (features, users, hosts), so
+// that a client asking again costs no allocation for them. It is the read
+// loop's own, and bounded.
+type names map[string]string
+
+const maxNames = 4096
+
+func (n names) intern(b []byte) string {
+	if s, ok := n[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(n) >= maxNames {
+		clear(n)
+	}
+	n[s] = s
+	return s
 }
 
 // datagram decides what becomes of one datagram: dropped, answered from
 // the cache, or decoded and queued for a worker.
-func (s *server) datagram(b []byte, addr net.Addr) {
+func (s *server) datagram(b []byte, addr netip.AddrPort, names names) {
 	now := s.now()
-	if !s.limiter.allow(hostOf(addr), now) {
+	if !s.limiter.allow(addr.Addr(), now) {
 		s.stats.rateLimited.Inc()
 		return
 	}
-	req, err := wire.DecodeRequest(b)
+	j := job{size: len(b), addr: addr}
+	err := wire.DecodeRequestInto(b, &j.req, names.intern)
 	if err != nil {
 		s.stats.malformed.Inc()
 		s.log.Trace("dropped malformed datagram", "from", addr, "error", err)
 		return
 	}
-	if !mutates(req.Type) {
+	if !mutates(j.req.Type) {
 		// Queries are idempotent: a retransmit is simply answered again,
 		// and the cache keeps its room for requests that change state.
-		s.enqueue(job{req: req, size: len(b), addr: addr})
+		s.enqueue(j)
 		return
 	}
-	key := cacheKey{addr: addr.String(), id: req.ID}
+	key := cacheKey{addr: addr, id: j.req.ID}
 	switch state, answer := s.cache.lookup(key); state {
 	case cacheInFlight:
 		s.stats.inFlight.Inc()
@@ -126,7 +184,7 @@ func (s *server) datagram(b []byte, addr net.Addr) {
 		}
 		return
 	}
-	switch s.cache.begin(key, hostOf(addr), now) {
+	switch s.cache.begin(key, addr.Addr(), now) {
 	case beginKnown:
 		s.stats.inFlight.Inc()
 		return
@@ -137,7 +195,8 @@ func (s *server) datagram(b []byte, addr net.Addr) {
 		s.stats.overShare.Inc()
 		return
 	}
-	s.enqueue(job{req: req, size: len(b), addr: addr, key: key, cached: true})
+	j.key, j.cached = key, true
+	s.enqueue(j)
 }
 
 // enqueue hands a job to the workers, or drops it when all are busy and
@@ -163,21 +222,22 @@ func mutates(t wire.Type) bool {
 	return true
 }
 
-// work executes one request, remembers its answer and sends it.
-func (s *server) work(ctx context.Context, j job) {
+// work executes one request, remembers its answer and sends it; buf is
+// the worker's encoding buffer, returned for the next request.
+func (s *server) work(ctx context.Context, j *job, buf []byte) []byte {
 	cctx, cancel := context.WithTimeout(ctx, s.opts.callTimeout)
-	resp := s.execute(cctx, j.req, j.addr)
+	resp := s.execute(cctx, &j.req, j.addr)
 	cancel()
 	if resp == nil {
 		if j.cached {
 			s.cache.abort(j.key)
 		}
 		s.stats.silent.Inc()
-		return
+		return buf
 	}
 	resp.ID, resp.Type = j.req.ID, j.req.Type
 	limit := wire.Amplification * j.size
-	answer, err := wire.EncodeResponse(resp, j.req.Cursor, limit)
+	answer, err := wire.AppendResponse(buf, resp, j.req.Cursor, limit)
 	if err != nil {
 		if !errors.Is(err, wire.ErrTooLarge) {
 			s.log.Error("encoding an answer", "type", j.req.Type, "error", err)
@@ -187,16 +247,28 @@ func (s *server) work(ctx context.Context, j job) {
 			status = wire.Internal
 		}
 		// A status-only answer is 13 bytes: it always fits.
-		answer, _ = wire.EncodeResponse(&wire.Response{ID: j.req.ID, Type: j.req.Type, Status: status}, 0, limit)
+		answer, _ = wire.AppendResponse(buf, &wire.Response{ID: j.req.ID, Type: j.req.Type, Status: status}, 0, limit)
+	}
+	if cap(answer) <= 4<<10 {
+		buf = answer // keep an ordinary buffer; let a rare big one go
 	}
 	if j.cached {
+		// The cache keeps the answer: a copy of its own.
+		answer = bytes.Clone(answer)
 		s.cache.finish(j.key, answer)
 	}
 	s.send(answer, j.addr)
+	return buf
 }
 
-func (s *server) send(b []byte, addr net.Addr) {
-	if _, err := s.conn.WriteTo(b, addr); err != nil {
+func (s *server) send(b []byte, addr netip.AddrPort) {
+	var err error
+	if s.fast != nil {
+		_, err = s.fast.WriteToUDPAddrPort(b, addr)
+	} else {
+		_, err = s.conn.WriteTo(b, net.UDPAddrFromAddrPort(addr))
+	}
+	if err != nil {
 		s.log.Debug("sending an answer", "to", addr, "error", err)
 		return
 	}
@@ -223,16 +295,4 @@ func (s *server) housekeep(ctx context.Context) {
 			last = st
 		}
 	}
-}
-
-// hostOf is the IP of addr, the unit of rate limiting.
-func hostOf(addr net.Addr) string {
-	if u, ok := addr.(*net.UDPAddr); ok {
-		return u.IP.String()
-	}
-	host, _, err := net.SplitHostPort(addr.String())
-	if err != nil {
-		return addr.String()
-	}
-	return host
 }

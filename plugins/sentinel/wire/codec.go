@@ -124,12 +124,25 @@ func (r *reader) time() time.Time {
 }
 
 func (r *reader) str() string {
+	return string(r.raw())
+}
+
+// name is str through intern, when there is one: the strings a client
+// repeats (feature, user, host) then cost no allocation.
+func (r *reader) name(intern func([]byte) string) string {
+	if intern == nil {
+		return r.str()
+	}
+	return intern(r.raw())
+}
+
+func (r *reader) raw() []byte {
 	n := int(r.u8())
 	if n > MaxString {
 		r.fail("string of %d bytes (max %d)", n, MaxString)
-		return ""
+		return nil
 	}
-	return string(r.take(n))
+	return r.take(n)
 }
 
 func (r *reader) flags() [8]bool {
@@ -142,28 +155,36 @@ func (r *reader) flags() [8]bool {
 }
 
 // header writes the common header.
-func header(t Type, id uint64) *writer {
-	w := &writer{b: make([]byte, 0, 128)}
+func header(t Type, id uint64) writer {
+	return headerTo(nil, t, id)
+}
+
+// headerTo writes the common header at the start of buf's array.
+func headerTo(buf []byte, t Type, id uint64) writer {
+	if cap(buf) == 0 {
+		buf = make([]byte, 0, 128)
+	}
+	w := writer{b: buf[:0]}
 	w.b = append(w.b, Magic0, Magic1, Version, uint8(t))
 	w.b = binary.BigEndian.AppendUint64(w.b, id)
 	return w
 }
 
 // readHeader checks the common header and returns the type and id.
-func readHeader(b []byte) (*reader, Type, uint64, error) {
+func readHeader(b []byte) (reader, Type, uint64, error) {
 	if len(b) < HeaderSize {
-		return nil, 0, 0, fmt.Errorf("%w: %d bytes is shorter than a header", ErrMalformed, len(b))
+		return reader{}, 0, 0, fmt.Errorf("%w: %d bytes is shorter than a header", ErrMalformed, len(b))
 	}
 	if len(b) > MaxDatagram {
-		return nil, 0, 0, fmt.Errorf("%w: %d bytes is longer than %d", ErrMalformed, len(b), MaxDatagram)
+		return reader{}, 0, 0, fmt.Errorf("%w: %d bytes is longer than %d", ErrMalformed, len(b), MaxDatagram)
 	}
 	if b[0] != Magic0 || b[1] != Magic1 {
-		return nil, 0, 0, fmt.Errorf("%w: bad magic %#x %#x", ErrMalformed, b[0], b[1])
+		return reader{}, 0, 0, fmt.Errorf("%w: bad magic %#x %#x", ErrMalformed, b[0], b[1])
 	}
 	if b[2] != Version {
-		return nil, 0, 0, fmt.Errorf("%w: version %d, want %d", ErrMalformed, b[2], Version)
+		return reader{}, 0, 0, fmt.Errorf("%w: version %d, want %d", ErrMalformed, b[2], Version)
 	}
-	return &reader{b: b, off: HeaderSize}, Type(b[3]), binary.BigEndian.Uint64(b[4:12]), nil
+	return reader{b: b, off: HeaderSize}, Type(b[3]), binary.BigEndian.Uint64(b[4:12]), nil
 }
 
 // PeekID returns a datagram's type and request id after checking only its

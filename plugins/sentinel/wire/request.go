@@ -49,21 +49,34 @@ func EncodeRequest(r *Request, size int) ([]byte, error) {
 // DecodeRequest decodes a request datagram. Everything after the fields
 // must be zero padding, and the datagram at least MinRequest bytes long.
 func DecodeRequest(b []byte) (*Request, error) {
-	rd, t, id, err := readHeader(b)
-	if err != nil {
+	r := &Request{}
+	if err := DecodeRequestInto(b, r, nil); err != nil {
 		return nil, err
 	}
+	return r, nil
+}
+
+// DecodeRequestInto is DecodeRequest into r. intern, when not nil, turns
+// the names of a checkout (feature, version, user, host, display) into
+// strings; a server passes one that hands out the strings it has seen
+// before, so that a client asking again costs no allocation.
+func DecodeRequestInto(b []byte, r *Request, intern func([]byte) string) error {
+	*r = Request{}
+	rd, t, id, err := readHeader(b)
+	if err != nil {
+		return err
+	}
 	if !t.Known() {
-		return nil, fmt.Errorf("%w: unknown request type %#02x", ErrMalformed, uint8(t))
+		return fmt.Errorf("%w: unknown request type %#02x", ErrMalformed, uint8(t))
 	}
 	if len(b) < MinRequest {
-		return nil, fmt.Errorf("%w: request of %d bytes is shorter than %d", ErrMalformed, len(b), MinRequest)
+		return fmt.Errorf("%w: request of %d bytes is shorter than %d", ErrMalformed, len(b), MinRequest)
 	}
-	r := &Request{ID: id, Type: t}
+	r.ID, r.Type = id, t
 	switch t {
 	case Checkout, Commute:
-		r.Feature = rd.str()
-		r.Version = rd.str()
+		r.Feature = rd.name(intern)
+		r.Version = rd.name(intern)
 		r.Count = max(rd.u16(), 1) // 0 means 1, as EncodeRequest sends it
 		if t == Checkout {
 			r.Queue = rd.flags()[0]
@@ -71,9 +84,9 @@ func DecodeRequest(b []byte) (*Request, error) {
 		} else {
 			r.Days = rd.u16()
 		}
-		r.User = rd.str()
-		r.Host = rd.str()
-		r.Display = rd.str()
+		r.User = rd.name(intern)
+		r.Host = rd.name(intern)
+		r.Display = rd.name(intern)
 	case Refresh, Release, Return, Poll, Cancel:
 		r.Handle = rd.str()
 	case Features:
@@ -87,12 +100,12 @@ func DecodeRequest(b []byte) (*Request, error) {
 		r.Feature = rd.str()
 	}
 	if rd.err != nil {
-		return nil, fmt.Errorf("decode %v request: %w", t, rd.err)
+		return fmt.Errorf("decode %v request: %w", t, rd.err)
 	}
 	for i := rd.off; i < len(b); i++ {
 		if b[i] != 0 {
-			return nil, fmt.Errorf("%w: non-zero padding at byte %d", ErrMalformed, i)
+			return fmt.Errorf("%w: non-zero padding at byte %d", ErrMalformed, i)
 		}
 	}
-	return r, nil
+	return nil
 }

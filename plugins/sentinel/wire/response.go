@@ -8,16 +8,22 @@ import "fmt"
 // where the next page starts. An answer that does not fit even so is
 // ErrTooLarge: the server then answers TooLarge, which always fits.
 func EncodeResponse(r *Response, cursor, limit int) ([]byte, error) {
+	return AppendResponse(nil, r, cursor, limit)
+}
+
+// AppendResponse is EncodeResponse into buf's array (from its start),
+// which it grows when needed: a server encodes into a buffer it reuses.
+func AppendResponse(buf []byte, r *Response, cursor, limit int) ([]byte, error) {
 	limit = min(limit, MaxDatagram)
 	t := r.Type &^ Answer
 	if !t.Known() {
 		return nil, fmt.Errorf("encode answer: unknown type %v", r.Type)
 	}
-	w := header(t|Answer, r.ID)
+	w := headerTo(buf, t|Answer, r.ID)
 	w.u8(uint8(r.Status))
 	switch {
 	case r.Status == OK && (t == Checkout || t == Commute || t == Poll):
-		writeGrant(w, &r.Grant)
+		writeGrant(&w, &r.Grant)
 	case r.Status == OK && t == Refresh:
 		w.secs(r.Grant.Lifetime)
 		w.time(r.Grant.Expires)
@@ -35,7 +41,7 @@ func EncodeResponse(r *Response, cursor, limit int) ([]byte, error) {
 		w.str(r.Server.Storage)
 		w.u16(r.Server.Features)
 	case r.Status == OK && (t == Features || t == Clients):
-		return encodeList(w, r, cursor, limit)
+		return encodeList(&w, r, cursor, limit)
 	}
 	if w.err != nil {
 		return nil, fmt.Errorf("encode %v: %w", t|Answer, w.err)
@@ -167,7 +173,7 @@ func DecodeResponse(b []byte) (*Response, error) {
 	}
 	switch {
 	case r.Status == OK && (t == Checkout || t == Commute || t == Poll):
-		r.Grant = readGrant(rd)
+		r.Grant = readGrant(&rd)
 	case r.Status == OK && t == Refresh:
 		r.Grant.Lifetime = rd.secs()
 		r.Grant.Expires = rd.time()
@@ -187,9 +193,9 @@ func DecodeResponse(b []byte) (*Response, error) {
 		n := int(rd.u8())
 		for i := 0; i < n && rd.err == nil; i++ {
 			if t == Clients {
-				r.Clients = append(r.Clients, readClient(rd))
+				r.Clients = append(r.Clients, readClient(&rd))
 			} else {
-				r.Features = append(r.Features, readFeature(rd))
+				r.Features = append(r.Features, readFeature(&rd))
 			}
 		}
 	}
