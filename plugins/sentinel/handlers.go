@@ -19,8 +19,9 @@ const requestKeyPrefix = "sentinel/"
 const day = 24 * time.Hour
 
 // execute runs one request against the gateway and returns its answer
-// without ID and Type, or nil when the server stays silent.
-func (s *server) execute(ctx context.Context, req *wire.Request, addr netip.AddrPort) *wire.Response {
+// without ID and Type, or nil when the server stays silent. The frequent
+// answers are written to out (the worker's own), the others allocated.
+func (s *server) execute(ctx context.Context, req *wire.Request, addr netip.AddrPort, out *wire.Response) *wire.Response {
 	// A string that is not UTF-8 could not even reach the gateway: the
 	// request is refused alone, before anything is asked.
 	if err := req.Check(); err != nil {
@@ -28,18 +29,20 @@ func (s *server) execute(ctx context.Context, req *wire.Request, addr netip.Addr
 	}
 	switch req.Type {
 	case wire.Checkout, wire.Commute:
-		return s.checkout(ctx, req, addr)
+		return s.checkout(ctx, req, addr, out)
 	case wire.Refresh:
 		st, err := s.seats.Heartbeat(ctx, req.Handle)
 		if err != nil {
 			return s.failure(err)
 		}
-		return &wire.Response{Status: wire.OK, Grant: wire.Grant{Lifetime: st.TTL, Expires: st.Expires}}
+		*out = wire.Response{Status: wire.OK, Grant: wire.Grant{Lifetime: st.TTL, Expires: st.Expires}}
+		return out
 	case wire.Release, wire.Return:
 		if err := s.seats.Checkin(ctx, req.Handle); err != nil {
 			return s.failure(err)
 		}
-		return &wire.Response{Status: wire.OK}
+		*out = wire.Response{Status: wire.OK}
+		return out
 	case wire.Poll:
 		return s.poll(req.Handle)
 	case wire.Cancel:
@@ -73,7 +76,7 @@ func (s *server) query(ctx context.Context, req *wire.Request) *wire.Response {
 	return s.discover(ctx, req.Feature)
 }
 
-func (s *server) checkout(ctx context.Context, req *wire.Request, addr netip.AddrPort) *wire.Response {
+func (s *server) checkout(ctx context.Context, req *wire.Request, addr netip.AddrPort, out *wire.Response) *wire.Response {
 	// The gateway remembers the grant under the client's address and
 	// request id: a retransmission that outlives this process's answer
 	// cache (a plugin or gateway restart) finds the same token. The key
@@ -111,7 +114,8 @@ func (s *server) checkout(ctx context.Context, req *wire.Request, addr netip.Add
 	}
 	switch c.Outcome {
 	case sdk.Granted:
-		return &wire.Response{Status: wire.OK, Grant: grantOf(c.Grant)}
+		*out = wire.Response{Status: wire.OK, Grant: grantOf(c.Grant)}
+		return out
 	case sdk.Queued:
 		s.tickets.add(c)
 		return &wire.Response{Status: wire.Queued, Ticket: c.Ticket, Position: c.Position}

@@ -64,8 +64,11 @@ func (s *server) serve(ctx context.Context) error {
 	for range s.opts.workers {
 		wg.Go(func() {
 			var buf []byte // the worker's answers are encoded here
+			cctx := newCallContext(ctx)
+			defer cctx.release()
+			var resp wire.Response // the worker's frequent answers
 			for j := range s.jobs {
-				buf = s.work(ctx, &j, buf)
+				buf = s.work(cctx, &j, &resp, buf)
 			}
 		})
 	}
@@ -224,10 +227,10 @@ func mutates(t wire.Type) bool {
 
 // work executes one request, remembers its answer and sends it; buf is
 // the worker's encoding buffer, returned for the next request.
-func (s *server) work(ctx context.Context, j *job, buf []byte) []byte {
-	cctx, cancel := context.WithTimeout(ctx, s.opts.callTimeout)
-	resp := s.execute(cctx, &j.req, j.addr)
-	cancel()
+func (s *server) work(ctx *callContext, j *job, out *wire.Response, buf []byte) []byte {
+	ctx.begin(s.opts.callTimeout)
+	resp := s.execute(ctx, &j.req, j.addr, out)
+	ctx.end()
 	if resp == nil {
 		if j.cached {
 			s.cache.abort(j.key)
