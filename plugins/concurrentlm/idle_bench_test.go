@@ -30,8 +30,10 @@ func BenchmarkIdleConnections(b *testing.B) {
 		h := start(b, sdktest.NewSeats(), map[string]any{"rate": 0, "max_connections": n + 10, "max_connections_per_ip": n + 10})
 		plugin, release := idleCost(b, n, h.tcp, true)
 		defer release()
-		b.ReportMetric(float64(plugin-base)/n, "plugin-B/conn")
-		b.ReportMetric(float64(base)/n, "baseline-B/conn")
+		b.ReportMetric(float64(plugin.total()-base.total())/n, "plugin-B/conn")
+		b.ReportMetric(float64(plugin.heap-base.heap)/n, "plugin-heap-B/conn")
+		b.ReportMetric(float64(plugin.stack-base.stack)/n, "plugin-stack-B/conn")
+		b.ReportMetric(float64(base.total())/n, "baseline-B/conn")
 	}
 }
 
@@ -75,7 +77,7 @@ func bareListener(b *testing.B) (string, func()) {
 // idleCost connects n clients to addr, each asks one PING when ping is
 // set, and returns how much heap and stack memory grew, and what closes
 // the clients.
-func idleCost(b *testing.B, n int, addr string, ping bool) (int64, func()) {
+func idleCost(b *testing.B, n int, addr string, ping bool) (mem, func()) {
 	before := memInUse()
 	conns := make([]net.Conn, 0, n)
 	release := func() {
@@ -106,14 +108,20 @@ func idleCost(b *testing.B, n int, addr string, ping bool) (int64, func()) {
 			}
 		}
 	}
-	return memInUse() - before, release
+	after := memInUse()
+	return mem{heap: after.heap - before.heap, stack: after.stack - before.stack}, release
 }
 
+// mem is memory in use: heap and goroutine stacks.
+type mem struct{ heap, stack int64 }
+
+func (m mem) total() int64 { return m.heap + m.stack }
+
 // memInUse is the heap and goroutine stacks in use, after a collection.
-func memInUse() int64 {
+func memInUse() mem {
 	runtime.GC()
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return int64(m.HeapInuse + m.StackInuse)
+	return mem{heap: int64(m.HeapInuse), stack: int64(m.StackInuse)}
 }
