@@ -25,8 +25,15 @@ const resumeGrace = 3 * time.Second
 const maxInflight = 4096
 
 // sessionServer is the gateway's side of the Seats service: it serves each
-// Session stream by handling every request in its own goroutine against
-// seats, and batching the answers through one writer goroutine.
+// Session stream by answering heartbeats, checkouts and checkins of a
+// Seats that allows it without a goroutine per request (the rest each in a
+// goroutine of its own), and batching the answers into frames.
+//
+// Whoever finds nobody writing writes the pending answers: the session's
+// reader writes the answers it made itself (heartbeats) right after the
+// frame that asked, with no hand-off; answers completed elsewhere (the
+// journal's publisher, a request's goroutine) wake the writer goroutine,
+// because those callers must not block on the connection.
 type sessionServer struct {
 	pb.UnimplementedSeatsServer
 	seats Seats
@@ -75,6 +82,8 @@ type session struct {
 	updates   []*pb.TicketUpdate
 	inflight  map[uint64]context.CancelFunc
 	ended     bool
+	writing   bool  // the reader or the writer goroutine is sending frames
+	sendErr   error // the stream failed to send: nothing more is sent
 }
 
 // Session serves one gRPC Session stream.
@@ -147,6 +156,14 @@ func (s *sessionServer) serve(stream serverStream) error {
 				ss.handle(rctx, req)
 			})
 		}
+		// What this frame asked that is answered already (heartbeats,
+		// a refused checkout) leaves now, from here, unless the writer
+		// is sending: waking it would cost a hand-off per answer.
+		ss.mu.Lock()
+		if len(ss.responses) > 0 || len(ss.updates) > 0 {
+			ss.flushLocked()
+		}
+		ss.mu.Unlock()
 	}
 	cancel()
 	handlers.Wait()
@@ -214,7 +231,8 @@ func (ss *session) startAsync(a AsyncSeats, req *pb.Request, release func()) boo
 	return false
 }
 
-// heartbeatNow answers heartbeat id on the reader.
+// heartbeatNow answers heartbeat id on the reader, which sends the answer
+// after the frame.
 func (ss *session) heartbeatNow(h InlineHeartbeater, id uint64, lease string) {
 	var resp *pb.Response
 	if err := checkRequired(IdentLease, lease); err != nil {
@@ -225,13 +243,12 @@ func (ss *session) heartbeatNow(h InlineHeartbeater, id uint64, lease string) {
 		resp = leaseStateResponse(st)
 	}
 	resp.Id = id
+	// No wake-up: the reader sends it once the frame is read.
 	ss.mu.Lock()
-	ended := ss.ended
-	if !ended {
+	if !ss.ended {
 		ss.responses = append(ss.responses, resp)
 	}
 	ss.mu.Unlock()
-	ss.signal()
 }
 
 // leaseStateAnswer holds a heartbeat's response and its parts in one
@@ -486,21 +503,36 @@ func (ss *session) writeLoop(ctx context.Context) error {
 		// carries them all (batching is what makes the stream cheaper
 		// than a call per request).
 		runtime.Gosched()
-		for {
-			ss.mu.Lock()
-			nr := min(len(ss.responses), maxBatch)
-			nu := min(len(ss.updates), maxBatch)
-			f := &pb.GatewayFrame{Responses: ss.responses[:nr:nr], Updates: ss.updates[:nu:nu]}
-			ss.responses, ss.updates = ss.responses[nr:], ss.updates[nu:]
-			ss.mu.Unlock()
-			if nr == 0 && nu == 0 {
-				break
-			}
-			if err := ss.stream.Send(f); err != nil {
-				return err
-			}
+		ss.mu.Lock()
+		ss.flushLocked()
+		err := ss.sendErr
+		ss.mu.Unlock()
+		if err != nil {
+			return err
 		}
 	}
+}
+
+// flushLocked sends the queued answers and updates, frame after frame
+// until none is left, unless someone is already doing so (they take these
+// too: they look again under the lock before they stop). ss.mu is held on
+// entry and on return, and released while a frame is sent.
+func (ss *session) flushLocked() {
+	if ss.writing || ss.sendErr != nil || ss.ended {
+		return
+	}
+	ss.writing = true
+	for ss.sendErr == nil && !ss.ended && (len(ss.responses) > 0 || len(ss.updates) > 0) {
+		nr := min(len(ss.responses), maxBatch)
+		nu := min(len(ss.updates), maxBatch)
+		f := &pb.GatewayFrame{Responses: ss.responses[:nr:nr], Updates: ss.updates[:nu:nu]}
+		ss.responses, ss.updates = ss.responses[nr:], ss.updates[nu:]
+		ss.mu.Unlock()
+		err := ss.stream.Send(f)
+		ss.mu.Lock()
+		ss.sendErr = err
+	}
+	ss.writing = false
 }
 
 // call runs req against the accounting. For a queued checkout it also
