@@ -194,19 +194,6 @@ func (s *frameClientStream) Recv() (*pb.GatewayFrame, error) {
 	return f, s.readMerge(f)
 }
 
-// frameServerStream is the gateway's side of a session on the data plane.
-type frameServerStream struct {
-	*frameConn
-	ctx context.Context
-}
-
-func (s frameServerStream) Send(f *pb.GatewayFrame) error { return s.write(f) }
-func (s frameServerStream) Recv() (*pb.PluginFrame, error) {
-	f := &pb.PluginFrame{}
-	return f, s.read(f)
-}
-func (s frameServerStream) Context() context.Context { return s.ctx }
-
 // dialFrames opens a session on the data plane at socket, presenting cookie.
 func dialFrames(ctx context.Context, socket string, cookie []byte) (*frameConn, error) {
 	var d net.Dialer

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/hashicorp/go-hclog"
+	pb "github.com/licensegw/licensegw/sdk/proto"
 )
 
 // framesServer serves a plugin's sessions on the data plane: a unix
@@ -87,8 +88,34 @@ func (fs *framesServer) session(nc net.Conn) {
 	// ends: closing the connection unblocks it.
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	defer stop()
-	_ = fs.seats.serve(frameServerStream{frameConn: newFrameConn(nc), ctx: ctx})
+	_ = fs.seats.serve(&frameServerStream{frameConn: newFrameConn(nc), ctx: ctx})
 }
+
+// frameServerStream is the gateway's side of a session on the data plane.
+// Its frames are decoded into reused requests (frameDecoder).
+type frameServerStream struct {
+	*frameConn
+	ctx context.Context
+	dec frameDecoder
+}
+
+func (s *frameServerStream) Send(f *pb.GatewayFrame) error { return s.write(f) }
+
+// Recv reads the next frame. Its requests may be the decoder's own,
+// overwritten by the next Recv (reusesRequests).
+func (s *frameServerStream) Recv() (*pb.PluginFrame, error) {
+	b, err := s.readRaw()
+	if err != nil {
+		return nil, err
+	}
+	f, _, err := s.dec.decode(b)
+	return f, err
+}
+
+func (s *frameServerStream) Context() context.Context { return s.ctx }
+
+// reusesRequests marks a stream whose Recv reuses the requests it returns.
+func (s *frameServerStream) reusesRequests() {}
 
 // close ends every session and removes the socket.
 func (fs *framesServer) close() {

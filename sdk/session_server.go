@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	pb "github.com/licensegw/licensegw/sdk/proto"
+	"google.golang.org/protobuf/proto"
 )
 
 // cancelGrace bounds how long the gateway side spends cancelling the queue
@@ -110,6 +111,8 @@ func (s *sessionServer) serve(stream serverStream) error {
 	// Checkouts and checkins of an AsyncSeats are started here too, and
 	// answered by the Seats when their events are safe.
 	async, _ := s.seats.(AsyncSeats)
+	// The data plane's stream reuses the requests of a frame for the next.
+	_, reused := stream.(interface{ reusesRequests() })
 	var handlers sync.WaitGroup
 	// A full semaphore stops reading: gRPC flow control then pushes back
 	// on the plugin instead of the gateway growing goroutines without end.
@@ -146,6 +149,10 @@ func (s *sessionServer) serve(stream serverStream) error {
 					continue
 				}
 				handlers.Done()
+			}
+			if reused {
+				// Read on before it is done: it needs a copy of its own.
+				req = proto.CloneOf(req)
 			}
 			rctx, rcancel := requestContext(ctx, req)
 			ss.mu.Lock()
