@@ -18,5 +18,5 @@ const (
 var bins e2etest.Binaries
 
 func TestMain(m *testing.M) {
-	os.Exit(e2etest.Main(m, &bins, "./cmd/licensegw", "./cmd/licensegw-concurrentlm", "./cmd/licensegw-flexlm", "github.com/nats-io/nats-server/v2"))
+	os.Exit(e2etest.Main(m, &bins, "./cmd/licensegw", "./cmd/licensegw-concurrentlm", "./cmd/licensegw-flexlm", "./cmd/licensegw-sentinel", "github.com/nats-io/nats-server/v2"))
 }
