@@ -98,10 +98,12 @@ type NATS struct {
 	// for a single server (or when not Embedded).
 	Cluster *NATSCluster
 	// Retention: events older than MaxAge, or the oldest while the stream
-	// holds more than MaxBytes, are deleted once snapshots include them.
-	// 0 keeps everything.
+	// holds more than MaxBytes or MaxMsgs messages, are deleted once
+	// snapshots include them (in a cluster: the snapshot store's). 0
+	// keeps everything. The lifecycle stream gets the same limits.
 	MaxAge   time.Duration
 	MaxBytes int64
+	MaxMsgs  int
 
 	// The embedded server's listener (natsauth.go): the seed file of the
 	// read-only audit identity made at first start ("" for none), the

@@ -161,7 +161,7 @@ var natsSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "embedded"}, {Name: "listen"}, {Name: "url"}, {Name: "credentials"},
 		{Name: "prefix"}, {Name: "stream"}, {Name: "replicas"},
-		{Name: "max_age"}, {Name: "max_bytes"}, {Name: "audit_credentials"},
+		{Name: "max_age"}, {Name: "max_bytes"}, {Name: "max_msgs"}, {Name: "audit_credentials"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "identity", LabelNames: []string{"name"}}, {Type: "tls"}, {Type: "cluster"}},
 }
@@ -228,6 +228,9 @@ func (d *decoder) nats(b *hcl.Block, dataDir string) NATS {
 		d.errorf(a["max_age"].Expr.Range(), "Invalid max_age", "Events are kept at least a minute (snapshots are taken every minute), not %s.", n.MaxAge)
 	}
 	d.size(a, "max_bytes", &n.MaxBytes)
+	if d.integer(a, "max_msgs", &n.MaxMsgs) && n.MaxMsgs < 0 {
+		d.errorf(a["max_msgs"].Expr.Range(), "Invalid max_msgs", "A message count is 0 (no limit) or more, not %d.", n.MaxMsgs)
+	}
 	d.natsAuth(content, &n, dataDir)
 	return n
 }

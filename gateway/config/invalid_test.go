@@ -74,6 +74,7 @@ func TestInvalid(t *testing.T) {
 			{"Invalid replicas", 3, 14},
 			{"Invalid subject prefix", 4, 14},
 			{"Invalid stream name", 5, 14},
+			{"Invalid max_msgs", 6, 14},
 		}},
 		{"nats_auth.hcl", []want{
 			{"Reserved identity name", 2, 12},

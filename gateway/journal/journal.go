@@ -57,6 +57,10 @@ type Config struct {
 	Prefix   string       // subject prefix; default events.DefaultPrefix
 	Stream   string       // stream name; default events.DefaultStream
 	Replicas int          // stream replicas; default 1
+	// LifecycleLimits are the lifecycle stream's JetStream limits (it is
+	// not the journal: JetStream deletes by them itself); MaxAge 0 keeps
+	// DefaultLifecycleAge.
+	LifecycleLimits Retention
 	Log      hclog.Logger // default: discard
 	// ScanBatch is how many messages one request of Scan asks for;
 	// default 8192. Tests make it small to cross batches cheaply.

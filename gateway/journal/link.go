@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -117,10 +118,17 @@ func lifecycleConfig(cfg Config) jetstream.StreamConfig {
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardOld,
 		Replicas:    cfg.Replicas,
-		MaxAge:      30 * 24 * time.Hour, // not the journal: JetStream may trim it
-		Duplicates:  DuplicateWindow,
+		// Not the journal: JetStream trims it by itself.
+		MaxAge:     cmp.Or(cfg.LifecycleLimits.MaxAge, DefaultLifecycleAge),
+		MaxBytes:   cmp.Or(cfg.LifecycleLimits.MaxBytes, -1),
+		MaxMsgs:    cmp.Or(cfg.LifecycleLimits.MaxMsgs, -1),
+		Duplicates: DuplicateWindow,
 	}
 }
+
+// DefaultLifecycleAge is how long the lifecycle stream keeps a message
+// unless Config.LifecycleLimits says otherwise.
+const DefaultLifecycleAge = 30 * 24 * time.Hour
 
 // redialTimeout bounds one attempt to reopen a closed connection.
 const redialTimeout = 5 * time.Second

@@ -15,10 +15,11 @@ import (
 type Retention struct {
 	MaxAge   time.Duration // delete events older than this
 	MaxBytes int64         // delete the oldest events while the stream is larger
+	MaxMsgs  int64         // delete the oldest events while the stream holds more
 }
 
 // Enabled reports whether r deletes anything.
-func (r Retention) Enabled() bool { return r.MaxAge > 0 || r.MaxBytes > 0 }
+func (r Retention) Enabled() bool { return r.MaxAge > 0 || r.MaxBytes > 0 || r.MaxMsgs > 0 }
 
 // Bounds are the stream's first and last sequence (first > last when it is
 // empty).
@@ -55,6 +56,9 @@ func (j *Journal) Trim(ctx context.Context, r Retention, keepAfter uint64) (uint
 		if s.LastSeq+1-keep > below {
 			below = s.LastSeq + 1 - keep
 		}
+	}
+	if r.MaxMsgs > 0 && s.Msgs > uint64(r.MaxMsgs) {
+		below = max(below, s.LastSeq+1-uint64(r.MaxMsgs))
 	}
 	if r.MaxAge > 0 {
 		cutoff := time.Now().Add(-r.MaxAge)

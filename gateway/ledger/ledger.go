@@ -110,6 +110,10 @@ type Ledger struct {
 
 	snapMu  sync.Mutex // orders snapshot writes and snapSeq
 	snapSeq uint64     // the sequence the current snapshot.json includes
+	// storedSeq is the sequence the store's newest snapshot includes
+	// (Options.Snapshots; 0 when unknown): retention keeps every event
+	// after the store's older one.
+	storedSeq uint64
 
 	wake     chan struct{}
 	snapKick chan struct{}

@@ -111,6 +111,18 @@ func (l *Ledger) Snapshot(ctx context.Context) error {
 	}
 	keep := l.snapSeq // what the snapshot now in snapshot.prev.json includes
 	l.snapSeq = seq
+	if l.opts.Snapshots != nil {
+		// In a cluster the node that takes over starts from the
+		// store's snapshots, not from this node's files: keep every
+		// event the store's older snapshot (the newest before this
+		// one) lacks, and trim nothing unless this one was stored.
+		if stored != nil {
+			keep = 0
+		} else {
+			keep = min(keep, l.storedSeq)
+			l.storedSeq = seq
+		}
+	}
 	l.log.Debug("snapshot written", "seq", seq, "bytes", len(b))
 	if n, err := l.opts.Journal.Trim(ctx, l.opts.Retention, keep); err != nil {
 		l.log.Warn("trimming the event stream failed", "error", err)
@@ -205,11 +217,11 @@ func (l *Ledger) latestSnapshot(ctx context.Context) (snapshot, error) {
 	}
 	// The store's newest snapshot, if newer than this node's own: the
 	// previous leader's.
-	blobs, err := l.opts.Snapshots.Load(ctx)
+	blobs, err := l.loadStored(ctx, local)
 	if err != nil {
-		// Not fatal: the stream holds every event (a cluster keeps
-		// them all), so the local snapshot and a longer replay do.
-		l.log.Warn("snapshot store unreadable; starting from this node's own snapshot", "error", err)
+		return local, err
+	}
+	if blobs == nil {
 		return local, nil
 	}
 	best, bestEng := local, (*seats.Engine)(nil)
@@ -219,6 +231,7 @@ func (l *Ledger) latestSnapshot(ctx context.Context) (snapshot, error) {
 			l.log.Error("stored snapshot unusable; skipped", "error", err)
 			continue
 		}
+		l.storedSeq = max(l.storedSeq, snap.Seq)
 		if newerSnapshot(snap, best) {
 			best, bestEng = snap, eng
 		}
@@ -228,6 +241,39 @@ func (l *Ledger) latestSnapshot(ctx context.Context) (snapshot, error) {
 		l.log.Info("starting from the snapshot store's snapshot", "seq", best.Seq, "taken", best.Taken, "local_seq", local.Seq)
 	}
 	return best, nil
+}
+
+// storeWait bounds how long a start waits for an unreadable snapshot store
+// when the stream no longer holds every event after this node's own
+// snapshot (retention trimmed them).
+const storeWait = 30 * time.Second
+
+// loadStored loads the store's snapshots. An unreadable store is not fatal
+// while the stream still holds every event after local: the local
+// snapshot and a longer replay do (it returns nil, nil). When retention
+// has trimmed some of them, it retries for up to storeWait: starting
+// without them would lose the leases they granted.
+func (l *Ledger) loadStored(ctx context.Context, local snapshot) ([][]byte, error) {
+	wctx, cancel := context.WithTimeout(ctx, storeWait)
+	defer cancel()
+	for {
+		blobs, err := l.opts.Snapshots.Load(wctx)
+		if err == nil {
+			return blobs, nil
+		}
+		first, _, berr := l.opts.Journal.Bounds(wctx)
+		if berr == nil && first <= local.Seq+1 {
+			l.log.Warn("snapshot store unreadable; starting from this node's own snapshot", "error", err)
+			return nil, nil
+		}
+		l.log.Warn("snapshot store unreadable, and retention deleted events after this node's own snapshot; retrying",
+			"error", err, "snapshot_seq", local.Seq, "stream_first_seq", first)
+		select {
+		case <-wctx.Done():
+			return nil, fmt.Errorf("ledger: the snapshot store is unreadable and the stream no longer holds every event after this node's own snapshot (seq %d): %w", local.Seq, err)
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // newerSnapshot reports whether a includes more of the journal than b.

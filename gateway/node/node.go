@@ -162,7 +162,7 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 		return nil, err
 	}
 	var term uint64 // the election's, in a cluster
-	retention := ledger.Retention{MaxAge: cfg.NATS.MaxAge, MaxBytes: cfg.NATS.MaxBytes}
+	retention := ledger.Retention{MaxAge: cfg.NATS.MaxAge, MaxBytes: cfg.NATS.MaxBytes, MaxMsgs: int64(cfg.NATS.MaxMsgs)}
 	if cfg.NATS.Cluster != nil {
 		// Every node serves: its plugins run from the start and forward
 		// to whichever node leads.
@@ -171,13 +171,6 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 		}
 		if term, err = n.campaign(ctx, dial); err != nil {
 			return nil, fmt.Errorf("cluster: %w", err)
-		}
-		if retention != (ledger.Retention{}) {
-			// A node taking over may start from its own, older
-			// snapshot (when the snapshot store is unreadable), so
-			// the stream keeps everything.
-			log.Warn("nats max_age and max_bytes are not applied in a cluster: the stream keeps every event")
-			retention = ledger.Retention{}
 		}
 	}
 	// The signing key seals the journal whether or not grants are signed
@@ -221,7 +214,7 @@ func (n *Node) takeOver(ctx context.Context, term uint64, key ed25519.PrivateKey
 	defer cancel()
 	jcfg := journal.Config{
 		Dial: n.dial, Gateway: cfg.Gateway.Name, Prefix: cfg.NATS.Prefix, Stream: cfg.NATS.Stream,
-		Replicas: cfg.NATS.Replicas, Term: term, Log: log.Named("journal"),
+		Replicas: cfg.NATS.Replicas, Term: term, Log: log.Named("journal"), LifecycleLimits: retention,
 		Signer: key, Trusted: signing.Previous(cfg.Signing.KeyFile),
 	}
 	if n.lead != nil {

@@ -3,4 +3,5 @@ nats {
   replicas = 3
   prefix   = "licensegw.>"
   stream   = "LICENSEGW.EVENTS"
+  max_msgs = -5
 }
