@@ -1,6 +1,7 @@
 package sentinel
 
 import (
+	"bytes"
 	"net/netip"
 	"sync"
 	"time"
@@ -18,7 +19,14 @@ type cacheEntry struct {
 	ip     netip.Addr // the sender's IP address: its share of the cache
 	at     time.Time  // when the request arrived
 	answer []byte     // nil while in flight
+	// inline holds a short answer (nearly all are), so that an entry
+	// and its answer cost one allocation.
+	inline [inlineAnswer]byte
 }
+
+// inlineAnswer is the longest answer kept inside its cache entry: a grant
+// with a lease id of 64 bytes fits.
+const inlineAnswer = 96
 
 // lookup outcomes.
 type cacheState int
@@ -107,12 +115,17 @@ func (c *responseCache) begin(key cacheKey, ip netip.Addr, now time.Time) beginS
 	return begun
 }
 
-// finish stores the answer of an in-flight key.
+// finish stores a copy of the answer of an in-flight key (the caller
+// may reuse answer's array).
 func (c *responseCache) finish(key cacheKey, answer []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.entries[key]; ok {
-		e.answer = answer
+		if len(answer) <= len(e.inline) {
+			e.answer = append(e.inline[:0:len(e.inline)], answer...)
+		} else {
+			e.answer = bytes.Clone(answer)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package sentinel
 
 import (
+	"bytes"
 	"net/netip"
 	"testing"
 	"time"
@@ -19,7 +20,9 @@ func TestResponseCache(t *testing.T) {
 	if c.begin(a, ip("10.9.9.9"), t0) == begun {
 		t.Error("a begun twice")
 	}
-	c.finish(a, []byte("A"))
+	answer := []byte("A")
+	c.finish(a, answer)
+	answer[0] = 'X' // the worker reuses its buffer: the cache kept a copy
 	if st, ans := c.lookup(a); st != cacheAnswered || string(ans) != "A" {
 		t.Errorf("a = %v %q", st, ans)
 	}
@@ -101,3 +104,22 @@ func TestResponseCacheShareOfOneIP(t *testing.T) {
 
 func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 func ip(s string) netip.Addr     { return netip.MustParseAddr(s) }
+
+// An answer longer than an entry holds inline is kept whole, as a copy.
+func TestCacheLongAnswer(t *testing.T) {
+	c := newResponseCache(4, 4, time.Minute)
+	k := cacheKey{ap("10.0.0.1:1"), 1}
+	if c.begin(k, ip("10.0.0.1"), time.Unix(0, 0)) != begun {
+		t.Fatal("begin refused")
+	}
+	long := make([]byte, inlineAnswer+1)
+	for i := range long {
+		long[i] = byte(i)
+	}
+	c.finish(k, long)
+	want := bytes.Clone(long)
+	long[0] = 0xFF
+	if st, ans := c.lookup(k); st != cacheAnswered || !bytes.Equal(ans, want) {
+		t.Fatalf("lookup = %v, %d bytes", st, len(ans))
+	}
+}

@@ -1,7 +1,6 @@
 package sentinel
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -256,9 +255,7 @@ func (s *server) work(ctx *callContext, j *job, out *wire.Response, buf []byte) 
 		buf = answer // keep an ordinary buffer; let a rare big one go
 	}
 	if j.cached {
-		// The cache keeps the answer: a copy of its own.
-		answer = bytes.Clone(answer)
-		s.cache.finish(j.key, answer)
+		s.cache.finish(j.key, answer) // a copy of its own
 	}
 	s.send(answer, j.addr)
 	return buf
