@@ -20,6 +20,9 @@ func (c *conn) mayQueue() bool {
 func (c *conn) addTicket(ticket, id string, bind bool, updates <-chan sdk.TicketUpdate) *ticketWatch {
 	w := &ticketWatch{ticket: ticket, id: id, bind: bind, updates: updates}
 	c.sm.Lock()
+	if c.tickets == nil {
+		c.tickets = make(map[string]*ticketWatch)
+	}
 	c.tickets[ticket] = w
 	c.sm.Unlock()
 	c.watches.Add(1)
@@ -38,6 +41,9 @@ func (c *conn) markCancelled(ticket string) {
 
 func (c *conn) bind(lease string) {
 	c.sm.Lock()
+	if c.bound == nil {
+		c.bound = make(map[string]struct{})
+	}
 	c.bound[lease] = struct{}{}
 	c.sm.Unlock()
 }

@@ -36,13 +36,14 @@ type conn struct {
 	// mu guards the output side: the answer ring and the writer.
 	mu       sync.Mutex
 	bw       *bufio.Writer // borrowed from the server while output is pending; nil when idle
-	ring     []*slot       // answers in request order, head first
+	ring     []*slot       // answers in request order, head first; grows up to MaxPipelined
 	head, n  int
 	werr     error
 	wdl      time.Time // the write deadline last set
 	inflight chan struct{}
 
-	// sm guards the session state.
+	// sm guards the session state; the maps are made when first needed
+	// (most connections never queue, many never bind).
 	sm      sync.Mutex
 	tickets map[string]*ticketWatch
 	bound   map[string]struct{}
@@ -61,13 +62,15 @@ type ticketWatch struct {
 }
 
 // Buffers. An idle connection holds only a small read buffer: the write
-// buffer is borrowed from a pool while answers are pending, and a
-// connection grows its read buffer to a whole line's worth only when a
-// line does not fit the small one. So 10,000 idle clients cost a few KB
-// each (BenchmarkIdleConnections), not the 8 KB of two full buffers.
+// buffer is borrowed from a pool while answers are pending, a connection
+// grows its read buffer to a whole line's worth only when a line does not
+// fit the small one, and its answer ring to MaxPipelined only when a
+// client pipelines that deep. So 10,000 idle clients cost a few KB each
+// (BenchmarkIdleConnections), not the 8 KB of two full buffers.
 const (
 	smallRead   = 512
 	writeBuffer = 4096
+	smallRing   = 2
 )
 
 func newConn(s *server, nc net.Conn, ip *ipState) *conn {
@@ -77,10 +80,8 @@ func newConn(s *server, nc net.Conn, ip *ipState) *conn {
 		ip:       ip,
 		addr:     nc.RemoteAddr().String(),
 		br:       bufio.NewReaderSize(nc, smallRead),
-		ring:     make([]*slot, s.lim.MaxPipelined),
+		ring:     make([]*slot, min(smallRing, s.lim.MaxPipelined)),
 		inflight: make(chan struct{}, s.lim.MaxPipelined),
-		tickets:  make(map[string]*ticketWatch),
-		bound:    make(map[string]struct{}),
 		done:     make(chan struct{}),
 	}
 }
@@ -231,6 +232,9 @@ func isTimeout(err error) bool {
 // push appends sl to the answer order; with done set it is complete.
 func (c *conn) push(sl *slot, done bool) {
 	c.mu.Lock()
+	if c.n == len(c.ring) {
+		c.growRing()
+	}
 	c.ring[(c.head+c.n)%len(c.ring)] = sl
 	c.n++
 	if done {
@@ -238,6 +242,16 @@ func (c *conn) push(sl *slot, done bool) {
 		c.drain()
 	}
 	c.mu.Unlock()
+}
+
+// growRing doubles the answer ring, head first; c.mu held. The inflight
+// tokens keep c.n at most MaxPipelined, so the ring never outgrows it.
+func (c *conn) growRing() {
+	ring := make([]*slot, max(2*len(c.ring), 1))
+	for i := range c.n {
+		ring[i] = c.ring[(c.head+i)%len(c.ring)]
+	}
+	c.ring, c.head = ring, 0
 }
 
 // enqueueDone queues a complete answer built outside the request path.
