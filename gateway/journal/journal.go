@@ -53,15 +53,15 @@ type Config struct {
 	// handler). The journal dials again, with backoff, whenever its
 	// connection is closed for good, and closes its connection in Close.
 	Dial     func(opts ...nats.Option) (*nats.Conn, error)
-	Gateway  string       // node name, written into every event
-	Prefix   string       // subject prefix; default events.DefaultPrefix
-	Stream   string       // stream name; default events.DefaultStream
-	Replicas int          // stream replicas; default 1
+	Gateway  string // node name, written into every event
+	Prefix   string // subject prefix; default events.DefaultPrefix
+	Stream   string // stream name; default events.DefaultStream
+	Replicas int    // stream replicas; default 1
 	// LifecycleLimits are the lifecycle stream's JetStream limits (it is
 	// not the journal: JetStream deletes by them itself); MaxAge 0 keeps
 	// DefaultLifecycleAge.
 	LifecycleLimits Retention
-	Log      hclog.Logger // default: discard
+	Log             hclog.Logger // default: discard
 	// ScanBatch is how many messages one request of Scan asks for;
 	// default 8192. Tests make it small to cross batches cheaply.
 	ScanBatch int

@@ -40,7 +40,7 @@ func clusterLedger(t *testing.T, ns *natsd.Server, dataDir string, r ledger.Rete
 		t.Fatal(err)
 	}
 	l, err := ledger.Open(ctx, ledger.Options{
-		Config: features(seats.Feature{Name: "cad", Version: "1.0", Seats: 1000, LeaseTTL: time.Hour}),
+		Config:  features(seats.Feature{Name: "cad", Version: "1.0", Seats: 1000, LeaseTTL: time.Hour}),
 		Journal: j, DataDir: dataDir, SnapshotEvery: 1_000_000, Snapshots: store, Retention: r,
 	})
 	if err != nil {
