@@ -100,21 +100,20 @@ func (a *acks) arm(b *burst, sent int) {
 	}
 }
 
-// deadline is when b's missing answers count as lost: ackTimeout after
-// it was armed or after the link last heard an answer, whichever is
-// later. Silence, not the age of the burst, is what says answers are lost:
+// deadline is when b's missing answers count as lost: timeout after it
+// was armed or after the link last heard an answer, whichever is later. Silence, not the age of the burst, is what says answers are lost:
 // a loaded server answers thousands of queued publishes in order, slowly,
 // and a burst behind them is not lost while the answers before it still
 // come. Timing out such a burst re-sent everything in flight, which loaded
 // the server more: a retry storm that never finished under load.
-func (a *acks) deadline(b *burst) time.Time {
+func (a *acks) deadline(b *burst, timeout time.Duration) time.Time {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	from := b.armedAt
 	if a.heard.After(from) {
 		from = a.heard
 	}
-	return from.Add(ackTimeout)
+	return from.Add(timeout)
 }
 
 // refused records that the connection refused to send b.items[i].

@@ -28,6 +28,12 @@ const (
 	// from the burst's last publish or the last answer heard, whichever
 	// is later (acks.deadline).
 	ackTimeout = 2 * time.Second
+	// maxAckTimeout bounds how far the ack timeout grows: it doubles
+	// with every burst given up on in a row, as a retransmission timeout
+	// does, so that a server starved of CPU for longer than ackTimeout is
+	// not sent everything again every ackTimeout (the re-sends load it
+	// more); a burst answered in full sets it back to ackTimeout.
+	maxAckTimeout = 16 * time.Second
 	// Backoff between retries of a failed burst.
 	minBackoff = 20 * time.Millisecond
 	maxBackoff = 2 * time.Second
@@ -63,6 +69,7 @@ func (j *Journal) publish() {
 		inflight []*burst  // sent, oldest first
 		retry    []pending // to send again, before anything queued
 		backoff  = minBackoff
+		patience = ackTimeout // the ack timeout now
 		timer    = time.NewTimer(time.Hour)
 	)
 	defer timer.Stop()
@@ -109,11 +116,11 @@ func (j *Journal) publish() {
 		if len(inflight) < maxInflight {
 			more = j.wake // room for another burst: take new events
 		}
-		timer.Reset(time.Until(head.acks.deadline(head)))
+		timer.Reset(time.Until(head.acks.deadline(head, patience)))
 		select {
 		case <-head.done:
 		case <-timer.C:
-			if time.Now().Before(head.acks.deadline(head)) {
+			if time.Now().Before(head.acks.deadline(head, patience)) {
 				continue // answers still come: the server is slow, not gone
 			}
 		case <-more:
@@ -126,9 +133,12 @@ func (j *Journal) publish() {
 		failed, err := j.complete(head)
 		inflight = inflight[1:]
 		if err == nil {
-			backoff = minBackoff
+			backoff, patience = minBackoff, ackTimeout
 			j.recovered()
 			continue
+		}
+		if errors.Is(err, ErrAckTimeout) {
+			patience = min(2*patience, maxAckTimeout)
 		}
 		// Everything from the failure on goes again, in order, and the
 		// first of it unconditionally: nothing before it is pending.
@@ -142,15 +152,17 @@ func (j *Journal) publish() {
 			return
 		}
 		if errors.Is(err, errFence) {
-			n, rerr := j.reconcile(retry)
-			retry = retry[n:]
-			if rerr == nil {
+			var ok bool
+			if retry, ok, err = j.reconcileUntilAnswered(timer, &backoff, retry); !ok {
+				j.abandon(retry, err)
+				return
+			}
+			if err == nil {
 				// The stream answered: what is left was not
 				// stored, and goes now.
 				j.recovered()
 				continue
 			}
-			err = rerr
 		}
 		if errors.Is(err, ErrDeposed) {
 			// Another writer appended: this one stops writing and
@@ -193,6 +205,31 @@ func (j *Journal) redialUntilAbort(timer *time.Timer, backoff *time.Duration) bo
 		}
 	}
 	return true
+}
+
+// reconcileUntilAnswered reconciles retry (see reconcile) and, while the
+// stream's answers to the lookups are too slow, looks the rest up again
+// after a backoff instead of sending it all again: a loaded server that
+// answered slowly has most of it stored already, and every event sent again
+// is one more refusal for it to answer. It returns the events still to
+// send, false if Close gave up first, and the last lookup's error (nil
+// once the stream answered).
+func (j *Journal) reconcileUntilAnswered(timer *time.Timer, backoff *time.Duration, retry []pending) ([]pending, bool, error) {
+	for {
+		n, err := j.reconcile(retry)
+		retry = retry[n:]
+		if err == nil || !errors.Is(err, context.DeadlineExceeded) || !j.mayWrite() {
+			return retry, true, err
+		}
+		j.failing()
+		for i := range retry {
+			retry[i].commit.failedAttempt(err)
+		}
+		j.cfg.Log.Warn("looking up events the stream may hold; retrying", "events", len(retry), "backoff", *backoff, "error", err)
+		if !j.sleep(timer, backoff) {
+			return retry, false, err
+		}
+	}
 }
 
 // errFence marks a publish refused by its fence (see reconcile).
