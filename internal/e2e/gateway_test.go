@@ -62,8 +62,8 @@ func StartGateway(t *testing.T, features string, opts ...Option) *Gateway {
 		o(g)
 	}
 	g.Gateway = e2etest.New(t, e2etest.Options{Bins: bins, Config: g.config(), StartTimeout: startTimeout, NATSURL: g.natsURL, Admin: g.admin, NATS: g.nats})
-	g.CLMAddr = g.Addr(e2etest.CLMAddr)
 	g.Start()
+	g.CLMAddr = g.Addr(e2etest.CLMAddr) // final once started
 	return g
 }
 

@@ -43,7 +43,10 @@ type clusterSettings struct {
 func ProxiedRoutes() ClusterOption { return func(s *clusterSettings) { s.proxied = true } }
 
 // StartCluster prepares n nodes from opts (named gw-1 ... gw-n; Config is
-// each node's template), starts them all and waits until one leads.
+// each node's template), starts them all and waits until one leads. If a
+// node's start fails because a port was taken between its pick and the
+// node's bind, the whole cluster starts again on new ports (each node's
+// routes name the others' ports).
 func StartCluster(t testing.TB, opts Options, n int, options ...ClusterOption) *Cluster {
 	t.Helper()
 	var set clusterSettings
@@ -54,13 +57,32 @@ func StartCluster(t testing.TB, opts Options, n int, options ...ClusterOption) *
 	if _, err := signing.LoadOrCreate(keyFile); err != nil {
 		t.Fatal(err)
 	}
+	for attempt := 1; ; attempt++ {
+		c := launchCluster(t, opts, n, set, keyFile)
+		taken := c.waitStarted(DefaultStartTimeout)
+		if taken < 0 {
+			return c
+		}
+		if attempt == startAttempts {
+			t.Fatalf("%s: a port was taken before it bound it, %d times", c.Nodes[taken].opts.Name, attempt)
+		}
+		t.Logf("%s: a port was taken before it bound it; starting the cluster again on new ports", c.Nodes[taken].opts.Name)
+		for _, g := range c.Nodes {
+			g.killAll()
+		}
+	}
+}
+
+// launchCluster prepares the nodes and launches them.
+func launchCluster(t testing.TB, opts Options, n int, set clusterSettings, keyFile string) *Cluster {
+	t.Helper()
 	c := &Cluster{t: t, KeyFile: keyFile}
 	for i := range n {
 		o := opts
 		o.Name = fmt.Sprintf("gw-%d", i+1)
 		g := New(t, o)
 		g.cluster = c
-		if _, err := g.alloc(clusterRoute, FreeTCPAddr); err != nil {
+		if _, err := g.alloc(clusterRoute, reserveTCP); err != nil {
 			t.Fatal(err)
 		}
 		c.Nodes = append(c.Nodes, g)
@@ -86,11 +108,9 @@ func StartCluster(t testing.TB, opts Options, n int, options ...ClusterOption) *
 			routes[i] = append(routes[i], fmt.Sprintf("%q", "nats-route://"+addr))
 		}
 		if set.proxied {
-			// A port of the well-known range that no test binds: a free
-			// port picked and released here could be taken by the next
-			// node's proxies (they listen on :0), and the nodes would
-			// then gossip routes into them (a CI run never formed a
-			// cluster so).
+			// A port of the well-known range that no test binds: a
+			// node that learns of another must not reach it but
+			// through the proxies.
 			dead := fmt.Sprintf("127.0.0.1:%d", 1+i)
 			advertise[i] = fmt.Sprintf("\n    advertise = %q", dead)
 		}
@@ -107,8 +127,26 @@ func StartCluster(t testing.TB, opts Options, n int, options ...ClusterOption) *
 	for _, g := range c.Nodes {
 		g.Launch()
 	}
-	c.WaitLeader(DefaultStartTimeout, -1)
 	return c
+}
+
+// waitStarted waits until a node leads, as WaitLeader does, and returns -1;
+// or the index of a node that exited because a port was taken. The test
+// fails if no node leads in time.
+func (c *Cluster) waitStarted(timeout time.Duration) int {
+	c.t.Helper()
+	taken := -1
+	Eventually(c.t, timeout, "a cluster leader", func() error {
+		for i, g := range c.Nodes {
+			if g.portTakenAtStart() {
+				taken = i
+				return nil
+			}
+		}
+		_, err := c.leader(-1)
+		return err
+	})
+	return taken
 }
 
 // Partition cuts node i off from the others: every route between it and
@@ -145,30 +183,37 @@ func (c *Cluster) WaitLeader(timeout time.Duration, skip int) int {
 	c.t.Helper()
 	leader := -1
 	Eventually(c.t, timeout, "a cluster leader", func() error {
-		var errs []string
-		for i, g := range c.Nodes {
-			if i == skip {
-				continue
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			err := g.Admin().Ready(ctx)
-			if err == nil {
-				s, serr := g.Admin().Status(ctx)
-				if err = serr; err == nil {
-					err = running(s, g.plugins)
-				}
-				if err == nil && (s.Cluster == nil || !s.Cluster.Leading) {
-					err = errors.New("ready, but following") // every node serves; one leads
-				}
-			}
-			cancel()
-			if err == nil {
-				leader = i
-				return nil
-			}
-			errs = append(errs, fmt.Sprintf("%s: %v", g.opts.Name, err))
-		}
-		return fmt.Errorf("no leader: %s", strings.Join(errs, "; "))
+		var err error
+		leader, err = c.leader(skip)
+		return err
 	})
 	return leader
+}
+
+// leader is the index of a node other than skip that leads, answers
+// /readyz and runs its plugins, or why there is none.
+func (c *Cluster) leader(skip int) (int, error) {
+	var errs []string
+	for i, g := range c.Nodes {
+		if i == skip {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := g.Admin().Ready(ctx)
+		if err == nil {
+			s, serr := g.Admin().Status(ctx)
+			if err = serr; err == nil {
+				err = running(s, g.plugins)
+			}
+			if err == nil && (s.Cluster == nil || !s.Cluster.Leading) {
+				err = errors.New("ready, but following") // every node serves; one leads
+			}
+		}
+		cancel()
+		if err == nil {
+			return i, nil
+		}
+		errs = append(errs, fmt.Sprintf("%s: %v", g.opts.Name, err))
+	}
+	return -1, fmt.Errorf("no leader: %s", strings.Join(errs, "; "))
 }

@@ -27,36 +27,56 @@ func (d templateData) Dir() string { return d.g.Dir }
 func (d templateData) Path(name string) string { return filepath.Join(d.g.Dir, name) }
 
 // TCP is a free loopback TCP address, named name.
-func (d templateData) TCP(name string) (string, error) { return d.g.alloc(name, FreeTCPAddr) }
+func (d templateData) TCP(name string) (string, error) { return d.g.alloc(name, reserveTCP) }
 
 // UDP is a free loopback UDP address, named name.
-func (d templateData) UDP(name string) (string, error) { return d.g.alloc(name, FreeUDPAddr) }
+func (d templateData) UDP(name string) (string, error) { return d.g.alloc(name, reserveUDP) }
 
 // TCPUDP is a loopback address free for both TCP and UDP, named name.
-func (d templateData) TCPUDP(name string) (string, error) { return d.g.alloc(name, FreeTCPUDPAddr) }
+func (d templateData) TCPUDP(name string) (string, error) { return d.g.alloc(name, reserveTCPUDP) }
 
-// alloc returns the address named name, picking one with free the first
-// time. The kernel may hand the same ephemeral port to two consecutive
-// probes once the first probe's listener is closed, so a port this gateway
-// already uses under another name is refused and picked again: the admin
-// API and NATS once came up on the same port and the daemon failed to start.
-func (g *Gateway) alloc(name string, free func() (string, error)) (string, error) {
+// alloc returns the address named name, picking a free port with reserve
+// the first time and holding it until the daemon starts (see reservation).
+// A port this gateway already uses under another name is refused and
+// picked again: a TCP port held does not keep the kernel from handing out
+// the UDP port of the same number, and the admin API and NATS once came
+// up on the same port and the daemon failed to start.
+func (g *Gateway) alloc(name string, reserve reserver) (string, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if a, ok := g.addrs[name]; ok {
 		return a, nil
 	}
+	var refused []reservation // held until the loop ends, so not picked again
+	defer func() {
+		for _, r := range refused {
+			r.release()
+		}
+	}()
 	for range 100 {
-		a, err := free()
+		r, err := reserve()
 		if err != nil {
 			return "", fmt.Errorf("address %q: %w", name, err)
 		}
-		if !g.portTaken(a) {
-			g.addrs[name] = a
-			return a, nil
+		if !g.portTaken(r.addr) {
+			g.addrs[name] = r.addr
+			g.held[name] = r
+			return r.addr, nil
 		}
+		refused = append(refused, r)
 	}
 	return "", fmt.Errorf("address %q: %w", name, ErrNoPort)
+}
+
+// releasePorts lets every port held for the daemon go, for it to bind
+// them.
+func (g *Gateway) releasePorts() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for name, r := range g.held {
+		r.release()
+		delete(g.held, name)
+	}
 }
 
 // portTaken says whether a's port is already given to another name of this

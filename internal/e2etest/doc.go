@@ -30,6 +30,12 @@
 //
 // The harness writes the gateway, admin and nats blocks itself (so that it
 // knows where to reach the admin API and NATS); the template gives the rest.
+// Every port it picks stays bound by the harness until the daemon starts,
+// so that no other socket (a proxy of the same test, another test run) is
+// given it meanwhile; a first start that finds a port taken all the same
+// starts again on new ports (a cluster: every node), so addresses are read
+// once Start returns. A restart waits until the processes of the previous
+// run (plugins included) are gone, since they hold the sockets it binds.
 // Every process it starts is killed when the test ends, and the daemon's
 // output is shown when the test failed.
 package e2etest

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -27,9 +29,16 @@ const (
 	DefaultStartTimeout = 60 * time.Second // generous: the machine is small and shared
 	stopTimeout         = 40 * time.Second
 
+	// startAttempts bounds the first starts of a gateway, each on new
+	// ports, when a port was taken between its pick and the daemon's bind.
+	startAttempts = 3
+
 	// The harness's own listeners, named so that no template name meets them.
 	adminAddrName = "licensegw admin API"
 	natsAddrName  = "licensegw embedded NATS"
+
+	// startMark opens every run's output in the log.
+	startMark = "==== start"
 )
 
 // Options describe a gateway to start.
@@ -77,8 +86,17 @@ type Gateway struct {
 	cluster *Cluster      // the cluster the gateway is a node of, if any
 	nkey    nkeys.KeyPair // the harness's NATS identity (PrivilegedNATS), made on first use, under mu
 
+	// The configuration template last rendered, and whether it was
+	// checked: rendered again on new ports when a first start finds a
+	// port taken. ready says the daemon has been ready once (its ports
+	// are the test's from then on). Used by the test's goroutine only.
+	tmpl      string
+	unchecked bool
+	ready     bool
+
 	mu    sync.Mutex
 	addrs map[string]string
+	held  map[string]reservation // ports picked and held until the next start
 	proc  *process
 	pgids []int // every process group started, killed at cleanup
 }
@@ -119,15 +137,10 @@ func New(t testing.TB, opts Options) *Gateway {
 		ConfigPath: filepath.Join(dir, "config.hcl"),
 		LogPath:    filepath.Join(dir, "gateway.log"),
 		addrs:      map[string]string{},
-	}
-	var err error
-	if g.AdminAddr, err = g.alloc(adminAddrName, FreeTCPAddr); err != nil {
-		t.Fatal(err)
-	}
-	if g.NATSAddr, err = g.alloc(natsAddrName, FreeTCPAddr); err != nil {
-		t.Fatal(err)
+		held:       map[string]reservation{},
 	}
 	t.Cleanup(g.cleanup)
+	g.allocOwn()
 	for dst, src := range opts.Files {
 		if err := copyFile(filepath.Join(dir, dst), src); err != nil {
 			t.Fatal(err)
@@ -137,11 +150,24 @@ func New(t testing.TB, opts Options) *Gateway {
 	return g
 }
 
+// allocOwn picks the ports of the harness's own listeners.
+func (g *Gateway) allocOwn() {
+	g.t.Helper()
+	var err error
+	if g.AdminAddr, err = g.alloc(adminAddrName, reserveTCP); err != nil {
+		g.t.Fatal(err)
+	}
+	if g.NATSAddr, err = g.alloc(natsAddrName, reserveTCP); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
 // Reconfigure renders tmpl into the configuration file, with the addresses
 // already picked kept; the running daemon is not told (reload or restart
 // it).
 func (g *Gateway) Reconfigure(tmpl string) {
 	g.t.Helper()
+	g.tmpl, g.unchecked = tmpl, false
 	text := g.writeConfig(tmpl)
 	// The same loader as the daemon's: a configuration error shows here
 	// with positions, and the plugin names say what "ready" means.
@@ -163,6 +189,7 @@ func (g *Gateway) Reconfigure(tmpl string) {
 // of the last checked configuration.
 func (g *Gateway) ReconfigureUnchecked(tmpl string) {
 	g.t.Helper()
+	g.tmpl, g.unchecked = tmpl, true
 	g.writeConfig(tmpl)
 }
 
@@ -177,11 +204,17 @@ func (g *Gateway) writeConfig(tmpl string) string {
 	if err := os.WriteFile(g.ConfigPath, []byte(text), 0o644); err != nil {
 		g.t.Fatal(err)
 	}
+	if g.running() {
+		// It may be told to reload at any time: the new ports are its.
+		g.releasePorts()
+	}
 	return text
 }
 
 // Addr is the address a template picked for name; the test fails when the
-// template named no such address.
+// template named no such address. The addresses are final once Start has
+// returned: a first start that finds a port taken starts again on new
+// ones.
 func (g *Gateway) Addr(name string) string {
 	g.t.Helper()
 	g.mu.Lock()
@@ -206,10 +239,41 @@ func (g *Gateway) WriteFile(name, content string) {
 }
 
 // Start starts the daemon (again, on the same directory and ports) and
-// waits until it is ready.
+// waits until it is ready. If the daemon's first start fails because a
+// port was taken between its pick and the daemon's bind (by another test
+// or another program on the machine), it starts again on new ports.
 func (g *Gateway) Start() {
 	g.t.Helper()
-	g.waitReady(g.launch())
+	for attempt := 1; ; attempt++ {
+		err := g.waitReady(g.launch())
+		if err == nil {
+			g.ready = true
+			return
+		}
+		var exit *exitError
+		if errors.As(err, &exit) && bindFailed(exit.output) && !g.ready && g.cluster == nil && attempt < startAttempts {
+			g.t.Logf("%s: a port was taken before licensegw bound it; starting again on new ports: %v", g.opts.Name, exit.err)
+			g.repick()
+			continue
+		}
+		g.t.Fatal(err)
+	}
+}
+
+// repick gives every address of the gateway a new port and renders the
+// configuration again.
+func (g *Gateway) repick() {
+	g.t.Helper()
+	g.releasePorts()
+	g.mu.Lock()
+	g.addrs = map[string]string{}
+	g.mu.Unlock()
+	g.allocOwn()
+	if g.unchecked {
+		g.ReconfigureUnchecked(g.tmpl)
+	} else {
+		g.Reconfigure(g.tmpl)
+	}
 }
 
 // Launch starts the daemon without waiting for it to be ready (a cluster's
@@ -245,11 +309,12 @@ func (g *Gateway) Relaunch() (started bool, err error) {
 
 // start starts one run of the daemon.
 func (g *Gateway) start() (*process, error) {
+	g.waitGone(stopTimeout)
 	logf, err := os.OpenFile(g.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(logf, "==== start %s\n", time.Now().UTC().Format(time.RFC3339Nano))
+	fmt.Fprintf(logf, "%s %s\n", startMark, time.Now().UTC().Format(time.RFC3339Nano))
 	cmd := exec.Command(g.opts.Bins.Path("licensegw"), "serve", "-config", g.ConfigPath)
 	cmd.Dir = g.Dir
 	cmd.Env = append(os.Environ(), g.opts.Env...)
@@ -257,6 +322,7 @@ func (g *Gateway) start() (*process, error) {
 	// Its own process group: cleanup kills the daemon and the plugins it
 	// started with one signal, whatever state a failed test left them in.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	g.releasePorts() // as late as can be: the daemon binds them now
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("start licensegw: %w", err)
@@ -274,15 +340,25 @@ func (g *Gateway) start() (*process, error) {
 	return p, nil
 }
 
-// waitReady polls /readyz and the plugins' states until all are good.
-func (g *Gateway) waitReady(p *process) {
-	g.t.Helper()
+// exitError is a daemon that exited during its start, with its output.
+type exitError struct {
+	err    error  // the process's exit
+	output string // what this run of the daemon wrote
+}
+
+func (e *exitError) Error() string {
+	return fmt.Sprintf("licensegw exited during start: %v\n%s", e.err, e.output)
+}
+
+// waitReady polls /readyz and the plugins' states until all are good; it
+// fails if the daemon exits or is not ready in time.
+func (g *Gateway) waitReady(p *process) error {
 	deadline := time.Now().Add(g.opts.StartTimeout)
 	var last error
 	for time.Now().Before(deadline) {
 		select {
 		case <-p.done:
-			g.t.Fatalf("licensegw exited during start: %v\n%s", p.err, g.Log())
+			return &exitError{err: p.err, output: g.runLog()}
 		default:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -296,11 +372,11 @@ func (g *Gateway) waitReady(p *process) {
 		}
 		cancel()
 		if last == nil {
-			return
+			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	g.t.Fatalf("gateway not ready after %s: %v\n%s", g.opts.StartTimeout, last, g.Log())
+	return fmt.Errorf("gateway not ready after %s: %w\n%s", g.opts.StartTimeout, last, g.Log())
 }
 
 // ErrNotRunning is what readiness waits out: a plugin not (yet) running.
@@ -418,6 +494,16 @@ func (g *Gateway) take() *process {
 // cleanup kills every process group the gateway started and shows the
 // daemon's output when the test failed.
 func (g *Gateway) cleanup() {
+	g.killAll()
+	g.releasePorts()
+	if g.t.Failed() {
+		g.t.Logf("gateway log (%s):\n%s", g.LogPath, g.Log())
+	}
+}
+
+// killAll kills every process group the gateway started (the daemon and
+// its plugins) and waits a while for the daemon to be gone.
+func (g *Gateway) killAll() {
 	g.mu.Lock()
 	p := g.proc
 	g.proc = nil
@@ -432,9 +518,49 @@ func (g *Gateway) cleanup() {
 		case <-time.After(10 * time.Second):
 		}
 	}
-	if g.t.Failed() {
-		g.t.Logf("gateway log (%s):\n%s", g.LogPath, g.Log())
+}
+
+// waitGone waits, up to timeout, until no process of the runs started
+// before is left, as a supervisor waits for a stopped unit's processes:
+// a plugin that outlives its daemon for a moment still holds the sockets
+// the next run is to bind (a restarted Sentinel-style gateway once found
+// its UDP port taken so). After timeout the run starts all the same.
+func (g *Gateway) waitGone(timeout time.Duration) {
+	g.mu.Lock()
+	pgids := slices.Clone(g.pgids)
+	g.mu.Unlock()
+	deadline := time.Now().Add(timeout)
+	for _, pg := range pgids {
+		for syscall.Kill(-pg, 0) == nil && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
+}
+
+// portTakenAtStart says whether the daemon exited because a port it was
+// to bind was taken.
+func (g *Gateway) portTakenAtStart() bool {
+	g.mu.Lock()
+	p := g.proc
+	g.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	select {
+	case <-p.done:
+		return bindFailed(g.runLog())
+	default:
+		return false
+	}
+}
+
+// runLog is what the daemon's latest run wrote, at most its last 64 KiB.
+func (g *Gateway) runLog() string {
+	log := g.Log()
+	if i := strings.LastIndex(log, startMark); i >= 0 {
+		return log[i:]
+	}
+	return log
 }
 
 // Log returns the daemon's output so far, at most its last 64 KiB.
