@@ -33,7 +33,7 @@ var ErrSigningKeyMismatch = errors.New("this node's grant-signing key differs fr
 // cluster's lease bucket was unreachable, or this process was frozen) or
 // the journal's fence deposed it (another writer appended). It has
 // stopped deciding; `licensegw serve` starts it again in-process as a
-// node that stands by, keeping its NATS server (WithNATS), and it tries
+// node that stands by, keeping its NATS server and plugins (Detach, WithKept), and it tries
 // for the lease again after a hold-off (WithHoldOff).
 var ErrLostLeadership = errors.New("lost the cluster leadership")
 
@@ -64,11 +64,12 @@ type leadership struct {
 	leadWG     sync.WaitGroup
 
 	// The hand-over (stepdown.go) runs once.
-	handOnce sync.Once
-	handing  atomic.Bool
-	keepNATS atomic.Bool // DetachNATS: Shutdown leaves the server running
-	handRes  admin.StepDownResult
-	handErr  error
+	handOnce   sync.Once
+	handing    atomic.Bool
+	keepNATS   atomic.Bool // Detach: Shutdown leaves the server running
+	keepMember atomic.Bool // Detach: Shutdown leaves the plugins and forwarder running
+	handRes    admin.StepDownResult
+	handErr    error
 }
 
 // stopPlacement stops the leader's watchers and waits for them.

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/licensegw/licensegw/gateway/admin"
 	"github.com/licensegw/licensegw/gateway/forward"
+	"github.com/licensegw/licensegw/gateway/natsd"
 	"github.com/licensegw/licensegw/gateway/pluginhost"
 	"github.com/licensegw/licensegw/gateway/seats"
 	"github.com/licensegw/licensegw/gateway/signing"
@@ -27,6 +29,12 @@ type member struct {
 	nc      *nats.Conn // the forwarder's and the service's (in-process)
 	fwd     *forward.Forwarder
 	started time.Time // this process's start: older bound leases of this node are dead
+	// owner is the node the member serves now: a node that stops leading
+	// hands its member (plugins, forwarder, presence) over to the node
+	// that starts in its place (Detach, WithKept), so the plugins' ports
+	// and connections stay.
+	owner   atomic.Pointer[Node]
+	plugins *pluginhost.Host
 
 	mu  sync.Mutex
 	svc *forward.Service // while leading
@@ -35,6 +43,7 @@ type member struct {
 	ctx      context.Context // ends with stopMember
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
+	shutOnce sync.Once
 }
 
 // startMember starts a clustered node's forwarder and plugins, before it
@@ -52,16 +61,19 @@ func (n *Node) startMember(ctx context.Context, dial func(...nats.Option) (*nats
 			return err
 		}
 	}
+	m := &member{nc: nc, started: n.started}
+	m.owner.Store(n)
 	fwd, err := forward.New(forward.Config{
 		Conn: nc, Prefix: cfg.NATS.Prefix, Node: cfg.Gateway.Name, Signer: signer,
-		Term: n.leaderTerm, Log: n.log.Named("forward"),
+		Term: func() uint64 { return m.owner.Load().leaderTerm() }, Log: n.log.Named("forward"),
 	})
 	if err != nil {
 		nc.Close()
 		return err
 	}
-	mctx, stop := context.WithCancel(context.Background())
-	m := &member{nc: nc, fwd: fwd, started: n.started, ctx: mctx, stop: stop}
+	m.fwd = fwd
+	m.ctx, m.stop = context.WithCancel(context.Background())
+	mctx := m.ctx
 	n.member = m
 	// Leases bound to connections of this node's previous life are
 	// dead: the leader ends them once one answers.
@@ -69,11 +81,14 @@ func (n *Node) startMember(ctx context.Context, dial func(...nats.Option) (*nats
 	m.presence = n.startPresence(mctx, nc)
 
 	n.plugins = pluginhost.New(pluginhost.Options{
-		DataDir:   cfg.Gateway.DataDir,
-		Seats:     fwd.Seats,
-		Lifecycle: n.pluginLifecycle,
-		Log:       n.log.Named("plugin"),
+		DataDir: cfg.Gateway.DataDir,
+		Seats:   fwd.Seats,
+		Lifecycle: func(ctx context.Context, plugin, what string, info map[string]any) {
+			m.owner.Load().pluginLifecycle(ctx, plugin, what, info)
+		},
+		Log: n.log.Named("plugin"),
 	})
+	m.plugins = n.plugins
 	if err := n.plugins.Start(ctx, specs); err != nil {
 		return fmt.Errorf("plugins: %w", err)
 	}
@@ -81,6 +96,65 @@ func (n *Node) startMember(ctx context.Context, dial func(...nats.Option) (*nats
 		n.opts.following()
 	}
 	return nil
+}
+
+// adoptMember makes this node the owner of a member a node that stopped
+// leading handed over (WithKept): its plugins keep serving, on the same
+// ports and connections, and forward to whichever node leads.
+func (n *Node) adoptMember(m *member) {
+	m.owner.Store(n)
+	n.member, n.plugins = m, m.plugins
+	if n.opts.following != nil {
+		n.opts.following()
+	}
+}
+
+// Kept is what a clustered node that stops leading hands over to the node
+// started in its place, in the same process: its embedded NATS server and
+// its serving part (plugins, forwarder, presence). See Detach.
+type Kept struct {
+	ns     *natsd.Server
+	member *member
+}
+
+// Detach hands this clustered node's embedded NATS server (if it has one)
+// and its plugins, forwarder and presence over to the caller: Shutdown
+// then leaves them running, for the next Start with WithKept. `licensegw
+// serve` does so after a step-down, a lost lease or a deposition, so that
+// the cluster keeps this NATS server (and the raft leaders it holds) and
+// the plugins keep their ports and clients while the node starts again as
+// a standby. It returns nil for a single node.
+func (n *Node) Detach() *Kept {
+	if n.lead == nil || n.member == nil {
+		return nil
+	}
+	n.lead.keepNATS.Store(true)
+	n.lead.keepMember.Store(true)
+	return &Kept{ns: n.ns, member: n.member}
+}
+
+// Shutdown stops what k holds, when the node it was kept for did not
+// start.
+func (k *Kept) Shutdown(ctx context.Context) {
+	if k == nil {
+		return
+	}
+	_ = k.member.plugins.Stop(ctx)
+	k.member.shutdown()
+	if k.ns != nil {
+		k.ns.Shutdown()
+	}
+}
+
+// WithKept makes Start take over what a node that stopped leading in this
+// process handed over (Detach) instead of starting its own embedded NATS
+// server and plugins.
+func WithKept(k *Kept) Option {
+	return func(o *options) {
+		if k != nil {
+			o.nats, o.member = k.ns, k.member
+		}
+	}
 }
 
 // WithFollowing makes Start call fn once a clustered node serves its ports
@@ -159,11 +233,21 @@ func (n *Node) stopMember() {
 		return
 	}
 	n.stopEngine()
-	m.stop()
-	m.wg.Wait()
-	m.presence.leave()
-	m.fwd.Close()
-	m.nc.Close()
+	if n.lead != nil && n.lead.keepMember.Load() {
+		return // handed over (Detach)
+	}
+	m.shutdown()
+}
+
+// shutdown stops the member's forwarding and presence, once.
+func (m *member) shutdown() {
+	m.shutOnce.Do(func() {
+		m.stop()
+		m.wg.Wait()
+		m.presence.leave()
+		m.fwd.Close()
+		m.nc.Close()
+	})
 }
 
 // stopEngine stops answering forwarded calls, after those in hand: a

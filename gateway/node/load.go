@@ -25,7 +25,7 @@ type options struct {
 	// importers: import format -> plugin executable, for import blocks no
 	// plugin block of the configuration provides.
 	importers map[string]string
-	// nats is an embedded server kept running from before (WithNATS).
+	// nats is an embedded server kept running from before (WithKept).
 	nats *natsd.Server
 	// following is called when a clustered node serves as a follower
 	// (WithFollowing).
@@ -33,6 +33,9 @@ type options struct {
 	// holdOff delays a clustered node's first try for the lease
 	// (WithHoldOff).
 	holdOff time.Duration
+	// member is a clustered node's serving part kept from before
+	// (WithKept).
+	member *member
 }
 
 // WithImporters names the plugin executables that provide import formats

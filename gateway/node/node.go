@@ -166,7 +166,9 @@ func Start(ctx context.Context, path string, log hclog.Logger, opts ...Option) (
 	if cfg.NATS.Cluster != nil {
 		// Every node serves: its plugins run from the start and forward
 		// to whichever node leads.
-		if err := n.startMember(ctx, dial, specs); err != nil {
+		if m := n.opts.member; m != nil {
+			n.adoptMember(m)
+		} else if err := n.startMember(ctx, dial, specs); err != nil {
 			return nil, err
 		}
 		if term, err = n.campaign(ctx, dial); err != nil {
@@ -313,7 +315,7 @@ func (n *Node) startNATS(ctx context.Context) (func(...nats.Option) (*nats.Conn,
 		return dial, nil
 	}
 	if ns := n.opts.nats; ns != nil {
-		// Kept running across a step-down (WithNATS): the cluster
+		// Kept running across a step-down (WithKept): the cluster
 		// keeps its third replica while this node starts again.
 		n.ns = ns
 		return func(opts ...nats.Option) (*nats.Conn, error) {
@@ -364,7 +366,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		// serves them.
 		errs = append(errs, err)
 	}
-	if n.plugins != nil {
+	if n.plugins != nil && !(n.lead != nil && n.lead.keepMember.Load()) {
 		errs = append(errs, n.plugins.Stop(ctx))
 	}
 	n.stopMember()

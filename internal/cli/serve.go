@@ -21,7 +21,6 @@ import (
 
 	"github.com/licensegw/licensegw/gateway/config"
 	"github.com/licensegw/licensegw/gateway/events"
-	"github.com/licensegw/licensegw/gateway/natsd"
 	"github.com/licensegw/licensegw/gateway/node"
 	"github.com/licensegw/licensegw/internal/sdnotify"
 	"github.com/licensegw/licensegw/internal/version"
@@ -147,16 +146,17 @@ func (c *serveCommand) run(ctx context.Context, e *env, args []string) int {
 			// lease or was deposed by the journal's fence starts
 			// again in-process as a node that stands by, keeping its
 			// NATS server (the cluster keeps its replicas and the
-			// raft leaders it holds); one that lost the leadership
-			// tries for it again after a hold-off.
+			// raft leaders it holds) and its plugins (their ports
+			// and clients); one that lost the leadership tries for it
+			// again after a hold-off.
 			stepped := errors.Is(n.Err(), node.ErrSteppedDown)
 			lost := errors.Is(n.Err(), node.ErrLostLeadership)
 			if !stepped && !lost {
 				notify(sdnotify.Stopping)
 			}
-			var ns *natsd.Server
+			var kept *node.Kept
 			if stepped || lost {
-				ns = n.DetachNATS()
+				kept = n.Detach() // NATS server, plugins and forwarder
 			}
 			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			_ = n.Shutdown(sctx)
@@ -173,13 +173,11 @@ func (c *serveCommand) run(ctx context.Context, e *env, args []string) int {
 				notify("STATUS=standing by after losing the cluster leadership")
 				opts = append(opts, node.WithHoldOff(node.HoldOff))
 			}
-			if ns != nil {
-				opts = append(opts, node.WithNATS(ns))
-			}
+			opts = append(opts, node.WithKept(kept))
 			if n, code = start(opts...); n == nil {
-				if ns != nil {
-					ns.Shutdown()
-				}
+				sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				kept.Shutdown(sctx)
+				cancel()
 				if ctx.Err() != nil {
 					return exitOK // stopped while standing by
 				}
