@@ -61,7 +61,7 @@ var ErrLostLeadership = errors.New("cluster: lost the leader lease")
 // Elector campaigns for the leader key and renews it while it leads.
 type Elector struct {
 	cfg ElectorConfig
-	kv  jetstream.KeyValue
+	kv  atomic.Pointer[jetstream.KeyValue] // set by Run
 
 	mu      sync.Mutex
 	leading bool
@@ -79,9 +79,10 @@ type Elector struct {
 	ran     chan struct{}   // closed when Run returns
 }
 
-// NewElector creates (or opens) the lease bucket. It retries while
-// JetStream has no quorum, until ctx ends.
-func NewElector(ctx context.Context, cfg ElectorConfig) (*Elector, error) {
+// NewElector makes an elector; Run creates (or opens) the lease bucket,
+// retrying while JetStream has no quorum, so that a node cut off from the
+// cluster still starts (and reports, standing by, that no node leads).
+func NewElector(cfg ElectorConfig) *Elector {
 	if cfg.Bucket == "" {
 		cfg.Bucket = DefaultBucket
 	}
@@ -103,19 +104,34 @@ func NewElector(ctx context.Context, cfg ElectorConfig) (*Elector, error) {
 	if cfg.Log == nil {
 		cfg.Log = hclog.NewNullLogger()
 	}
+	return &Elector{cfg: cfg, won: make(chan struct{}), lost: make(chan struct{}),
+		stepReq: make(chan chan error), stepped: make(chan struct{}), ran: make(chan struct{})}
+}
+
+// openBucket creates (or opens) the lease bucket, retrying while
+// JetStream has no quorum, until ctx ends.
+func (e *Elector) openBucket(ctx context.Context) bool {
 	var kv jetstream.KeyValue
-	err := Retry(ctx, cfg.Log, "leader lease bucket", func(ctx context.Context) (err error) {
-		kv, err = cfg.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket: cfg.Bucket, Description: "licensegw: which gateway leads",
-			TTL: cfg.TTL, History: 1, Replicas: cfg.Replicas, Storage: jetstream.FileStorage,
+	err := Retry(ctx, e.cfg.Log, "leader lease bucket", func(ctx context.Context) (err error) {
+		kv, err = e.cfg.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket: e.cfg.Bucket, Description: "licensegw: which gateway leads",
+			TTL: e.cfg.TTL, History: 1, Replicas: e.cfg.Replicas, Storage: jetstream.FileStorage,
 		})
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return false
 	}
-	return &Elector{cfg: cfg, kv: kv, won: make(chan struct{}), lost: make(chan struct{}),
-		stepReq: make(chan chan error), stepped: make(chan struct{}), ran: make(chan struct{})}, nil
+	e.kv.Store(&kv)
+	return true
+}
+
+// bucket is the lease bucket, nil until Run has opened it.
+func (e *Elector) bucket() jetstream.KeyValue {
+	if kv := e.kv.Load(); kv != nil {
+		return *kv
+	}
+	return nil
 }
 
 // Run campaigns until ctx ends, and once elected renews the lease until it
@@ -125,6 +141,9 @@ func NewElector(ctx context.Context, cfg ElectorConfig) (*Elector, error) {
 // An elector leads once: to stand again, a node makes a new one.
 func (e *Elector) Run(ctx context.Context) {
 	defer close(e.ran)
+	if !e.openBucket(ctx) {
+		return
+	}
 	term, began, ok := e.campaign(ctx)
 	if !ok {
 		return
@@ -155,6 +174,10 @@ func (e *Elector) Run(ctx context.Context) {
 
 // errSteppedDown ends renew after StepDown released the lease.
 var errSteppedDown = errors.New("cluster: stepped down")
+
+// ErrNoBucket is Lookup's answer before Run has opened the lease bucket
+// (the NATS cluster has had no quorum yet).
+var ErrNoBucket = errors.New("cluster: the leader lease bucket is not open yet")
 
 // ErrNotLeading is StepDown's answer on a node that does not lead.
 var ErrNotLeading = errors.New("cluster: this node does not lead")
@@ -208,7 +231,7 @@ func (e *Elector) campaign(ctx context.Context) (uint64, time.Time, bool) {
 	for {
 		began := time.Now()
 		c, cancel := context.WithTimeout(ctx, e.cfg.TTL)
-		rev, err := e.kv.Create(c, leaderKey, val)
+		rev, err := e.bucket().Create(c, leaderKey, val)
 		cancel()
 		if err == nil {
 			e.cfg.Log.Info("elected leader", "term", rev)
@@ -229,7 +252,11 @@ func (e *Elector) campaign(ctx context.Context) (uint64, time.Time, bool) {
 // Lookup reads the lease as it is now: the zero Lease when no node
 // leads.
 func (e *Elector) Lookup(ctx context.Context) (Lease, error) {
-	entry, err := e.kv.Get(ctx, leaderKey)
+	kv := e.bucket()
+	if kv == nil {
+		return Lease{}, ErrNoBucket
+	}
+	entry, err := kv.Get(ctx, leaderKey)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return Lease{}, nil
 	}
@@ -289,7 +316,7 @@ func (e *Elector) renew(ctx context.Context, rev uint64) error {
 		began := time.Now()
 		deadline := lastOK.Add(e.cfg.StopAfter)
 		c, cancel := context.WithDeadline(ctx, deadline)
-		next, err := e.kv.Update(c, leaderKey, val, rev)
+		next, err := e.bucket().Update(c, leaderKey, val, rev)
 		cancel()
 		switch {
 		case err == nil:
@@ -311,7 +338,7 @@ func (e *Elector) renew(ctx context.Context, rev uint64) error {
 func (e *Elector) release(rev uint64) error {
 	c, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	return e.kv.Delete(c, leaderKey, jetstream.LastRevision(rev))
+	return e.bucket().Delete(c, leaderKey, jetstream.LastRevision(rev))
 }
 
 func isWrongRevision(err error) bool {

@@ -32,13 +32,10 @@ func TestElection(t *testing.T) {
 		}
 		t.Cleanup(nc.Close)
 		js, _ := jetstream.New(nc)
-		els[i], err = cluster.NewElector(ctx, cluster.ElectorConfig{
+		els[i] = cluster.NewElector(cluster.ElectorConfig{
 			JS: js, Replicas: 3, Self: cluster.Lease{Node: fmt.Sprintf("gw%d", i+1)},
 			Log: hclog.New(&hclog.LoggerOptions{Name: fmt.Sprintf("gw%d", i+1), Output: testWriter{t}, Level: hclog.Info}),
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
 		var c context.Context
 		c, stops[i] = context.WithCancel(ctx)
 		done[i] = make(chan struct{})
@@ -149,12 +146,9 @@ func TestHoldOff(t *testing.T) {
 		}
 		t.Cleanup(nc.Close)
 		js, _ := jetstream.New(nc)
-		els[i], err = cluster.NewElector(ctx, cluster.ElectorConfig{
+		els[i] = cluster.NewElector(cluster.ElectorConfig{
 			JS: js, Self: cluster.Lease{Node: fmt.Sprintf("gw%d", i+1)}, HoldOff: hold,
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
 		c, stop := context.WithCancel(ctx)
 		ran := make(chan struct{})
 		go func() { defer close(ran); els[i].Run(c) }()
@@ -186,13 +180,10 @@ func TestStepDown(t *testing.T) {
 		}
 		t.Cleanup(nc.Close)
 		js, _ := jetstream.New(nc)
-		els[i], err = cluster.NewElector(ctx, cluster.ElectorConfig{
+		els[i] = cluster.NewElector(cluster.ElectorConfig{
 			JS: js, Replicas: 3, Self: cluster.Lease{Node: fmt.Sprintf("gw%d", i+1)},
 			Log: hclog.New(&hclog.LoggerOptions{Name: fmt.Sprintf("gw%d", i+1), Output: testWriter{t}, Level: hclog.Info}),
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
 		wg.Go(func() { els[i].Run(rctx) })
 	}
 	first := waitLeader(ctx, t, els, -1)

@@ -111,13 +111,9 @@ func (n *Node) campaign(ctx context.Context, dial func(...nats.Option) (*nats.Co
 		nc.Close()
 		return 0, err
 	}
-	el, err := cluster.NewElector(ctx, cluster.ElectorConfig{
+	el := cluster.NewElector(cluster.ElectorConfig{
 		JS: js, Replicas: cfg.NATS.Replicas, Self: self, HoldOff: n.opts.holdOff, Log: n.log.Named("election"),
 	})
-	if err != nil {
-		nc.Close()
-		return 0, err
-	}
 	ectx, cancel := context.WithCancel(context.Background())
 	l := &leadership{el: el, nc: nc, js: js, self: self, cancel: cancel, done: make(chan struct{})}
 	go func() { defer close(l.done); el.Run(ectx) }()
@@ -287,10 +283,18 @@ func (n *Node) stopLeading() {
 	n.lead.stopPlacement()
 	n.lead.cancel()
 	<-n.lead.done
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	n.lifecycle(ctx, clusterSubject(n.cfg.NATS.Prefix, events.ClusterNodeLeft), map[string]any{"node": n.cfg.Gateway.Name, "reason": "stopped"})
-	cancel()
+	if !n.restartsInPlace() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		n.lifecycle(ctx, clusterSubject(n.cfg.NATS.Prefix, events.ClusterNodeLeft), map[string]any{"node": n.cfg.Gateway.Name, "reason": "stopped"})
+		cancel()
+	}
 	n.lead.nc.Close()
+}
+
+// restartsInPlace reports whether this node is being started again in
+// its process (Detach): it neither stops nor leaves the cluster.
+func (n *Node) restartsInPlace() bool {
+	return n.lead != nil && n.lead.keepMember.Load()
 }
 
 // clusterStatus is the cluster part of the status, nil for a single node.

@@ -29,6 +29,12 @@ func (f follower) Status(ctx context.Context) admin.Status {
 		Gateway: n.cfg.Gateway.Name, Version: version.Version, Started: n.started.UTC(),
 		Features: []admin.Feature{}, Plugins: n.pluginStatus(), Cluster: n.clusterStatus(),
 	}
+	if n.ns != nil && !st.Cluster.Quorum {
+		// Cut off from the cluster: no leader could answer; say so
+		// at once rather than wait followerAsk for nobody.
+		st.Cluster.Unavailable = "no quorum: the NATS cluster has no meta leader"
+		return st
+	}
 	ctx, cancel := context.WithTimeout(ctx, followerAsk)
 	defer cancel()
 	var leader admin.Status

@@ -45,6 +45,10 @@ func (e *ConfigError) Error() string { return e.Diags.Error() }
 // period.
 const journalDrain = 5 * time.Second
 
+// lostSnapshotWait bounds the final snapshot of a node that lost the
+// cluster leadership.
+const lostSnapshotWait = time.Second
+
 // Node is one running gateway.
 type Node struct {
 	cfgPath string
@@ -374,8 +378,19 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		errs = append(errs, n.admin.Shutdown(ctx))
 	}
 	if n.ledger != nil {
-		errs = append(errs, n.ledger.Close(ctx))
-		n.lifecycle(ctx, events.GatewaySubject(n.cfg.NATS.Prefix, "stopped"), nil)
+		lctx := ctx
+		if errors.Is(n.Err(), ErrLostLeadership) {
+			// Its final snapshot is a courtesy (the stream has
+			// everything) and the cluster may be unreachable: the
+			// node stands by again without waiting long for it.
+			var cancel context.CancelFunc
+			lctx, cancel = context.WithTimeout(ctx, lostSnapshotWait)
+			defer cancel()
+		}
+		errs = append(errs, n.ledger.Close(lctx))
+		if !n.restartsInPlace() {
+			n.lifecycle(ctx, events.GatewaySubject(n.cfg.NATS.Prefix, "stopped"), nil)
+		}
 	}
 	if n.journal != nil {
 		// Events the journal cannot publish by then are lost to this

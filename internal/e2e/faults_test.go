@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -29,7 +30,11 @@ import (
 //     grants go on;
 //   - the leader cut off from the other two (every route dropped, both
 //     ways): the majority takes over, and the minority never grants a
-//     request sent after the cut.
+//     request sent after the cut;
+//   - the leader frozen while no client asks anything, with a request its
+//     plugin holds meanwhile: the new leader has journaled nothing but its
+//     term event, so only that fences the old one; the old one must not
+//     depose the new one when thawed, and the new one goes on serving.
 //
 // After each, the stream, read with the read rule, holds every grant a
 // client was answered, never more seats in use than exist, and no event
@@ -76,6 +81,7 @@ func TestClusterFaults(t *testing.T) {
 	f.frozenLeader()
 	f.streamLeaderKilled()
 	f.partitionedLeader()
+	f.frozenIdleLeader()
 }
 
 // faults is TestClusterFaults' cluster, load and clients.
@@ -92,6 +98,9 @@ type faults struct {
 	restarts []string     // what the supervisor restarted, and when
 	exits    map[int]int  // exits seen, by node
 	crashes  []string     // exits the harness did not cause
+
+	quiet    atomic.Bool  // the workers ask nothing (frozenIdleLeader)
+	inflight atomic.Int32 // workers' requests in flight
 }
 
 // supervise restarts every node that exits, 2 s after (as the systemd
@@ -182,58 +191,66 @@ func (f *faults) work(addrs []string, w int, stop <-chan struct{}) {
 			return
 		default:
 		}
-		if cl == nil {
-			list := append(slices.Clone(addrs[w%len(addrs):]), addrs[:w%len(addrs)]...)
-			dctx, cancel := context.WithTimeout(f.ctx, 5*time.Second)
-			var err error
-			cl, err = client.Dial(dctx, strings.Join(list, ","), client.Options{
-				PublicKey: f.pinned, ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
-			})
-			cancel()
-			if err != nil {
-				failover()
-				continue
-			}
-		}
-		if held != nil { // give back the last grant (a lease lost with its client leaks a seat until its TTL)
-			rctx, cancel := context.WithTimeout(f.ctx, 3*time.Second)
-			err := held.Checkin(rctx)
-			cancel()
-			var gone *client.GoneError
-			if err != nil && !errors.As(err, &gone) {
-				held = nil
-				failover()
-				continue
-			}
-			held = nil
-		}
-		rctx, cancel := context.WithTimeout(f.ctx, 3*time.Second)
-		lease, err := cl.Checkout(rctx, client.CheckoutOptions{Feature: "cad", User: user, Host: "ws-" + user})
-		cancel()
-		var denied *client.DeniedError
-		l.mu.Lock()
-		switch {
-		case err == nil:
-			l.granted[lease.ID] = time.Now()
-		case errors.As(err, &denied):
-			l.denied++
-		default:
-			l.failed++
-		}
-		l.mu.Unlock()
-		switch {
-		case err == nil:
-			held = lease
-			select {
-			case l.grant <- struct{}{}:
-			default:
-			}
-			time.Sleep(10 * time.Millisecond) // load, not a flood: the machine is shared
-		case errors.As(err, &denied):
+		if f.quiet.Load() { // frozenIdleLeader: no client asks anything
 			time.Sleep(20 * time.Millisecond)
-		default:
-			failover()
+			continue
 		}
+		f.inflight.Add(1)
+		func() {
+			defer f.inflight.Add(-1)
+			if cl == nil {
+				list := append(slices.Clone(addrs[w%len(addrs):]), addrs[:w%len(addrs)]...)
+				dctx, cancel := context.WithTimeout(f.ctx, 5*time.Second)
+				var err error
+				cl, err = client.Dial(dctx, strings.Join(list, ","), client.Options{
+					PublicKey: f.pinned, ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
+				})
+				cancel()
+				if err != nil {
+					failover()
+					return
+				}
+			}
+			if held != nil { // give back the last grant (a lease lost with its client leaks a seat until its TTL)
+				rctx, cancel := context.WithTimeout(f.ctx, 3*time.Second)
+				err := held.Checkin(rctx)
+				cancel()
+				var gone *client.GoneError
+				if err != nil && !errors.As(err, &gone) {
+					held = nil
+					failover()
+					return
+				}
+				held = nil
+			}
+			rctx, cancel := context.WithTimeout(f.ctx, 3*time.Second)
+			lease, err := cl.Checkout(rctx, client.CheckoutOptions{Feature: "cad", User: user, Host: "ws-" + user})
+			cancel()
+			var denied *client.DeniedError
+			l.mu.Lock()
+			switch {
+			case err == nil:
+				l.granted[lease.ID] = time.Now()
+			case errors.As(err, &denied):
+				l.denied++
+			default:
+				l.failed++
+			}
+			l.mu.Unlock()
+			switch {
+			case err == nil:
+				held = lease
+				select {
+				case l.grant <- struct{}{}:
+				default:
+				}
+				time.Sleep(10 * time.Millisecond) // load, not a flood: the machine is shared
+			case errors.As(err, &denied):
+				time.Sleep(20 * time.Millisecond)
+			default:
+				failover()
+			}
+		}()
 	}
 }
 
@@ -390,8 +407,11 @@ func (f *faults) frozenLeader() {
 	f.load.mu.Unlock()
 	how := f.stopsLeading(leader, exits)
 	t.Logf("%s thawed: %s; %s", old.Name(), how, whyStopped(old.Log()))
-	f.check(next, "the frozen leader")
+	// Read once every replica is current: right after a thaw, the old
+	// node may still answer reads as the stream's raft leader it was,
+	// from what it held when it froze.
 	f.rejoin(leader)
+	f.check(next, "the frozen leader")
 }
 
 // streamLeaderKilled: kill -9 the node holding the stream's raft
@@ -476,4 +496,80 @@ func (f *faults) partitionedLeader() {
 		t.Errorf("%s, cut off from the majority, answered requests sent after the cut: %v", cutOff.Name(), minority)
 	}
 	f.check(next, "the partition")
+}
+
+// frozenIdleLeader: SIGSTOP the leader while the clients ask nothing, with
+// a request held in its plugin meanwhile; SIGCONT it once the next leader
+// serves. The next leader has journaled only its term event, so nothing
+// but that event fences the old one: the old one's thawed append must be
+// refused (or, if the stream took it before the new term, be valid
+// history), and must not depose the new one (a stray of an older term
+// after its term event is stepped past).
+func (f *faults) frozenIdleLeader() {
+	t := f.t
+	f.c.WaitStreamCurrent(startTimeout)
+	leader := f.c.WaitLeader(startTimeout, -1)
+	old := f.c.Nodes[leader]
+	pin := f.dial(old.Addr(e2etest.CLMAddr))
+
+	f.quiet.Store(true)
+	defer f.quiet.Store(false)
+	e2etest.Eventually(t, 30*time.Second, "the workers' requests answered", func() error {
+		if n := f.inflight.Load(); n > 0 {
+			return fmt.Errorf("%d in flight", n)
+		}
+		return nil
+	})
+	exits := f.exitCount(leader)
+	old.Signal(syscall.SIGSTOP)
+	frozen := time.Now()
+	type answer struct {
+		lease *client.Lease
+		err   error
+	}
+	held := make(chan answer, 1)
+	hctx, hcancel := context.WithCancel(f.ctx)
+	defer hcancel()
+	go func() {
+		lease, err := pin.Checkout(hctx, client.CheckoutOptions{Feature: "cad", User: "held-idle", Host: "ws-held"})
+		held <- answer{lease, err}
+	}()
+	next := f.c.WaitLeader(startTimeout, leader)
+	t.Logf("%s frozen while idle: %s leads after %v", old.Name(), f.c.Nodes[next].Name(), time.Since(frozen).Round(time.Millisecond))
+	old.Signal(syscall.SIGCONT)
+	thawed := time.Now()
+	var late []string
+	select {
+	case r := <-held:
+		if r.err == nil {
+			late = append(late, r.lease.ID)
+			t.Logf("the request %s held while frozen: granted %v after it was thawed", old.Name(), time.Since(thawed).Round(time.Millisecond))
+		} else {
+			t.Logf("the request %s held while frozen: %v", old.Name(), r.err)
+		}
+	case <-time.After(20 * time.Second):
+		hcancel()
+		if r := <-held; r.err == nil {
+			late = append(late, r.lease.ID)
+		}
+	}
+
+	// The new leader goes on serving.
+	cl := f.dial(f.c.Nodes[next].Addr(e2etest.CLMAddr))
+	rctx, rcancel := context.WithTimeout(f.ctx, 20*time.Second)
+	lease, err := cl.Checkout(rctx, client.CheckoutOptions{Feature: "cad", User: "after-idle", Host: "ws-after"})
+	rcancel()
+	if err != nil {
+		t.Fatalf("the new leader %s after the idle old leader was thawed: %v", f.c.Nodes[next].Name(), err)
+	}
+	late = append(late, lease.ID)
+	f.load.mu.Lock()
+	for _, id := range late {
+		f.load.granted[id] = time.Now()
+	}
+	f.load.mu.Unlock()
+	how := f.stopsLeading(leader, exits)
+	t.Logf("%s thawed: %s; %s", old.Name(), how, whyStopped(old.Log()))
+	f.c.WaitStreamCurrent(startTimeout) // as in frozenLeader
+	f.check(next, "the frozen idle leader")
 }
