@@ -231,12 +231,39 @@ func checkClusterStream(t *testing.T, evs []e2etest.Event, granted map[string]ti
 	if terms < 2 {
 		t.Errorf("%d terms in the stream, want one per leader (2)", terms)
 	}
+	var first uint64 // the earliest event of a grant not counted
 	for lease, at := range granted {
 		if !checkedOut[lease] {
 			t.Errorf("lease %s was granted to a client at %s but is not in the stream under the read rule; %s",
 				lease, at.UTC().Format("15:04:05.000"), whereIs(evs, lease))
+			for _, e := range evs {
+				if e.Lease == lease && (first == 0 || e.Seq < first) {
+					first = e.Seq
+				}
+			}
 		}
 	}
+	if first > 0 {
+		t.Logf("the stream before the first grant not counted:\n%s", window(evs, first))
+	}
+}
+
+// window describes the events of evs from 40 sequences before seq to seq,
+// as the read rule walks them.
+func window(evs []e2etest.Event, seq uint64) string {
+	var term, idx uint64
+	known := false
+	var lines []string
+	for _, e := range evs {
+		counts := !known || (e.Idx == 0 && e.Term > term) || (e.Term == term && e.Idx == idx+1)
+		if counts {
+			term, idx, known = e.Term, e.Idx, true
+		}
+		if e.Seq+40 >= seq && e.Seq <= seq {
+			lines = append(lines, fmt.Sprintf("seq %d term %d idx %d %s %s %s counted=%v", e.Seq, e.Term, e.Idx, e.Kind, e.Gateway, e.ID, counts))
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // whereIs describes the events of lease in the stream, counted or not.
