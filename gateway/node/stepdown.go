@@ -10,6 +10,7 @@ import (
 	"github.com/licensegw/licensegw/gateway/admin"
 	"github.com/licensegw/licensegw/gateway/cluster"
 	"github.com/licensegw/licensegw/gateway/events"
+	"github.com/licensegw/licensegw/gateway/natsd"
 )
 
 // ErrSteppedDown is the Err of a node that handed its cluster leadership
@@ -169,6 +170,24 @@ func (n *Node) doHandOver(ctx context.Context, reason, actor string) (admin.Step
 // node that lost the leadership again with HoldOff.
 func WithHoldOff(d time.Duration) Option {
 	return func(o *options) { o.holdOff = d }
+}
+
+// WithNATS makes Start use ns, an embedded NATS server started elsewhere
+// (tests; WithKept carries one over a restart in place), instead of
+// starting one. The configuration's nats block is then not read again.
+func WithNATS(ns *natsd.Server) Option {
+	return func(o *options) { o.nats = ns }
+}
+
+// DetachNATS hands this node's embedded NATS server (nil when there is
+// none) over to the caller: Shutdown leaves it running. Detach hands the
+// plugins over too.
+func (n *Node) DetachNATS() *natsd.Server {
+	if n.lead == nil || n.ns == nil {
+		return nil
+	}
+	n.lead.keepNATS.Store(true)
+	return n.ns
 }
 
 func (n *Node) natsDetached() bool { return n.lead != nil && n.lead.keepNATS.Load() }
