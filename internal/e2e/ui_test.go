@@ -96,13 +96,26 @@ feature "viewer" {
 	defer cancelT()
 
 	base := "http://" + g.AdminAddr
+	// text reads an element's text in the page, in one evaluation: the
+	// tables are rebuilt on every live event, and chromedp.TextContent,
+	// which looks the node up and then reads it, failed with "No node with
+	// given id found" when the node was replaced in between (CI, load 40).
 	text := func(sel string) string {
 		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
+		q, _ := json.Marshal(sel)
+		js := `(() => { const e = document.querySelector(` + string(q) + `); return e ? e.textContent : null })()`
+		var s *string
+		e2etest.Eventually(t, 30*time.Second, "text of "+sel, func() error {
+			var err error
+			if s, err = chromedp.Run(ctx, chromedp.Evaluate[*string](js)); err != nil {
+				return err
+			}
+			if s == nil {
+				return fmt.Errorf("no element %s", sel)
+			}
+			return nil
+		})
+		return strings.TrimSpace(*s)
 	}
 	eval := func(js string) bool {
 		t.Helper()

@@ -40,7 +40,7 @@ func TestRunCountsErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	r, err := Run(context.Background(), "wrong path", Options{URL: e.URL() + "/nope", Clients: 2, Duration: 100 * time.Millisecond})
+	r, err := Run(context.Background(), "wrong path", Options{URL: e.URL() + "/nope", Clients: 2, Duration: time.Second})
 	if err == nil || r.Errors == 0 {
 		t.Fatalf("%+v, %v", r, err)
 	}
