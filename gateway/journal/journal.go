@@ -136,6 +136,7 @@ type Journal struct {
 	// publisher's.
 	prevHex  [2 * sha256.Size]byte
 	recycled []*nats.Msg
+	subjects subjectCache // the publisher's
 	// sinceSeal (guarded by mu) counts events appended since the last seal
 	// was queued.
 	sinceSeal int

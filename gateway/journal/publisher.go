@@ -494,7 +494,7 @@ func (j *Journal) message(p *pending) (*nats.Msg, error) {
 	j.nextIdx++
 	p.expect = j.nextExpect
 	j.nextExpect++
-	msg.Subject = ev.Subject(j.cfg.Prefix)
+	msg.Subject = j.subjects.get(ev, j.cfg.Prefix)
 	msg.Data = data
 	msg.Header[jetstream.MsgIDHeader][0] = ev.ID
 	msg.Header[jetstream.ExpectedLastSeqHeader][0] = strconv.FormatUint(p.expect, 10)

@@ -95,11 +95,19 @@ func (p *pluginSeats) seatsRequest(req *sdk.CheckoutRequest) seats.CheckoutReque
 
 // checkout is the SDK's answer to req, which the engine answered with res.
 func (p *pluginSeats) checkout(req *sdk.CheckoutRequest, res seats.Result, updates <-chan Update) *sdk.Checkout {
+	if res.Outcome == seats.Granted {
+		// The answer and its grant in one allocation (every grant
+		// makes one).
+		a := &struct {
+			co sdk.Checkout
+			g  sdk.Grant
+		}{}
+		a.co.Outcome, a.co.Grant = sdk.Granted, &a.g
+		p.grantInto(&a.g, &res.Lease, req.Sign, req.Nonce)
+		return &a.co
+	}
 	out := &sdk.Checkout{}
 	switch res.Outcome {
-	case seats.Granted:
-		out.Outcome = sdk.Granted
-		out.Grant = p.grant(&res.Lease, req.Sign, req.Nonce)
 	case seats.Queued:
 		out.Outcome = sdk.Queued
 		out.Ticket = res.Ticket
@@ -130,7 +138,14 @@ func (p *pluginSeats) forward(in <-chan Update, out chan<- sdk.TicketUpdate, sig
 }
 
 func (p *pluginSeats) grant(l *seats.Lease, sign bool, nonce string) *sdk.Grant {
-	g := &sdk.Grant{
+	g := &sdk.Grant{}
+	p.grantInto(g, l, sign, nonce)
+	return g
+}
+
+// grantInto fills g with the grant of l, signed if asked.
+func (p *pluginSeats) grantInto(g *sdk.Grant, l *seats.Lease, sign bool, nonce string) {
+	*g = sdk.Grant{
 		Lease: l.ID, Vendor: l.Pool.Vendor, Feature: l.Pool.Name, Version: l.Pool.Version,
 		Count: l.Count, TTL: l.TTL, Expires: l.Expires, Borrowed: l.Borrowed,
 	}
@@ -138,7 +153,6 @@ func (p *pluginSeats) grant(l *seats.Lease, sign bool, nonce string) *sdk.Grant 
 		text := sdk.GrantText(g, l.Client.User, l.Client.Host, nonce)
 		g.Signature = ed25519.Sign(p.l.opts.Signer, []byte(text))
 	}
-	return g
 }
 
 func (p *pluginSeats) Heartbeat(ctx context.Context, lease string) (sdk.LeaseState, error) {
