@@ -13,7 +13,6 @@ import (
 type Commit struct {
 	events []events.Event
 	one    [1]events.Event // backs events for single-event appends
-	done   chan struct{}
 
 	// remaining is touched only by the publisher goroutine (and by Append
 	// before the commit is queued).
@@ -22,10 +21,15 @@ type Commit struct {
 	seq       uint64 // stream sequence of the last event acknowledged
 
 	mu       sync.Mutex
-	err      error // final outcome, set before done is closed
+	err      error // guarded by mu: the final outcome, set with finished
 	lastErr  error // latest failed attempt, for a Wait that gives up
-	finished bool  // guarded by mu: onDone has been (or is being) called
+	finished bool  // guarded by mu: the commit is done; onDone has been (or is being) called
 	onDone   func()
+	// done is made only for a caller that waits on a channel (Wait,
+	// Done): the ledger's commits are answered through OnDone, and a
+	// channel each would be an allocation per event. Guarded by mu;
+	// closed when finished.
+	done chan struct{}
 }
 
 // Wait returns nil once every event of the Append is acknowledged by the
@@ -34,17 +38,23 @@ type Commit struct {
 // a Wait gave up on are still published in order unless the journal is
 // closed.
 func (c *Commit) Wait(ctx context.Context) error {
-	select {
-	case <-c.done:
-		return c.err // written before done was closed
-	default:
+	if done, err := c.outcome(); done {
+		return err
 	}
 	select {
-	case <-c.done:
-		return c.err
+	case <-c.Done():
+		_, err := c.outcome()
+		return err
 	case <-ctx.Done():
 		return c.Unacknowledged(ctx.Err())
 	}
+}
+
+// outcome says whether the commit is done, and with what error.
+func (c *Commit) outcome() (done bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.finished, c.err
 }
 
 // Unacknowledged is the error Wait returns when cause (a context's error)
@@ -63,12 +73,8 @@ func (c *Commit) Unacknowledged(cause error) error {
 // Err is the commit's outcome once it is done (what Wait returns then),
 // and nil before.
 func (c *Commit) Err() error {
-	select {
-	case <-c.done:
-		return c.err
-	default:
-		return nil
-	}
+	_, err := c.outcome()
+	return err
 }
 
 // OnDone has f called once the commit is done, instead of a goroutine
@@ -90,16 +96,26 @@ func (c *Commit) OnDone(f func()) {
 // Seq is the stream sequence of the commit's last event, once Wait returned
 // nil (0 before, or for an empty Append).
 func (c *Commit) Seq() uint64 {
-	select {
-	case <-c.done:
-		return c.seq // written before done was closed
-	default:
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.finished {
 		return 0
 	}
+	return c.seq // written by the publisher before it finished the commit
 }
 
 // Done is closed when Wait would return without blocking.
-func (c *Commit) Done() <-chan struct{} { return c.done }
+func (c *Commit) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		if c.finished {
+			close(c.done)
+		}
+	}
+	return c.done
+}
 
 // Events are the appended events as published: with their ids, schema and
 // gateway. The caller must not modify them.
@@ -112,10 +128,12 @@ func (c *Commit) failedAttempt(err error) {
 }
 
 func (c *Commit) finish(err error) {
-	c.err = err
-	close(c.done)
 	c.mu.Lock()
+	c.err = err
 	c.finished = true
+	if c.done != nil {
+		close(c.done)
+	}
 	f := c.onDone
 	c.onDone = nil
 	c.mu.Unlock()

@@ -217,7 +217,7 @@ func (j *Journal) Stream() string { return j.cfg.Stream }
 // caller may reuse evs once Append returns; Commit.Events has the stamped
 // copies.
 func (j *Journal) Append(evs []events.Event) *Commit {
-	c := &Commit{done: make(chan struct{})}
+	c := &Commit{}
 	if len(evs) == 1 {
 		c.events = c.one[:] // the common case: one allocation, not two
 	} else {
@@ -225,7 +225,7 @@ func (j *Journal) Append(evs []events.Event) *Commit {
 	}
 	copy(c.events, evs)
 	if len(evs) == 0 {
-		close(c.done)
+		c.finished = true // not shared yet: no lock
 		return c
 	}
 	c.remaining = len(evs)
