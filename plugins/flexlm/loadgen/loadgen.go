@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"sync"
@@ -46,14 +45,21 @@ func Echo(ctx context.Context, o clm.Options) (clm.Report, error) {
 	})
 }
 
-// client is one connection to the vendor daemon.
+// client is one connection to the vendor daemon. It encodes its frames
+// with a reused builder and reads answers into a reused frame, as a
+// client library that cares would: the load generator's own cost is part
+// of every figure it reports.
 type client struct {
 	o      clm.Options
 	n      int
+	host   string
 	nc     net.Conn
 	br     *bufio.Reader
 	id     uint32
 	handle int64
+	w      wire.Builder
+	ans    wire.Frame
+	rbuf   []byte
 }
 
 func connect(o clm.Options, n int) (*client, error) {
@@ -66,7 +72,7 @@ func connect(o clm.Options, n int) (*client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", o.Addr, err)
 	}
-	return &client{o: o, n: n, nc: nc, br: bufio.NewReaderSize(nc, 4096)}, nil
+	return &client{o: o, n: n, host: strconv.Itoa(n), nc: nc, br: bufio.NewReaderSize(nc, 4096)}, nil
 }
 
 func dial(o clm.Options, n int) (*client, error) {
@@ -75,7 +81,8 @@ func dial(o clm.Options, n int) (*client, error) {
 		return nil, err
 	}
 	var t clm.Tally
-	ans, err := c.exchange(&t, wire.New(wire.Hello, 0).Str(wire.TProgram, "licensegw-bench"))
+	c.begin(wire.Hello).Str(wire.TProgram, "licensegw-bench")
+	ans, err := c.exchange(&t)
 	if err == nil && ans.Type != wire.HelloOK {
 		err = fmt.Errorf("HELLO answered %s", ans.Type)
 	}
@@ -92,11 +99,16 @@ func (c *client) Interrupt() { _ = c.nc.SetDeadline(time.Now()) }
 // Close implements clm.Cycler.
 func (c *client) Close() error { return c.nc.Close() }
 
-// exchange sends f and reads its answer, recording the latency.
-func (c *client) exchange(t *clm.Tally, f *wire.Frame) (*wire.Frame, error) {
+// begin starts the next request frame, of type typ, in c's builder.
+func (c *client) begin(typ wire.Type) *wire.Builder {
 	c.id++
-	f.ID = c.id
-	b, err := f.Encode()
+	return c.w.Begin(typ, c.id)
+}
+
+// exchange sends the frame built since begin and reads its answer into
+// c.ans (valid until the next exchange), recording the latency.
+func (c *client) exchange(t *clm.Tally) (*wire.Frame, error) {
+	b, err := c.w.Finish()
 	if err != nil {
 		return nil, err
 	}
@@ -105,30 +117,30 @@ func (c *client) exchange(t *clm.Tally, f *wire.Frame) (*wire.Frame, error) {
 	if _, err := c.nc.Write(b); err != nil {
 		return nil, err
 	}
-	ans, err := wire.Read(c.br)
-	if err != nil {
+	if c.rbuf, err = wire.ReadInto(c.br, &c.ans, c.rbuf); err != nil {
 		return nil, err
 	}
-	if ans.ID != f.ID {
-		return nil, fmt.Errorf("answer to %d for request %d", ans.ID, f.ID)
+	if c.ans.ID != c.id {
+		return nil, fmt.Errorf("answer to %d for request %d", c.ans.ID, c.id)
 	}
 	t.Lat = append(t.Lat, time.Since(start))
-	return ans, nil
+	return &c.ans, nil
 }
 
 // The frames of a cycle; the echo cycle sends the same ones.
-func (c *client) checkout() *wire.Frame {
-	return wire.New(wire.Checkout, 0).Str(wire.TFeature, c.o.Feature).Str(wire.TVendor, c.o.Vendor).
-		Int(wire.TCount, 1).Str(wire.TUser, "loadgen").Str(wire.THost, strconv.Itoa(c.n))
+func (c *client) checkout() {
+	c.begin(wire.Checkout).Str(wire.TFeature, c.o.Feature).Str(wire.TVendor, c.o.Vendor).
+		Int(wire.TCount, 1).Str(wire.TUser, "loadgen").Str(wire.THost, c.host)
 }
 
-func (c *client) onHandle(t wire.Type, handle int64) *wire.Frame {
-	return wire.New(t, 0).Int(wire.THandle, handle)
+func (c *client) onHandle(t wire.Type, handle int64) {
+	c.begin(t).Int(wire.THandle, handle)
 }
 
 // Cycle implements clm.Cycler.
 func (c *client) Cycle(t *clm.Tally) error {
-	ans, err := c.exchange(t, c.checkout())
+	c.checkout()
+	ans, err := c.exchange(t)
 	if err != nil {
 		return err
 	}
@@ -142,8 +154,9 @@ func (c *client) Cycle(t *clm.Tally) error {
 		return nil
 	}
 	c.handle = ans.GetInt(wire.THandle)
-	for _, step := range []struct{ req, want wire.Type }{{wire.Heartbeat, wire.HeartbeatOK}, {wire.Checkin, wire.OK}} {
-		ans, err := c.exchange(t, c.onHandle(step.req, c.handle))
+	for _, step := range [...]struct{ req, want wire.Type }{{wire.Heartbeat, wire.HeartbeatOK}, {wire.Checkin, wire.OK}} {
+		c.onHandle(step.req, c.handle)
+		ans, err := c.exchange(t)
 		if err != nil {
 			return err
 		}
@@ -154,10 +167,10 @@ func (c *client) Cycle(t *clm.Tally) error {
 	return nil
 }
 
-// echoClient sends a cycle's frames to an echo server and reads each back.
+// echoClient sends a cycle's frames to an echo server and reads each
+// back, encoded and decoded as the vendor daemon's are.
 type echoClient struct {
 	*client
-	buf []byte
 }
 
 // sampleHandle is a handle of typical size.
@@ -165,28 +178,18 @@ const sampleHandle = 123456
 
 // Cycle implements clm.Cycler.
 func (e *echoClient) Cycle(t *clm.Tally) error {
-	for _, f := range []*wire.Frame{e.checkout(), e.onHandle(wire.Heartbeat, sampleHandle), e.onHandle(wire.Checkin, sampleHandle)} {
-		b, err := f.Encode()
-		if err != nil {
+	for i := range 3 {
+		switch i {
+		case 0:
+			e.checkout()
+		case 1:
+			e.onHandle(wire.Heartbeat, sampleHandle)
+		default:
+			e.onHandle(wire.Checkin, sampleHandle)
+		}
+		if _, err := e.exchange(t); err != nil {
 			return err
 		}
-		start := time.Now()
-		_ = e.nc.SetDeadline(start.Add(e.o.Timeout))
-		if _, err := e.nc.Write(b); err != nil {
-			return err
-		}
-		if cap(e.buf) < len(b) {
-			e.buf = make([]byte, len(b))
-		}
-		e.buf = e.buf[:len(b)]
-		if _, err := io.ReadFull(e.br, e.buf); err != nil {
-			return err
-		}
-		// Decoded, as the vendor daemon's answers are.
-		if _, _, err := wire.Decode(e.buf); err != nil {
-			return err
-		}
-		t.Lat = append(t.Lat, time.Since(start))
 	}
 	return nil
 }
