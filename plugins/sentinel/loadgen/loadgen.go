@@ -46,15 +46,22 @@ func Echo(ctx context.Context, o clm.Options) (clm.Report, error) {
 	return clm.Drive(ctx, "udp-echo", o, func(n int) (clm.Cycler, error) { return dial(o, n, true) })
 }
 
-// client is one socket's worth of requests.
+// client is one socket's worth of requests. Its request, answer and
+// buffers are reused, as a client library that cares would: the load
+// generator's own cost is part of every figure it reports.
 type client struct {
 	o     clm.Options
 	n     int
+	host  string
 	uc    *net.UDPConn
 	echo  bool
 	id    uint64
 	out   []byte
 	in    []byte
+	req   wire.Request
+	resp  wire.Response
+	echoR wire.Request      // an echoed datagram, decoded as the server does
+	names map[string]string // the echo's decoded names, as the server interns them
 	stop  chan struct{}
 	close sync.Once
 }
@@ -73,7 +80,8 @@ func dial(o clm.Options, n int, echo bool) (*client, error) {
 	}
 	// Ids start far apart per client and per socket, as a real client's
 	// random start would, so no two clients' cache keys meet.
-	return &client{o: o, n: n, uc: uc, echo: echo, id: uint64(time.Now().UnixNano()), in: make([]byte, wire.MaxDatagram), stop: make(chan struct{})}, nil
+	return &client{o: o, n: n, host: strconv.Itoa(n), uc: uc, echo: echo, id: uint64(time.Now().UnixNano()),
+		in: make([]byte, wire.MaxDatagram), names: map[string]string{}, stop: make(chan struct{})}, nil
 }
 
 // Interrupt implements clm.Cycler.
@@ -87,16 +95,27 @@ func (c *client) Close() error { return c.uc.Close() }
 
 var errNoAnswer = errors.New("no answer")
 
-// exchange sends req until its answer comes, recording the latency. An
-// echo client gets its own datagram back and decodes it as a request.
-func (c *client) exchange(t *clm.Tally, req *wire.Request) (*wire.Response, error) {
+// intern is the echo's decoding of names, as the server's.
+func (c *client) intern(b []byte) string {
+	if s, ok := c.names[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	c.names[s] = s
+	return s
+}
+
+// exchange sends c.req until its answer comes, recording the latency; the
+// answer is c.resp, valid until the next exchange. An echo client gets
+// its own datagram back and decodes it as a request.
+func (c *client) exchange(t *clm.Tally) (*wire.Response, error) {
 	c.id++
+	req := &c.req
 	req.ID = c.id
-	b, err := wire.EncodeRequest(req, 0)
-	if err != nil {
+	var err error
+	if c.out, err = wire.AppendRequest(c.out, req, 0); err != nil {
 		return nil, err
 	}
-	c.out = append(c.out[:0], b...)
 	start := time.Now()
 	for giveUp := start.Add(c.o.Timeout); ; {
 		if _, err := c.uc.Write(c.out); err != nil {
@@ -117,15 +136,16 @@ func (c *client) exchange(t *clm.Tally, req *wire.Request) (*wire.Response, erro
 				break // retransmit, or give up
 			}
 			if c.echo {
-				r, err := wire.DecodeRequest(c.in[:n])
-				if err != nil || r.ID != req.ID {
+				r := &c.echoR
+				if err := wire.DecodeRequestInto(c.in[:n], r, c.intern); err != nil || r.ID != req.ID {
 					continue
 				}
 				t.Lat = append(t.Lat, time.Since(start))
-				return &wire.Response{ID: r.ID, Status: wire.OK, Grant: wire.Grant{Handle: "h"}}, nil
+				c.resp = wire.Response{ID: r.ID, Status: wire.OK, Grant: wire.Grant{Handle: "h"}}
+				return &c.resp, nil
 			}
-			resp, err := wire.DecodeResponse(c.in[:n])
-			if err != nil || resp.ID != req.ID {
+			resp := &c.resp
+			if err := wire.DecodeResponseInto(c.in[:n], resp); err != nil || resp.ID != req.ID {
 				continue // an answer to an earlier retransmission
 			}
 			t.Lat = append(t.Lat, time.Since(start))
@@ -148,7 +168,8 @@ const sampleHandle = "l0123456789abcdef0123456789abcdef"
 
 // Cycle implements clm.Cycler.
 func (c *client) Cycle(t *clm.Tally) error {
-	resp, err := c.exchange(t, &wire.Request{Type: wire.Checkout, Feature: c.o.Feature, Count: 1, User: "loadgen", Host: strconv.Itoa(c.n)})
+	c.req = wire.Request{Type: wire.Checkout, Feature: c.o.Feature, Count: 1, User: "loadgen", Host: c.host}
+	resp, err := c.exchange(t)
 	if err != nil {
 		return err
 	}
@@ -165,8 +186,9 @@ func (c *client) Cycle(t *clm.Tally) error {
 	if c.echo {
 		handle = sampleHandle
 	}
-	for _, typ := range []wire.Type{wire.Refresh, wire.Release} {
-		resp, err := c.exchange(t, &wire.Request{Type: typ, Handle: handle})
+	for _, typ := range [...]wire.Type{wire.Refresh, wire.Release} {
+		c.req = wire.Request{Type: typ, Handle: handle}
+		resp, err := c.exchange(t)
 		if err != nil {
 			return err
 		}

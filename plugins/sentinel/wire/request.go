@@ -6,10 +6,16 @@ import "fmt"
 // MinRequest (a request whose fields are longer is not padded). A client pads list requests (Features, Clients) further: the
 // server answers with at most Amplification times the request's size.
 func EncodeRequest(r *Request, size int) ([]byte, error) {
+	return AppendRequest(nil, r, size)
+}
+
+// AppendRequest is EncodeRequest into buf's array (from its start), which
+// it grows when needed: a client encodes into a buffer it reuses.
+func AppendRequest(buf []byte, r *Request, size int) ([]byte, error) {
 	if !r.Type.Known() {
 		return nil, fmt.Errorf("encode request: unknown type %v", r.Type)
 	}
-	w := header(r.Type, r.ID)
+	w := headerTo(buf, r.Type, r.ID)
 	switch r.Type {
 	case Checkout, Commute:
 		w.str(r.Feature)
@@ -43,7 +49,7 @@ func EncodeRequest(r *Request, size int) ([]byte, error) {
 	if len(w.b) > size {
 		return nil, fmt.Errorf("encode %v request: %d bytes: %w", r.Type, len(w.b), ErrTooLarge)
 	}
-	return append(w.b, make([]byte, size-len(w.b))...), nil
+	return append(w.b, make([]byte, size-len(w.b))...), nil // zeroes; no allocation beyond growth
 }
 
 // DecodeRequest decodes a request datagram. Everything after the fields

@@ -159,17 +159,27 @@ func readClient(r *reader) Client {
 // DecodeResponse decodes an answer datagram; it must end where its fields
 // end.
 func DecodeResponse(b []byte) (*Response, error) {
-	rd, t, id, err := readHeader(b)
-	if err != nil {
+	r := &Response{}
+	if err := DecodeResponseInto(b, r); err != nil {
 		return nil, err
 	}
+	return r, nil
+}
+
+// DecodeResponseInto is DecodeResponse into r: a client reuses one.
+func DecodeResponseInto(b []byte, r *Response) error {
+	*r = Response{}
+	rd, t, id, err := readHeader(b)
+	if err != nil {
+		return err
+	}
 	if t&Answer == 0 || !(t &^ Answer).Known() {
-		return nil, fmt.Errorf("%w: %v is not an answer type", ErrMalformed, t)
+		return fmt.Errorf("%w: %v is not an answer type", ErrMalformed, t)
 	}
 	t &^= Answer
-	r := &Response{ID: id, Type: t, Status: Status(rd.u8())}
+	r.ID, r.Type, r.Status = id, t, Status(rd.u8())
 	if int(r.Status) >= len(statusNames) {
-		return nil, fmt.Errorf("%w: unknown status %d", ErrMalformed, r.Status)
+		return fmt.Errorf("%w: unknown status %d", ErrMalformed, r.Status)
 	}
 	switch {
 	case r.Status == OK && (t == Checkout || t == Commute || t == Poll):
@@ -200,10 +210,10 @@ func DecodeResponse(b []byte) (*Response, error) {
 		}
 	}
 	if rd.err != nil {
-		return nil, fmt.Errorf("decode %v: %w", t|Answer, rd.err)
+		return fmt.Errorf("decode %v: %w", t|Answer, rd.err)
 	}
 	if rd.off != len(b) {
-		return nil, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(b)-rd.off)
+		return fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(b)-rd.off)
 	}
-	return r, nil
+	return nil
 }
