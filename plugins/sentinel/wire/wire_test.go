@@ -242,6 +242,25 @@ func FuzzDecode(f *testing.F) {
 			if err != nil || !reflect.DeepEqual(r, r2) {
 				t.Fatalf("round trip: %+v, %v; want %+v", r2, err, r)
 			}
+			if dirty, err := AppendRequest([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}, r, len(b)); err != nil || !bytes.Equal(dirty, again) {
+				t.Fatalf("AppendRequest into a used buffer %x, %v; want %x", dirty, err, again)
+			}
+			// A server's decoding into a reused request, with interned
+			// names, sees the same request.
+			reused := Request{Feature: "old", Handle: "old", Cursor: 9}
+			names := map[string]string{}
+			intern := func(b []byte) string {
+				if s, ok := names[string(b)]; ok {
+					return s
+				}
+				names[string(b)] = string(b)
+				return string(b)
+			}
+			for range 2 {
+				if err := DecodeRequestInto(b, &reused, intern); err != nil || !reflect.DeepEqual(r, &reused) {
+					t.Fatalf("into a reused request: %+v, %v; want %+v", reused, err, r)
+				}
+			}
 		} else if !errors.Is(err, ErrMalformed) {
 			t.Fatalf("DecodeRequest error %v does not wrap ErrMalformed", err)
 		}
@@ -263,6 +282,13 @@ func FuzzDecode(f *testing.F) {
 			r2, err := DecodeResponse(again)
 			if err != nil {
 				t.Fatalf("re-encoded response does not decode: %v", err)
+			}
+			reused := Response{Ticket: "old", Features: []Feature{{Name: "old"}}}
+			if err := DecodeResponseInto(b, &reused); err != nil || !reflect.DeepEqual(r, &reused) {
+				t.Fatalf("into a reused response: %+v, %v; want %+v", reused, err, r)
+			}
+			if again2, err := AppendResponse(make([]byte, 3, 7), r, cursor, MaxDatagram); err != nil || !bytes.Equal(again2, again) {
+				t.Fatalf("AppendResponse %x, %v; EncodeResponse %x", again2, err, again)
 			}
 			want := *r
 			if r.Status == OK && (r.Type&^Answer == Features || r.Type&^Answer == Clients) {
