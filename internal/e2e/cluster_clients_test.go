@@ -59,10 +59,10 @@ plugin "sentinel" {
 //     frees on the leader;
 //   - a CLM/1 CHECKOUT asked again with the same request= key on another
 //     node gets the same lease, and a bound one moves to the asking node;
-//   - the concurrent-lm client whose node freezes (SIGSTOP of the gateway;
-//     its plugin still holds the connection) is served by another node: its
-//     next checkout is granted there, and its lease's heartbeats go on
-//     through it, past the lease's TTL;
+//   - the concurrent-lm client whose node goes silent (SIGSTOP of its
+//     concurrent-lm plugin process, which still holds the connection) is
+//     served by another node: its next checkout is granted there, and its
+//     lease's heartbeats go on through it, past the lease's TTL;
 //   - a node cut off from the others (no quorum) says why in its status and
 //     /readyz, and each plugin answers its protocol's "unavailable, retry"
 //     (never a grant), while the concurrent-lm client and `licensegw run`
@@ -162,13 +162,20 @@ func TestClusterClients(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		follower.Signal(syscall.SIGSTOP)
+		// The node's concurrent-lm plugin process freezes: it holds the
+		// client's connection and answers nothing. (Freezing the whole
+		// gateway freezes its NATS server too, which may hold raft
+		// leaderships the cluster then re-elects: TestClusterFaults.)
+		pid := follower.Plugin("concurrentlm").PID
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
 		stopped := time.Now()
 		thawed := false
 		thaw := func() {
 			if !thawed {
 				thawed = true
-				follower.Signal(syscall.SIGCONT)
+				_ = syscall.Kill(pid, syscall.SIGCONT)
 			}
 		}
 		defer thaw()
