@@ -254,27 +254,47 @@ const storeWait = 30 * time.Second
 // has trimmed some of them, it retries for up to storeWait: starting
 // without them would lose the leases they granted.
 func (l *Ledger) loadStored(ctx context.Context, local snapshot) ([][]byte, error) {
-	wctx, cancel := context.WithTimeout(ctx, storeWait)
-	defer cancel()
+	var trimmedSince time.Time // when the stream was first seen trimmed
 	for {
-		blobs, err := l.opts.Snapshots.Load(wctx)
+		lctx, cancel := context.WithTimeout(ctx, boundsWait)
+		blobs, err := l.opts.Snapshots.Load(lctx)
+		cancel()
 		if err == nil {
 			return blobs, nil
 		}
-		first, _, berr := l.opts.Journal.Bounds(wctx)
-		if berr == nil && first <= local.Seq+1 {
+		bctx, cancel := context.WithTimeout(ctx, boundsWait)
+		first, _, berr := l.opts.Journal.Bounds(bctx)
+		cancel()
+		switch {
+		case berr == nil && first <= local.Seq+1:
 			l.log.Warn("snapshot store unreadable; starting from this node's own snapshot", "error", err)
 			return nil, nil
+		case berr != nil:
+			// Neither the store nor the stream answers (a cluster
+			// electing its raft leaders): nothing says events were
+			// trimmed; wait for one of them, until ctx ends.
+			l.log.Warn("snapshot store and event stream unreadable; retrying", "error", err, "stream_error", berr)
+		default:
+			if trimmedSince.IsZero() {
+				trimmedSince = time.Now()
+			}
+			l.log.Warn("snapshot store unreadable, and retention deleted events after this node's own snapshot; retrying",
+				"error", err, "snapshot_seq", local.Seq, "stream_first_seq", first)
+			if time.Since(trimmedSince) > storeWait {
+				return nil, fmt.Errorf("ledger: the snapshot store is unreadable and the stream no longer holds every event after this node's own snapshot (seq %d): %w", local.Seq, err)
+			}
 		}
-		l.log.Warn("snapshot store unreadable, and retention deleted events after this node's own snapshot; retrying",
-			"error", err, "snapshot_seq", local.Seq, "stream_first_seq", first)
 		select {
-		case <-wctx.Done():
-			return nil, fmt.Errorf("ledger: the snapshot store is unreadable and the stream no longer holds every event after this node's own snapshot (seq %d): %w", local.Seq, err)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("ledger: snapshot store: %w (last error: %w)", ctx.Err(), err)
 		case <-time.After(time.Second):
 		}
 	}
 }
+
+// boundsWait bounds one look at the snapshot store or the stream's
+// bounds.
+const boundsWait = 5 * time.Second
 
 // newerSnapshot reports whether a includes more of the journal than b.
 func newerSnapshot(a, b snapshot) bool {
