@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -67,8 +68,8 @@ func (l *link) open(ctx context.Context, cfg Config, create bool) error {
 	if create {
 		// The journal first, so that subjects it held before version
 		// 2 are free for the lifecycle stream.
-		if l.stream, err = js.CreateOrUpdateStream(ctx, streamConfig(cfg)); err == nil {
-			_, err = js.CreateOrUpdateStream(ctx, lifecycleConfig(cfg))
+		if l.stream, err = ensureStream(ctx, js, streamConfig(cfg)); err == nil {
+			_, err = ensureStream(ctx, js, lifecycleConfig(cfg))
 		}
 	} else {
 		l.stream, err = js.Stream(ctx, cfg.Stream)
@@ -189,4 +190,35 @@ func (j *Journal) recovered() {
 	if j.failingSince.Swap(0) != 0 {
 		j.cfg.Log.Info("publishing events recovered")
 	}
+}
+
+// ensureStream creates the stream want, or updates it when its
+// configuration differs. A stream that is already as wanted (a cluster's
+// next leader opening the journal) is only looked up: the stream's leader
+// answers that, while a create or update goes through the JetStream meta
+// leader, which the previous leader's hand-over has just moved (its
+// election then holds up the takeover for up to seconds).
+func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.StreamConfig) (jetstream.Stream, error) {
+	if st, err := js.Stream(ctx, want.Name); err == nil && sameStream(st.CachedInfo().Config, want) {
+		return st, nil
+	}
+	return js.CreateOrUpdateStream(ctx, want)
+}
+
+// sameStream reports whether have, a stream's configuration as the server
+// reports it, is want in every field the journal sets. Unset limits are
+// -1 on the server.
+func sameStream(have, want jetstream.StreamConfig) bool {
+	limit := func(v int64) int64 {
+		if v == 0 {
+			return -1
+		}
+		return v
+	}
+	return have.Description == want.Description && slices.Equal(have.Subjects, want.Subjects) &&
+		have.Storage == want.Storage && have.Retention == want.Retention && have.Discard == want.Discard &&
+		max(have.Replicas, 1) == max(want.Replicas, 1) && have.MaxAge == want.MaxAge &&
+		limit(have.MaxBytes) == limit(want.MaxBytes) && limit(have.MaxMsgs) == limit(want.MaxMsgs) &&
+		limit(int64(have.MaxMsgSize)) == limit(int64(want.MaxMsgSize)) &&
+		have.Duplicates == want.Duplicates && have.AllowDirect == want.AllowDirect
 }

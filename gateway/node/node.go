@@ -229,9 +229,13 @@ func (n *Node) takeOver(ctx context.Context, term uint64, key ed25519.PrivateKey
 		// stream's tail already, and a late append would depose it.
 		jcfg.MayWrite = n.lead.el.Holds
 	}
+	// The phases of a takeover, logged at its end: where a slow
+	// hand-over's time goes.
+	phases := newPhases()
 	if err := n.openJournal(ctx, jcfg); err != nil {
 		return fmt.Errorf("journal: %w", brokenHint(err))
 	}
+	phases.mark("journal_opened")
 	if n.lead != nil {
 		// A new leader fences its term at once, before it replays or
 		// answers: the previous leader (frozen, or cut off, and not yet
@@ -243,14 +247,23 @@ func (n *Node) takeOver(ctx context.Context, term uint64, key ed25519.PrivateKey
 		if err != nil {
 			return fmt.Errorf("journal: open term %d: %w", term, err)
 		}
+		phases.mark("term_begun")
 	}
 	n.metrics = n.newMetrics()
+	store := n.snapshotStore(ctx)
+	phases.mark("snapshot_store_opened")
+	if n.lead != nil && store == nil && retention.Enabled() {
+		// The next leader starts from the store's snapshots: trimming
+		// by this node's own could delete events it needs.
+		log.Warn("retention is not applied this term: the snapshot store is unavailable")
+		retention = ledger.Retention{}
+	}
 	lopts := ledger.Options{
 		Config:    cfg.Engine(),
 		Journal:   n.journal,
 		DataDir:   cfg.Gateway.DataDir,
 		Retention: retention,
-		Snapshots: n.snapshotStore(ctx),
+		Snapshots: store,
 		Reload:    n.Reload,
 		Observer:  n.metrics,
 		Log:       log.Named("ledger"),
@@ -265,6 +278,7 @@ func (n *Node) takeOver(ctx context.Context, term uint64, key ed25519.PrivateKey
 	if n.ledger, err = ledger.Open(ctx, lopts); err != nil {
 		return brokenHint(err)
 	}
+	phases.mark("ledger_opened")
 	n.lifecycle(ctx, events.GatewaySubject(cfg.NATS.Prefix, "started"), map[string]any{"version": version.Version})
 	n.startLeading(ctx, term)
 
@@ -272,6 +286,8 @@ func (n *Node) takeOver(ctx context.Context, term uint64, key ed25519.PrivateKey
 		if err := n.serveEngine(term); err != nil {
 			return fmt.Errorf("cluster: %w", err)
 		}
+		phases.mark("serving")
+		log.Info("took over the cluster leadership", append([]any{"term", term}, phases.fields()...)...)
 	} else {
 		n.plugins = pluginhost.New(pluginhost.Options{
 			DataDir:   cfg.Gateway.DataDir,

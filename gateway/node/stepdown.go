@@ -105,6 +105,7 @@ func (n *Node) handOver(ctx context.Context, reason, actor string) (admin.StepDo
 func (n *Node) doHandOver(ctx context.Context, reason, actor string) (admin.StepDownResult, error) {
 	l := n.lead
 	began := time.Now()
+	phases := newPhases()
 	l.stopPlacement()
 	n.stopEngine() // followers' calls wait for the next leader
 	_, term := l.el.Leading()
@@ -115,6 +116,7 @@ func (n *Node) doHandOver(ctx context.Context, reason, actor string) (admin.Step
 			errs = append(errs, fmt.Errorf("final snapshot: %w", err))
 		}
 	}
+	phases.mark("ledger_closed")
 	if n.journal != nil {
 		jctx, cancel := context.WithTimeout(ctx, journalDrain)
 		if err := n.journal.Close(jctx); err != nil {
@@ -122,9 +124,11 @@ func (n *Node) doHandOver(ctx context.Context, reason, actor string) (admin.Step
 		}
 		cancel()
 	}
+	phases.mark("journal_closed")
 	mctx, cancel := context.WithTimeout(ctx, moveWait)
 	moves, err := n.moveRaftLeaders(mctx)
 	cancel()
+	phases.mark("raft_leaders_moved")
 	if err != nil {
 		// The hand-over goes on: the next leader then waits for the
 		// stream's election (seconds), but nothing is lost.
@@ -143,6 +147,8 @@ func (n *Node) doHandOver(ctx context.Context, reason, actor string) (admin.Step
 	}
 	released := time.Now()
 	res.ReleasedMS = released.Sub(began).Milliseconds()
+	phases.mark("lease_released")
+	n.log.Info("hand-over phases", phases.fields()...)
 
 	wctx, cancel := context.WithTimeout(ctx, nextLeaderWait)
 	next, err := n.waitNextLeader(wctx)
@@ -284,4 +290,28 @@ func (n *Node) keepPlacement(ctx context.Context) {
 // StepDown is refused on a follower: it names the node that leads.
 func (f follower) StepDown(context.Context) (admin.StepDownResult, error) {
 	return admin.StepDownResult{}, fmt.Errorf("%w (%w)", admin.ErrNotLeader, f.n.notLeader())
+}
+
+// phases times the steps of a hand-over or a takeover, for their log
+// line: where a slow one's time goes.
+type phases struct {
+	began, last time.Time
+	steps       []any
+}
+
+func newPhases() *phases {
+	now := time.Now()
+	return &phases{began: now, last: now}
+}
+
+// mark ends the step named what.
+func (p *phases) mark(what string) {
+	now := time.Now()
+	p.steps = append(p.steps, what, now.Sub(p.last).Round(time.Millisecond))
+	p.last = now
+}
+
+// fields are the steps' durations and the total, as log fields.
+func (p *phases) fields() []any {
+	return append(p.steps, "total", time.Since(p.began).Round(time.Millisecond))
 }

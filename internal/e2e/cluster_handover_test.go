@@ -253,7 +253,7 @@ func logPhases(t *testing.T, gs ...*e2etest.Gateway) {
 	t.Helper()
 	for _, g := range gs {
 		for line := range strings.Lines(g.Log()) {
-			for _, what := range []string{"stepping down", "handed the cluster leadership", "elected leader", "snapshot store's snapshot", "accounting rebuilt", "gateway started", "moved off"} {
+			for _, what := range []string{"stepping down", "handed the cluster leadership", "elected leader", "snapshot store's snapshot", "accounting rebuilt", "gateway started", "moved off", "hand-over phases", "took over the cluster"} {
 				if strings.Contains(line, what) {
 					t.Log(strings.TrimSpace(line))
 					break
