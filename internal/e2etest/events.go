@@ -205,6 +205,7 @@ type streamRead struct {
 	next           uint64
 	out            []Event
 	keepSeals      bool // hand over seals too (they are dropped from EventSubjects otherwise)
+	holes          bool // the stream has removed messages (NumDeleted > 0)
 }
 
 // readStream reads the stream from srcs, taking them in turn: an attempt
@@ -280,6 +281,11 @@ func (r *streamRead) attempt(ctx context.Context, src source) (done bool, err er
 	// The rest, if the replica that answered the direct gets ended before
 	// the last sequence (it lags, or the messages there were removed):
 	// from the stream's leader, which knows.
+	// A message "not found" between the stream's first and last
+	// sequences is a removed one only if the stream has removed any:
+	// otherwise it is a direct get answered by a replica that lags (any
+	// replica answers them), and is asked again.
+	r.holes = info.State.NumDeleted > 0
 	if err := r.single(ctx, st); err != nil {
 		return false, err
 	}
@@ -355,8 +361,15 @@ func (r *streamRead) single(ctx context.Context, st jetstream.Stream) error {
 		m, err := st.GetMsg(mctx, r.next)
 		cancel()
 		switch {
-		case errors.Is(err, jetstream.ErrMsgNotFound): // removed
+		case errors.Is(err, jetstream.ErrMsgNotFound) && r.holes: // removed
 			r.next++
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+			// A lagging replica answered: ask again.
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("get %d: %w", r.next, ctx.Err())
+			case <-time.After(20 * time.Millisecond):
+			}
 		case err != nil:
 			return fmt.Errorf("get %d: %w", r.next, err)
 		default:
