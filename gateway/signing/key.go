@@ -19,6 +19,9 @@ var ErrBadKey = errors.New("not a licensegw signing key")
 
 // LoadOrCreate reads the private key at path, or makes one and writes it
 // there (mode 0600, written atomically) when the file does not exist.
+// Processes that start together on one key file (the nodes of a cluster on
+// one host) all end with the same key: the first to link its key into
+// place wins and the others read it.
 func LoadOrCreate(path string) (ed25519.PrivateKey, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
@@ -31,15 +34,28 @@ func LoadOrCreate(path string) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generate signing key: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("signing key directory: %w", err)
 	}
-	tmp := path + ".tmp"
-	data := pem.EncodeToMemory(&pem.Block{Type: pemType, Bytes: key.Seed()})
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp") // mode 0600
+	if err != nil {
 		return nil, fmt.Errorf("write signing key: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(pem.EncodeToMemory(&pem.Block{Type: pemType, Bytes: key.Seed()}))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("write signing key: %w", err)
+	}
+	// A link, unlike a rename, never replaces a key another process has
+	// just put there.
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return Load(path)
+		}
 		return nil, fmt.Errorf("write signing key: %w", err)
 	}
 	return key, nil
