@@ -348,3 +348,6 @@ func (s *Server) URL() string {
 
 // Shutdown stops the server gracefully.
 func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+
+// Close stops the server at once, ending requests in flight.
+func (s *Server) Close() error { return s.srv.Close() }

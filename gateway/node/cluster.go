@@ -44,6 +44,10 @@ const HoldOff = time.Second
 // standbyReport is how often a standby node says who leads.
 const standbyReport = 10 * time.Second
 
+// standbyAdminGrace is how long a node just elected lets its standby admin
+// API finish requests in flight before it closes them.
+const standbyAdminGrace = 200 * time.Millisecond
+
 // beginTimeout bounds how long a new leader waits for its term event to
 // be stored: past it, the node stops (and another is elected) rather than
 // lead without fencing its predecessor.
@@ -137,14 +141,17 @@ func (n *Node) campaign(ctx context.Context, dial func(...nats.Option) (*nats.Co
 		case <-el.Won():
 			_, term := el.Leading()
 			if n.admin != nil {
-				// The leader's admin API replaces the standby's.
-				sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				err := n.admin.Shutdown(sctx)
+				// The leader's admin API replaces the standby's. A
+				// standby request in flight may wait seconds on a dead
+				// leader (a forwarded status): it gets a short grace, then
+				// its connection is closed (its client asks again), so the
+				// takeover does not wait for it.
+				sctx, cancel := context.WithTimeout(ctx, standbyAdminGrace)
+				if n.admin.Shutdown(sctx) != nil {
+					_ = n.admin.Close()
+				}
 				cancel()
 				n.admin = nil
-				if err != nil {
-					return 0, fmt.Errorf("standby admin API: %w", err)
-				}
 			}
 			return term, nil
 		case <-ctx.Done():
