@@ -336,6 +336,25 @@ func whyStopped(log string) string {
 	return strings.Join(why, ", ")
 }
 
+// heldAnswer is what a checkout sent to a frozen node got in the end.
+type heldAnswer struct {
+	lease *client.Lease
+	err   error
+}
+
+// holdCheckout asks for a cad seat for user through pin, whose node is
+// about to be (or is) frozen; the answer arrives on the channel once the
+// node is thawed, or the cancel func ends the ask.
+func (f *faults) holdCheckout(pin *client.Client, user string) (<-chan heldAnswer, context.CancelFunc) {
+	held := make(chan heldAnswer, 1)
+	ctx, cancel := context.WithCancel(f.ctx)
+	go func() {
+		lease, err := pin.Checkout(ctx, client.CheckoutOptions{Feature: "cad", User: user, Host: "ws-held"})
+		held <- heldAnswer{lease, err}
+	}()
+	return held, cancel
+}
+
 // frozenLeader: SIGSTOP the leader past its lease, SIGCONT it.
 func (f *faults) frozenLeader() {
 	t := f.t
@@ -355,17 +374,8 @@ func (f *faults) frozenLeader() {
 	frozen := time.Now()
 	// A request the frozen leader's plugin (a process of its own, still
 	// running) takes and holds for the gateway.
-	type answer struct {
-		lease *client.Lease
-		err   error
-	}
-	held := make(chan answer, 1)
-	hctx, hcancel := context.WithCancel(f.ctx)
+	held, hcancel := f.holdCheckout(pin, "held")
 	defer hcancel()
-	go func() {
-		lease, err := pin.Checkout(hctx, client.CheckoutOptions{Feature: "cad", User: "held", Host: "ws-held"})
-		held <- answer{lease, err}
-	}()
 	next := f.c.WaitLeader(startTimeout, leader)
 	elected := time.Since(frozen)
 	f.load.waitGrantsAfter(f.ctx, t, frozen, 5)
@@ -523,17 +533,8 @@ func (f *faults) frozenIdleLeader() {
 	exits := f.exitCount(leader)
 	old.Signal(syscall.SIGSTOP)
 	frozen := time.Now()
-	type answer struct {
-		lease *client.Lease
-		err   error
-	}
-	held := make(chan answer, 1)
-	hctx, hcancel := context.WithCancel(f.ctx)
+	held, hcancel := f.holdCheckout(pin, "held-idle")
 	defer hcancel()
-	go func() {
-		lease, err := pin.Checkout(hctx, client.CheckoutOptions{Feature: "cad", User: "held-idle", Host: "ws-held"})
-		held <- answer{lease, err}
-	}()
 	next := f.c.WaitLeader(startTimeout, leader)
 	t.Logf("%s frozen while idle: %s leads after %v", old.Name(), f.c.Nodes[next].Name(), time.Since(frozen).Round(time.Millisecond))
 	old.Signal(syscall.SIGCONT)
