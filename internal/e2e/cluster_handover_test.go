@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -13,9 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/licensegw/licensegw/gateway/events"
-	"github.com/licensegw/licensegw/gateway/signing"
 	"github.com/licensegw/licensegw/internal/e2etest"
-	"github.com/licensegw/licensegw/plugins/concurrentlm/client"
 )
 
 // TestClusterHandOver runs three gateways as one cluster under load from
@@ -28,33 +25,15 @@ import (
 // messages.
 func TestClusterHandOver(t *testing.T) {
 	const seats = 12
-	c := e2etest.StartCluster(t, e2etest.Options{
-		Bins: bins, StartTimeout: startTimeout,
-		Config: fmt.Sprintf("feature \"cad\" {\n  seats = %d\n  lease_ttl = \"300s\"\n}\n\n", seats) + e2etest.ConcurrentLMPlugin(""),
-	}, 3)
+	lc := startLoadedCluster(t, seats)
+	c, load := lc.Cluster, lc.Load
 	first := c.WaitLeader(startTimeout, -1)
-	var addrs []string
-	for _, g := range c.Nodes {
-		addrs = append(addrs, g.Addr(e2etest.CLMAddr))
-	}
-	key, err := signing.LoadOrCreate(c.KeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	load := newClusterLoad()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for w := range 3 {
-		cl, err := client.Dial(ctx, strings.Join(addrs, ","), client.Options{
-			PublicKey: key.Public().(ed25519.PublicKey), RequestTimeout: 5 * time.Second,
-			ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cl.Close() })
+		cl := lc.dial(ctx, t)
 		wg.Go(func() { load.run(ctx, cl, fmt.Sprintf("user%d", w), stop) })
 	}
 	load.waitGrants(ctx, t, 10)

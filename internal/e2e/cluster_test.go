@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/licensegw/licensegw/gateway/events"
-	"github.com/licensegw/licensegw/gateway/signing"
 	"github.com/licensegw/licensegw/internal/e2etest"
 	"github.com/licensegw/licensegw/plugins/concurrentlm/client"
 )
@@ -26,36 +24,17 @@ func TestClusterLeaderKilled(t *testing.T) {
 	// grant was journaled but never answered (one per client at most, at
 	// the kill) leave room for the load to go on.
 	const seats = 12
-	c := e2etest.StartCluster(t, e2etest.Options{
-		Bins: bins, StartTimeout: startTimeout,
-		Config: fmt.Sprintf("feature \"cad\" {\n  seats = %d\n  lease_ttl = \"300s\"\n}\n\n", seats) + e2etest.ConcurrentLMPlugin(""),
-	}, 3)
+	lc := startLoadedCluster(t, seats)
+	c, load := lc.Cluster, lc.Load
 	leader := c.WaitLeader(startTimeout, -1)
-	var addrs []string
-	for _, g := range c.Nodes {
-		addrs = append(addrs, g.Addr(e2etest.CLMAddr))
-	}
-	key, err := signing.LoadOrCreate(c.KeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pinned := key.Public().(ed25519.PublicKey)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	load := newClusterLoad()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	held := make([]*client.Lease, 3)
 	for w := range 3 {
-		cl, err := client.Dial(ctx, strings.Join(addrs, ","), client.Options{
-			PublicKey: pinned, RequestTimeout: 5 * time.Second,
-			ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cl.Close() })
+		cl := lc.dial(ctx, t)
 		wg.Go(func() { held[w] = load.run(ctx, cl, fmt.Sprintf("user%d", w), stop) })
 	}
 

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/ed25519"
 	"fmt"
 	"os"
 	"slices"
@@ -10,9 +9,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/licensegw/licensegw/gateway/signing"
-	"github.com/licensegw/licensegw/internal/e2etest"
 )
 
 // TestFailoverBench is `make bench`'s failover figure, skipped unless
@@ -33,21 +29,9 @@ func TestFailoverBench(t *testing.T) {
 	if kills <= 0 {
 		kills = 10
 	}
-	const seats = 24
-	c := e2etest.StartCluster(t, e2etest.Options{
-		Bins: bins, StartTimeout: startTimeout,
-		Config: fmt.Sprintf("feature \"cad\" {\n  seats = %d\n  lease_ttl = \"300s\"\n}\n\n", seats) + e2etest.ConcurrentLMPlugin(""),
-	}, 3)
-	var addrs []string
-	for _, g := range c.Nodes {
-		addrs = append(addrs, g.Addr(e2etest.CLMAddr))
-	}
-	key, err := signing.LoadOrCreate(c.KeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &faults{t: t, c: c, pinned: key.Public().(ed25519.PublicKey), load: newClusterLoad(), seats: seats,
-		down: map[int]bool{}, exits: map[int]int{}}
+	lc := startLoadedCluster(t, 24)
+	c, addrs := lc.Cluster, lc.Addrs
+	f := lc.faults(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(kills)*90*time.Second)
 	defer cancel()
 	f.ctx = ctx
