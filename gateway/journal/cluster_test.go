@@ -117,11 +117,8 @@ func TestStreamLeaderStepDownMidBurst(t *testing.T) {
 
 	// Replay (read rule) gives every event once, in append order.
 	var got []string
-	if _, err := j.Replay(ctx, 0, func(_ uint64, e events.Event) error {
+	for _, e := range replayed(ctx, t, j) {
 		got = append(got, e.ID)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
 	}
 	if len(got) != len(want) {
 		t.Fatalf("replay gave %d events, %d were acknowledged", len(got), len(want))

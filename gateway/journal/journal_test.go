@@ -541,30 +541,28 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// TestRetryAcrossServerRestart appends while the server is down: the
-// publisher retries with the same ids, the client replays its buffered
-// publishes on reconnect, and the stream still holds every event once and in
-// order, the events from before the restart included.
-func TestRetryAcrossServerRestart(t *testing.T) {
+// restartable is a NATS server on a fixed address and store directory:
+// each start serves the same stream again, as a restarted server does.
+// Every server started is shut down when t ends.
+func restartable(t *testing.T) (start func() *natsd.Server, addr string) {
 	dir, addr := t.TempDir(), freePort(t)
-	start := func() *natsd.Server {
+	return func() *natsd.Server {
 		s, err := natsd.Start(waitCtx(t), natsd.Config{Listen: addr, StoreDir: dir, Auth: natstest.Auth()}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(s.Shutdown)
 		return s
-	}
-	s := start()
-	nc, err := nats.Connect(s.ClientURL(), natstest.FullAccess(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	// The journal's log tells when a publish failed and is retried.
+	}, addr
+}
+
+// openLogged opens a journal from cfg whose warnings and errors go to the
+// returned buffer, and closes it when t ends.
+func openLogged(t *testing.T, cfg journal.Config) (*journal.Journal, *lockedBuffer) {
+	t.Helper()
 	logs := &lockedBuffer{}
-	j, err := journal.Open(waitCtx(t), journal.Config{Conn: nc, Gateway: "gw1",
-		Log: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Warn})})
+	cfg.Log = hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Warn})
+	j, err := journal.Open(waitCtx(t), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -573,6 +571,45 @@ func TestRetryAcrossServerRestart(t *testing.T) {
 		defer cancel()
 		_ = j.Close(ctx)
 	})
+	return j, logs
+}
+
+// replayed is every event j's replay (the read rule) gives, in order.
+func replayed(ctx context.Context, t testing.TB, j *journal.Journal) []events.Event {
+	t.Helper()
+	var out []events.Event
+	if _, err := j.Replay(ctx, 0, func(_ uint64, e events.Event) error {
+		out = append(out, e)
+		return nil
+	}); err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	return out
+}
+
+// leasesOf is the lease of each of evs.
+func leasesOf(evs []events.Event) []string {
+	out := make([]string, len(evs))
+	for i := range evs {
+		out[i] = evs[i].Lease
+	}
+	return out
+}
+
+// TestRetryAcrossServerRestart appends while the server is down: the
+// publisher retries with the same ids, the client replays its buffered
+// publishes on reconnect, and the stream still holds every event once and in
+// order, the events from before the restart included.
+func TestRetryAcrossServerRestart(t *testing.T) {
+	start, _ := restartable(t)
+	s := start()
+	nc, err := nats.Connect(s.ClientURL(), natstest.FullAccess(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	// The journal's log tells when a publish failed and is retried.
+	j, logs := openLogged(t, journal.Config{Conn: nc, Gateway: "gw1"})
 	ctx := waitCtx(t)
 
 	var ids []string
@@ -657,13 +694,7 @@ func TestLargeAppend(t *testing.T) {
 	if err := c.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var leases []string
-	if _, err := j.Replay(ctx, 0, func(_ uint64, e events.Event) error {
-		leases = append(leases, e.Lease)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	leases := leasesOf(replayed(ctx, t, j))
 	if len(leases) != len(in) {
 		t.Fatalf("replayed %d events, want %d", len(leases), len(in))
 	}

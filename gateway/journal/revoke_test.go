@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go"
 
 	"github.com/licensegw/licensegw/gateway/events"
@@ -27,33 +26,15 @@ import (
 // refused and the rightful leader deposed by a node that no longer led
 // (TestClusterFaults' flapping after a stream leader's kill).
 func TestRevokedWriterSendsNothingMore(t *testing.T) {
-	dir, addr := t.TempDir(), freePort(t)
-	start := func() *natsd.Server {
-		s, err := natsd.Start(waitCtx(t), natsd.Config{Listen: addr, StoreDir: dir, Auth: natstest.Auth()}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(s.Shutdown)
-		return s
-	}
+	start, addr := restartable(t)
 	s := start()
 	// Dialed, as a gateway's journal is: its own connections.
 	dial := func(opts ...nats.Option) (*nats.Conn, error) {
 		return nats.Connect("nats://"+addr, append([]nats.Option{natstest.FullAccess(), nats.ReconnectWait(20 * time.Millisecond)}, opts...)...)
 	}
-	logs := &lockedBuffer{}
 	var holds atomic.Bool
 	holds.Store(true)
-	old, err := journal.Open(waitCtx(t), journal.Config{Dial: dial, Gateway: "gw1", Term: 3, MayWrite: holds.Load,
-		Log: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Warn})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = old.Close(ctx)
-	})
+	old, logs := openLogged(t, journal.Config{Dial: dial, Gateway: "gw1", Term: 3, MayWrite: holds.Load})
 	ctx := waitCtx(t)
 	for i := range 5 {
 		if err := old.Append([]events.Event{ev(i)}).Wait(ctx); err != nil {

@@ -1,15 +1,18 @@
 package journal_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"testing"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/licensegw/licensegw/gateway/events"
 	"github.com/licensegw/licensegw/gateway/journal"
+	"github.com/licensegw/licensegw/gateway/natsd"
 	"github.com/licensegw/licensegw/gateway/natsd/natstest"
 )
 
@@ -35,37 +38,15 @@ func TestStraysOfANewerTermAreIgnored(t *testing.T) {
 
 	// The strays, as the deposed writers' pipelined appends leave them:
 	// copies of the last event under another id, term and idx.
-	nc := privileged(t, s)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := js.Stream(ctx, events.DefaultStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	last, err := st.GetMsg(ctx, st.CachedInfo().State.LastSeq)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js, last := lastStored(ctx, t, s)
 	for i, stray := range []struct{ term, idx uint64 }{
 		{4, 1}, // a newer term whose term event was refused
 		{4, 2},
 		{3, 4}, // the current term, one idx skipped (idx 3 was refused)
 	} {
-		var m map[string]any
-		if err := json.Unmarshal(last.Data, &m); err != nil {
-			t.Fatal(err)
-		}
-		m["id"] = fmt.Sprintf("01STRAY%019d", i)
-		m["term"], m["idx"], m["lease"] = stray.term, stray.idx, fmt.Sprint("stray", i)
-		b, err := json.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := js.Publish(ctx, last.Subject, b); err != nil {
-			t.Fatal(err)
-		}
+		storeStray(ctx, t, js, last, map[string]any{
+			"id": fmt.Sprintf("01STRAY%019d", i), "term": stray.term, "idx": stray.idx, "lease": fmt.Sprint("stray", i),
+		})
 	}
 	// The first writer's next append meets the strays: it is deposed.
 	if err := j1.Append([]events.Event{ev(2)}).Wait(ctx); !errors.Is(err, journal.ErrDeposed) {
@@ -77,13 +58,7 @@ func TestStraysOfANewerTermAreIgnored(t *testing.T) {
 	if err := j2.Append([]events.Event{ev(10)}).Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var leases []string
-	if _, err := j2.Replay(ctx, 0, func(_ uint64, e events.Event) error {
-		leases = append(leases, e.Lease)
-		return nil
-	}); err != nil {
-		t.Fatalf("replay: %v", err)
-	}
+	leases := leasesOf(replayed(ctx, t, j2))
 	if fmt.Sprint(leases) != "[L0 L1 L10]" {
 		t.Errorf("replayed %v, want [L0 L1 L10]: the strays skipped", leases)
 	}
@@ -107,33 +82,11 @@ func TestStrayOfAnOlderTermDoesNotDeposeTheNewWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	nc := privileged(t, s)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := js.Stream(ctx, events.DefaultStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	last, err := st.GetMsg(ctx, st.CachedInfo().State.LastSeq)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js, last := lastStored(ctx, t, s)
 	for i := range 2 { // two in a row, as a pipelined burst leaves them
-		var m map[string]any
-		if err := json.Unmarshal(last.Data, &m); err != nil {
-			t.Fatal(err)
-		}
-		m["id"] = fmt.Sprintf("01OLDSTRAY%016d", i)
-		m["term"], m["idx"], m["node"], m["lease"] = 3, 2+i, "gw1", fmt.Sprint("stray", i)
-		b, err := json.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := js.Publish(ctx, last.Subject, b); err != nil {
-			t.Fatal(err)
-		}
+		storeStray(ctx, t, js, last, map[string]any{
+			"id": fmt.Sprintf("01OLDSTRAY%016d", i), "term": 3, "idx": 2 + i, "node": "gw1", "lease": fmt.Sprint("stray", i),
+		})
 	}
 
 	if err := cur.Append([]events.Event{ev(2), ev(3)}).Wait(ctx); err != nil {
@@ -148,14 +101,46 @@ func TestStrayOfAnOlderTermDoesNotDeposeTheNewWriter(t *testing.T) {
 	}
 
 	next := openSigned(t, s, func(c *journal.Config) { c.Term = 7; c.Gateway = "gw3" })
-	var leases []string
-	if _, err := next.Replay(ctx, 0, func(_ uint64, e events.Event) error {
-		leases = append(leases, e.Lease)
-		return nil
-	}); err != nil {
-		t.Fatalf("replay: %v", err)
-	}
+	leases := leasesOf(replayed(ctx, t, next))
 	if fmt.Sprint(leases) != "[L0 L1 L2 L3]" {
 		t.Errorf("replayed %v, want [L0 L1 L2 L3]: the strays skipped", leases)
+	}
+}
+
+// lastStored is the stream's last message, read on a privileged
+// connection, and that connection's JetStream for storing strays.
+func lastStored(ctx context.Context, t *testing.T, s *natsd.Server) (jetstream.JetStream, *jetstream.RawStreamMsg) {
+	t.Helper()
+	js, err := jetstream.New(privileged(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(ctx, events.DefaultStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := st.GetMsg(ctx, st.CachedInfo().State.LastSeq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js, last
+}
+
+// storeStray stores a copy of msg with the fields in set changed, on msg's
+// subject, as a deposed writer's pipelined append leaves one: nobody
+// tampered with the stream.
+func storeStray(ctx context.Context, t *testing.T, js jetstream.JetStream, msg *jetstream.RawStreamMsg, set map[string]any) {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(msg.Data, &m); err != nil {
+		t.Fatal(err)
+	}
+	maps.Copy(m, set)
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, msg.Subject, b); err != nil {
+		t.Fatal(err)
 	}
 }
