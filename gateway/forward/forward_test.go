@@ -226,9 +226,18 @@ func TestForwardedTicket(t *testing.T) {
 	var term atomic.Uint64
 	term.Store(4)
 	f := forwarder(t, conn(t, s.ClientURL()), Config{Term: term.Load})
-	st := f.Seats("clm", "concurrent-lm")
-	ctx := ctxFor(t, 30*time.Second)
+	checkTicketEndsWithTheTerm(t, f.Seats("clm", "concurrent-lm"), func() {
+		term.Store(5) // a new leader: it dequeued every ticket it replayed
+	})
+}
 
+// checkTicketEndsWithTheTerm queues a checkout through st behind the only
+// seat of cad, which it holds: the ticket is granted when that seat is
+// checked in. A second ticket queued behind that grant ends with reason
+// restart once newTerm has made another term lead.
+func checkTicketEndsWithTheTerm(t *testing.T, st sdk.Seats, newTerm func()) {
+	t.Helper()
+	ctx := ctxFor(t, 30*time.Second)
 	held, err := st.Checkout(ctx, sdk.CheckoutRequest{Feature: "cad", Client: client})
 	if err != nil || held.Outcome != sdk.Granted {
 		t.Fatalf("%+v, %v", held, err)
@@ -240,18 +249,15 @@ func TestForwardedTicket(t *testing.T) {
 	if err := st.Checkin(ctx, held.Grant.Lease); err != nil {
 		t.Fatal(err)
 	}
-	u := final(t, q.Updates)
-	if u.Grant == nil || u.Ticket != q.Ticket {
+	if u := final(t, q.Updates); u.Grant == nil || u.Ticket != q.Ticket {
 		t.Fatalf("ticket %s ended with %+v, want a grant", q.Ticket, u)
 	}
-
 	q2, err := st.Checkout(ctx, sdk.CheckoutRequest{Feature: "cad", Client: client, Wait: time.Minute})
 	if err != nil || q2.Outcome != sdk.Queued {
 		t.Fatalf("second queued checkout: %+v, %v", q2, err)
 	}
-	term.Store(5) // a new leader: it dequeued every ticket it replayed
-	u = final(t, q2.Updates)
-	if u.Denial == nil || u.Denial.Reason != "restart" {
+	newTerm()
+	if u := final(t, q2.Updates); u.Denial == nil || u.Denial.Reason != "restart" {
 		t.Fatalf("ticket across a leader change ended with %+v, want denial restart", u)
 	}
 }

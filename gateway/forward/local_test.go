@@ -256,28 +256,5 @@ func TestLocalTicketEndsWithTheTerm(t *testing.T) {
 	term.Store(3)
 	f := forwarder(t, conn(t, ns.ClientURL()), Config{Node: "gw-1", Term: term.Load})
 	f.Lead(&Local{Engine: l, Term: 3, Leading: func() bool { return true }})
-	st := f.Seats("clm", "concurrent-lm")
-	ctx := ctxFor(t, 30*time.Second)
-	held, err := st.Checkout(ctx, sdk.CheckoutRequest{Feature: "cad", Client: client})
-	if err != nil || held.Outcome != sdk.Granted {
-		t.Fatalf("%+v, %v", held, err)
-	}
-	q, err := st.Checkout(ctx, sdk.CheckoutRequest{Feature: "cad", Client: client, Wait: time.Minute})
-	if err != nil || q.Outcome != sdk.Queued {
-		t.Fatalf("queued: %+v, %v", q, err)
-	}
-	if err := st.Checkin(ctx, held.Grant.Lease); err != nil {
-		t.Fatal(err)
-	}
-	if u := final(t, q.Updates); u.Grant == nil {
-		t.Fatalf("local ticket ended with %+v, want a grant", u)
-	}
-	q2, err := st.Checkout(ctx, sdk.CheckoutRequest{Feature: "cad", Client: client, Wait: time.Minute})
-	if err != nil || q2.Outcome != sdk.Queued {
-		t.Fatalf("second queued: %+v, %v", q2, err)
-	}
-	term.Store(4)
-	if u := final(t, q2.Updates); u.Denial == nil || u.Denial.Reason != "restart" {
-		t.Fatalf("local ticket across a leader change ended with %+v, want denial restart", u)
-	}
+	checkTicketEndsWithTheTerm(t, f.Seats("clm", "concurrent-lm"), func() { term.Store(4) })
 }
