@@ -25,6 +25,7 @@ type Commit struct {
 	lastErr  error // latest failed attempt, for a Wait that gives up
 	finished bool  // guarded by mu: the commit is done; onDone has been (or is being) called
 	onDone   func()
+	more     []func() // further OnDone callbacks, in the order given (rare: riders)
 	// done is made only for a caller that waits on a channel (Wait,
 	// Done): the ledger's commits are answered through OnDone, and a
 	// channel each would be an allocation per event. Guarded by mu;
@@ -81,16 +82,28 @@ func (c *Commit) Err() error {
 // waiting for it: at once, on the caller's goroutine, if it is done
 // already; otherwise on the journal's publisher goroutine, which then
 // waits for f before it completes the next commit. So f must be quick and
-// must not block, Append or Wait. A commit has at most one OnDone.
+// must not block, Append or Wait. Several callbacks run in the order they
+// were given.
 func (c *Commit) OnDone(f func()) {
 	c.mu.Lock()
-	if c.finished {
+	switch {
+	case c.finished:
 		c.mu.Unlock()
 		f()
 		return
+	case c.onDone == nil:
+		c.onDone = f
+	default:
+		c.more = append(c.more, f)
 	}
-	c.onDone = f
 	c.mu.Unlock()
+}
+
+// Finished reports whether the commit is done (acknowledged, or given up
+// on), without making the channel Done would.
+func (c *Commit) Finished() bool {
+	done, _ := c.outcome()
+	return done
 }
 
 // Seq is the stream sequence of the commit's last event, once Wait returned
@@ -134,10 +147,13 @@ func (c *Commit) finish(err error) {
 	if c.done != nil {
 		close(c.done)
 	}
-	f := c.onDone
-	c.onDone = nil
+	f, more := c.onDone, c.more
+	c.onDone, c.more = nil, nil
 	c.mu.Unlock()
 	if f != nil {
+		f()
+	}
+	for _, f := range more {
 		f()
 	}
 }

@@ -169,6 +169,13 @@ func (j *Journal) Ready() error {
 	if d := j.deposed.Load(); d != nil {
 		return fmt.Errorf("%w: %w", ErrNotReady, *d)
 	}
+	if !j.mayWrite() {
+		// The lease may be gone before the publisher next looks: an
+		// answer made from this writer's state now (a retransmitted
+		// checkout's, which appends nothing) may be one the next
+		// leader never hears of.
+		return fmt.Errorf("%w: %w", ErrNotReady, ErrRevoked)
+	}
 	// One look at the status (every request asks, and the connection's
 	// lock is the publisher's too).
 	switch st := j.link.Load().nc.Status(); st {

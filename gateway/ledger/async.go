@@ -57,6 +57,7 @@ type asyncOp struct {
 	start      time.Time
 	deadline   time.Time
 	opErr      error // the engine's answer, given once the events are safe
+	rider      bool  // it appended nothing and waits for an earlier commit
 	done       func(error)
 	answered   atomic.Bool
 }
@@ -77,18 +78,30 @@ func (l *Ledger) doAsync(op func(time.Time, []events.Event) ([]events.Event, err
 	evs, err := op(l.now(), l.scratch[:0])
 	start := time.Now()
 	c, deliveries := l.commitLocked(evs)
+	rider := false
 	if c == nil {
-		l.mu.Unlock()
-		l.deliver(deliveries)
-		done(err)
-		return
+		// Nothing to append: the answer still waits for what it may
+		// rest on (see unsettledLocked).
+		if c = l.unsettledLocked(); c == nil {
+			l.mu.Unlock()
+			l.deliver(deliveries)
+			done(err)
+			return
+		}
+		rider = true
 	}
-	a := &asyncOp{commit: c, deliveries: deliveries, start: start, deadline: start.Add(l.opts.Wait), opErr: err, done: done}
+	a := &asyncOp{commit: c, deliveries: deliveries, start: start, deadline: start.Add(l.opts.Wait), opErr: err, done: done, rider: rider}
 	// Queued in commit order (under l.mu), so the queue's head is always
 	// the oldest commit and the earliest deadline.
 	l.async.push(a)
 	l.mu.Unlock()
 	c.OnDone(func() {
+		if c.Err() == nil {
+			// Queue progress goes out with the acknowledgement, even
+			// if the expirer answered the request first; never
+			// without it.
+			l.deliver(a.deliveries)
+		}
 		l.answer(a, c.Err())
 		l.async.dropAnswered()
 	})
@@ -100,12 +113,9 @@ func (l *Ledger) answer(a *asyncOp, journalErr error) {
 	if !a.answered.CompareAndSwap(false, true) {
 		return
 	}
-	if l.opts.Observer != nil {
+	if l.opts.Observer != nil && !a.rider {
 		l.opts.Observer.Acknowledged(len(a.commit.Events()), time.Since(a.start), journalErr)
 	}
-	// The waiters hear either way: the events are in the engine, and the
-	// journal keeps retrying them under the same ids (as in wait).
-	l.deliver(a.deliveries)
 	if journalErr != nil {
 		a.done(fmt.Errorf("%w: %w", ErrUnavailable, journalErr))
 		return

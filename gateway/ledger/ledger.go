@@ -320,11 +320,35 @@ func (l *Ledger) do(ctx context.Context, op func(time.Time, []events.Event) ([]e
 	evs, err := op(l.now(), l.scratch[:0])
 	start := time.Now()
 	c, deliveries := l.commitLocked(evs)
+	if c == nil {
+		// Nothing to append, but the answer may still rest on events
+		// not yet acknowledged (a retransmitted checkout's lease).
+		if c = l.unsettledLocked(); c != nil {
+			l.mu.Unlock()
+			if werr := c.Wait(ctx); werr != nil {
+				return fmt.Errorf("%w: %w", ErrUnavailable, werr)
+			}
+			return err
+		}
+	}
 	l.mu.Unlock()
 	if werr := l.wait(ctx, c, deliveries, start); werr != nil {
 		return werr
 	}
 	return err
+}
+
+// unsettledLocked is the latest commit if the journal has not finished it,
+// or nil. An answer that appends nothing waits for it: commits are stored
+// in order (the fence), so once it is acknowledged so is every event the
+// answer could rest on, and if it never is (a leader that lost its lease
+// drops what it had not sent) the answer is "unavailable", never a grant
+// that no other node will know of. l.mu is held.
+func (l *Ledger) unsettledLocked() *journal.Commit {
+	if c := l.lastCommit; c != nil && !c.Finished() {
+		return c
+	}
+	return nil
 }
 
 // commitLocked hands evs to the journal and works out which waiters hear
@@ -371,18 +395,33 @@ func (l *Ledger) pokeLocked() {
 // wait blocks until c, appended at start, is acknowledged, then delivers
 // queue progress.
 func (l *Ledger) wait(ctx context.Context, c *journal.Commit, deliveries []delivery, start time.Time) error {
-	if c != nil {
-		err := c.Wait(ctx)
-		if l.opts.Observer != nil {
-			l.opts.Observer.Acknowledged(len(c.Events()), time.Since(start), err)
-		}
-		if err != nil {
-			// The waiters still hear: the events are in the engine, and
-			// the journal keeps retrying them under the same ids.
-			l.deliver(deliveries)
-			return fmt.Errorf("%w: %w", ErrUnavailable, err)
-		}
+	if c == nil {
+		l.deliver(deliveries)
+		return nil
+	}
+	err := c.Wait(ctx)
+	if l.opts.Observer != nil {
+		l.opts.Observer.Acknowledged(len(c.Events()), time.Since(start), err)
+	}
+	if err != nil {
+		l.deliverOnAck(c, deliveries)
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	l.deliver(deliveries)
 	return nil
+}
+
+// deliverOnAck delivers queue progress once c is acknowledged, and never
+// if it is not: a queued client must not hear of a grant the journal may
+// not hold (the journal keeps retrying c under the same ids; a leader that
+// lost its lease drops it, and the next leader decides the ticket anew).
+func (l *Ledger) deliverOnAck(c *journal.Commit, deliveries []delivery) {
+	if len(deliveries) == 0 {
+		return
+	}
+	c.OnDone(func() {
+		if c.Err() == nil {
+			l.deliver(deliveries)
+		}
+	})
 }
