@@ -55,7 +55,7 @@ func TestRetransmittedCheckoutWaitsForItsEvent(t *testing.T) {
 	q := req("cad", "alice")
 	q.Key = "clm/retry-1"
 	first := checkoutAsync(l, q)
-	again := checkoutAsync(l, q)       // asynchronous retransmission
+	again := checkoutAsync(l, q)         // asynchronous retransmission
 	res, _, err := l.Checkout(ctx(t), q) // blocking retransmission
 	if err == nil || res.Outcome == seats.Granted {
 		t.Fatalf("blocking retransmission answered %+v, %v before its event was acknowledged", res, err)
