@@ -26,12 +26,7 @@ func (l *Ledger) CheckoutAsync(req seats.CheckoutRequest, done func(seats.Result
 	var res seats.Result
 	var ch chan Update
 	l.doAsync(func(now time.Time, evs []events.Event) ([]events.Event, error) {
-		res, evs = l.eng.Checkout(now, req, evs)
-		if res.Outcome == seats.Queued {
-			w := newWaiter(res.Position)
-			l.waiters[res.Ticket] = w
-			ch = w.ch
-		}
+		res, ch, evs = l.checkoutLocked(now, req, evs)
 		return evs, nil
 	}, func(err error) {
 		if err != nil {

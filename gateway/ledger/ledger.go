@@ -196,18 +196,43 @@ func (l *Ledger) Checkout(ctx context.Context, req seats.CheckoutRequest) (seats
 	var res seats.Result
 	var ch chan Update
 	err := l.do(ctx, func(now time.Time, evs []events.Event) ([]events.Event, error) {
-		res, evs = l.eng.Checkout(now, req, evs)
-		if res.Outcome == seats.Queued {
-			w := newWaiter(res.Position)
-			l.waiters[res.Ticket] = w
-			ch = w.ch
-		}
+		res, ch, evs = l.checkoutLocked(now, req, evs)
 		return evs, nil
 	})
 	if err != nil {
 		return seats.Result{}, nil, err
 	}
 	return res, ch, nil
+}
+
+// checkoutLocked decides a checkout in the engine, registering the waiter
+// of a queued one. l.mu is held.
+func (l *Ledger) checkoutLocked(now time.Time, req seats.CheckoutRequest, evs []events.Event) (seats.Result, chan Update, []events.Event) {
+	n := len(evs)
+	res, evs := l.eng.Checkout(now, req, evs)
+	switch {
+	case res.Outcome == seats.Queued:
+		w := newWaiter(res.Position)
+		l.waiters[res.Ticket] = w
+		return res, w.ch, evs
+	case res.Outcome == seats.Granted && req.Bound && req.Key != "" && len(evs) == n:
+		// A bound checkout asked again: the engine bound the lease to
+		// the asking connection, soft state no event records. The
+		// next snapshot carries it to a node that takes over, so take
+		// one soon: from events alone that node would release the
+		// lease with its first connection's node (rare: it happens
+		// after a client's failover).
+		l.kickSnapshotLocked()
+	}
+	return res, nil, evs
+}
+
+// kickSnapshotLocked asks the snapshotter for a snapshot now.
+func (l *Ledger) kickSnapshotLocked() {
+	select {
+	case l.snapKick <- struct{}{}:
+	default: // one is due already
+	}
 }
 
 // Heartbeat renews a lease. It changes no journaled state, so it never waits
@@ -368,10 +393,7 @@ func (l *Ledger) commitLocked(evs []events.Event) (*journal.Commit, []delivery) 
 	l.sinceSnap += len(evs)
 	if l.sinceSnap >= l.opts.SnapshotEvery {
 		l.sinceSnap = 0
-		select {
-		case l.snapKick <- struct{}{}:
-		default:
-		}
+		l.kickSnapshotLocked()
 	}
 	deliveries := l.routeLocked(evs)
 	l.pokeLocked()

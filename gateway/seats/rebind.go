@@ -9,9 +9,10 @@ package seats
 //
 // The binding is soft state, like the expiry a heartbeat moves: no event
 // says so (the event kinds are fixed by the contract). A snapshot carries
-// it; a node that takes over from events alone knows the lease's first
-// connection, and the client's next keyed ask (a FlexLM-style client asks
-// again after every reconnection) binds it again.
+// it, and the ledger takes one right after a rebind; a node that takes
+// over from events alone (the leader died within that moment) knows the
+// lease's first connection, and the client's next keyed ask (a
+// FlexLM-style client asks again after every reconnection) binds it again.
 func (e *Engine) rebind(l *lease, c *Client) {
 	if !l.Bound {
 		return
