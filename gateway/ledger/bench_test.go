@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/licensegw/licensegw/gateway/journal"
 	"github.com/licensegw/licensegw/gateway/seats"
+	"github.com/licensegw/licensegw/sdk"
 )
 
 // BenchmarkJournaledPairs measures checkout+checkin pairs through the whole
@@ -170,4 +172,59 @@ func BenchmarkHostileDenials(b *testing.B) {
 	b.ReportMetric(float64(info.Msgs)*per, "events/100k-denials")
 	b.ReportMetric(float64(info.Bytes)*per, "stream-bytes/100k-denials")
 	b.ReportMetric(float64(b.N)/took.Seconds(), "denials/s")
+}
+
+// BenchmarkAsyncSeats measures the path a plugin's session takes for its
+// checkouts and checkins: the ledger as sdk.AsyncSeats, 64 calls in
+// flight as a busy session keeps them, no goroutine waiting on any. Each
+// op is one checkout+checkin pair. allocs/op counts the whole process, so
+// the journal's publisher and the in-process NATS server's share is in it.
+func BenchmarkAsyncSeats(b *testing.B) {
+	r := newRig(b, features(seats.Feature{Name: "hot", Version: "1.0", Seats: 1_000_000}))
+	l, _ := r.open(nil)
+	as := l.Seats("bench", "concurrent-lm").(sdk.AsyncSeats)
+	const inFlight = 64
+	slots := make(chan int, inFlight)
+	for i := range inFlight {
+		slots <- i
+	}
+	reqs := make([]sdk.CheckoutRequest, inFlight)
+	for i := range reqs {
+		u := fmt.Sprintf("u%d", i)
+		reqs[i] = sdk.CheckoutRequest{Feature: "hot", Client: sdk.Client{User: u, Host: u + "-ws"}}
+	}
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuTime()
+	for range b.N {
+		slot := <-slots
+		wg.Add(1)
+		as.CheckoutAsync(reqs[slot], func(co *sdk.Checkout, err error) {
+			if err != nil || co.Outcome != sdk.Granted {
+				failed.Add(1)
+				slots <- slot
+				wg.Done()
+				return
+			}
+			as.CheckinAsync(co.Grant.Lease, func(err error) {
+				if err != nil {
+					failed.Add(1)
+				}
+				slots <- slot
+				wg.Done()
+			})
+		})
+	}
+	wg.Wait()
+	elapsed, cpu := time.Since(start), cpuTime()-cpu0
+	b.StopTimer()
+	if n := failed.Load(); n > 0 {
+		b.Fatalf("%d of %d pairs failed", n, b.N)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "pairs/s")
+	if cpu > 0 {
+		b.ReportMetric(float64(b.N)/cpu.Seconds(), "pairs/cpu-s")
+	}
 }
