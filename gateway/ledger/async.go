@@ -10,6 +10,7 @@ import (
 	"github.com/licensegw/licensegw/gateway/events"
 	"github.com/licensegw/licensegw/gateway/journal"
 	"github.com/licensegw/licensegw/gateway/seats"
+	"github.com/licensegw/licensegw/sdk"
 )
 
 // The asynchronous calls give the same answers as their blocking twins, but
@@ -23,18 +24,46 @@ import (
 // goroutine. done must be quick and must not block or call the ledger's
 // journaled operations.
 func (l *Ledger) CheckoutAsync(req seats.CheckoutRequest, done func(seats.Result, <-chan Update, error)) {
-	var res seats.Result
-	var ch chan Update
+	c := &checkoutCall{done: done}
+	l.checkoutAsync(req, nil, &c.out, c.finish)
+}
+
+// checkoutCall is one CheckoutAsync: its outcome and callback in one
+// allocation.
+type checkoutCall struct {
+	out  checkoutOut
+	done func(seats.Result, <-chan Update, error)
+}
+
+func (c *checkoutCall) finish(err error) {
+	if err != nil {
+		c.done(seats.Result{}, nil, err)
+		return
+	}
+	c.done(c.out.res, c.out.ch, nil)
+}
+
+// checkoutOut is what the engine decided about one checkout, filled in
+// under l.mu.
+type checkoutOut struct {
+	res seats.Result
+	ch  chan Update             // a queued checkout's updates (plugin == nil)
+	sdk <-chan sdk.TicketUpdate // the same in the SDK's form (plugin != nil)
+}
+
+// checkoutAsync is CheckoutAsync with the outcome written to out and done
+// told only the error: the caller holds both in its own allocation. When
+// plugin is not nil, a queued checkout's waiter delivers to it in the
+// SDK's form on out.sdk.
+func (l *Ledger) checkoutAsync(req seats.CheckoutRequest, plugin *pluginSeats, out *checkoutOut, done func(error)) {
 	l.doAsync(func(now time.Time, evs []events.Event) ([]events.Event, error) {
-		res, ch, evs = l.checkoutLocked(now, req, evs)
-		return evs, nil
-	}, func(err error) {
-		if err != nil {
-			done(seats.Result{}, nil, err)
-			return
+		out.res, out.ch, evs = l.checkoutLocked(now, req, evs)
+		if out.ch != nil && plugin != nil {
+			// Under l.mu, before any update can be routed to it.
+			out.sdk = l.waiters[out.res.Ticket].toSDK(plugin)
 		}
-		done(res, ch, nil)
-	})
+		return evs, nil
+	}, done)
 }
 
 // CheckinAsync is Checkin without the wait; done is called as for

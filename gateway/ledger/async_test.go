@@ -2,6 +2,8 @@ package ledger_test
 
 import (
 	"errors"
+	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/licensegw/licensegw/gateway/events"
 	"github.com/licensegw/licensegw/gateway/ledger"
 	"github.com/licensegw/licensegw/gateway/seats"
+	"github.com/licensegw/licensegw/sdk"
 )
 
 // answer is what one asynchronous call's callback received.
@@ -131,5 +134,102 @@ func TestAsyncCallsExpire(t *testing.T) {
 	}
 	if calls != 1 {
 		t.Fatalf("callback called %d times", calls)
+	}
+}
+
+// pluginCheckoutAsync is a plugin's asynchronous checkout, as its session
+// makes it.
+func pluginCheckoutAsync(s sdk.Seats, q sdk.CheckoutRequest) <-chan *sdk.Checkout {
+	ch := make(chan *sdk.Checkout, 1)
+	s.(sdk.AsyncSeats).CheckoutAsync(q, func(co *sdk.Checkout, err error) {
+		if err != nil {
+			co = &sdk.Checkout{Denial: &sdk.Denial{Message: err.Error()}}
+		}
+		ch <- co
+	})
+	return ch
+}
+
+// allUpdates reads a ticket's updates until the channel is closed.
+func allUpdates(t *testing.T, ch <-chan sdk.TicketUpdate) []string {
+	t.Helper()
+	var out []string
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case u, ok := <-ch:
+			switch {
+			case !ok:
+				return out
+			case u.Grant != nil:
+				out = append(out, "granted")
+			case u.Denial != nil:
+				out = append(out, u.Denial.Reason)
+			default:
+				out = append(out, fmt.Sprint(u.Position))
+			}
+		case <-timeout:
+			t.Fatalf("updates not closed within 30s; had %v", out)
+		}
+	}
+}
+
+// TestPluginTicketUpdatesDeliveredOnce: a plugin's queued checkouts, taken
+// the asynchronous way its session takes them, hear each change of their
+// ticket once, in order, then the final update, and the channel closes;
+// no goroutine per ticket relays them (the ledger's waiter delivers in the
+// SDK's form itself).
+func TestPluginTicketUpdatesDeliveredOnce(t *testing.T) {
+	r := newRig(t, features(seats.Feature{Name: "cad", Version: "1.0", Seats: 1, Queue: true}))
+	l, _ := r.open(nil)
+	s := l.Seats("clm", "concurrent-lm")
+	co := func(user string, wait time.Duration) *sdk.Checkout {
+		return await(t, pluginCheckoutAsync(s, sdk.CheckoutRequest{Feature: "cad", Client: sdk.Client{User: user, Host: "ws"}, Wait: wait}), 30*time.Second)
+	}
+	held := co("holder", 0)
+	if held.Outcome != sdk.Granted {
+		t.Fatalf("holder: %+v", held)
+	}
+
+	// Many queued tickets and no goroutine for each.
+	before := runtime.NumGoroutine()
+	const many = 40
+	tickets := make([]*sdk.Checkout, many)
+	for i := range tickets {
+		tickets[i] = co(fmt.Sprint("u", i), time.Hour)
+		if tickets[i].Outcome != sdk.Queued || tickets[i].Position != i+1 || tickets[i].Updates == nil {
+			t.Fatalf("ticket %d: %+v, want queued at %d with updates", i, tickets[i], i+1)
+		}
+	}
+	if grew := runtime.NumGoroutine() - before; grew >= many/2 {
+		t.Errorf("%d queued tickets added %d goroutines: something relays their updates", many, grew)
+	}
+
+	// The head is granted; the others move up one place each time one
+	// ahead of them leaves: cancelled (the second), then the head's
+	// lease checked in.
+	ctx := ctx(t)
+	if err := s.Checkin(ctx, held.Grant.Lease); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Cancel(ctx, tickets[1].Ticket); err != nil {
+		t.Fatal(err)
+	}
+	head := <-tickets[0].Updates
+	if head.Grant == nil {
+		t.Fatalf("head's first update %+v, want its grant", head)
+	}
+	if err := s.Checkin(ctx, head.Grant.Lease); err != nil {
+		t.Fatal(err)
+	}
+	for _, tk := range tickets[3:] {
+		if err := s.Cancel(ctx, tk.Ticket); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, want := range []string{"[]", "[1 cancelled]", "[2 1 granted]", "[3 2 1 cancelled]"} {
+		if got := fmt.Sprint(allUpdates(t, tickets[i].Updates)); got != want {
+			t.Errorf("ticket %d heard %s, want %s", i, got, want)
+		}
 	}
 }

@@ -57,16 +57,44 @@ func (p *pluginSeats) CheckoutAsync(req sdk.CheckoutRequest, done func(*sdk.Chec
 	if req.Sign && p.l.opts.Signer != nil {
 		// A signature costs tens of microseconds: made on the journal's
 		// publisher goroutine, it would hold up every later answer.
-		go func() { done(p.Checkout(context.Background(), req)) }()
+		signed := req // only this branch moves a copy to the heap
+		go func() { done(p.Checkout(context.Background(), signed)) }()
 		return
 	}
-	p.l.CheckoutAsync(p.seatsRequest(&req), func(res seats.Result, updates <-chan Update, err error) {
-		if err != nil {
-			done(nil, sdkError(err))
-			return
-		}
-		done(p.checkout(&req, res, updates), nil)
-	})
+	c := &pluginCheckout{p: p, done: done}
+	p.l.checkoutAsync(p.seatsRequest(&req), p, &c.out, c.finish)
+}
+
+// pluginCheckout is one asynchronous checkout of a plugin's: what the
+// ledger decided, the callback and the answer, in one allocation (with the
+// callback's method value, two; there were eight).
+type pluginCheckout struct {
+	p    *pluginSeats
+	out  checkoutOut
+	done func(*sdk.Checkout, error)
+	co   sdk.Checkout
+	g    sdk.Grant
+}
+
+func (c *pluginCheckout) finish(err error) {
+	if err != nil {
+		c.done(nil, sdkError(err))
+		return
+	}
+	res := &c.out.res
+	switch res.Outcome {
+	case seats.Granted:
+		c.co.Outcome, c.co.Grant = sdk.Granted, &c.g
+		c.p.grantInto(&c.g, &res.Lease, false, "")
+	case seats.Queued:
+		// Its updates come from the ledger's waiter in the SDK's
+		// form (toSDK): nothing relays them.
+		c.co.Outcome, c.co.Ticket, c.co.Position, c.co.Updates = sdk.Queued, res.Ticket, res.Position, c.out.sdk
+	default:
+		c.co.Outcome = sdk.Denied
+		c.co.Denial = denial(res)
+	}
+	c.done(&c.co, nil)
 }
 
 // CheckinAsync implements sdk.AsyncSeats.
@@ -117,24 +145,37 @@ func (p *pluginSeats) checkout(req *sdk.CheckoutRequest, res seats.Result, updat
 		go p.forward(updates, ch, req.Sign, req.Nonce)
 	default:
 		out.Outcome = sdk.Denied
-		out.Denial = &sdk.Denial{Reason: string(res.Reason), Message: res.Message, InUse: res.InUse, Seats: res.Seats}
+		out.Denial = denial(&res)
 	}
 	return out
 }
 
-// forward turns the ledger's updates for one ticket into the SDK's.
+// denial is the SDK's denial of res.
+func denial(res *seats.Result) *sdk.Denial {
+	return &sdk.Denial{Reason: string(res.Reason), Message: res.Message, InUse: res.InUse, Seats: res.Seats}
+}
+
+// forward relays the ledger's updates for one ticket in the SDK's form: a
+// blocking checkout's (a signed one's grant is signed here, off the
+// journal's publisher goroutine). An asynchronous one's waiter delivers in
+// the SDK's form itself (waiter.toSDK).
 func (p *pluginSeats) forward(in <-chan Update, out chan<- sdk.TicketUpdate, sign bool, nonce string) {
 	defer close(out)
 	for u := range in {
-		tu := sdk.TicketUpdate{Ticket: u.Ticket, Position: u.Position}
-		switch {
-		case u.Lease != nil:
-			tu.Grant = p.grant(u.Lease, sign, nonce)
-		case u.Reason != "":
-			tu.Denial = &sdk.Denial{Reason: string(u.Reason)}
-		}
-		out <- tu
+		out <- p.ticketUpdate(u, sign, nonce)
 	}
+}
+
+// ticketUpdate is u in the SDK's form.
+func (p *pluginSeats) ticketUpdate(u Update, sign bool, nonce string) sdk.TicketUpdate {
+	tu := sdk.TicketUpdate{Ticket: u.Ticket, Position: u.Position}
+	switch {
+	case u.Lease != nil:
+		tu.Grant = p.grant(u.Lease, sign, nonce)
+	case u.Reason != "":
+		tu.Denial = &sdk.Denial{Reason: string(u.Reason)}
+	}
+	return tu
 }
 
 func (p *pluginSeats) grant(l *seats.Lease, sign bool, nonce string) *sdk.Grant {
@@ -269,10 +310,11 @@ func (p *pluginSeats) Sign(_ context.Context, data []byte) ([]byte, error) {
 
 // sdkError maps ledger and engine errors onto the SDK's.
 func sdkError(err error) error {
+	if err == nil {
+		return nil // before gone, which errors.As moves to the heap
+	}
 	var gone *seats.GoneError
 	switch {
-	case err == nil:
-		return nil
 	case errors.As(err, &gone):
 		return &sdk.GoneError{Lease: gone.Lease, Reason: string(gone.Reason)}
 	case errors.Is(err, seats.ErrUnknownTicket):

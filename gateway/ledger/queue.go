@@ -5,6 +5,7 @@ import (
 
 	"github.com/licensegw/licensegw/gateway/events"
 	"github.com/licensegw/licensegw/gateway/seats"
+	"github.com/licensegw/licensegw/sdk"
 )
 
 // waiter is the receiving end of one queued checkout.
@@ -14,6 +15,10 @@ import (
 // operations' deliveries may race: the waiter's own lock and state make a
 // late position update harmless (dropped once the ticket ended, or when it
 // is not newer than one already sent) and the final update always last.
+//
+// A waiter delivers on ch, in the ledger's form, or, once toSDK was
+// called, on out in the SDK's form: a plugin's queued checkout then reads
+// its updates straight from the waiter, with no goroutine relaying them.
 type waiter struct {
 	ch      chan Update
 	planned int // the position last routed to it (ledger lock)
@@ -21,10 +26,36 @@ type waiter struct {
 	mu     sync.Mutex
 	sent   int // the position last delivered
 	closed bool
+	out    chan sdk.TicketUpdate
+	plugin *pluginSeats // converts for out
 }
 
 func newWaiter(position int) *waiter {
 	return &waiter{ch: make(chan Update, 16), planned: position, sent: position}
+}
+
+// toSDK makes w deliver to p's plugin in the SDK's form from now on, on
+// the channel it returns. Updates already on ch are moved there first, in
+// order, so it may be called after deliveries began; nothing is lost or
+// sent twice.
+func (w *waiter) toSDK(p *pluginSeats) <-chan sdk.TicketUpdate {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(chan sdk.TicketUpdate, cap(w.ch))
+	for {
+		select {
+		case u, ok := <-w.ch:
+			if ok {
+				out <- p.ticketUpdate(u, false, "")
+				continue
+			}
+			close(out) // the final update is in out already
+		default:
+		}
+		break
+	}
+	w.out, w.plugin = out, p
+	return out
 }
 
 // deliver sends u. A position update is dropped when the waiter is behind
@@ -37,27 +68,41 @@ func (w *waiter) deliver(u Update, final bool) {
 	if w.closed {
 		return
 	}
-	if !final {
-		// Queues are FIFO: a ticket only moves forward.
-		if u.Position >= w.sent {
-			return
-		}
-		select {
-		case w.ch <- u:
-			w.sent = u.Position
-		default:
-		}
+	// Queues are FIFO: a ticket only moves forward.
+	if !final && u.Position >= w.sent {
 		return
 	}
+	var sent bool
+	if w.out != nil {
+		sent = send(w.out, w.plugin.ticketUpdate(u, false, ""), final)
+	} else {
+		sent = send(w.ch, u, final)
+	}
+	switch {
+	case final:
+		w.closed = true
+	case sent:
+		w.sent = u.Position
+	}
+}
+
+// send puts v on ch without blocking and reports whether it did. A final
+// v is always put, making room by dropping the oldest pending (position)
+// update if need be, and then ch is closed.
+func send[T any](ch chan T, v T, final bool) bool {
 	for {
 		select {
-		case w.ch <- u:
-			w.closed = true
-			close(w.ch)
-			return
+		case ch <- v:
+			if final {
+				close(ch)
+			}
+			return true
 		default:
+			if !final {
+				return false
+			}
 			select { // full of position updates: drop the oldest
-			case <-w.ch:
+			case <-ch:
 			default:
 			}
 		}
