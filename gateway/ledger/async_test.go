@@ -175,16 +175,31 @@ func allUpdates(t *testing.T, ch <-chan sdk.TicketUpdate) []string {
 }
 
 // TestPluginTicketUpdatesDeliveredOnce: a plugin's queued checkouts, taken
-// the asynchronous way its session takes them, hear each change of their
+// the asynchronous way its session takes them or the blocking way (a
+// checkout forwarded from another node), hear each change of their
 // ticket once, in order, then the final update, and the channel closes;
 // no goroutine per ticket relays them (the ledger's waiter delivers in the
 // SDK's form itself).
 func TestPluginTicketUpdatesDeliveredOnce(t *testing.T) {
+	for _, how := range []string{"async", "blocking"} {
+		t.Run(how, func(t *testing.T) { testPluginTicketUpdates(t, how == "async") })
+	}
+}
+
+func testPluginTicketUpdates(t *testing.T, async bool) {
 	r := newRig(t, features(seats.Feature{Name: "cad", Version: "1.0", Seats: 1, Queue: true}))
 	l, _ := r.open(nil)
 	s := l.Seats("clm", "concurrent-lm")
 	co := func(user string, wait time.Duration) *sdk.Checkout {
-		return await(t, pluginCheckoutAsync(s, sdk.CheckoutRequest{Feature: "cad", Client: sdk.Client{User: user, Host: "ws"}, Wait: wait}), 30*time.Second)
+		q := sdk.CheckoutRequest{Feature: "cad", Client: sdk.Client{User: user, Host: "ws"}, Wait: wait}
+		if async {
+			return await(t, pluginCheckoutAsync(s, q), 30*time.Second)
+		}
+		c, err := s.Checkout(ctx(t), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
 	}
 	held := co("holder", 0)
 	if held.Outcome != sdk.Granted {

@@ -193,16 +193,25 @@ func (l *Ledger) Close(ctx context.Context) error {
 // Checkout asks for seats. A queued result comes with the channel its
 // progress arrives on; it is nil otherwise.
 func (l *Ledger) Checkout(ctx context.Context, req seats.CheckoutRequest) (seats.Result, <-chan Update, error) {
-	var res seats.Result
-	var ch chan Update
-	err := l.do(ctx, func(now time.Time, evs []events.Event) ([]events.Event, error) {
-		res, ch, evs = l.checkoutLocked(now, req, evs)
-		return evs, nil
-	})
-	if err != nil {
+	var out checkoutOut
+	if err := l.checkoutWait(ctx, req, nil, &out); err != nil {
 		return seats.Result{}, nil, err
 	}
-	return res, ch, nil
+	return out.res, out.ch, nil
+}
+
+// checkoutWait is Checkout with the outcome written to out. When plugin is
+// not nil, a queued checkout's waiter delivers to it in the SDK's form on
+// out.sdk (as checkoutAsync's).
+func (l *Ledger) checkoutWait(ctx context.Context, req seats.CheckoutRequest, plugin *pluginSeats, out *checkoutOut) error {
+	return l.do(ctx, func(now time.Time, evs []events.Event) ([]events.Event, error) {
+		out.res, out.ch, evs = l.checkoutLocked(now, req, evs)
+		if out.ch != nil && plugin != nil {
+			// Under l.mu, before any update can be routed to it.
+			out.sdk = l.waiters[out.res.Ticket].toSDK(plugin)
+		}
+		return evs, nil
+	})
 }
 
 // checkoutLocked decides a checkout in the engine, registering the waiter

@@ -40,11 +40,25 @@ func (p *pluginSeats) Checkout(ctx context.Context, req sdk.CheckoutRequest) (*s
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	res, updates, err := p.l.Checkout(ctx, p.seatsRequest(&req))
-	if err != nil {
+	var out checkoutOut
+	sink := p
+	if req.Sign && p.l.opts.Signer != nil {
+		// Its grant, when the ticket gets one, is signed by the
+		// goroutine that relays its updates (forward), never by
+		// whichever goroutine delivers them (the journal's publisher,
+		// say).
+		sink = nil
+	}
+	if err := p.l.checkoutWait(ctx, p.seatsRequest(&req), sink, &out); err != nil {
 		return nil, sdkError(err)
 	}
-	return p.checkout(&req, res, updates), nil
+	// The answer and its grant in one allocation (every grant makes one).
+	a := &struct {
+		co sdk.Checkout
+		g  sdk.Grant
+	}{}
+	p.answer(&a.co, &a.g, &out, req.Sign, req.Nonce)
+	return &a.co, nil
 }
 
 // CheckoutAsync implements sdk.AsyncSeats: the answer comes when the
@@ -81,19 +95,7 @@ func (c *pluginCheckout) finish(err error) {
 		c.done(nil, sdkError(err))
 		return
 	}
-	res := &c.out.res
-	switch res.Outcome {
-	case seats.Granted:
-		c.co.Outcome, c.co.Grant = sdk.Granted, &c.g
-		c.p.grantInto(&c.g, &res.Lease, false, "")
-	case seats.Queued:
-		// Its updates come from the ledger's waiter in the SDK's
-		// form (toSDK): nothing relays them.
-		c.co.Outcome, c.co.Ticket, c.co.Position, c.co.Updates = sdk.Queued, res.Ticket, res.Position, c.out.sdk
-	default:
-		c.co.Outcome = sdk.Denied
-		c.co.Denial = denial(res)
-	}
+	c.p.answer(&c.co, &c.g, &c.out, false, "")
 	c.done(&c.co, nil)
 }
 
@@ -121,33 +123,26 @@ func (p *pluginSeats) seatsRequest(req *sdk.CheckoutRequest) seats.CheckoutReque
 	}
 }
 
-// checkout is the SDK's answer to req, which the engine answered with res.
-func (p *pluginSeats) checkout(req *sdk.CheckoutRequest, res seats.Result, updates <-chan Update) *sdk.Checkout {
-	if res.Outcome == seats.Granted {
-		// The answer and its grant in one allocation (every grant
-		// makes one).
-		a := &struct {
-			co sdk.Checkout
-			g  sdk.Grant
-		}{}
-		a.co.Outcome, a.co.Grant = sdk.Granted, &a.g
-		p.grantInto(&a.g, &res.Lease, req.Sign, req.Nonce)
-		return &a.co
-	}
-	out := &sdk.Checkout{}
+// answer fills co (and g, for a grant) with the SDK's answer to a
+// checkout the engine decided as out; sign and nonce are the request's.
+func (p *pluginSeats) answer(co *sdk.Checkout, g *sdk.Grant, out *checkoutOut, sign bool, nonce string) {
+	res := &out.res
 	switch res.Outcome {
+	case seats.Granted:
+		co.Outcome, co.Grant = sdk.Granted, g
+		p.grantInto(g, &res.Lease, sign, nonce)
 	case seats.Queued:
-		out.Outcome = sdk.Queued
-		out.Ticket = res.Ticket
-		out.Position = res.Position
+		co.Outcome, co.Ticket, co.Position = sdk.Queued, res.Ticket, res.Position
+		if out.sdk != nil {
+			co.Updates = out.sdk // delivered by the waiter itself (toSDK)
+			break
+		}
 		ch := make(chan sdk.TicketUpdate, 16)
-		out.Updates = ch
-		go p.forward(updates, ch, req.Sign, req.Nonce)
+		co.Updates = ch
+		go p.forward(out.ch, ch, sign, nonce)
 	default:
-		out.Outcome = sdk.Denied
-		out.Denial = denial(&res)
+		co.Outcome, co.Denial = sdk.Denied, denial(res)
 	}
-	return out
 }
 
 // denial is the SDK's denial of res.
