@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -74,9 +75,10 @@ type Elector struct {
 	// succeeds first (unix nanoseconds; 0 when it does not lead).
 	holdsUntil atomic.Int64
 
-	stepReq chan chan error // StepDown's requests to the renewing loop
-	stepped chan struct{}   // closed once this node stepped down
-	ran     chan struct{}   // closed when Run returns
+	stepReq  chan chan error     // StepDown's requests to the renewing loop
+	renewReq chan chan time.Time // Renew's requests to the renewing loop
+	stepped  chan struct{}       // closed once this node stepped down
+	ran      chan struct{}       // closed when Run returns
 }
 
 // NewElector makes an elector; Run creates (or opens) the lease bucket,
@@ -105,7 +107,7 @@ func NewElector(cfg ElectorConfig) *Elector {
 		cfg.Log = hclog.NewNullLogger()
 	}
 	return &Elector{cfg: cfg, won: make(chan struct{}), lost: make(chan struct{}),
-		stepReq: make(chan chan error), stepped: make(chan struct{}), ran: make(chan struct{})}
+		stepReq: make(chan chan error), renewReq: make(chan chan time.Time), stepped: make(chan struct{}), ran: make(chan struct{})}
 }
 
 // openBucket creates (or opens) the lease bucket, retrying while
@@ -286,9 +288,17 @@ func (e *Elector) observe(ctx context.Context) {
 	e.mu.Unlock()
 }
 
-// renew keeps the lease: an Update on the revision every RenewEvery. It
-// returns nil when ctx ends, or ErrLostLeadership once no renewal begun in
-// the last StopAfter succeeded (or another node holds the key).
+// renewAttempt bounds one renewal request. nats-server does not answer a
+// request that reaches the bucket's stream while its raft leader changes
+// (a placement move, a lost server): the request is lost, not late. A
+// renewal that waited on it for the whole StopAfter would cost the lease
+// for one dropped message, so it is asked again after this instead.
+const renewAttempt = 300 * time.Millisecond
+
+// renew keeps the lease: a renewal (an Update on the revision) every
+// RenewEvery, and one at once for each Renew. It returns nil when ctx
+// ends, or ErrLostLeadership once no renewal begun in the last StopAfter
+// succeeded (or another node holds the key).
 func (e *Elector) renew(ctx context.Context, rev uint64) error {
 	self := e.cfg.Self
 	self.Term = rev
@@ -297,6 +307,7 @@ func (e *Elector) renew(ctx context.Context, rev uint64) error {
 	tick := time.NewTicker(e.cfg.RenewEvery)
 	defer tick.Stop()
 	for {
+		var asked chan time.Time // a Renew waiting for this renewal
 		select {
 		case <-ctx.Done():
 			// A clean stop hands over at once: the next candidate need
@@ -311,26 +322,109 @@ func (e *Elector) renew(ctx context.Context, rev uint64) error {
 			e.cfg.Log.Info("stepped down", "term", self.Term, "error", err)
 			res <- err
 			return errSteppedDown
+		case asked = <-e.renewReq:
+			tick.Reset(e.cfg.RenewEvery)
 		case <-tick.C:
 		}
-		began := time.Now()
-		deadline := lastOK.Add(e.cfg.StopAfter)
-		c, cancel := context.WithDeadline(ctx, deadline)
-		next, err := e.bucket().Update(c, leaderKey, val, rev)
-		cancel()
+		next, began, err := e.renewOnce(ctx, val, rev, lastOK)
 		switch {
 		case err == nil:
 			rev, lastOK = next, began
 			e.holdsUntil.Store(began.Add(e.cfg.StopAfter).UnixNano())
+			if asked != nil {
+				asked <- began.Add(e.cfg.StopAfter)
+			}
 		case ctx.Err() != nil:
 			continue // handled at the top
-		case time.Since(lastOK) >= e.cfg.StopAfter:
-			return fmt.Errorf("%w: no renewal for %v: %w", ErrLostLeadership, time.Since(lastOK).Round(time.Millisecond), err)
-		case isWrongRevision(err):
-			return fmt.Errorf("%w: another node holds it: %w", ErrLostLeadership, err)
 		default:
-			e.cfg.Log.Warn("renewing the leader lease failed; retrying", "error", err)
+			return err
 		}
+	}
+}
+
+// renewOnce renews the lease at revision rev, asking again (each ask
+// bounded by renewAttempt) until one succeeds or StopAfter has passed
+// since lastOK. It returns the new revision and when the renewal that
+// wrote it began, at the latest. A renewal whose answer was lost may
+// have been stored all the same: the next ask is then refused (the
+// revision moved), and the key, read back, holds this node's own value
+// at a newer revision; that counts as renewed when the first ask began.
+func (e *Elector) renewOnce(ctx context.Context, val []byte, rev uint64, lastOK time.Time) (uint64, time.Time, error) {
+	first := time.Now()
+	deadline := lastOK.Add(e.cfg.StopAfter)
+	var err error
+	for time.Now().Before(deadline) {
+		began := time.Now()
+		c, cancel := context.WithDeadline(ctx, minTime(began.Add(renewAttempt), deadline))
+		var next uint64
+		next, err = e.bucket().Update(c, leaderKey, val, rev)
+		cancel()
+		switch {
+		case err == nil:
+			return next, began, nil
+		case ctx.Err() != nil:
+			return 0, time.Time{}, ctx.Err()
+		case isWrongRevision(err):
+			c, cancel := context.WithDeadline(ctx, minTime(time.Now().Add(renewAttempt), deadline))
+			entry, gerr := e.bucket().Get(c, leaderKey)
+			cancel()
+			switch {
+			case gerr == nil && bytes.Equal(entry.Value(), val) && entry.Revision() > rev:
+				return entry.Revision(), first, nil // an earlier ask was stored
+			case gerr == nil && !bytes.Equal(entry.Value(), val), errors.Is(gerr, jetstream.ErrKeyNotFound):
+				return 0, time.Time{}, fmt.Errorf("%w: another node holds it: %w", ErrLostLeadership, err)
+			}
+			// Unreadable, or a replica behind: ask again.
+		case began.Equal(first):
+			e.cfg.Log.Warn("renewing the leader lease failed; asking again", "error", err)
+		default:
+			e.cfg.Log.Debug("renewing the leader lease failed; asking again", "error", err)
+		}
+		if wait := time.Until(began.Add(renewRetry)); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return 0, time.Time{}, ctx.Err()
+			case <-time.After(wait):
+			}
+		}
+	}
+	return 0, time.Time{}, fmt.Errorf("%w: no renewal for %v: %w", ErrLostLeadership, time.Since(lastOK).Round(time.Millisecond), err)
+}
+
+// renewRetry is the least time between two asks of one renewal.
+const renewRetry = 50 * time.Millisecond
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// Renew renews the lease now, and returns until when it certainly holds
+// (a renewal that began then plus StopAfter); ErrNotLeading when this
+// node does not lead (or lost the lease meanwhile).
+func (e *Elector) Renew(ctx context.Context) (time.Time, error) {
+	if leading, _ := e.Leading(); !leading {
+		return time.Time{}, ErrNotLeading
+	}
+	res := make(chan time.Time, 1)
+	select {
+	case e.renewReq <- res:
+	case <-e.ran:
+		return time.Time{}, ErrNotLeading
+	case <-ctx.Done():
+		return time.Time{}, ctx.Err()
+	}
+	select {
+	case until := <-res:
+		return until, nil
+	case <-e.ran:
+		return time.Time{}, ErrNotLeading
+	case <-e.lost:
+		return time.Time{}, ErrNotLeading
+	case <-ctx.Done():
+		return time.Time{}, ctx.Err()
 	}
 }
 

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/licensegw/licensegw/gateway/cluster"
@@ -223,4 +226,116 @@ func TestStepDown(t *testing.T) {
 	if err := els[first].StepDown(ctx); !errors.Is(err, cluster.ErrNotLeading) {
 		t.Errorf("a second StepDown = %v, want ErrNotLeading", err)
 	}
+}
+
+// TestRenewalOutlivesADroppedRequest: nats-server does not answer a
+// request that reaches a stream while its raft leader changes; the
+// request is lost, not late. Here a relay between the elector and the
+// server drops renewals at will. One dropped renewal (once, and once its
+// answer only, after the server stored it) must not cost the lease: the
+// renewal is asked again within the lease's window. A renewal that
+// waited on its one request until StopAfter lost it.
+func TestRenewalOutlivesADroppedRequest(t *testing.T) {
+	s := natstest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	nc, err := s.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	relay := newDropRelay(t, nc)
+	js, err := jetstream.NewWithAPIPrefix(nc, relay.prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	el := cluster.NewElector(cluster.ElectorConfig{
+		JS: js, Self: cluster.Lease{Node: "gw1"},
+		Log: hclog.New(&hclog.LoggerOptions{Name: "gw1", Output: testWriter{t}, Level: hclog.Debug}),
+	})
+	rctx, stop := context.WithCancel(ctx)
+	ran := make(chan struct{})
+	go func() { defer close(ran); el.Run(rctx) }()
+	t.Cleanup(func() { stop(); <-ran })
+	select {
+	case <-el.Won():
+	case <-ctx.Done():
+		t.Fatal("the only candidate was not elected")
+	}
+	for _, mode := range []dropMode{dropRequest, dropAnswer} {
+		before := relay.dropped.Load()
+		relay.mode.Store(int32(mode))
+		deadline := time.Now().Add(10 * time.Second)
+		for relay.dropped.Load() == before && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if relay.dropped.Load() == before {
+			t.Fatalf("%v: no renewal went through the relay", mode)
+		}
+		// Past the window the dropped renewal had.
+		select {
+		case <-el.Lost():
+			t.Fatalf("%v: one dropped renewal cost the lease: %v", mode, el.Err())
+		case <-time.After(2 * cluster.DefaultStopAfter):
+		}
+		if !el.Holds() {
+			t.Fatalf("%v: the elector no longer holds its lease", mode)
+		}
+		if _, err := el.Renew(ctx); err != nil {
+			t.Fatalf("%v: Renew: %v", mode, err)
+		}
+	}
+}
+
+type dropMode int32
+
+const (
+	dropNone    dropMode = iota
+	dropRequest          // the next renewal never reaches the server
+	dropAnswer           // the next renewal is stored, its answer lost
+)
+
+func (m dropMode) String() string {
+	return [...]string{"none", "request dropped", "answer dropped"}[m]
+}
+
+// dropRelay passes JetStream requests made with its API prefix on to the
+// server, and drops the next renewal (a publish to the lease key) as its
+// mode says.
+type dropRelay struct {
+	prefix  string
+	mode    atomic.Int32
+	dropped atomic.Int32
+}
+
+func newDropRelay(t *testing.T, nc *nats.Conn) *dropRelay {
+	r := &dropRelay{prefix: "RELAY."}
+	sub, err := nc.Subscribe(r.prefix+">", func(m *nats.Msg) {
+		subject := strings.TrimPrefix(m.Subject, r.prefix)
+		if !strings.HasPrefix(subject, "$KV.") {
+			subject = "$JS.API." + subject
+		}
+		isRenewal := strings.HasPrefix(subject, "$KV.") && m.Header.Get(jetstream.ExpectedLastSubjSeqHeader) != ""
+		mode := dropNone
+		if isRenewal {
+			mode = dropMode(r.mode.Swap(int32(dropNone)))
+		}
+		out := &nats.Msg{Subject: subject, Reply: m.Reply, Header: m.Header, Data: m.Data}
+		switch mode {
+		case dropRequest:
+			r.dropped.Add(1)
+			return
+		case dropAnswer:
+			out.Reply = nc.NewRespInbox() // nobody listens
+			r.dropped.Add(1)
+		}
+		if err := nc.PublishMsg(out); err != nil {
+			t.Errorf("relay: %v", err)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	return r
 }

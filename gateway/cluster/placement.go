@@ -37,8 +37,16 @@ type Move struct {
 // not leave the server in time.
 var ErrNotMoved = errors.New("cluster: stream leader did not move")
 
+// apiAttempt bounds one JetStream API request of a move. nats-server does
+// not answer a request that reaches a stream's servers while its raft
+// leader changes (the old leader no longer answers, the new one not yet):
+// such a request is lost, not late, so each is asked again after this
+// rather than waited on for the whole move.
+const apiAttempt = 500 * time.Millisecond
+
 // StreamLeader is the server that leads stream's raft group, "" while it
 // has none, and the other replicas that are current (could lead it).
+// It asks once, until ctx ends; see streamLeader for a bounded ask.
 func StreamLeader(ctx context.Context, js jetstream.JetStream, stream string) (leader string, current []string, err error) {
 	st, err := js.Stream(ctx, stream)
 	if err != nil {
@@ -59,6 +67,25 @@ func StreamLeader(ctx context.Context, js jetstream.JetStream, stream string) (l
 	return info.Cluster.Leader, current, nil
 }
 
+// streamLeader is StreamLeader asked again, each ask bounded by
+// apiAttempt, until one is answered or ctx ends: a stream that is not
+// found (or not replicated) is answered at once.
+func streamLeader(ctx context.Context, js jetstream.JetStream, stream string) (leader string, current []string, err error) {
+	for {
+		c, cancel := context.WithTimeout(ctx, apiAttempt)
+		leader, current, err = StreamLeader(c, js, stream)
+		cancel()
+		if err == nil || errors.Is(err, jetstream.ErrStreamNotFound) || ctx.Err() != nil {
+			return leader, current, err
+		}
+		select {
+		case <-ctx.Done():
+			return "", nil, err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 // MoveAway asks each stream whose raft leader is the server named self to
 // step down, so that another of its replicas leads it, and waits (until
 // ctx ends) until one does. Streams led elsewhere, not replicated, or with
@@ -68,28 +95,28 @@ func StreamLeader(ctx context.Context, js jetstream.JetStream, stream string) (l
 // The streams are handled concurrently: a hand-over waits for the slowest
 // one, not for their sum.
 func MoveAway(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, self string, streams ...string) ([]Move, error) {
+	return MoveAwayAvoiding(ctx, nc, js, self, nil, streams...)
+}
+
+// MoveAwayAvoiding is MoveAway that never asks for one of the servers
+// named in avoid as the next leader (a server about to stop, say): a
+// stream with no other current replica stays where it is.
+func MoveAwayAvoiding(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, self string, avoid []string, streams ...string) ([]Move, error) {
 	streams = slices.Compact(slices.Sorted(slices.Values(streams)))
 	moves := make([]*Move, len(streams))
 	errs := make([]error, len(streams))
 	var wg sync.WaitGroup
 	for i, stream := range streams {
 		wg.Go(func() {
-			leader, others, err := StreamLeader(ctx, js, stream)
-			switch {
-			case errors.Is(err, jetstream.ErrStreamNotFound):
-				return
-			case err != nil:
-				errs[i] = fmt.Errorf("%s: %w", stream, err)
-				return
-			case leader != self || len(others) == 0:
+			m, err := moveStream(ctx, nc, js, stream, self, avoid)
+			if m == nil && err == nil {
 				return
 			}
-			m, err := stepDown(ctx, nc, js, stream, self)
 			if err != nil {
 				errs[i] = fmt.Errorf("%s: %w", stream, err)
 				return
 			}
-			moves[i] = &m
+			moves[i] = m
 		})
 	}
 	wg.Wait()
@@ -102,24 +129,70 @@ func MoveAway(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, self s
 	return out, errors.Join(errs...)
 }
 
+// moveStream moves stream's raft leader off self if it is there and
+// another current replica, not in avoid, can take it; it returns nil and
+// no error when there is nothing to move.
+func moveStream(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stream, self string, avoid []string) (*Move, error) {
+	leader, others, err := streamLeader(ctx, js, stream)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case leader != self || len(candidates(others, self, avoid)) == 0:
+		return nil, nil
+	}
+	m, err := stepDown(ctx, nc, js, stream, self, avoid)
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// candidates are the current replicas that may lead next.
+func candidates(current []string, self string, avoid []string) []string {
+	var out []string
+	for _, c := range current {
+		if c != self && !slices.Contains(avoid, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // stepDown asks stream's leader (self) to step down in favour of a current
 // replica, and waits until another server leads it. A raft step-down can
 // end with the same server elected again (a replica that was not current
 // after all): it asks again, each time after a second, until ctx ends.
-func stepDown(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stream, self string) (Move, error) {
+// Every request is bounded by apiAttempt (see there).
+func stepDown(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stream, self string, avoid []string) (Move, error) {
 	m := Move{Stream: stream, From: self}
 	began := time.Now()
 	var asked error // the last request's refusal
+	moved := func() bool {
+		c, cancel := context.WithTimeout(ctx, apiAttempt)
+		leader, _, err := StreamLeader(c, js, stream)
+		cancel()
+		if err == nil && leader != "" && leader != self {
+			m.To, m.Took = leader, time.Since(began)
+			return true
+		}
+		return false
+	}
 	for attempt := 0; ; attempt++ {
-		leader, others, err := StreamLeader(ctx, js, stream)
+		leader, others, err := streamLeader(ctx, js, stream)
 		if err == nil && leader != "" && leader != self {
 			m.To, m.Took = leader, time.Since(began)
 			return m, nil
 		}
 		if err == nil && leader == self {
+			next := candidates(others, self, avoid)
+			if len(next) == 0 && len(avoid) > 0 {
+				return m, fmt.Errorf("%w from %s: no current replica to take it but %v", ErrNotMoved, self, avoid)
+			}
 			preferred := "" // none current now: let the raft group choose
-			if len(others) > 0 {
-				preferred = others[attempt%len(others)]
+			if len(next) > 0 {
+				preferred = next[attempt%len(next)]
 			}
 			asked = askStepDown(ctx, nc, stream, preferred)
 		}
@@ -136,8 +209,7 @@ func stepDown(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stream
 			case <-time.After(backoff):
 			}
 			backoff = min(2*backoff, 200*time.Millisecond)
-			if leader, _, err := StreamLeader(ctx, js, stream); err == nil && leader != "" && leader != self {
-				m.To, m.Took = leader, time.Since(began)
+			if moved() {
 				return m, nil
 			}
 		}
@@ -151,7 +223,7 @@ func askStepDown(ctx context.Context, nc *nats.Conn, stream, preferred string) e
 	if preferred != "" {
 		req, _ = json.Marshal(map[string]any{"placement": map[string]string{"preferred": preferred}})
 	}
-	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	rctx, cancel := context.WithTimeout(ctx, 2*apiAttempt)
 	msg, err := nc.RequestWithContext(rctx, stepDownAPI+stream, req)
 	cancel()
 	if err != nil {
@@ -178,4 +250,40 @@ func LeaseStream(bucket string) string {
 		bucket = DefaultBucket
 	}
 	return "KV_" + bucket
+}
+
+// MoveLease moves the raft leader of the lease bucket's stream off the
+// server named self (this leader's NATS server) when it sits there, like
+// MoveAway, without costing this node its lease. While the stream elects
+// its next raft leader no renewal can be stored; so the move begins right
+// after a renewal (Renew), with the whole StopAfter ahead of it rather
+// than what is left of the last one, and renewals during the move are
+// asked again until the next raft leader answers (see renewAttempt). A
+// renewal that took more than a quarter of StopAfter says the cluster is
+// slow, and an election would be too: the move is then not made (the
+// placement tries again later).
+func (e *Elector) MoveLease(ctx context.Context, self string, avoid []string) (*Move, error) {
+	js, stream := e.cfg.JS, LeaseStream(e.cfg.Bucket)
+	leader, others, err := streamLeader(ctx, js, stream)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", stream, err)
+	case leader != self || len(candidates(others, self, avoid)) == 0:
+		return nil, nil
+	}
+	until, err := e.Renew(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: renew the lease before moving it: %w", stream, err)
+	}
+	if left := time.Until(until); left < e.cfg.StopAfter*3/4 {
+		return nil, fmt.Errorf("%w: %s: the lease's renewal took %v; not moving it while renewals are slow",
+			ErrNotMoved, stream, (e.cfg.StopAfter - left).Round(time.Millisecond))
+	}
+	m, err := stepDown(ctx, js.Conn(), js, stream, self, avoid)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", stream, err)
+	}
+	return &m, nil
 }

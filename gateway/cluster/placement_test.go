@@ -2,6 +2,8 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -103,6 +105,120 @@ func waitStreamLeader(ctx context.Context, t *testing.T, js jetstream.JetStream,
 	t.Helper()
 	for {
 		leader, _, err := cluster.StreamLeader(ctx, js, stream)
+		if err == nil && leader != "" {
+			return leader
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("stream %s has no leader: %v", stream, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// TestMovingTheLeaseKeepsIt moves the lease bucket's raft leader off the
+// leader's server again and again, onto it by MoveAwayAvoiding and off it
+// by MoveLease, with a lease tighter than the default (renewed every
+// 100 ms, given up 600 ms after the last renewal): no move costs the
+// elector its lease. A renewal waiting on one request that a raft
+// leader change dropped lost it.
+func TestMovingTheLeaseKeepsIt(t *testing.T) {
+	srvs := natstest.StartCluster(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	jss := make([]jetstream.JetStream, len(srvs))
+	names := make([]string, len(srvs))
+	for i, s := range srvs {
+		nc, err := s.Connect()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		jss[i], _ = jetstream.New(nc)
+		names[i] = s.NATS().Name()
+	}
+	el := cluster.NewElector(cluster.ElectorConfig{
+		JS: jss[0], Replicas: 3, Self: cluster.Lease{Node: "gw1"},
+		TTL: time.Second, RenewEvery: 100 * time.Millisecond, StopAfter: 600 * time.Millisecond,
+		Log: hclog.New(&hclog.LoggerOptions{Name: "gw1", Output: testWriter{t}, Level: hclog.Info}),
+	})
+	rctx, stop := context.WithCancel(ctx)
+	ran := make(chan struct{})
+	go func() { defer close(ran); el.Run(rctx) }()
+	t.Cleanup(func() { stop(); <-ran })
+	select {
+	case <-el.Won():
+	case <-ctx.Done():
+		t.Fatal("the only candidate was not elected")
+	}
+	lost := func() bool {
+		select {
+		case <-el.Lost():
+			return true
+		default:
+			return false
+		}
+	}
+	lease := cluster.LeaseStream("")
+	const want = 6
+	moved := 0
+	for attempt := 0; moved < want && !lost(); attempt++ {
+		if ctx.Err() != nil {
+			t.Fatalf("%d moves of %d in time", moved, want)
+		}
+		leader := boundedStreamLeader(ctx, t, jss[0], lease)
+		if leader != names[0] {
+			// Onto the elector's server first (avoiding the third).
+			i := slices.Index(names, leader)
+			if i < 0 {
+				t.Fatalf("lease stream leader %q is none of %v", leader, names)
+			}
+			third := names[3-i]
+			mctx, mcancel := context.WithTimeout(ctx, 10*time.Second)
+			_, err := cluster.MoveAwayAvoiding(mctx, jss[i].Conn(), jss[i], leader, []string{third}, lease)
+			mcancel()
+			if err != nil {
+				t.Logf("moving the lease stream onto %s: %v", names[0], err)
+			}
+			continue
+		}
+		mctx, mcancel := context.WithTimeout(ctx, 10*time.Second)
+		m, err := el.MoveLease(mctx, names[0], nil)
+		mcancel()
+		switch {
+		case errors.Is(err, cluster.ErrNotMoved):
+			t.Logf("not moved (a loaded machine): %v", err)
+		case err != nil:
+			t.Fatalf("MoveLease: %v", err)
+		case m == nil:
+			t.Logf("nothing to move (replicas not current yet)")
+		default:
+			moved++
+			t.Logf("lease stream moved %s -> %s in %v", m.From, m.To, m.Took.Round(time.Millisecond))
+		}
+	}
+	// Past the window a renewal lost during the last move would end.
+	select {
+	case <-el.Lost():
+	case <-time.After(time.Second):
+	}
+	if lost() {
+		t.Fatalf("the lease was lost after %d moves: %v", moved, el.Err())
+	}
+	if !el.Holds() {
+		t.Error("the elector does not hold its lease after the moves")
+	}
+}
+
+// boundedStreamLeader waits for stream's leader, each ask bounded: a
+// JetStream API request made during a raft leader change may never be
+// answered.
+func boundedStreamLeader(ctx context.Context, t *testing.T, js jetstream.JetStream, stream string) string {
+	t.Helper()
+	for {
+		c, cancel := context.WithTimeout(ctx, time.Second)
+		leader, _, err := cluster.StreamLeader(c, js, stream)
+		cancel()
 		if err == nil && leader != "" {
 			return leader
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -254,12 +255,22 @@ func (n *Node) moveRaftLeaders(ctx context.Context) ([]cluster.Move, error) {
 			}
 		})
 	}
-	moves, err := cluster.MoveAway(ctx, l.nc, l.js, l.nc.ConnectedServerName(), n.placedStreams()...)
+	// The lease bucket's leader moves right after a renewal, so that
+	// its election cannot cost this node the lease (cluster.MoveLease).
+	self, lease := l.nc.ConnectedServerName(), cluster.LeaseStream(cluster.DefaultBucket)
+	var leaseMove *cluster.Move
+	var leaseErr error
+	wg.Go(func() { leaseMove, leaseErr = l.el.MoveLease(ctx, self, nil) })
+	others := slices.DeleteFunc(n.placedStreams(), func(s string) bool { return s == lease })
+	moves, err := cluster.MoveAway(ctx, l.nc, l.js, self, others...)
 	wg.Wait()
+	if leaseMove != nil {
+		moves = append(moves, *leaseMove)
+	}
 	if meta != nil {
 		moves = append(moves, *meta)
 	}
-	return moves, errors.Join(err, metaErr)
+	return moves, errors.Join(err, leaseErr, metaErr)
 }
 
 // keepPlacement runs while this node leads: at once and then every
