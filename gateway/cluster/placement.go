@@ -44,6 +44,9 @@ var ErrNotMoved = errors.New("cluster: stream leader did not move")
 // rather than waited on for the whole move.
 const apiAttempt = 500 * time.Millisecond
 
+// pollAttempt bounds one ask of a move's wait for the next leader.
+const pollAttempt = 200 * time.Millisecond
+
 // StreamLeader is the server that leads stream's raft group, "" while it
 // has none, and the other replicas that are current (could lead it).
 // It asks once, until ctx ends; see streamLeader for a bounded ask.
@@ -170,7 +173,9 @@ func stepDown(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stream
 	began := time.Now()
 	var asked error // the last request's refusal
 	moved := func() bool {
-		c, cancel := context.WithTimeout(ctx, apiAttempt)
+		// Asked while the stream elects, this is lost more often than
+		// not: a short bound keeps a lost ask from delaying the answer.
+		c, cancel := context.WithTimeout(ctx, pollAttempt)
 		leader, _, err := StreamLeader(c, js, stream)
 		cancel()
 		if err == nil && leader != "" && leader != self {
@@ -198,7 +203,7 @@ func stepDown(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stream
 		}
 		// Wait for the election, up to a second, before asking again.
 		wait := time.Now().Add(time.Second)
-		backoff := 20 * time.Millisecond
+		backoff := 50 * time.Millisecond
 		for time.Now().Before(wait) {
 			select {
 			case <-ctx.Done():
