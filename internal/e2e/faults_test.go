@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/licensegw/licensegw/gateway/signing"
 	"github.com/licensegw/licensegw/internal/e2etest"
 	"github.com/licensegw/licensegw/plugins/concurrentlm/client"
 )
@@ -40,21 +39,9 @@ import (
 // client was answered, never more seats in use than exist, and no event
 // twice.
 func TestClusterFaults(t *testing.T) {
-	const seats = 24
-	c := e2etest.StartCluster(t, e2etest.Options{
-		Bins: bins, StartTimeout: startTimeout,
-		Config: fmt.Sprintf("feature \"cad\" {\n  seats = %d\n  lease_ttl = \"300s\"\n}\n\n", seats) + e2etest.ConcurrentLMPlugin(""),
-	}, 3, e2etest.ProxiedRoutes())
-	var addrs []string
-	for _, g := range c.Nodes {
-		addrs = append(addrs, g.Addr(e2etest.CLMAddr))
-	}
-	key, err := signing.LoadOrCreate(c.KeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &faults{t: t, c: c, pinned: key.Public().(ed25519.PublicKey), load: newClusterLoad(), seats: seats,
-		down: map[int]bool{}, exits: map[int]int{}}
+	lc := startLoadedCluster(t, 24, e2etest.ProxiedRoutes())
+	addrs := lc.Addrs
+	f := lc.faults(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
