@@ -63,6 +63,11 @@ func TestClusterFaults(t *testing.T) {
 			t.Errorf("nodes exited by themselves: %v", f.crashes)
 		}
 	}()
+	t.Cleanup(func() {
+		if t.Failed() {
+			f.dumpStreamTail(60)
+		}
+	})
 	f.load.waitGrants(ctx, t, 10)
 
 	f.frozenLeader()
@@ -560,4 +565,31 @@ func (f *faults) frozenIdleLeader() {
 	t.Logf("%s thawed: %s; %s", old.Name(), how, whyStopped(old.Log()))
 	f.c.WaitStreamCurrent(startTimeout) // as in frozenLeader
 	f.check(next, "the frozen idle leader")
+}
+
+// dumpStreamTail logs the stream's last n events, as read from the first
+// node that answers, with each event's place in its writer's history: what
+// a failure (a journal that no node can open again, say) needs to be
+// understood after the test's directories are gone.
+func (f *faults) dumpStreamTail(n int) {
+	for i, g := range f.c.Nodes {
+		f.mu.Lock()
+		down := f.down[i]
+		f.mu.Unlock()
+		if down {
+			continue
+		}
+		evs := g.Journal()
+		evs = evs[max(0, len(evs)-n):]
+		var b strings.Builder
+		for _, ev := range evs {
+			prev := ev.Prev
+			if len(prev) > 12 {
+				prev = prev[:12]
+			}
+			fmt.Fprintf(&b, "  %6d term=%d idx=%d node=%s kind=%s id=%s msgid=%s prev=%s\n", ev.Seq, ev.Term, ev.Idx, ev.Node, ev.Kind, ev.ID, ev.MsgID, prev)
+		}
+		f.t.Logf("the stream's last %d events, read through %s:\n%s", len(evs), g.Name(), b.String())
+		return
+	}
 }
