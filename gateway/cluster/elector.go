@@ -388,6 +388,9 @@ func (e *Elector) renewOnce(ctx context.Context, val []byte, rev uint64, lastOK 
 			}
 		}
 	}
+	if err == nil { // not asked at all: this process was paused past the window
+		return 0, time.Time{}, fmt.Errorf("%w: no renewal for %v", ErrLostLeadership, time.Since(lastOK).Round(time.Millisecond))
+	}
 	return 0, time.Time{}, fmt.Errorf("%w: no renewal for %v: %w", ErrLostLeadership, time.Since(lastOK).Round(time.Millisecond), err)
 }
 
