@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,7 +23,8 @@ func (c *conn) serverInfo(ctx context.Context, f *wire.Frame) error {
 	}
 	up := !s.isDown()
 	// Vendors are listed as repeated (VENDOR, PORT, UP) fields, in order.
-	for _, v := range s.vendorNames(ctx) {
+	names, _ := s.vendorNames(ctx, false)
+	for _, v := range names {
 		fr.Str(wire.TVendor, v).Int(wire.TPort, int64(s.vendorPort)).Bool(wire.TUp, up)
 	}
 	return c.send(fr)
@@ -30,7 +32,17 @@ func (c *conn) serverInfo(ctx context.Context, f *wire.Frame) error {
 
 func (c *conn) vendorPort(ctx context.Context, f *wire.Frame) error {
 	want := f.GetStr(wire.TVendor)
-	for _, v := range c.s.vendorNames(ctx) {
+	names, known := c.s.vendorNames(ctx, false)
+	if known && want != "" && !slices.Contains(names, want) {
+		names, known = c.s.vendorNames(ctx, true) // added by a reload since?
+	}
+	if !known && want != "" {
+		// The gateway's features cannot be read now (a node cut off
+		// from its cluster): the vendor daemon serves every vendor, and
+		// its checkout answers whether this one's features are there.
+		names = []string{want}
+	}
+	for _, v := range names {
 		if want == "" || v == want {
 			if c.s.isDown() {
 				return c.fail(f.ID, wire.CodeVendorDown, "vendor daemon "+v+" is down")

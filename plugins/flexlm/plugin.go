@@ -244,6 +244,8 @@ type server struct {
 	perIP map[string]int // open connections by client IP
 	wg    sync.WaitGroup
 	ctx   context.Context
+
+	vendors vendorNames // the gateway's features' vendors (vendors.go)
 }
 
 func newServer(env *sdk.Env) (*server, error) {
@@ -281,6 +283,11 @@ func (s *server) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s.ctx = ctx
+	if len(s.st.vendors) == 0 {
+		// Read the vendor names lmgrd reports now, before a client
+		// asks (vendors.go).
+		s.refreshVendors(false)
+	}
 	errc := make(chan error, 2)
 	go func() { errc <- s.accept(ctx, s.lmgrd, roleLmgrd) }()
 	go func() { errc <- s.accept(ctx, s.vendor, roleVendor) }()
@@ -369,25 +376,6 @@ func (s *server) isDown() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.down
-}
-
-// vendorNames returns the vendors to report.
-func (s *server) vendorNames(ctx context.Context) []string {
-	if len(s.st.vendors) > 0 {
-		return s.st.vendors
-	}
-	var names []string
-	if fs, err := s.seats.Status(ctx, sdk.StatusQuery{}); err == nil {
-		for _, f := range fs {
-			if f.Vendor != "" {
-				names = appendUnique(names, f.Vendor)
-			}
-		}
-	}
-	if len(names) == 0 {
-		names = []string{"licensegw"}
-	}
-	return names
 }
 
 // hostOf is the IP part of a network address.
