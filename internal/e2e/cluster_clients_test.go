@@ -261,12 +261,11 @@ func TestClusterClients(t *testing.T) {
 		wg.Go(func() { // FlexLM-style: ERROR -96
 			port := follower.Addr("lmgrd")[strings.LastIndex(follower.Addr("lmgrd"), ":")+1:]
 			fc, err := flexclient.Dial(ctx, port+"@127.0.0.1", flexclient.Options{
-				User: "ned", Host: "ws7", NoReconnect: true,
 				// lmgrd names the vendor daemon from the gateway's
-				// features, which a node without quorum cannot read:
-				// it answers with its default name after the ~6 s
-				// a follower retries the leader.
-				ConnectTimeout: 30 * time.Second,
+				// features, which a node without quorum cannot read
+				// now: it answers from the names it read before, and
+				// inside the default 5 s connect timeout regardless.
+				User: "ned", Host: "ws7", NoReconnect: true, ConnectTimeout: flexclient.DefaultConnectTimeout,
 			})
 			if err != nil {
 				errs <- fmt.Errorf("FlexLM-style dial: %w", err)
