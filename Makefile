@@ -72,13 +72,18 @@ test: vet build
 # relay claim -> release cycles beside a trivial net/http handler
 # (RELAY_CLIENTS, RELAY_DURATION); then failover time over FAILOVER_KILLS
 # kill -9s of a three-node cluster's leader under load (kill -> next node
-# ready -> first grant answered). The journal's R1 vs R3 pairs/s and p99
+# ready -> first grant answered), and hand-over time over FAILOVER_STEPDOWNS
+# `leader step-down`s and FAILOVER_TERMS SIGTERMs of the leader (command ->
+# first grant the next leader decided, with both nodes' logged phases).
+# The journal's R1 vs R3 pairs/s and p99
 # are BenchmarkPairsR1R3 (gateway/journal). BENCHTIME, CLIENTS and
 # BENCH_DURATION (each licensegw bench run) tune it.
 BENCHTIME      ?= 2s
 CLIENTS        ?= 64
 BENCH_DURATION ?= 10s
 FAILOVER_KILLS ?= 10
+FAILOVER_STEPDOWNS ?= 10
+FAILOVER_TERMS ?= 10
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./gateway/seats/ ./gateway/journal/ ./gateway/ledger/ ./gateway/report/ ./plugins/concurrentlm/...
 	cd sdk && $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) .
@@ -88,7 +93,7 @@ bench: build
 	  $(BIN)/licensegw bench --server 127.0.0.1:11648 --flexlm 127.0.0.1:12710 --sentinel 127.0.0.1:15093 --feature bench --clients $(CLIENTS) --duration $(BENCH_DURATION) \
 	    --addr 127.0.0.1:17648 --config examples/bench/config.hcl
 	RELAY_BENCH=1 LICENSEGW_E2E_BIN=$(abspath $(BIN)) $(GO) test -count=1 -run '^TestRelayBench$$' -v ./internal/e2e/vendors/
-	FAILOVER_BENCH=1 FAILOVER_KILLS=$(FAILOVER_KILLS) LICENSEGW_E2E_BIN=$(abspath $(BIN)) $(GO) test -count=1 -timeout 30m -run '^TestFailoverBench$$' -v ./internal/e2e/
+	FAILOVER_BENCH=1 FAILOVER_KILLS=$(FAILOVER_KILLS) FAILOVER_STEPDOWNS=$(FAILOVER_STEPDOWNS) FAILOVER_TERMS=$(FAILOVER_TERMS) LICENSEGW_E2E_BIN=$(abspath $(BIN)) $(GO) test -count=1 -timeout 30m -run '^TestFailoverBench$$' -v ./internal/e2e/
 
 # Short coverage-guided runs of every fuzz target (corpora in testdata/fuzz).
 FUZZTIME ?= 20s
