@@ -66,6 +66,12 @@ type Forwarder struct {
 
 	local atomic.Pointer[Local] // while this node leads (Lead)
 
+	// newTerm is closed, and replaced, when watchTerm sees another
+	// leader term: an attempt sent before then is sent again (the old
+	// leader may have dropped it unanswered while it handed over).
+	termMu  sync.Mutex
+	newTerm chan struct{}
+
 	done chan struct{}
 	wg   sync.WaitGroup
 }
@@ -83,7 +89,7 @@ func New(cfg Config) (*Forwarder, error) {
 	}
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
-	f := &Forwarder{cfg: cfg, waiters: map[string]*waiter{}, done: make(chan struct{}),
+	f := &Forwarder{cfg: cfg, waiters: map[string]*waiter{}, done: make(chan struct{}), newTerm: make(chan struct{}),
 		idBase: "fw-" + cfg.Node + "-" + hex.EncodeToString(rnd[:]) + "-"}
 	sub, err := cfg.Conn.Subscribe(TicketSubject(cfg.Prefix, cfg.Node), f.onUpdate)
 	if err != nil {
@@ -152,6 +158,27 @@ func (f *Forwarder) call(ctx context.Context, op string, req *request) (*reply, 
 			return struct{}{}, retry.Permanent(err)
 		}
 		actx, cancel := context.WithTimeout(ctx, f.cfg.Attempt)
+		if f.cfg.Term != nil {
+			// A leader that hands over drops the requests it has not
+			// taken up yet, and one sent while its subscription goes
+			// away is lost on the way: neither is ever answered. Once
+			// another leader's term is known, the attempt is sent again
+			// (to it) instead of waiting out Attempt.
+			sent := f.cfg.Term()
+			go func() {
+				for newTerm := f.termChange(); ; newTerm = f.termChange() {
+					if t := f.cfg.Term(); t != 0 && t != sent {
+						cancel()
+						return
+					}
+					select {
+					case <-newTerm:
+					case <-actx.Done():
+						return
+					}
+				}
+			}()
+		}
 		m, err := f.cfg.Conn.RequestWithContext(actx, subject, data)
 		cancel()
 		if err != nil {
@@ -159,7 +186,8 @@ func (f *Forwarder) call(ctx context.Context, op string, req *request) (*reply, 
 				return struct{}{}, retry.Permanent(err)
 			}
 			// No responders (no leader), a timeout (the leader died or
-			// stalled), a connection being re-established: retried.
+			// stalled), a new leader elected meanwhile, a connection
+			// being re-established: retried.
 			return struct{}{}, err
 		}
 		var r reply

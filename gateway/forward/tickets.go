@@ -117,13 +117,23 @@ func (f *Forwarder) onUpdate(m *nats.Msg) {
 }
 
 // termEvery is how often the Forwarder checks for a new leader.
-const termEvery = 250 * time.Millisecond
+const termEvery = 100 * time.Millisecond
+
+// termChange is closed when watchTerm next sees a leader term other than
+// the one it saw last.
+func (f *Forwarder) termChange() <-chan struct{} {
+	f.termMu.Lock()
+	defer f.termMu.Unlock()
+	return f.newTerm
+}
 
 // watchTerm ends the tickets queued under an older term: the leader that
-// held them is gone, and its successor dequeued them (reason restart).
+// held them is gone, and its successor dequeued them (reason restart). It
+// also tells the calls in flight of a new term (termChange).
 func (f *Forwarder) watchTerm() {
 	t := time.NewTicker(termEvery)
 	defer t.Stop()
+	var last uint64
 	for {
 		select {
 		case <-f.done:
@@ -133,6 +143,13 @@ func (f *Forwarder) watchTerm() {
 		term := f.cfg.Term()
 		if term == 0 {
 			continue
+		}
+		if term != last {
+			f.termMu.Lock()
+			close(f.newTerm)
+			f.newTerm = make(chan struct{})
+			f.termMu.Unlock()
+			last = term
 		}
 		f.mu.Lock()
 		var stale []*waiter
