@@ -37,4 +37,10 @@ type ClusterNode struct {
 	Version        string `json:"version,omitempty"`
 	ConfigHash     string `json:"config_hash,omitempty"`
 	ConfigMismatch bool   `json:"config_mismatch,omitempty"`
+	// Role is the node's part in the election, as it last wrote it in
+	// the presence bucket: "leader"; "standby" (it takes the lease over
+	// when the leader releases it); "starting" (its election has not
+	// begun: the lease bucket is not open to it yet); "leaving" (it is
+	// handing over to stop). "" when it has not said (older versions).
+	Role string `json:"role,omitempty"`
 }

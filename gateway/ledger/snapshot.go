@@ -296,6 +296,10 @@ func (l *Ledger) loadStored(ctx context.Context, local snapshot) ([][]byte, erro
 // bounds.
 const boundsWait = 5 * time.Second
 
+// recoverBoundsWait bounds recover's look at the stream's bounds, which
+// only tells whether retention trimmed events a snapshot lacks.
+const recoverBoundsWait = time.Second
+
 // newerSnapshot reports whether a includes more of the journal than b.
 func newerSnapshot(a, b snapshot) bool {
 	if a.Seq != b.Seq {
@@ -339,14 +343,21 @@ func (l *Ledger) recover(ctx context.Context) error {
 		return err
 	}
 	l.snapSeq = snap.Seq
-	if first, _, err := l.opts.Journal.Bounds(ctx); err == nil && first > snap.Seq+1 {
+	loaded := time.Now()
+	// Only to say so when events are gone: a look that gets no answer
+	// (a request lost while the stream elects its raft leader waits out
+	// the JetStream API's 5 s default) must not hold up a takeover.
+	bctx, cancel := context.WithTimeout(ctx, recoverBoundsWait)
+	first, _, err := l.opts.Journal.Bounds(bctx)
+	cancel()
+	if err == nil && first > snap.Seq+1 {
 		// Retention never trims past a snapshot, so this is a lost or
 		// older snapshot with a trimmed stream: leases granted in the
 		// missing events are not known.
 		l.log.Error("events between the snapshot and the stream's first are gone; leases they granted are lost",
 			"snapshot_seq", snap.Seq, "stream_first_seq", first)
 	}
-	replayed := 0
+	replayed, replaying := 0, time.Now()
 	_, err = l.opts.Journal.Replay(ctx, snap.Seq, func(_ uint64, ev events.Event) error {
 		if snap.LastID != "" && ev.ID <= snap.LastID {
 			return nil
@@ -357,6 +368,7 @@ func (l *Ledger) recover(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("ledger: replay journal: %w", err)
 	}
+	replayTook := time.Since(replaying)
 
 	l.mu.Lock()
 	evs := l.eng.ReviveKeeping(l.now(), l.opts.KeepBound, l.scratch[:0])
@@ -374,7 +386,9 @@ func (l *Ledger) recover(ctx context.Context) error {
 		}
 	}
 	l.log.Info("accounting rebuilt", "snapshot_seq", snap.Seq, "replayed", replayed,
-		"leases", leases, "took", time.Since(start).Round(time.Millisecond))
+		"leases", leases, "took", time.Since(start).Round(time.Millisecond),
+		"snapshot_load", loaded.Sub(start).Round(time.Millisecond), "bounds", replaying.Sub(loaded).Round(time.Millisecond),
+		"replay", replayTook.Round(time.Millisecond))
 	return nil
 }
 

@@ -70,6 +70,7 @@ type leadership struct {
 	// The hand-over (stepdown.go) runs once.
 	handOnce   sync.Once
 	handing    atomic.Bool
+	leaving    atomic.Bool // handing over to stop: its presence says so
 	keepNATS   atomic.Bool // Detach: Shutdown leaves the server running
 	keepMember atomic.Bool // Detach: Shutdown leaves the plugins and forwarder running
 	handRes    admin.StepDownResult

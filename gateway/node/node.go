@@ -380,7 +380,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		// nothing more. It only releases its lease, if it still holds
 		// it, so that the next leader need not wait for it to expire.
 		n.releaseLost(ctx)
-	} else if _, err := n.handOver(ctx, "shutdown", ""); err != nil && !errors.Is(err, admin.ErrNotLeader) {
+	} else if _, err := n.handOver(ctx, handOverStop, ""); err != nil && !errors.Is(err, admin.ErrNotLeader) {
 		// A cluster's leader hands over first (stepdown.go): from
 		// here on its clients are told to retry, and another node
 		// serves them.

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"slices"
 	"sync"
@@ -36,6 +37,8 @@ type presence struct {
 	mu    sync.Mutex
 	kv    jetstream.KeyValue // nil until the bucket exists
 	peers map[string]seenPresence
+
+	changed chan struct{} // a send writes this node's value now (its role changed)
 }
 
 // nodePresence is a presence key's value.
@@ -46,7 +49,19 @@ type nodePresence struct {
 	// ConfigHash identifies the features and policies the node serves
 	// now (configHash; a reload changes it).
 	ConfigHash string `json:"config_hash,omitempty"`
+	// Role is the node's part in the election (electionRole): a leader
+	// steps down only when another node stands by.
+	Role string `json:"role,omitempty"`
 }
+
+// A node's part in the election, in its presence value (admin.ClusterNode
+// says what each means).
+const (
+	roleLeader   = "leader"
+	roleStandby  = "standby"
+	roleStarting = "starting"
+	roleLeaving  = "leaving"
+)
 
 // seenPresence is a node's presence value and when this node saw it
 // written.
@@ -58,7 +73,8 @@ type seenPresence struct {
 // startPresence creates (or opens) the bucket and keeps this node's key
 // until ctx ends.
 func (n *Node) startPresence(ctx context.Context, nc *nats.Conn) *presence {
-	p := &presence{node: n.cfg.Gateway.Name, peers: map[string]seenPresence{}}
+	p := &presence{node: n.cfg.Gateway.Name, peers: map[string]seenPresence{}, changed: make(chan struct{}, 1)}
+	m := n.member // its owner is the node that serves now
 	replicas := n.cfg.NATS.Replicas
 	n.member.wg.Go(func() {
 		js, err := jetstream.New(nc)
@@ -84,9 +100,8 @@ func (n *Node) startPresence(ctx context.Context, nc *nats.Conn) *presence {
 		t := time.NewTicker(presenceEvery)
 		defer t.Stop()
 		for {
-			val, _ := json.Marshal(nodePresence{Node: p.node, Started: n.started.UTC(), Version: version.Version, ConfigHash: n.configHashNow()})
 			c, cancel := context.WithTimeout(ctx, presenceEvery)
-			if _, err := kv.Put(c, p.node, val); err != nil && ctx.Err() == nil {
+			if err := m.owner.Load().writePresence(c, p); err != nil && ctx.Err() == nil {
 				n.log.Debug("presence not renewed", "error", err)
 			}
 			cancel()
@@ -94,10 +109,57 @@ func (n *Node) startPresence(ctx context.Context, nc *nats.Conn) *presence {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+			case <-p.changed:
 			}
 		}
 	})
 	return p
+}
+
+// writePresence writes this node's presence value into p's bucket.
+func (n *Node) writePresence(ctx context.Context, p *presence) error {
+	kv := p.bucket()
+	if kv == nil {
+		return errors.New("the presence bucket is not open yet")
+	}
+	val, err := json.Marshal(nodePresence{Node: p.node, Started: n.started.UTC(), Version: version.Version,
+		ConfigHash: n.configHashNow(), Role: n.electionRole()})
+	if err != nil {
+		return err
+	}
+	_, err = kv.Put(ctx, p.node, val)
+	return err
+}
+
+// roleChanged has this node's presence value written again now.
+func (p *presence) roleChanged() {
+	if p == nil {
+		return
+	}
+	select {
+	case p.changed <- struct{}{}:
+	default:
+	}
+}
+
+// electionRole is this node's part in the election now.
+func (n *Node) electionRole() string {
+	l := n.leadShared.Load()
+	switch {
+	case l == nil:
+		return roleStarting
+	case l.leaving.Load():
+		return roleLeaving
+	}
+	if leading, _ := l.el.Leading(); leading {
+		return roleLeader
+	}
+	if l.el.Current().Node != "" {
+		// Its elector has read the lease: it campaigns, and creates
+		// the lease within its next try once the leader releases it.
+		return roleStandby
+	}
+	return roleStarting
 }
 
 // configHashNow is configHash of the configuration served now.
@@ -189,7 +251,7 @@ func (n *Node) markNodes(st *admin.ClusterStatus) {
 		if !ok {
 			continue
 		}
-		nd.Version, nd.ConfigHash = v.Version, v.ConfigHash
+		nd.Version, nd.ConfigHash, nd.Role = v.Version, v.ConfigHash, v.Role
 		nd.ConfigMismatch = st.LeaderConfigHash != "" && v.ConfigHash != "" && v.ConfigHash != st.LeaderConfigHash
 	}
 }

@@ -23,16 +23,39 @@ const (
 	// placementEvery is how often the leader checks that the raft
 	// leaders of the streams it depends on sit on other servers.
 	placementEvery = 30 * time.Second
-	// moveWait bounds how long a hand-over waits for stream leaders to
-	// move off this node's server before it releases the lease anyway.
+	// moveWait bounds how long the placement loop waits for stream
+	// leaders to move off this node's server.
 	moveWait = 3 * time.Second
+	// handOverMoveWait bounds the same wait in a hand-over, which then
+	// releases the lease anyway: a move takes 5-200 ms, and one not seen
+	// in time costs the next leader at most a stream election.
+	handOverMoveWait = time.Second
+	// finalSnapshotWait bounds the final snapshot of a hand-over (the
+	// ledger's Close): it normally takes milliseconds, but waits for the
+	// snapshot store's stream when that is electing a raft leader (5 s
+	// seen). Without it the next leader replays more of the stream from
+	// an older snapshot, which costs far less.
+	finalSnapshotWait = time.Second
 	// nextLeaderWait bounds how long a hand-over waits to see the next
 	// leader, for its report (the hand-over itself ends when the lease
 	// is released).
 	nextLeaderWait = 3 * time.Second
+	// successorWait bounds how long a hand-over waits, still serving,
+	// for another node to stand by (its election running: it takes the
+	// lease within its next try once this one is released). A node just
+	// (re)started opens the lease bucket after the NATS cluster has
+	// caught it up, which can take seconds; a lease released before then
+	// is taken by nobody (but this node, after its hold-off).
+	successorWait = 5 * time.Second
+	// leavingWrite bounds writing "leaving" into this node's presence
+	// before a stop's hand-over.
+	leavingWrite = 500 * time.Millisecond
 )
 
 var _ admin.StepDowner = (*Node)(nil)
+
+// handOverStop is the hand-over reason of a node that stops (Shutdown).
+const handOverStop = "shutdown"
 
 // StepDown hands this node's cluster leadership over to another node (see
 // handOver) and ends the node with ErrSteppedDown. It refuses, changing
@@ -54,12 +77,60 @@ func (n *Node) StepDown(ctx context.Context) (admin.StepDownResult, error) {
 			return admin.StepDownResult{}, fmt.Errorf("%w: no other node's NATS server is current (see `licensegw status`)", admin.ErrNoSuccessor)
 		}
 	}
-	n.log.Info("stepping down from the cluster leadership", "actor", events.Actor(ctx))
+	waited := time.Now()
+	if !n.waitSuccessor(ctx) {
+		return admin.StepDownResult{}, fmt.Errorf("%w: no other node stands by to take the lease over within %v (each is starting or leaving; see the ROLE of each node in `licensegw status -json`); try again", admin.ErrNoSuccessor, successorWait)
+	}
+	n.log.Info("stepping down from the cluster leadership", "actor", events.Actor(ctx),
+		"waited_for_a_standby", time.Since(waited).Round(time.Millisecond))
 	res, err := n.handOver(ctx, "step-down", events.Actor(ctx))
 	// Whatever happened, this node decides nothing more: its ledger is
 	// closed. It starts again as a follower.
 	n.fail(ErrSteppedDown)
 	return res, err
+}
+
+// waitSuccessor waits, up to successorWait, until another node stands by
+// to take the lease over (successorReady); it reports whether one does.
+func (n *Node) waitSuccessor(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, successorWait)
+	defer cancel()
+	for !n.successorReady() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return true
+}
+
+// successorReady reports whether another node could take the lease over
+// at once: its NATS server is current (when this node has one to ask) and
+// its presence says it stands by, or says nothing of its role (an older
+// version; nor when the presence bucket is not readable: that alone is no
+// reason to keep the leadership).
+func (n *Node) successorReady() bool {
+	if n.member == nil {
+		return true
+	}
+	seen := n.member.presence.seen()
+	if len(seen) == 0 {
+		return true
+	}
+	ok := func(string) bool { return true }
+	if n.ns != nil {
+		_, nodes := nodeHealth(n.ns)
+		ok = func(name string) bool {
+			return slices.ContainsFunc(nodes, func(nd admin.ClusterNode) bool { return nd.Name == name && nd.State == "ok" })
+		}
+	}
+	for name, p := range seen {
+		if name != n.cfg.Gateway.Name && (p.Role == roleStandby || p.Role == "") && ok(name) {
+			return true
+		}
+	}
+	return false
 }
 
 func anyOtherOK(nodes []admin.ClusterNode, self string) bool {
@@ -107,15 +178,35 @@ func (n *Node) doHandOver(ctx context.Context, reason, actor string) (admin.Step
 	l := n.lead
 	began := time.Now()
 	phases := newPhases()
+	if reason == handOverStop {
+		// A stop: still serving, wait (briefly) for a node to stand by,
+		// so that the lease is not released to nobody (a rolling
+		// restart's previous node may still be starting), and say that
+		// this node leaves, so that no one picks it as a successor.
+		if !n.waitSuccessor(ctx) {
+			n.log.Warn("no other node stands by to take the leadership over; handing over all the same", "waited", successorWait)
+		}
+		l.leaving.Store(true)
+		if n.member != nil {
+			wctx, cancel := context.WithTimeout(ctx, leavingWrite)
+			if err := n.writePresence(wctx, n.member.presence); err != nil {
+				n.log.Debug("presence not marked leaving", "error", err)
+			}
+			cancel()
+		}
+		phases.mark("successor_ready")
+	}
 	l.stopPlacement()
 	n.stopEngine() // followers' calls wait for the next leader
 	_, term := l.el.Leading()
 	res := admin.StepDownResult{Node: n.cfg.Gateway.Name, Term: term}
 	var errs []error
 	if n.ledger != nil {
-		if err := n.ledger.Close(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("final snapshot: %w", err))
+		sctx, cancel := context.WithTimeout(ctx, finalSnapshotWait)
+		if err := n.ledger.Close(sctx); err != nil {
+			n.log.Warn("final snapshot not stored; the next leader replays the stream from an older one", "error", err)
 		}
+		cancel()
 	}
 	phases.mark("ledger_closed")
 	if n.journal != nil {
@@ -126,7 +217,7 @@ func (n *Node) doHandOver(ctx context.Context, reason, actor string) (admin.Step
 		cancel()
 	}
 	phases.mark("journal_closed")
-	mctx, cancel := context.WithTimeout(ctx, moveWait)
+	mctx, cancel := context.WithTimeout(ctx, handOverMoveWait)
 	moves, err := n.moveRaftLeaders(mctx)
 	cancel()
 	phases.mark("raft_leaders_moved")

@@ -63,10 +63,13 @@ func TestClusterHandOver(t *testing.T) {
 		t.Errorf("step-down output: %q", res.Stdout)
 	}
 	// The leader's final snapshot went to the cluster's object store, and
-	// the next leader started from it.
+	// the next leader started from it; or, when the store could not take
+	// it within the hand-over's bound (its stream electing, a loaded
+	// machine), the old leader says so and the next one replays more.
 	e2etest.Eventually(t, 10*time.Second, "the next leader starting from the stored snapshot", func() error {
-		if !strings.Contains(c.Nodes[second].Log(), "starting from the snapshot store's snapshot") {
-			return fmt.Errorf("gw-%d's log does not say it started from the snapshot store", second+1)
+		if !strings.Contains(c.Nodes[second].Log(), "starting from the snapshot store's snapshot") &&
+			!strings.Contains(c.Nodes[first].Log(), "final snapshot not stored") {
+			return fmt.Errorf("gw-%d's log does not say it started from the snapshot store, nor gw-%d's that its final snapshot was not stored", second+1, first+1)
 		}
 		return nil
 	})
