@@ -106,7 +106,7 @@ func (n *Node) waitSuccessor(ctx context.Context) bool {
 }
 
 // successorReady reports whether another node could take the lease over
-// at once: its NATS server is current (when this node has one to ask) and
+// at once: its NATS server is not offline (when this node has one to ask) and
 // its presence says it stands by, or says nothing of its role (an older
 // version; nor when the presence bucket is not readable: that alone is no
 // reason to keep the leadership).
@@ -122,7 +122,9 @@ func (n *Node) successorReady() bool {
 	if n.ns != nil {
 		_, nodes := nodeHealth(n.ns)
 		ok = func(name string) bool {
-			return slices.ContainsFunc(nodes, func(nd admin.ClusterNode) bool { return nd.Name == name && nd.State == "ok" })
+			// Lagging is no bar: its elector's Create goes to the lease
+			// stream's leader, wherever that is.
+			return slices.ContainsFunc(nodes, func(nd admin.ClusterNode) bool { return nd.Name == name && nd.State != "offline" })
 		}
 	}
 	for name, p := range seen {
