@@ -118,12 +118,48 @@ func (s *seats) CheckoutAsync(cr sdk.CheckoutRequest, done func(*sdk.Checkout, e
 		go func() { done(s.Checkout(context.Background(), cr)) }()
 		return
 	}
+	if to, ok := ls.(updatesTo); ok && cr.Wait > 0 {
+		s.checkoutLocalTo(to, cr, l.Term, done)
+		return
+	}
 	a.CheckoutAsync(cr, func(co *sdk.Checkout, err error) {
 		if answeredLocally(err) {
 			done(s.localQueued(co, l.Term), err)
 			return
 		}
 		go func() { done(s.forwardCheckout(context.Background(), cr, 1)) }()
+	})
+}
+
+// updatesTo is a local engine's accounting that can hand a queued
+// checkout's updates to a function (the ledger's does).
+type updatesTo interface {
+	CheckoutAsyncTo(req sdk.CheckoutRequest, updates func(sdk.TicketUpdate), done func(*sdk.Checkout, error))
+}
+
+// checkoutLocalTo is a checkout that may queue, on the local engine: its
+// updates go straight to a waiter of the Forwarder's, registered first,
+// which ends it (reason restart) when another term leads, as localQueued
+// does but with no goroutine relaying them.
+func (s *seats) checkoutLocalTo(to updatesTo, cr sdk.CheckoutRequest, term uint64, done func(*sdk.Checkout, error)) {
+	w := s.f.addWaiter()
+	to.CheckoutAsyncTo(cr, func(u sdk.TicketUpdate) {
+		if w.deliver(u) {
+			s.f.dropWaiter(w)
+		}
+	}, func(co *sdk.Checkout, err error) {
+		switch {
+		case !answeredLocally(err):
+			s.f.dropWaiter(w)
+			go func() { done(s.forwardCheckout(context.Background(), cr, 1)) }()
+		case co != nil && co.Outcome == sdk.Queued && co.Updates == nil:
+			out := *co
+			out.Updates = s.f.queued(w, co.Ticket, term)
+			done(&out, err)
+		default: // not queued, or queued with its own Updates (signed)
+			s.f.dropWaiter(w)
+			done(s.localQueued(co, term), err)
+		}
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -257,4 +258,69 @@ func TestLocalTicketEndsWithTheTerm(t *testing.T) {
 	f := forwarder(t, conn(t, ns.ClientURL()), Config{Node: "gw-1", Term: term.Load})
 	f.Lead(&Local{Engine: l, Term: 3, Leading: func() bool { return true }})
 	checkTicketEndsWithTheTerm(t, f.Seats("clm", "concurrent-lm"), func() { term.Store(4) })
+}
+
+// asyncCheckouts is a Seats whose Checkout is its CheckoutAsync, waited
+// for: a plugin's session checks out that way.
+type asyncCheckouts struct{ sdk.Seats }
+
+func (a asyncCheckouts) Checkout(ctx context.Context, req sdk.CheckoutRequest) (*sdk.Checkout, error) {
+	type answer struct {
+		co  *sdk.Checkout
+		err error
+	}
+	ch := make(chan answer, 1)
+	a.Seats.(sdk.AsyncSeats).CheckoutAsync(req, func(co *sdk.Checkout, err error) { ch <- answer{co, err} })
+	select {
+	case r := <-ch:
+		return r.co, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// A plugin's checkouts queued on the local ledger the asynchronous way
+// (as its session takes them) need no goroutine each to relay their
+// updates: the ledger hands them to the Forwarder's waiter, which still
+// ends them (reason restart) when another term leads, and grants them.
+func TestLocalAsyncTicketsNeedNoRelay(t *testing.T) {
+	ns := natstest.Start(t)
+	l, _ := openLedger(t, ns, accounting.Feature{Vendor: "acme", Name: "cad", Version: "1.0", Seats: 1, Queue: true},
+		accounting.Feature{Vendor: "acme", Name: "cam", Version: "1.0", Seats: 1, Queue: true})
+	var term atomic.Uint64
+	term.Store(3)
+	f := forwarder(t, conn(t, ns.ClientURL()), Config{Node: "gw-1", Term: term.Load})
+	f.Lead(&Local{Engine: l, Term: 3, Leading: func() bool { return true }})
+	st := asyncCheckouts{f.Seats("clm", "concurrent-lm")}
+	t.Run("granted, then ended by the term", func(t *testing.T) {
+		checkTicketEndsWithTheTerm(t, st, func() { term.Store(4) })
+	})
+
+	term.Store(5)
+	f.Lead(&Local{Engine: l, Term: 5, Leading: func() bool { return true }})
+	ctx := ctxFor(t, 30*time.Second)
+	// Another feature: the subtest left cad's seat held.
+	held, err := st.Checkout(ctx, sdk.CheckoutRequest{Feature: "cam", Client: client})
+	if err != nil || held.Outcome != sdk.Granted {
+		t.Fatalf("%+v, %v", held, err)
+	}
+	before := runtime.NumGoroutine()
+	const many = 40
+	tickets := make([]*sdk.Checkout, many)
+	for i := range tickets {
+		q, err := st.Checkout(ctx, sdk.CheckoutRequest{Feature: "cam", Client: client, Wait: time.Minute})
+		if err != nil || q.Outcome != sdk.Queued || q.Updates == nil {
+			t.Fatalf("queued checkout %d: %+v, %v", i, q, err)
+		}
+		tickets[i] = q
+	}
+	if grew := runtime.NumGoroutine() - before; grew >= many/2 {
+		t.Errorf("%d queued tickets added %d goroutines: something relays their updates", many, grew)
+	}
+	term.Store(6)
+	for i, q := range tickets {
+		if u := final(t, q.Updates); u.Denial == nil || u.Denial.Reason != "restart" {
+			t.Fatalf("ticket %d across a leader change ended with %+v, want denial restart", i, u)
+		}
+	}
 }

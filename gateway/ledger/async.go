@@ -49,6 +49,25 @@ type checkoutOut struct {
 	res seats.Result
 	ch  chan Update             // a queued checkout's updates (plugin == nil)
 	sdk <-chan sdk.TicketUpdate // the same in the SDK's form (plugin != nil)
+
+	// to, set by the caller, takes a queued checkout's updates in the
+	// SDK's form instead of sdk (plugin != nil).
+	to func(sdk.TicketUpdate)
+}
+
+// plugWaiterLocked has the waiter of out's queued checkout, if any,
+// deliver to plugin: to out.to when set, else on out.sdk. l.mu is held,
+// in the operation that queued it, so no update was routed to it yet.
+func (l *Ledger) plugWaiterLocked(out *checkoutOut, plugin *pluginSeats) {
+	if out.ch == nil || plugin == nil {
+		return
+	}
+	w := l.waiters[out.res.Ticket]
+	if out.to != nil {
+		w.toFunc(plugin, out.to)
+		return
+	}
+	out.sdk = w.toSDK(plugin)
 }
 
 // checkoutAsync is CheckoutAsync with the outcome written to out and done
@@ -58,10 +77,7 @@ type checkoutOut struct {
 func (l *Ledger) checkoutAsync(req seats.CheckoutRequest, plugin *pluginSeats, out *checkoutOut, done func(error)) {
 	l.doAsync(func(now time.Time, evs []events.Event) ([]events.Event, error) {
 		out.res, out.ch, evs = l.checkoutLocked(now, req, evs)
-		if out.ch != nil && plugin != nil {
-			// Under l.mu, before any update can be routed to it.
-			out.sdk = l.waiters[out.res.Ticket].toSDK(plugin)
-		}
+		l.plugWaiterLocked(out, plugin)
 		return evs, nil
 	}, done)
 }

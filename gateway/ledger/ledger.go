@@ -206,10 +206,7 @@ func (l *Ledger) Checkout(ctx context.Context, req seats.CheckoutRequest) (seats
 func (l *Ledger) checkoutWait(ctx context.Context, req seats.CheckoutRequest, plugin *pluginSeats, out *checkoutOut) error {
 	return l.do(ctx, func(now time.Time, evs []events.Event) ([]events.Event, error) {
 		out.res, out.ch, evs = l.checkoutLocked(now, req, evs)
-		if out.ch != nil && plugin != nil {
-			// Under l.mu, before any update can be routed to it.
-			out.sdk = l.waiters[out.res.Ticket].toSDK(plugin)
-		}
+		l.plugWaiterLocked(out, plugin)
 		return evs, nil
 	})
 }

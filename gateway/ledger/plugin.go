@@ -79,6 +79,21 @@ func (p *pluginSeats) CheckoutAsync(req sdk.CheckoutRequest, done func(*sdk.Chec
 	p.l.checkoutAsync(p.seatsRequest(&req), p, &c.out, c.finish)
 }
 
+// CheckoutAsyncTo is CheckoutAsync with a queued checkout's updates handed
+// to updates, which must not block, instead of Checkout.Updates: a caller
+// that passes them on (the cluster forwarder's local path) needs no
+// goroutine to relay them. A signed checkout's answer still carries them
+// on Updates (its grant is signed on the goroutine relaying them).
+func (p *pluginSeats) CheckoutAsyncTo(req sdk.CheckoutRequest, updates func(sdk.TicketUpdate), done func(*sdk.Checkout, error)) {
+	if err := req.Validate(); err != nil || (req.Sign && p.l.opts.Signer != nil) {
+		p.CheckoutAsync(req, done)
+		return
+	}
+	c := &pluginCheckout{p: p, done: done}
+	c.out.to = updates
+	p.l.checkoutAsync(p.seatsRequest(&req), p, &c.out, c.finish)
+}
+
 // pluginCheckout is one asynchronous checkout of a plugin's: what the
 // ledger decided, the callback and the answer, in one allocation (with the
 // callback's method value, two; there were eight).
@@ -133,9 +148,12 @@ func (p *pluginSeats) answer(co *sdk.Checkout, g *sdk.Grant, out *checkoutOut, s
 		p.grantInto(g, &res.Lease, sign, nonce)
 	case seats.Queued:
 		co.Outcome, co.Ticket, co.Position = sdk.Queued, res.Ticket, res.Position
-		if out.sdk != nil {
+		switch {
+		case out.to != nil:
+			return // handed to out.to by the waiter (toFunc)
+		case out.sdk != nil:
 			co.Updates = out.sdk // delivered by the waiter itself (toSDK)
-			break
+			return
 		}
 		ch := make(chan sdk.TicketUpdate, 16)
 		co.Updates = ch

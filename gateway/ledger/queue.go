@@ -27,7 +27,8 @@ type waiter struct {
 	sent   int // the position last delivered
 	closed bool
 	out    chan sdk.TicketUpdate
-	plugin *pluginSeats // converts for out
+	to     func(sdk.TicketUpdate) // instead of out (toFunc)
+	plugin *pluginSeats           // converts for out and to
 }
 
 func newWaiter(position int) *waiter {
@@ -58,6 +59,16 @@ func (w *waiter) toSDK(p *pluginSeats) <-chan sdk.TicketUpdate {
 	return out
 }
 
+// toFunc makes w hand its updates, in the SDK's form, to fn, which must
+// not block. It is called before any delivery (under the ledger's lock,
+// in the operation that queued the ticket): fn decides what to keep of
+// the position updates.
+func (w *waiter) toFunc(p *pluginSeats, fn func(sdk.TicketUpdate)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.to, w.plugin = fn, p
+}
+
 // deliver sends u. A position update is dropped when the waiter is behind
 // (the channel is full) or it is stale; a final update is always
 // delivered, making room by dropping a pending position update if need be,
@@ -73,9 +84,13 @@ func (w *waiter) deliver(u Update, final bool) {
 		return
 	}
 	var sent bool
-	if w.out != nil {
+	switch {
+	case w.to != nil:
+		w.to(w.plugin.ticketUpdate(u, false, ""))
+		sent = true
+	case w.out != nil:
 		sent = send(w.out, w.plugin.ticketUpdate(u, false, ""), final)
-	} else {
+	default:
 		sent = send(w.ch, u, final)
 	}
 	switch {
