@@ -42,7 +42,7 @@ func writeCluster(w io.Writer, c *admin.ClusterStatus) {
 		fmt.Fprintf(w, "UNAVAILABLE: clients are answered \"unavailable, retry\": %s\n", c.Unavailable)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tSTATE\tLAST SEEN\tVERSION\tCONFIG\t")
+	fmt.Fprintln(tw, "NODE\tSTATE\tLAST SEEN\tVERSION\tCONFIG\tROLE\t")
 	for _, n := range c.Nodes {
 		seen := fmt.Sprintf("%.1fs ago", n.LastSeen)
 		switch {
@@ -51,7 +51,7 @@ func writeCluster(w io.Writer, c *admin.ClusterStatus) {
 		case n.State == "present":
 			seen = "-" // known from the presence bucket only
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", n.Name, n.State, seen, orDash(n.Version), nodeConfig(c, &n))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", n.Name, n.State, seen, orDash(n.Version), nodeConfig(c, &n), orDash(n.Role))
 	}
 	tw.Flush()
 	fmt.Fprintln(w)

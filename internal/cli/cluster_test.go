@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -69,7 +70,7 @@ func TestWriteStatusNodeConfigs(t *testing.T) {
 		ConfigHash: "aaaa", LeaderConfigHash: "aaaa",
 		Nodes: []admin.ClusterNode{
 			{Name: "gw-1", State: "ok", Version: "1.2", ConfigHash: "aaaa"},
-			{Name: "gw-2", State: "ok", LastSeen: 0.5, Version: "1.2", ConfigHash: "aaaa"},
+			{Name: "gw-2", State: "ok", LastSeen: 0.5, Version: "1.2", ConfigHash: "aaaa", Role: "standby"},
 			{Name: "gw-3", State: "ok", LastSeen: 0.25, Version: "1.1", ConfigHash: "cccc", ConfigMismatch: true},
 			{Name: "gw-4", State: "offline", LastSeen: 30},
 		},
@@ -87,5 +88,8 @@ func TestWriteStatusNodeConfigs(t *testing.T) {
 	}
 	if strings.Contains(out, "this node's features and policies") {
 		t.Errorf("the leader reports itself mismatched:\n%s", out)
+	}
+	if !regexp.MustCompile(`(?m)^gw-2 .* aaaa +standby *$`).MatchString(out) {
+		t.Errorf("status does not show gw-2's role:\n%s", out)
 	}
 }
