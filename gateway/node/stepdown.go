@@ -353,9 +353,10 @@ func (n *Node) moveRaftLeaders(ctx context.Context) ([]cluster.Move, error) {
 	self, lease := l.nc.ConnectedServerName(), cluster.LeaseStream(cluster.DefaultBucket)
 	var leaseMove *cluster.Move
 	var leaseErr error
-	wg.Go(func() { leaseMove, leaseErr = l.el.MoveLease(ctx, self, nil) })
+	avoid := n.leavingNodes()
+	wg.Go(func() { leaseMove, leaseErr = l.el.MoveLease(ctx, self, avoid) })
 	others := slices.DeleteFunc(n.placedStreams(), func(s string) bool { return s == lease })
-	moves, err := cluster.MoveAway(ctx, l.nc, l.js, self, others...)
+	moves, err := cluster.MoveAwayAvoiding(ctx, l.nc, l.js, self, avoid, others...)
 	wg.Wait()
 	if leaseMove != nil {
 		moves = append(moves, *leaseMove)
@@ -364,6 +365,21 @@ func (n *Node) moveRaftLeaders(ctx context.Context) ([]cluster.Move, error) {
 		moves = append(moves, *meta)
 	}
 	return moves, errors.Join(err, leaseErr, metaErr)
+}
+
+// leavingNodes are the nodes whose presence says they are handing over to
+// stop: no stream leader is moved onto their servers.
+func (n *Node) leavingNodes() []string {
+	if n.member == nil {
+		return nil
+	}
+	var out []string
+	for name, p := range n.member.presence.seen() {
+		if p.Role == roleLeaving {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // keepPlacement runs while this node leads: at once and then every
