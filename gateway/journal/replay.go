@@ -16,6 +16,15 @@ import (
 // message (the connection dropped some): the replay must be run again.
 var ErrReplayGap = errors.New("journal: replay delivery skipped messages")
 
+// ErrReplayShort is the cause reported when a walk's consumer stopped
+// delivering before the sequence the stream's leader gave as its last: the
+// consumer is served by a replica that is behind (one just back from a
+// partition, say). The walk must be run again; taking what it delivered as
+// the whole stream would start a term on a tail that is not the stream's
+// (a term event chained to the wrong predecessor, a new leader missing the
+// last grants).
+var ErrReplayShort = errors.New("journal: replay delivery ended before the stream's last message")
+
 const (
 	// replayHeartbeat is how often an idle replay consumer says it is
 	// alive; replayStall is how long a replay waits without any message
@@ -170,15 +179,18 @@ func walk(ctx context.Context, nc *nats.Conn, stream jetstream.Stream, prefix st
 		defer cancel()
 		_ = stream.DeleteConsumer(ctx, name)
 	}()
-	// The filter may leave nothing to deliver: then there is nothing to
-	// wait for.
-	if cons.CachedInfo().NumPending == 0 {
-		return 0, nil
-	}
-
+	// The consumer may be served by a replica behind the stream's leader,
+	// which gave end: its NumPending then says 0 (here, or on a message)
+	// before end. Nothing is taken as the end but end itself, or a wait of
+	// replayStall with no message: then the tail is looked up, since the
+	// message at end may have been deleted (a repair).
 	var done uint64
 	var delivered uint64   // consumer sequence of the last message
-	var idle time.Duration // waited since the last message
+	var idle time.Duration // waited since the last message, heartbeats included
+	var quiet time.Duration
+	if cons.CachedInfo().NumPending == 0 && walkEnded(ctx, stream, from-1, end) == nil {
+		return 0, nil // nothing left from from on (the filter, or deletions)
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return done, err
@@ -186,8 +198,14 @@ func walk(ctx context.Context, nc *nats.Conn, stream jetstream.Stream, prefix st
 		// NextMsg returns at once when a message is there: no context
 		// and timer per message, and ctx is checked between waits.
 		msg, err := sub.NextMsg(replayPoll)
-		if errors.Is(err, nats.ErrTimeout) && idle < replayStall {
+		if errors.Is(err, nats.ErrTimeout) {
 			idle += replayPoll
+			quiet += replayPoll
+		}
+		if quiet >= replayStall && (errors.Is(err, nats.ErrTimeout) || isHeartbeat(msg)) {
+			return done, walkEnded(ctx, stream, done, end)
+		}
+		if errors.Is(err, nats.ErrTimeout) && idle < replayStall {
 			continue
 		}
 		if err != nil {
@@ -206,6 +224,7 @@ func walk(ctx context.Context, nc *nats.Conn, stream jetstream.Stream, prefix st
 		if err != nil {
 			return done, err
 		}
+		quiet = 0
 		if md.Sequence.Consumer != delivered+1 {
 			return done, ErrReplayGap
 		}
@@ -218,10 +237,43 @@ func walk(ctx context.Context, nc *nats.Conn, stream jetstream.Stream, prefix st
 			return done, err
 		}
 		done = seq
-		if seq == end || md.NumPending == 0 {
+		if seq == end || md.NumPending == 0 && walkEnded(ctx, stream, done, end) == nil {
 			return done, nil
 		}
 	}
+}
+
+// isHeartbeat reports whether msg is a consumer's idle heartbeat or flow
+// control message.
+func isHeartbeat(msg *nats.Msg) bool {
+	return msg != nil && len(msg.Data) == 0 && msg.Header.Get("Status") == "100"
+}
+
+// walkEnded decides a walk that has had no message for replayStall after
+// done: complete if the stream's leader says every message after done up to
+// end was deleted (a repair truncated the tail), ErrReplayShort otherwise.
+// The leader is asked (stream info), not a direct get, which a replica that
+// is behind may answer "not found".
+func walkEnded(ctx context.Context, stream jetstream.Stream, done, end uint64) error {
+	if done >= end {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	info, err := stream.Info(ctx, jetstream.WithDeletedDetails(true))
+	if err != nil {
+		return fmt.Errorf("%w: delivered up to %d of %d; stream info: %w", ErrReplayShort, done, end, err)
+	}
+	deleted := make(map[uint64]bool, len(info.State.Deleted))
+	for _, seq := range info.State.Deleted {
+		deleted[seq] = true
+	}
+	for seq := done + 1; seq <= end; seq++ {
+		if !deleted[seq] {
+			return fmt.Errorf("%w: delivered up to %d of %d", ErrReplayShort, done, end)
+		}
+	}
+	return nil
 }
 
 // heldEvent is an event Replay verified but applies only once the next
