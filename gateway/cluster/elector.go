@@ -303,7 +303,8 @@ func (e *Elector) renew(ctx context.Context, rev uint64) error {
 	self := e.cfg.Self
 	self.Term = rev
 	val, _ := json.Marshal(self)
-	lastOK := time.Now() // when the last successful renewal began
+	lastOK := time.Now()  // when the last successful renewal began
+	var rtt time.Duration // how long it took
 	tick := time.NewTicker(e.cfg.RenewEvery)
 	defer tick.Stop()
 	for {
@@ -326,10 +327,10 @@ func (e *Elector) renew(ctx context.Context, rev uint64) error {
 			tick.Reset(e.cfg.RenewEvery)
 		case <-tick.C:
 		}
-		next, began, err := e.renewOnce(ctx, val, rev, lastOK)
+		next, began, err := e.renewOnce(ctx, val, rev, lastOK, rtt)
 		switch {
 		case err == nil:
-			rev, lastOK = next, began
+			rev, lastOK, rtt = next, began, time.Since(began)
 			e.holdsUntil.Store(began.Add(e.cfg.StopAfter).UnixNano())
 			if asked != nil {
 				asked <- began.Add(e.cfg.StopAfter)
@@ -342,20 +343,25 @@ func (e *Elector) renew(ctx context.Context, rev uint64) error {
 	}
 }
 
-// renewOnce renews the lease at revision rev, asking again (each ask
-// bounded by renewAttempt) until one succeeds or StopAfter has passed
-// since lastOK. It returns the new revision and when the renewal that
-// wrote it began, at the latest. A renewal whose answer was lost may
-// have been stored all the same: the next ask is then refused (the
-// revision moved), and the key, read back, holds this node's own value
-// at a newer revision; that counts as renewed when the first ask began.
-func (e *Elector) renewOnce(ctx context.Context, val []byte, rev uint64, lastOK time.Time) (uint64, time.Time, error) {
+// renewOnce renews the lease at revision rev, asking again until one
+// ask succeeds or StopAfter has passed since lastOK. Each ask is bounded
+// by renewAttempt, or by three times the last renewal's round trip when
+// that is longer (a loaded cluster answers late, not never). It returns
+// the new revision and when the renewal that wrote it began, at the
+// latest. A renewal whose answer was lost may have been stored all the
+// same: the next ask is then refused (the revision moved) and the key,
+// read back, holds this node's own value at a newer revision; that
+// counts as renewed when the first ask began. A newer revision holding
+// another value means another writer took the key; an older one is a
+// replica behind (reads may be served by any replica), asked again.
+func (e *Elector) renewOnce(ctx context.Context, val []byte, rev uint64, lastOK time.Time, rtt time.Duration) (uint64, time.Time, error) {
 	first := time.Now()
 	deadline := lastOK.Add(e.cfg.StopAfter)
+	attempt := max(renewAttempt, 3*rtt)
 	var err error
 	for time.Now().Before(deadline) {
 		began := time.Now()
-		c, cancel := context.WithDeadline(ctx, minTime(began.Add(renewAttempt), deadline))
+		c, cancel := context.WithDeadline(ctx, minTime(began.Add(attempt), deadline))
 		var next uint64
 		next, err = e.bucket().Update(c, leaderKey, val, rev)
 		cancel()
@@ -365,16 +371,17 @@ func (e *Elector) renewOnce(ctx context.Context, val []byte, rev uint64, lastOK 
 		case ctx.Err() != nil:
 			return 0, time.Time{}, ctx.Err()
 		case isWrongRevision(err):
-			c, cancel := context.WithDeadline(ctx, minTime(time.Now().Add(renewAttempt), deadline))
+			c, cancel := context.WithDeadline(ctx, minTime(time.Now().Add(attempt), deadline))
 			entry, gerr := e.bucket().Get(c, leaderKey)
 			cancel()
 			switch {
-			case gerr == nil && bytes.Equal(entry.Value(), val) && entry.Revision() > rev:
+			case gerr != nil || entry.Revision() <= rev:
+				// Unreadable, or a replica behind: ask again.
+			case bytes.Equal(entry.Value(), val):
 				return entry.Revision(), first, nil // an earlier ask was stored
-			case gerr == nil && !bytes.Equal(entry.Value(), val), errors.Is(gerr, jetstream.ErrKeyNotFound):
-				return 0, time.Time{}, fmt.Errorf("%w: another node holds it: %w", ErrLostLeadership, err)
+			default:
+				return 0, time.Time{}, fmt.Errorf("%w: another node holds it (revision %d): %w", ErrLostLeadership, entry.Revision(), err)
 			}
-			// Unreadable, or a replica behind: ask again.
 		case began.Equal(first):
 			e.cfg.Log.Warn("renewing the leader lease failed; asking again", "error", err)
 		default:
