@@ -90,6 +90,10 @@ type Update struct {
 	Reason   seats.Reason
 }
 
+// replayAttempts bounds how often Open replays the journal when a replay
+// does not reach the stream's end.
+const replayAttempts = 3
+
 // Ledger is the journaled accounting service. It is safe for concurrent use.
 type Ledger struct {
 	opts Options
@@ -157,8 +161,22 @@ func Open(ctx context.Context, opts Options) (*Ledger, error) {
 		done:     make(chan struct{}),
 		async:    asyncQueue{kick: make(chan struct{}, 1)},
 	}
-	if err := l.recover(ctx); err != nil {
-		return nil, err
+	for attempt := 1; ; attempt++ {
+		err := l.recover(ctx)
+		if err == nil {
+			break
+		}
+		// A replay that stopped short of the stream's end (its consumer
+		// on a replica still catching up) or lost a message applied
+		// only part of the stream: start over on a fresh engine.
+		if attempt == replayAttempts || ctx.Err() != nil ||
+			!errors.Is(err, journal.ErrReplayShort) && !errors.Is(err, journal.ErrReplayGap) {
+			return nil, err
+		}
+		l.log.Warn("replaying the journal again from the start", "attempt", attempt, "error", err)
+		if l.eng, err = seats.New(opts.Config, seats.Options{NewID: opts.NewID}); err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
 	}
 	l.wg.Add(3)
 	go l.clock()
