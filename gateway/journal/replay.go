@@ -132,11 +132,29 @@ func createConsumer(ctx context.Context, stream jetstream.Stream, cfg jetstream.
 		actx, cancel := context.WithTimeout(ctx, attempt)
 		cons, err := stream.CreateOrUpdatePushConsumer(actx, cfg)
 		cancel()
-		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) && !unavailableNow(err) {
 			return cons, err
+		}
+		if unavailableNow(err) {
+			// Answered at once: wait a little before asking again.
+			select {
+			case <-ctx.Done():
+				return cons, err
+			case <-time.After(200 * time.Millisecond):
+			}
+			continue
 		}
 		attempt = min(2*attempt, 16*time.Second)
 	}
+}
+
+// unavailableNow reports whether err is JetStream's "system temporarily
+// unavailable" (HTTP-like code 503): the meta group is electing a leader,
+// so the same request succeeds a moment later. A take-over's replay that
+// failed on it made the new leader give up and exit.
+func unavailableNow(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.Code == 503
 }
 
 // walk delivers the raw payload of every message of the events subjects
