@@ -89,6 +89,7 @@ func TestStreamLeaderStepDownMidBurst(t *testing.T) {
 		}
 	}
 	t.Logf("new stream leader in %v", time.Since(t1))
+	j.Nudge() // as a cluster leader does once it moved the stream's leader
 	mark := j.LastSeq()
 	waitSeq(ctx, t, j, mark+after)
 	t.Logf("%d more events acknowledged in %v", after, time.Since(t1))

@@ -113,6 +113,7 @@ type Journal struct {
 	last    *Commit // the latest non-empty Append's
 
 	wake    chan struct{} // a send means "the queue may have work"
+	nudge   chan struct{} // a send means "the stream's leader moved" (Nudge)
 	drain   chan struct{} // closed by Close: publish what is queued, then stop
 	abort   chan struct{} // closed when Close's ctx ends: stop now
 	stopped chan struct{} // closed when the publisher has returned
@@ -172,6 +173,7 @@ func Open(ctx context.Context, cfg Config) (*Journal, error) {
 		cfg:     cfg,
 		entropy: ulid.Monotonic(rand.Reader, 0),
 		wake:    make(chan struct{}, 1),
+		nudge:   make(chan struct{}, 1),
 		drain:   make(chan struct{}),
 		abort:   make(chan struct{}),
 		stopped: make(chan struct{}),

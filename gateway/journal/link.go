@@ -154,6 +154,20 @@ func (j *Journal) redial() bool {
 	return true
 }
 
+// Nudge tells the journal that the stream's raft leader has just moved (a
+// cluster leader moves it off its own server). A publish that reached the
+// old leader during the change may have been dropped with no answer, and
+// the ack timeout (2 s of silence) would hold every request behind it: what
+// is still unanswered is sent again at once, under the same ids and fences,
+// so a copy the stream stored already is acknowledged as a duplicate or
+// found by the reconcile that follows a fence's refusal.
+func (j *Journal) Nudge() {
+	select {
+	case j.nudge <- struct{}{}:
+	default: // one is pending
+	}
+}
+
 // poke tells the publisher to look at its queue and its connection.
 func (j *Journal) poke() {
 	select {

@@ -34,6 +34,10 @@ const (
 	// not sent everything again every ackTimeout (the re-sends load it
 	// more); a burst answered in full sets it back to ackTimeout.
 	maxAckTimeout = 16 * time.Second
+	// nudgePatience is the ack timeout after a Nudge (the stream's leader
+	// moved), until the bursts then in flight are answered: a publish
+	// the old leader dropped is sent again after this much silence.
+	nudgePatience = 250 * time.Millisecond
 	// Backoff between retries of a failed burst.
 	minBackoff = 20 * time.Millisecond
 	maxBackoff = 2 * time.Second
@@ -67,6 +71,7 @@ func (j *Journal) publish() {
 	defer func() { j.link.Load().close() }()
 	var (
 		inflight []*burst  // sent, oldest first
+		nudged   bool      // Nudge: the stream's leader moved while these were out
 		retry    []pending // to send again, before anything queued
 		backoff  = minBackoff
 		patience = ackTimeout // the ack timeout now
@@ -116,15 +121,22 @@ func (j *Journal) publish() {
 		if len(inflight) < maxInflight {
 			more = j.wake // room for another burst: take new events
 		}
-		timer.Reset(time.Until(head.acks.deadline(head, patience)))
+		wait := patience
+		if nudged {
+			wait = min(wait, nudgePatience)
+		}
+		timer.Reset(time.Until(head.acks.deadline(head, wait)))
 		select {
 		case <-head.done:
 		case <-timer.C:
-			if time.Now().Before(head.acks.deadline(head, patience)) {
+			if time.Now().Before(head.acks.deadline(head, wait)) {
 				continue // answers still come: the server is slow, not gone
 			}
 		case <-more:
 			continue
+		case <-j.nudge:
+			nudged = true
+			continue // wait again, with the shorter patience
 		case <-j.abort:
 			j.abandon(unsent(inflight, nil), nil)
 			return
@@ -135,6 +147,22 @@ func (j *Journal) publish() {
 		if err == nil {
 			backoff, patience = minBackoff, ackTimeout
 			j.recovered()
+			if len(inflight) == 0 {
+				nudged = false
+			}
+			continue
+		}
+		if nudged && errors.Is(err, ErrAckTimeout) {
+			// The stream's leader moved (Nudge) and the stream has
+			// been silent since: what is unanswered goes again now,
+			// not after the ack timeout, and nothing failed (no
+			// backoff; Ready stays ready).
+			nudged = false
+			for _, b := range inflight {
+				b.acks.forget(b)
+			}
+			retry = unsent(inflight, head.items[failed:])
+			inflight = nil
 			continue
 		}
 		if errors.Is(err, ErrAckTimeout) {

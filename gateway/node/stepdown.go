@@ -395,6 +395,13 @@ func (n *Node) keepPlacement(ctx context.Context) {
 		cancel()
 		for _, m := range moves {
 			n.log.Info("stream leadership moved off the gateway leader's NATS server", "stream", m.Stream, "to", m.To, "took", m.Took.Round(time.Millisecond))
+			if m.Stream == n.cfg.NATS.Stream && n.journal != nil {
+				// An event published during the change may have
+				// been dropped: send it again now, not after the
+				// journal's ack timeout (a hand-over's first
+				// grants waited 2-3 s on it).
+				n.journal.Nudge()
+			}
 		}
 		if err != nil && ctx.Err() == nil {
 			n.log.Warn("stream leadership not moved off the gateway leader's NATS server", "error", err)
