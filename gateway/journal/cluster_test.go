@@ -117,18 +117,7 @@ func TestStreamLeaderStepDownMidBurst(t *testing.T) {
 	want = append(want, last.Events()[0].ID)
 
 	// Replay (read rule) gives every event once, in append order.
-	var got []string
-	for _, e := range replayed(ctx, t, j) {
-		got = append(got, e.ID)
-	}
-	if len(got) != len(want) {
-		t.Fatalf("replay gave %d events, %d were acknowledged", len(got), len(want))
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("replay event %d is %s, want %s (lost, duplicated or reordered)", i, got[i], want[i])
-		}
-	}
+	replaysInOrder(ctx, t, j, want)
 	// And the stream stores nothing twice, not even an event the read
 	// rule would skip: one term event, then the events.
 	raw := readAll(ctx, t, js, events.DefaultStream)
@@ -194,5 +183,23 @@ func stepDown(ctx context.Context, t *testing.T, nc *nats.Conn, stream string) {
 		}
 		t.Logf("stream leader step-down: %v; retrying", err)
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// replaysInOrder checks that j's replay (the read rule) gives the events
+// with ids want, each once, in that order.
+func replaysInOrder(ctx context.Context, t *testing.T, j *journal.Journal, want []string) {
+	t.Helper()
+	var got []string
+	for _, e := range replayed(ctx, t, j) {
+		got = append(got, e.ID)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("replay gave %d events, %d were acknowledged", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("replay event %d is %s, want %s (lost, duplicated or reordered)", i, got[i], want[i])
+		}
 	}
 }

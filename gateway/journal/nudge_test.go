@@ -71,18 +71,7 @@ func TestNudgesLoseAndRepeatNothing(t *testing.T) {
 		t.Fatalf("the journal is not ready after the nudges: %v", err)
 	}
 
-	var got []string
-	for _, e := range replayed(ctx, t, j) {
-		got = append(got, e.ID)
-	}
-	if len(got) != len(want) {
-		t.Fatalf("replay gave %d events, %d were acknowledged", len(got), len(want))
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("replay event %d is %s, want %s (lost, duplicated or reordered)", i, got[i], want[i])
-		}
-	}
+	replaysInOrder(ctx, t, j, want)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)

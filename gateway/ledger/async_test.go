@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/licensegw/licensegw/gateway/events"
 	"github.com/licensegw/licensegw/gateway/ledger"
 	"github.com/licensegw/licensegw/gateway/seats"
@@ -99,18 +97,7 @@ func TestAsyncCallsExpire(t *testing.T) {
 	if a := await(t, checkoutAsync(l, req("cad", "alice")), 30*time.Second); a.err != nil {
 		t.Fatal(a.err)
 	}
-	nc, err := r.ns.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := js.DeleteStream(ctx(t), events.DefaultStream); err != nil {
-		t.Fatal(err)
-	}
+	stopAcks(t, r)
 	calls := 0
 	got := make(chan error, 2)
 	start := time.Now()
@@ -118,7 +105,7 @@ func TestAsyncCallsExpire(t *testing.T) {
 		calls++ // the callback runs once: no lock needed if so (-race checks)
 		got <- err
 	})
-	err = await(t, got, 30*time.Second)
+	err := await(t, got, 30*time.Second)
 	if !errors.Is(err, ledger.ErrUnavailable) {
 		t.Fatalf("checkout with the stream gone: %v, want ErrUnavailable", err)
 	}

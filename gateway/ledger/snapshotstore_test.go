@@ -20,16 +20,7 @@ import (
 // and a ledger without the store cannot know the leases they granted.
 func TestStartsFromTheSnapshotStore(t *testing.T) {
 	r := newRig(t, features(seats.Feature{Name: "cad", Version: "1.0", Seats: 50}))
-	nc, err := r.ns.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
-	store, err := cluster.OpenSnapshotStore(ctx(t), js, "", 1, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js, store := openStore(t, r)
 	withStore := func(o *ledger.Options) { o.Snapshots = store }
 
 	l1, j1 := r.openWith(withStore)
@@ -97,16 +88,7 @@ func TestStartsFromTheSnapshotStore(t *testing.T) {
 // when the first node leaves, only when the second does.
 func TestRebindReachesTheSnapshotStore(t *testing.T) {
 	r := newRig(t, features(seats.Feature{Name: "cad", Version: "1.0", Seats: 5}))
-	nc, err := r.ns.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
-	store, err := cluster.OpenSnapshotStore(ctx(t), js, "", 1, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, store := openStore(t, r)
 	withStore := func(o *ledger.Options) { o.Snapshots = store }
 	l1, j1 := r.openWith(withStore)
 
@@ -176,4 +158,24 @@ func storeHoldsBinding(t *testing.T, store *cluster.SnapshotStore, lease, node s
 		}
 	}
 	return false
+}
+
+// openStore opens the cluster's snapshot store on r's server, as the nodes
+// of a cluster share it, with the JetStream context it uses.
+func openStore(t *testing.T, r *rig) (jetstream.JetStream, *cluster.SnapshotStore) {
+	t.Helper()
+	nc, err := r.ns.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := cluster.OpenSnapshotStore(ctx(t), js, "", 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js, store
 }
