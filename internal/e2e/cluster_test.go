@@ -78,6 +78,22 @@ func newClusterLoad() *clusterLoad {
 	return &clusterLoad{granted: map[string]time.Time{}, grant: make(chan struct{}, 1)}
 }
 
+// record counts a checkout's answer: the grant with when it was
+// answered, or a denial, or a failure.
+func (l *clusterLoad) record(lease *client.Lease, err error) {
+	var denied *client.DeniedError
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case err == nil:
+		l.granted[lease.ID] = time.Now()
+	case errors.As(err, &denied):
+		l.denied++
+	default:
+		l.failed++
+	}
+}
+
 // run checks out and in until stop, keeping its first lease; it returns
 // that lease.
 func (l *clusterLoad) run(ctx context.Context, cl *client.Client, user string, stop <-chan struct{}) *client.Lease {
@@ -93,17 +109,7 @@ func (l *clusterLoad) run(ctx context.Context, cl *client.Client, user string, s
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		lease, err := cl.Checkout(rctx, client.CheckoutOptions{Feature: "cad", User: user, Host: "ws-" + user})
 		cancel()
-		var denied *client.DeniedError
-		l.mu.Lock()
-		switch {
-		case err == nil:
-			l.granted[lease.ID] = time.Now()
-		case errors.As(err, &denied):
-			l.denied++
-		default:
-			l.failed++
-		}
-		l.mu.Unlock()
+		l.record(lease, err)
 		if err != nil {
 			time.Sleep(20 * time.Millisecond)
 			continue

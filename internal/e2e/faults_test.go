@@ -218,17 +218,8 @@ func (f *faults) work(addrs []string, w int, stop <-chan struct{}) {
 			rctx, cancel := context.WithTimeout(f.ctx, 3*time.Second)
 			lease, err := cl.Checkout(rctx, client.CheckoutOptions{Feature: "cad", User: user, Host: "ws-" + user})
 			cancel()
+			l.record(lease, err)
 			var denied *client.DeniedError
-			l.mu.Lock()
-			switch {
-			case err == nil:
-				l.granted[lease.ID] = time.Now()
-			case errors.As(err, &denied):
-				l.denied++
-			default:
-				l.failed++
-			}
-			l.mu.Unlock()
 			switch {
 			case err == nil:
 				held = lease
