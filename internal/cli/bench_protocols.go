@@ -21,6 +21,9 @@ func (c *benchCommand) kinds() []*benchKind {
 			o.Nonce = true
 			return loadgen.Run(ctx, o)
 		}, plugin: "concurrentlm", baseline: "echo"},
+		// The plugin answers PING itself: what its client handling costs
+		// without the gateway, the floor under the two runs above.
+		&benchKind{name: "ping", run: loadgen.Ping, plugin: "concurrentlm", baseline: "echo"},
 	)
 	if c.flexlm != "" {
 		if !c.noEcho {

@@ -89,6 +89,18 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	return run(ctx, name, o, gatewayCycle)
 }
 
+// Ping loads the plugin at o.Addr with PINGs, which the plugin answers
+// itself (PONG) without asking the gateway: the cost of the plugin's
+// client handling alone, the part of a gateway run that no change to the
+// gateway hop or the journal can remove.
+func Ping(ctx context.Context, o Options) (Report, error) {
+	o.defaults()
+	if o.Addr == "" {
+		return Report{}, errors.New("loadgen: Options.Addr is required")
+	}
+	return run(ctx, "ping", o, pingCycle)
+}
+
 // Echo starts a line echo server on 127.0.0.1 and loads it with lines of
 // the sizes Run sends; o.Addr is ignored.
 func Echo(ctx context.Context, o Options) (Report, error) {
@@ -363,6 +375,17 @@ func pairValue(line []byte, key string) ([]byte, bool) {
 
 // sampleLease has the length of a typical lease id.
 const sampleLease = "l0123456789abcdef0123456789abcdef"
+
+func pingCycle(w *worker) error {
+	ans, err := w.exchange([]byte("PING\n"))
+	if err != nil {
+		return err
+	}
+	if !bytes.HasPrefix(ans, []byte("PONG")) {
+		w.errors++
+	}
+	return nil
+}
 
 func echoCycle(w *worker) error {
 	// Built one at a time: the lines share w.buf.

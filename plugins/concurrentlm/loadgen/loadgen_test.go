@@ -86,3 +86,21 @@ func TestMeasureLatency(t *testing.T) {
 		t.Errorf("after the run: %+v %v", fs, err)
 	}
 }
+
+// TestPing: every PING of the run is answered PONG by the plugin, and
+// none of them reaches the gateway's accounting.
+func TestPing(t *testing.T) {
+	seats := sdktest.NewSeats(sdktest.Feature{Name: "bench", Seats: 1})
+	h := sdktest.Run(t, concurrentlm.New(), seats, map[string]any{"rate": 0})
+	r, err := Ping(context.Background(), Options{Addr: h.Addr(concurrentlm.ListenerTCP), Clients: 4, Cycles: 50, Duration: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Name != "ping" || r.Ops != 4*50 || r.Errors != 0 || r.P50 <= 0 || r.P99 < r.P50 {
+		t.Errorf("bad report %v", r)
+	}
+	fs, err := seats.Status(context.Background(), sdk.StatusQuery{Feature: "bench"})
+	if err != nil || fs[0].InUse != 0 {
+		t.Errorf("a PING run touched the seats: %+v %v", fs, err)
+	}
+}
