@@ -33,10 +33,13 @@ func TestProcessMetrics(t *testing.T) {
 	if !ok || a-b < 1000 {
 		t.Errorf("go_mallocs_total went from %v to %v over 2000 allocations, want at least 1000 more", b, a)
 	}
-	for _, name := range []string{"go_alloc_bytes_total", "go_gc_cycles_total", "go_heap_objects_bytes", "go_goroutines", "process_cpu_seconds_total"} {
+	for _, name := range []string{"go_alloc_bytes_total", "go_gc_cycles_total", "go_heap_objects_bytes", "go_goroutines", "go_sched_gomaxprocs_threads", "process_cpu_seconds_total"} {
 		if _, ok := value(after, name); !ok && (name != "process_cpu_seconds_total" || runtime.GOOS == "linux") {
 			t.Errorf("no %s", name)
 		}
+	}
+	if v, _ := value(after, "go_sched_gomaxprocs_threads"); v != float64(runtime.GOMAXPROCS(0)) {
+		t.Errorf("go_sched_gomaxprocs_threads = %v, want GOMAXPROCS %d", v, runtime.GOMAXPROCS(0))
 	}
 	for _, m := range after {
 		if !metricName.MatchString(m.Name) || (m.Type == CounterType) != strings.HasSuffix(m.Name, "_total") || m.Help == "" {

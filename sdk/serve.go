@@ -24,6 +24,13 @@ const parentPollInterval = time.Second
 // which the gateway re-logs under the plugin's name. Started by hand
 // rather than by a gateway, it prints a notice and exits.
 //
+// Serve tunes the Go runtime for an I/O-bound plugin before anything
+// runs: GOGC 400 and GOMAXPROCS a quarter of the CPUs the process may use
+// (at least 1), each unless the environment sets it (the gateway passes
+// its own GOGC, GOMEMLIMIT and GOMAXPROCS, and a plugin block's
+// gomaxprocs). A plugin whose requests need much CPU of their own may call
+// runtime.GOMAXPROCS in its Protocol.Serve, which runs after the tuning.
+//
 // The process exits by itself when its gateway goes away (its parent
 // process changes or the Seats session breaks) and when Protocol.Serve
 // returns without having been stopped, so that the gateway restarts it.
@@ -44,7 +51,7 @@ func Serve(p Protocol) {
 		}
 		os.Exit(code)
 	}
-	tuneGC()
+	tuneRuntime(log)
 	go watchParent(os.Getppid(), exit)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake(),
