@@ -132,6 +132,9 @@ type Plugin struct {
 	// sdk.ParseAllowEntry syntax, nil when not set (every address).
 	Allow       []string
 	StatusAllow []string
+	// GOMAXPROCS is the plugin process's GOMAXPROCS, 0 when not set (the
+	// gateway's GOMAXPROCS environment variable, else the SDK's default).
+	GOMAXPROCS int
 	// Config is the plugin's own config { } block, undecoded: the plugin
 	// host decodes it with DecodePluginConfig and the plugin's schema. It
 	// is an empty body (never nil) when the block is absent.

@@ -62,6 +62,7 @@
 //	  args    = []
 //	  listen  = { tcp = ":1648", udp = ":1648" }
 //	  enabled = true
+//	  gomaxprocs = 2                             # >= 1; default: GOMAXPROCS from the environment, else a quarter of the CPUs (at least 1)
 //	  config { ... }                             # decoded with the plugin's schema
 //	}
 //

@@ -101,6 +101,10 @@ func TestInvalid(t *testing.T) {
 			{"Invalid allow entry", 40, 5},
 			{"Invalid allow entry", 41, 5},
 			{"Incorrect attribute value type", 43, 18},
+			{"Invalid gomaxprocs", 48, 16},
+			{"Invalid gomaxprocs", 53, 16},
+			{"Invalid number", 58, 16},
+			{"Incorrect attribute value type", 63, 16},
 		}},
 		{"policies.hcl", []want{
 			{"Missing subject", 8, 3},

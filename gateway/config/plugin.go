@@ -15,6 +15,7 @@ var pluginSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "path", Required: true}, {Name: "sha256"}, {Name: "args"},
 		{Name: "listen"}, {Name: "enabled"}, {Name: "allow"}, {Name: "status_allow"},
+		{Name: "gomaxprocs"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "config"}},
 }
@@ -61,6 +62,11 @@ func (d *decoder) plugin(b *hcl.Block) (Plugin, bool) {
 				d.errorf(rng, "Invalid listen address", "The %s listener's address %s.", name, err)
 			}
 		}
+	}
+	if d.integer(a, "gomaxprocs", &p.GOMAXPROCS) && p.GOMAXPROCS < 1 {
+		d.errorf(a["gomaxprocs"].Expr.Range(), "Invalid gomaxprocs",
+			"The plugin runs at least 1 goroutine at a time; leave gomaxprocs out for the default (a quarter of the CPUs, at least 1).")
+		p.GOMAXPROCS = 0
 	}
 	p.Allow = d.allowList(a, "allow")
 	p.StatusAllow = d.allowList(a, "status_allow")

@@ -172,6 +172,7 @@ func TestValid(t *testing.T) {
 					Enabled:     true,
 					Allow:       []string{"10.0.0.0/8", "192.0.2.7", "fd00::/8", "::1"},
 					StatusAllow: []string{"10.1.2.0/24"},
+					GOMAXPROCS:  2,
 				},
 				{Name: "uninstalled", Path: "/nonexistent/licensegw-sentinel"},
 			}

@@ -115,7 +115,7 @@ func loadConfig(ctx context.Context, path string, log hclog.Logger, o options) (
 		specs = append(specs, pluginhost.Spec{
 			Name: p.plugin.Name, Path: p.plugin.Path, Args: p.plugin.Args, SHA256: p.plugin.SHA256,
 			Listen: p.plugin.Listen, Allow: p.plugin.Allow, StatusAllow: p.plugin.StatusAllow,
-			Config: p.config, Info: p.probe.Info(), Dir: filepath.Dir(cfg.File),
+			GOMAXPROCS: p.plugin.GOMAXPROCS, Config: p.config, Info: p.probe.Info(), Dir: filepath.Dir(cfg.File),
 		})
 	}
 	return cfg, specs, nil
@@ -522,6 +522,8 @@ func (n *Node) NATSURL() string {
 func samePlugins(a, b []config.Plugin) bool {
 	return slices.EqualFunc(a, b, func(x, y config.Plugin) bool {
 		return x.Name == y.Name && x.Path == y.Path && x.SHA256 == y.SHA256 && x.Enabled == y.Enabled &&
-			slices.Equal(x.Args, y.Args) && maps.Equal(x.Listen, y.Listen)
+			slices.Equal(x.Args, y.Args) && maps.Equal(x.Listen, y.Listen) &&
+			slices.Equal(x.Allow, y.Allow) && slices.Equal(x.StatusAllow, y.StatusAllow) &&
+			x.GOMAXPROCS == y.GOMAXPROCS
 	})
 }

@@ -37,6 +37,10 @@ type Spec struct {
 	// Allow and StatusAllow are the plugin block's network access lists,
 	// applied by the plugin's SDK (sdk.Access); empty admits everyone.
 	Allow, StatusAllow []string
+	// GOMAXPROCS, when above 0, is the plugin process's GOMAXPROCS; it
+	// wins over the one the gateway's environment passes on. 0 leaves the
+	// environment's, else the SDK's default (a quarter of the CPUs).
+	GOMAXPROCS int
 }
 
 // Options configure a Host.

@@ -51,7 +51,9 @@ type fixture struct {
 	addr   string
 }
 
-func startMinimal(t *testing.T, sum string, config map[string]any) (*fixture, error) {
+// startMinimal runs the minimal plugin under a Host; with, if given,
+// changes its Spec first.
+func startMinimal(t *testing.T, sum string, config map[string]any, with ...func(*Spec)) (*fixture, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -70,6 +72,9 @@ func startMinimal(t *testing.T, sum string, config map[string]any) (*fixture, er
 	spec := Spec{
 		Name: "mini", Path: minimalPlugin, SHA256: sum, Info: info,
 		Listen: map[string]string{"tcp": "127.0.0.1:0"}, Config: sdk.NewConfig(config),
+	}
+	for _, f := range with {
+		f(&spec)
 	}
 	if err := f.host.Start(ctx, []Spec{spec}); err != nil {
 		return nil, err

@@ -58,7 +58,10 @@ func (in *instance) setState(state string, err error) {
 func (in *instance) start(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, configureTimeout)
 	defer cancel()
-	p, err := launch(ctx, in.spec.Path, in.spec.Dir, in.spec.Args, in.spec.SHA256, files(in.socks), in.log)
+	p, err := launch(ctx, command{
+		path: in.spec.Path, dir: in.spec.Dir, args: in.spec.Args, sum: in.spec.SHA256,
+		gomaxprocs: in.spec.GOMAXPROCS, files: files(in.socks),
+	}, in.log)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,30 +37,39 @@ type process struct {
 	pid    int
 }
 
-// launch starts the plugin binary at path with files inherited as fd 3...,
+// command says how to start a plugin process.
+type command struct {
+	path, dir  string
+	args       []string
+	sum        string     // hex SHA-256 of the binary; "" checks nothing
+	gomaxprocs int        // the process's GOMAXPROCS; 0 leaves the inherited one
+	files      []*os.File // inherited as fd 3, 4, ...
+}
+
+// launch starts the plugin binary c.path with c.files inherited as fd 3...,
 // completes the go-plugin handshake and dispenses the Protocol handle.
-func launch(ctx context.Context, path, dir string, args []string, sum string, files []*os.File, log hclog.Logger) (*process, error) {
-	secure, err := secureConfig(sum)
+func launch(ctx context.Context, c command, log hclog.Logger) (*process, error) {
+	secure, err := secureConfig(c.sum)
 	if err != nil {
 		return nil, err
 	}
 	// go-plugin verifies the checksum too, but only says it did not match;
 	// checking first gives a better error, and go-plugin's check still
 	// covers a binary swapped in between.
-	if err := verifyChecksum(path, sum); err != nil {
+	if err := verifyChecksum(c.path, c.sum); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(path, args...)
-	cmd.Dir = dir
-	cmd.ExtraFiles = files
-	cmd.Env = []string{sdk.EnvLogLevel + "=" + strings.ToLower(log.GetLevel().String())}
-	// The Go runtime's tuning passes through, so that an operator's
-	// GOGC, GOMEMLIMIT or GOMAXPROCS reaches the plugins too (the SDK's
-	// default GOGC applies otherwise).
-	for _, name := range []string{"GOGC", "GOMEMLIMIT", "GOMAXPROCS"} {
-		if v, ok := os.LookupEnv(name); ok {
-			cmd.Env = append(cmd.Env, name+"="+v)
-		}
+	cmd := exec.Command(c.path, c.args...)
+	cmd.Dir = c.dir
+	cmd.ExtraFiles = c.files
+	// The plugin inherits the gateway's environment, so that an operator's
+	// GOGC, GOMEMLIMIT or GOMAXPROCS reaches it too (the SDK's defaults
+	// apply otherwise). What the gateway sets comes after and so wins
+	// (os/exec keeps the last of duplicate keys); go-plugin is told not to
+	// add the environment again, after it.
+	cmd.Env = append(os.Environ(), sdk.EnvLogLevel+"="+strings.ToLower(log.GetLevel().String()))
+	if c.gomaxprocs > 0 {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(c.gomaxprocs))
 	}
 	setPdeathsig(cmd)
 
@@ -74,6 +84,7 @@ func launch(ctx context.Context, path, dir string, args []string, sum string, fi
 		SecureConfig:     secure,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
+		SkipHostEnv:      true, // cmd.Env has it
 		StartTimeout:     timeout,
 		Logger:           log,
 	})
@@ -81,19 +92,19 @@ func launch(ctx context.Context, path, dir string, args []string, sum string, fi
 	if err != nil {
 		client.Kill()
 		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
-			return nil, fmt.Errorf("%w: %s", ErrChecksum, path)
+			return nil, fmt.Errorf("%w: %s", ErrChecksum, c.path)
 		}
-		return nil, fmt.Errorf("start plugin %s: %w", path, err)
+		return nil, fmt.Errorf("start plugin %s: %w", c.path, err)
 	}
 	raw, err := rpc.Dispense(sdk.PluginName)
 	if err != nil {
 		client.Kill()
-		return nil, fmt.Errorf("plugin %s: %w", path, err)
+		return nil, fmt.Errorf("plugin %s: %w", c.path, err)
 	}
 	remote, ok := raw.(*sdk.Remote)
 	if !ok {
 		client.Kill()
-		return nil, fmt.Errorf("plugin %s: dispensed %T, not *sdk.Remote", path, raw)
+		return nil, fmt.Errorf("plugin %s: dispensed %T, not *sdk.Remote", c.path, raw)
 	}
 	p := &process{cmd: cmd, client: client, remote: remote}
 	if cmd.Process != nil {

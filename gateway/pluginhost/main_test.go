@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -24,9 +25,18 @@ const fakeHostEnv = "PLUGINHOST_TEST_FAKE_HOST"
 // minimalPlugin is examples/minimal-plugin, built once for the test binary.
 var minimalPlugin string
 
+// runtimeProcs is the Go runtime's default GOMAXPROCS on this machine (its
+// CPUs, cgroup limits included), or 0 when the test process was started
+// with GOMAXPROCS set and so does not know it.
+var runtimeProcs int
+
 func TestMain(m *testing.M) {
 	if path := os.Getenv(fakeHostEnv); path != "" {
 		os.Exit(fakeHost(path))
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		// Before m.Run, which applies -cpu.
+		runtimeProcs = runtime.GOMAXPROCS(0)
 	}
 	dir, err := os.MkdirTemp("", "pluginhost-test")
 	if err != nil {

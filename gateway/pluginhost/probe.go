@@ -35,7 +35,7 @@ func OpenProbe(ctx context.Context, s ProbeSpec) (*Probe, error) {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	p, err := launch(ctx, s.Path, s.Dir, s.Args, s.SHA256, nil, log)
+	p, err := launch(ctx, command{path: s.Path, dir: s.Dir, args: s.Args, sum: s.SHA256}, log)
 	if err != nil {
 		return nil, err
 	}

@@ -42,3 +42,23 @@ plugin "acl_more" {
   ]
   status_allow = "10.0.0.0/8"
 }
+
+plugin "procs" {
+  path       = "../bin/licensegw-concurrentlm"
+  gomaxprocs = 0
+}
+
+plugin "procs_negative" {
+  path       = "../bin/licensegw-concurrentlm"
+  gomaxprocs = -2
+}
+
+plugin "procs_fraction" {
+  path       = "../bin/licensegw-concurrentlm"
+  gomaxprocs = 1.5
+}
+
+plugin "procs_word" {
+  path       = "../bin/licensegw-concurrentlm"
+  gomaxprocs = "many"
+}

@@ -5,6 +5,7 @@ plugin "clm" {
   listen = { tcp = "0.0.0.0:1648", "udp" = "[::1]:1648" }
   allow        = ["10.0.0.0/8", "192.0.2.7", "fd00::/8", "::1"]
   status_allow = ["10.1.2.0/24"]
+  gomaxprocs   = 2
 }
 
 plugin "uninstalled" {
