@@ -28,7 +28,7 @@ func processMetrics() []Metric {
 		{Name: "go_gc_cycles_total", Type: CounterType, Help: "Garbage collections the plugin process ran.", Value: val(2)},
 		{Name: "go_heap_objects_bytes", Type: GaugeType, Help: "Heap bytes in live and not yet swept objects of the plugin process.", Value: val(3)},
 		{Name: "go_goroutines", Type: GaugeType, Help: "Goroutines of the plugin process.", Value: val(4)},
-		{Name: "go_sched_gomaxprocs_threads", Type: GaugeType, Help: "The plugin process's GOMAXPROCS: how many goroutines run at once.", Value: val(5)},
+		{Name: "go_sched_gomaxprocs_threads", Type: GaugeType, Help: "The plugin process's GOMAXPROCS: how many threads run Go code at once.", Value: val(5)},
 	}
 	if cpu, ok := processCPU(); ok {
 		out = append(out, Metric{Name: "process_cpu_seconds_total", Type: CounterType, Help: "User and system CPU time the plugin process spent.", Value: cpu.Seconds()})
