@@ -65,7 +65,7 @@ func (d *decoder) plugin(b *hcl.Block) (Plugin, bool) {
 	}
 	if d.integer(a, "gomaxprocs", &p.GOMAXPROCS) && p.GOMAXPROCS < 1 {
 		d.errorf(a["gomaxprocs"].Expr.Range(), "Invalid gomaxprocs",
-			"The plugin runs at least 1 goroutine at a time; leave gomaxprocs out for the default (a quarter of the CPUs, at least 1).")
+			"gomaxprocs, the threads that run the plugin's Go code at once, is at least 1; leave it out for the default (a quarter of the CPUs, at least 1).")
 		p.GOMAXPROCS = 0
 	}
 	p.Allow = d.allowList(a, "allow")
