@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -29,6 +30,10 @@ var errBadAck = errors.New("journal: malformed publish acknowledgement")
 type acks struct {
 	prefix string
 	sub    *nats.Subscription
+
+	// replyBuf holds the reply subject being published (see publish).
+	// Only the publisher goroutine touches it.
+	replyBuf []byte
 
 	mu       sync.Mutex
 	next     uint64    // next token to hand out
@@ -82,9 +87,29 @@ func (a *acks) start(items []pending) *burst {
 	return b
 }
 
-// reply is the reply subject of b.items[i].
-func (a *acks) reply(b *burst, i int) string {
-	return a.prefix + strconv.FormatUint(b.base+uint64(i), 10)
+// publish sends m on nc with the reply subject of b.items[i]. Only the
+// publisher goroutine calls it.
+//
+// The subject is built in a.replyBuf, reused from publish to publish, and
+// m.Reply aliases it only during the call: nats.go's Conn.publish copies
+// the reply subject into its outbound buffer (or the reconnect buffer)
+// before PublishMsg returns, and nothing else reads m.Reply (recycle clears
+// it anyway). So no string that outlives the call points into the buffer,
+// and a publish costs no allocation for its reply subject
+// (TestPublishReply).
+func (a *acks) publish(nc *nats.Conn, m *nats.Msg, b *burst, i int) error {
+	m.Reply = a.replyTo(b, i)
+	err := nc.PublishMsg(m)
+	m.Reply = ""
+	return err
+}
+
+// replyTo builds the reply subject of b.items[i] in a.replyBuf and returns
+// it as a string sharing the buffer's memory, valid until the next call:
+// only publish may use it.
+func (a *acks) replyTo(b *burst, i int) string {
+	a.replyBuf = strconv.AppendUint(append(a.replyBuf[:0], a.prefix...), b.base+uint64(i), 10)
+	return unsafe.String(unsafe.SliceData(a.replyBuf), len(a.replyBuf))
 }
 
 // arm says that sent publishes of b went out; b.done is closed once they are

@@ -2,10 +2,70 @@ package journal
 
 import (
 	"errors"
+	"strconv"
 	"testing"
+	"time"
 
+	"github.com/licensegw/licensegw/gateway/natsd/natstest"
 	"github.com/nats-io/nats.go"
 )
+
+// TestPublishReply checks that acks.publish's reply subjects reach the
+// server intact although their buffer is reused, that the message keeps no
+// alias to the buffer, and that building one allocates nothing.
+func TestPublishReply(t *testing.T) {
+	ns := natstest.Start(t)
+	nc, err := ns.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	a := &acks{prefix: "_INBOX.test."}
+	// Whoever gets the publishes answers them on their reply subjects:
+	// the subjects the subscriber below sees are what went on the wire.
+	echo, err := nc.Subscribe("allocs.test", func(m *nats.Msg) { _ = nc.Publish(m.Reply, nil) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = echo.Unsubscribe() })
+	got := make(chan string, 16)
+	sub, err := nc.Subscribe(a.prefix+"*", func(m *nats.Msg) { got <- m.Subject })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	b := &burst{base: 1000}
+	m := &nats.Msg{Subject: "allocs.test"}
+	for i := range 3 {
+		if err := a.publish(nc, m, b, i); err != nil {
+			t.Fatal(err)
+		}
+		if m.Reply != "" {
+			t.Fatalf("m.Reply = %q after publish: it would alias the reused buffer", m.Reply)
+		}
+	}
+	for i := range 3 {
+		want := a.prefix + strconv.Itoa(1000+i)
+		select {
+		case s := <-got:
+			if s != want {
+				t.Errorf("answer %d on %q, want %q", i, s, want)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("answer %d never came", i)
+		}
+	}
+
+	// Counted on the builder alone: the in-process server's own
+	// allocations, on its goroutines, would be counted with the publish.
+	if n := testing.AllocsPerRun(1000, func() { _ = a.replyTo(b, 7) }); n != 0 {
+		t.Errorf("acks.replyTo: %.2f allocations per reply subject, want none", n)
+	}
+}
 
 func TestParseAck(t *testing.T) {
 	tests := []struct {

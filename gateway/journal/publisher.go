@@ -393,8 +393,7 @@ func (j *Journal) send(items []pending) *burst {
 		if p.unencodable {
 			continue
 		}
-		p.msg.Reply = l.acks.reply(b, i)
-		if err := l.nc.PublishMsg(p.msg); err != nil {
+		if err := l.acks.publish(l.nc, p.msg, b, i); err != nil {
 			l.acks.refused(b, i, err)
 			break
 		}
