@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/licensegw/licensegw/gateway/events"
+	"github.com/oklog/ulid/v2"
 )
 
 // Commit is the outcome of one Append: done when the stream has
@@ -13,6 +14,10 @@ import (
 type Commit struct {
 	events []events.Event
 	one    [1]events.Event // backs events for single-event appends
+
+	// oneID backs the id of a single-event append's event (idBytes):
+	// written once by Append, never again.
+	oneID [ulid.EncodedSize]byte
 
 	// remaining is touched only by the publisher goroutine (and by Append
 	// before the commit is queued).
@@ -133,6 +138,16 @@ func (c *Commit) Done() <-chan struct{} {
 // Events are the appended events as published: with their ids, schema and
 // gateway. The caller must not modify them.
 func (c *Commit) Events() []events.Event { return c.events }
+
+// idBytes is the memory the ids of c's events are written to, once, by
+// Append (Journal.idInto): ulid.EncodedSize bytes per event, inside the
+// commit for a single event and one allocation for several.
+func (c *Commit) idBytes() []byte {
+	if len(c.events) == 1 {
+		return c.oneID[:]
+	}
+	return make([]byte, len(c.events)*ulid.EncodedSize)
+}
 
 func (c *Commit) failedAttempt(err error) {
 	c.mu.Lock()

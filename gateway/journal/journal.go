@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go"
@@ -251,9 +252,10 @@ func (j *Journal) Append(evs []events.Event) *Commit {
 	// IDs are drawn under the lock that orders the queue, so id order,
 	// queue order and stream order are one order. The millisecond never
 	// goes back, even if the wall clock does, so ids stay sorted.
+	ids := c.idBytes()
 	for i := range c.events {
 		ev := &c.events[i]
-		ev.ID = j.newID(now)
+		ev.ID = j.idInto(now, ids[i*ulid.EncodedSize:(i+1)*ulid.EncodedSize])
 		ev.Schema = events.Schema
 		ev.Gateway = j.cfg.Gateway
 		if ev.Time.IsZero() {
@@ -269,11 +271,28 @@ func (j *Journal) Append(evs []events.Event) *Commit {
 	return c
 }
 
-// newID draws the next event id. j.mu is held: ids are drawn under the
-// lock that orders the queue, so id order, queue order and stream order are
-// one order. The millisecond never goes back, even if the wall clock does,
-// so ids stay sorted.
+// newID draws the next event id (see nextID) as a string of its own.
 func (j *Journal) newID(now time.Time) string {
+	return j.nextID(now).String()
+}
+
+// idInto draws the next event id (see nextID), writes its text into dst
+// (ulid.EncodedSize bytes of a commit's idBytes) and returns it as a string
+// that shares dst's memory: an id costs no allocation of its own. This is
+// sound because dst is written once, here, before the string exists, and
+// never again: it belongs to a Commit, which is never reused, so the string
+// is as immutable as any other, and the garbage collector keeps the
+// commit's memory alive while anything holds the id.
+func (j *Journal) idInto(now time.Time, dst []byte) string {
+	_ = j.nextID(now).MarshalTextTo(dst) // fails only on a short dst
+	return unsafe.String(unsafe.SliceData(dst), len(dst))
+}
+
+// nextID draws the next event id into j.idBuf and returns it. j.mu is
+// held: ids are drawn under the lock that orders the queue, so id order,
+// queue order and stream order are one order. The millisecond never goes
+// back, even if the wall clock does, so ids stay sorted.
+func (j *Journal) nextID(now time.Time) *ulid.ULID {
 	ms := ulid.Timestamp(now)
 	if ms < j.lastMs {
 		ms = j.lastMs
@@ -285,13 +304,14 @@ func (j *Journal) newID(now time.Time) string {
 	if err := id.SetTime(ms); err == nil {
 		err = j.entropy.MonotonicRead(ms, id[6:])
 		if err == nil {
-			return id.String()
+			return id
 		}
 	}
 	// The entropy overflowed within one millisecond (2^80 ids): move to
 	// the next millisecond.
 	j.lastMs++
-	return ulid.MustNew(j.lastMs, j.entropy).String()
+	j.idBuf = ulid.MustNew(j.lastMs, j.entropy)
+	return id
 }
 
 // Sync waits until every event appended before the call is acknowledged,

@@ -557,6 +557,9 @@ func (j *Journal) recycle(m *nats.Msg) {
 		return
 	}
 	m.Subject, m.Reply, m.Data = "", "", m.Data[:0]
+	// The id shares its commit's memory (idInto): a kept message must
+	// not keep the commit alive.
+	m.Header[jetstream.MsgIDHeader][0] = ""
 	j.recycled = append(j.recycled, m)
 }
 
