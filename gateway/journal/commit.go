@@ -29,8 +29,8 @@ type Commit struct {
 	err      error // guarded by mu: the final outcome, set with finished
 	lastErr  error // latest failed attempt, for a Wait that gives up
 	finished bool  // guarded by mu: the commit is done; onDone has been (or is being) called
-	onDone   func()
-	more     []func() // further OnDone callbacks, in the order given (rare: riders)
+	onDone   Notifier
+	more     []Notifier // further callbacks, in the order given (rare: riders)
 	// done is made only for a caller that waits on a channel (Wait,
 	// Done): the ledger's commits are answered through OnDone, and a
 	// channel each would be an allocation per event. Guarded by mu;
@@ -87,19 +87,36 @@ func (c *Commit) Err() error {
 // waiting for it: at once, on the caller's goroutine, if it is done
 // already; otherwise on the journal's publisher goroutine, which then
 // waits for f before it completes the next commit. So f must be quick and
-// must not block, Append or Wait. Several callbacks run in the order they
-// were given.
+// must not block, Append or Wait. Several callbacks (OnDone's and
+// Notify's) run in the order they were given.
 func (c *Commit) OnDone(f func()) {
+	c.Notify(doneFunc(f)) // a func value is pointer-shaped: no allocation
+}
+
+// Notifier is told that a commit is done (Notify).
+type Notifier interface {
+	CommitDone()
+}
+
+// doneFunc is OnDone's callback as a Notifier.
+type doneFunc func()
+
+func (f doneFunc) CommitDone() { f() }
+
+// Notify is OnDone for a caller that keeps its state in a struct of its
+// own: n.CommitDone is called as OnDone calls f. Passing a pointer costs no
+// allocation, where a closure over it (or a method value) costs one.
+func (c *Commit) Notify(n Notifier) {
 	c.mu.Lock()
 	switch {
 	case c.finished:
 		c.mu.Unlock()
-		f()
+		n.CommitDone()
 		return
 	case c.onDone == nil:
-		c.onDone = f
+		c.onDone = n
 	default:
-		c.more = append(c.more, f)
+		c.more = append(c.more, n)
 	}
 	c.mu.Unlock()
 }
@@ -166,9 +183,9 @@ func (c *Commit) finish(err error) {
 	c.onDone, c.more = nil, nil
 	c.mu.Unlock()
 	if f != nil {
-		f()
+		f.CommitDone()
 	}
 	for _, f := range more {
-		f()
+		f.CommitDone()
 	}
 }

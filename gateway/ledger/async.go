@@ -25,17 +25,19 @@ import (
 // journaled operations.
 func (l *Ledger) CheckoutAsync(req seats.CheckoutRequest, done func(seats.Result, <-chan Update, error)) {
 	c := &checkoutCall{done: done}
-	l.checkoutAsync(req, nil, &c.out, c.finish)
+	c.op.done = c
+	l.checkoutAsync(req, nil, &c.out, &c.op)
 }
 
-// checkoutCall is one CheckoutAsync: its outcome and callback in one
+// checkoutCall is one CheckoutAsync: its wait, outcome and callback in one
 // allocation.
 type checkoutCall struct {
+	op   asyncOp
 	out  checkoutOut
 	done func(seats.Result, <-chan Update, error)
 }
 
-func (c *checkoutCall) finish(err error) {
+func (c *checkoutCall) asyncDone(err error) {
 	if err != nil {
 		c.done(seats.Result{}, nil, err)
 		return
@@ -70,49 +72,73 @@ func (l *Ledger) plugWaiterLocked(out *checkoutOut, plugin *pluginSeats) {
 	out.sdk = w.toSDK(plugin)
 }
 
-// checkoutAsync is CheckoutAsync with the outcome written to out and done
-// told only the error: the caller holds both in its own allocation. When
-// plugin is not nil, a queued checkout's waiter delivers to it in the
-// SDK's form on out.sdk.
-func (l *Ledger) checkoutAsync(req seats.CheckoutRequest, plugin *pluginSeats, out *checkoutOut, done func(error)) {
-	l.doAsync(func(now time.Time, evs []events.Event) ([]events.Event, error) {
+// checkoutAsync is CheckoutAsync with the outcome written to out and a
+// told only the error: the caller holds out and a (with a.done set) in its
+// own allocation. When plugin is not nil, a queued checkout's waiter
+// delivers to it in the SDK's form on out.sdk.
+func (l *Ledger) checkoutAsync(req seats.CheckoutRequest, plugin *pluginSeats, out *checkoutOut, a *asyncOp) {
+	l.doAsync(a, func(now time.Time, evs []events.Event) ([]events.Event, error) {
 		out.res, out.ch, evs = l.checkoutLocked(now, req, evs)
 		l.plugWaiterLocked(out, plugin)
 		return evs, nil
-	}, done)
+	})
 }
 
 // CheckinAsync is Checkin without the wait; done is called as for
 // CheckoutAsync.
 func (l *Ledger) CheckinAsync(lease string, done func(error)) {
-	l.doAsync(func(now time.Time, evs []events.Event) ([]events.Event, error) {
+	l.checkinAsync(lease, &asyncOp{done: doneFunc(done)})
+}
+
+// checkinAsync is CheckinAsync with the wait a (a.done set) allocated by
+// the caller.
+func (l *Ledger) checkinAsync(lease string, a *asyncOp) {
+	l.doAsync(a, func(now time.Time, evs []events.Event) ([]events.Event, error) {
 		return l.eng.Checkin(now, lease, evs)
-	}, done)
+	})
 }
 
 // asyncOp is one journaled operation whose answer waits for its commit.
+// The caller allocates it, as a field of a struct of its own that holds
+// the operation's outcome and implements asyncDone (checkoutCall,
+// pluginCheckout, pluginCheckin), so that an operation costs one
+// allocation for its wait, its outcome and its callbacks; the commit calls
+// it back as a journal.Notifier, with no closure.
 type asyncOp struct {
+	l          *Ledger
 	commit     *journal.Commit
 	deliveries []delivery
 	start      time.Time
 	deadline   time.Time
 	opErr      error // the engine's answer, given once the events are safe
 	rider      bool  // it appended nothing and waits for an earlier commit
-	done       func(error)
+	done       asyncDone
 	answered   atomic.Bool
 }
 
-// doAsync is do with the wait handed to the journal: done hears the
-// outcome when the commit completes or Options.Wait runs out.
-func (l *Ledger) doAsync(op func(time.Time, []events.Event) ([]events.Event, error), done func(error)) {
+// asyncDone hears an asynchronous operation's outcome, once.
+type asyncDone interface {
+	asyncDone(err error)
+}
+
+// doneFunc is a callback as an asyncDone. A func value is pointer-shaped,
+// so the conversion allocates nothing.
+type doneFunc func(error)
+
+func (f doneFunc) asyncDone(err error) { f(err) }
+
+// doAsync is do with the wait handed to the journal: a.done hears the
+// outcome when the commit completes or Options.Wait runs out. a is the
+// caller's, zero but for its done.
+func (l *Ledger) doAsync(a *asyncOp, op func(time.Time, []events.Event) ([]events.Event, error)) {
 	if err := l.opts.Journal.Ready(); err != nil {
-		done(fmt.Errorf("%w: %w", ErrUnavailable, err))
+		a.done.asyncDone(fmt.Errorf("%w: %w", ErrUnavailable, err))
 		return
 	}
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
-		done(ErrClosed)
+		a.done.asyncDone(ErrClosed)
 		return
 	}
 	evs, err := op(l.now(), l.scratch[:0])
@@ -125,26 +151,29 @@ func (l *Ledger) doAsync(op func(time.Time, []events.Event) ([]events.Event, err
 		if c = l.unsettledLocked(); c == nil {
 			l.mu.Unlock()
 			l.deliver(deliveries)
-			done(err)
+			a.done.asyncDone(err)
 			return
 		}
 		rider = true
 	}
-	a := &asyncOp{commit: c, deliveries: deliveries, start: start, deadline: start.Add(l.opts.Wait), opErr: err, done: done, rider: rider}
+	a.l, a.commit, a.deliveries, a.start, a.deadline, a.opErr, a.rider = l, c, deliveries, start, start.Add(l.opts.Wait), err, rider
 	// Queued in commit order (under l.mu), so the queue's head is always
 	// the oldest commit and the earliest deadline.
 	l.async.push(a)
 	l.mu.Unlock()
-	c.OnDone(func() {
-		if c.Err() == nil {
-			// Queue progress goes out with the acknowledgement, even
-			// if the expirer answered the request first; never
-			// without it.
-			l.deliver(a.deliveries)
-		}
-		l.answer(a, c.Err())
-		l.async.dropAnswered()
-	})
+	c.Notify(a)
+}
+
+// CommitDone implements journal.Notifier: a's commit is done.
+func (a *asyncOp) CommitDone() {
+	l, c := a.l, a.commit
+	if c.Err() == nil {
+		// Queue progress goes out with the acknowledgement, even if
+		// the expirer answered the request first; never without it.
+		l.deliver(a.deliveries)
+	}
+	l.answer(a, c.Err())
+	l.async.dropAnswered()
 }
 
 // answer gives a its outcome, once: journalErr is the commit's error, or
@@ -157,10 +186,10 @@ func (l *Ledger) answer(a *asyncOp, journalErr error) {
 		l.opts.Observer.Acknowledged(len(a.commit.Events()), time.Since(a.start), journalErr)
 	}
 	if journalErr != nil {
-		a.done(fmt.Errorf("%w: %w", ErrUnavailable, journalErr))
+		a.done.asyncDone(fmt.Errorf("%w: %w", ErrUnavailable, journalErr))
 		return
 	}
-	a.done(a.opErr)
+	a.done.asyncDone(a.opErr)
 }
 
 // asyncQueue holds the asynchronous operations whose commits are pending,

@@ -76,7 +76,8 @@ func (p *pluginSeats) CheckoutAsync(req sdk.CheckoutRequest, done func(*sdk.Chec
 		return
 	}
 	c := &pluginCheckout{p: p, done: done}
-	p.l.checkoutAsync(p.seatsRequest(&req), p, &c.out, c.finish)
+	c.op.done = c
+	p.l.checkoutAsync(p.seatsRequest(&req), p, &c.out, &c.op)
 }
 
 // CheckoutAsyncTo is CheckoutAsync with a queued checkout's updates handed
@@ -90,14 +91,16 @@ func (p *pluginSeats) CheckoutAsyncTo(req sdk.CheckoutRequest, updates func(sdk.
 		return
 	}
 	c := &pluginCheckout{p: p, done: done}
+	c.op.done = c
 	c.out.to = updates
-	p.l.checkoutAsync(p.seatsRequest(&req), p, &c.out, c.finish)
+	p.l.checkoutAsync(p.seatsRequest(&req), p, &c.out, &c.op)
 }
 
-// pluginCheckout is one asynchronous checkout of a plugin's: what the
-// ledger decided, the callback and the answer, in one allocation (with the
-// callback's method value, two; there were eight).
+// pluginCheckout is one asynchronous checkout of a plugin's: its wait,
+// what the ledger decided, the callback and the answer, in one allocation
+// (there were eight).
 type pluginCheckout struct {
+	op   asyncOp
 	p    *pluginSeats
 	out  checkoutOut
 	done func(*sdk.Checkout, error)
@@ -105,7 +108,7 @@ type pluginCheckout struct {
 	g    sdk.Grant
 }
 
-func (c *pluginCheckout) finish(err error) {
+func (c *pluginCheckout) asyncDone(err error) {
 	if err != nil {
 		c.done(nil, sdkError(err))
 		return
@@ -116,8 +119,19 @@ func (c *pluginCheckout) finish(err error) {
 
 // CheckinAsync implements sdk.AsyncSeats.
 func (p *pluginSeats) CheckinAsync(lease string, done func(error)) {
-	p.l.CheckinAsync(lease, func(err error) { done(sdkError(err)) })
+	c := &pluginCheckin{done: done}
+	c.op.done = c
+	p.l.checkinAsync(lease, &c.op)
 }
+
+// pluginCheckin is one asynchronous checkin of a plugin's: its wait and
+// callback in one allocation.
+type pluginCheckin struct {
+	op   asyncOp
+	done func(error)
+}
+
+func (c *pluginCheckin) asyncDone(err error) { c.done(sdkError(err)) }
 
 // seatsRequest is req as the engine takes it, stamped with the plugin.
 func (p *pluginSeats) seatsRequest(req *sdk.CheckoutRequest) seats.CheckoutRequest {
