@@ -259,7 +259,10 @@ func (d *frameDecoder) decodeClient(c *pb.Client, b []byte) bool {
 		case 4:
 			c.Project = d.names.get(v)
 		case 5:
-			c.Addr = string(v) // one per client connection: not worth keeping
+			// One per client connection, which sends many requests:
+			// interned too (the table's bound keeps a flood of
+			// connections from growing it).
+			c.Addr = d.names.get(v)
 		}
 	}
 	return true

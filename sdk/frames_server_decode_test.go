@@ -63,10 +63,11 @@ func TestFrameDecoder(t *testing.T) {
 }
 
 // TestFrameDecoderAllocations: a frame of the hot requests costs one
-// allocation per lease and none for the names that repeat.
+// allocation per lease and none for the names (and client addresses) that
+// repeat.
 func TestFrameDecoderAllocations(t *testing.T) {
 	f := &pb.PluginFrame{Requests: []*pb.Request{
-		{Id: 1, Op: &pb.Request_Checkout{Checkout: &pb.CheckoutRequest{Feature: "cad", Client: &pb.Client{User: "ann", Host: "ws1"}}}},
+		{Id: 1, Op: &pb.Request_Checkout{Checkout: &pb.CheckoutRequest{Feature: "cad", Client: &pb.Client{User: "ann", Host: "ws1", Addr: "10.0.0.7:40312"}}}},
 		{Id: 2, Op: &pb.Request_Heartbeat{Heartbeat: &pb.LeaseRef{Lease: "L1"}}},
 		{Id: 3, Op: &pb.Request_Checkin{Checkin: &pb.LeaseRef{Lease: "L2"}}},
 	}}
