@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/binary"
@@ -59,6 +60,15 @@ type frameConn struct {
 
 func newFrameConn(nc net.Conn) *frameConn {
 	return &frameConn{nc: nc, br: bufio.NewReaderSize(nc, frameBuffer)}
+}
+
+// newFrameConnAfter is newFrameConn for a connection whose first bytes
+// were already read: they are read again first.
+func newFrameConnAfter(nc net.Conn, first []byte) *frameConn {
+	if len(first) == 0 {
+		return newFrameConn(nc)
+	}
+	return &frameConn{nc: nc, br: bufio.NewReaderSize(io.MultiReader(bytes.NewReader(first), nc), frameBuffer)}
 }
 
 // write sends m as one frame with one write.
@@ -194,8 +204,10 @@ func (s *frameClientStream) Recv() (*pb.GatewayFrame, error) {
 	return f, s.readMerge(f)
 }
 
-// dialFrames opens a session on the data plane at socket, presenting cookie.
-func dialFrames(ctx context.Context, socket string, cookie []byte) (*frameConn, error) {
+// dialFrames opens a session on the data plane at socket, presenting
+// cookie; with pipes (the gateway takes them), its frames then travel on
+// pipes (frames_pipe.go).
+func dialFrames(ctx context.Context, socket string, cookie []byte, pipes bool) (*frameConn, error) {
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "unix", socket)
 	if err != nil {
@@ -205,7 +217,15 @@ func dialFrames(ctx context.Context, socket string, cookie []byte) (*frameConn, 
 		nc.Close()
 		return nil, err
 	}
-	return newFrameConn(nc), nil
+	if !pipes {
+		return newFrameConn(nc), nil
+	}
+	pc, err := offerPipes(nc)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return newFrameConn(pc), nil
 }
 
 // checkCookie reads a new connection's cookie and compares it with want.

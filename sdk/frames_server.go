@@ -82,13 +82,34 @@ func (fs *framesServer) session(nc net.Conn) {
 		fs.log.Warn("refused a connection to the Seats data plane", "error", err)
 		return
 	}
+	pc, first, err := takePipes(nc)
+	if err != nil {
+		fs.log.Warn("refused a connection to the Seats data plane", "error", err)
+		return
+	}
+	conn := nc
+	if pc != nil {
+		// The session runs on the pipes; closing them (close, the
+		// deferred Close) also closes nc.
+		conn = pc
+		fs.mu.Lock()
+		delete(fs.conns, nc)
+		fs.conns[pc] = struct{}{}
+		fs.mu.Unlock()
+		defer func() {
+			fs.mu.Lock()
+			delete(fs.conns, pc)
+			fs.mu.Unlock()
+			pc.Close()
+		}()
+	}
 	ctx, cancel := context.WithCancel(fs.ctx)
 	defer cancel()
 	// The session's writer may be blocked in a write when the session
 	// ends: closing the connection unblocks it.
-	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	_ = fs.seats.serve(&frameServerStream{frameConn: newFrameConn(nc), ctx: ctx})
+	_ = fs.seats.serve(&frameServerStream{frameConn: newFrameConnAfter(conn, first), ctx: ctx})
 }
 
 // frameServerStream is the gateway's side of a session on the data plane.

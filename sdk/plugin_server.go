@@ -134,7 +134,7 @@ func (s *pluginServer) Configure(ctx context.Context, req *pb.ConfigureRequest) 
 	if sock := req.GetSeatsSocket(); sock != "" {
 		// The data plane, when the gateway offers it; the broker's
 		// stream stays the fallback.
-		if link, err = newSeatsLink(framesOpener(sock, req.GetSeatsCookie()), s.log, gone); err != nil {
+		if link, err = newSeatsLink(framesOpener(sock, req.GetSeatsCookie(), req.GetSeatsPipes() && pipesSupported), s.log, gone); err != nil {
 			s.log.Warn("the Seats data plane did not open; using the gRPC stream", "socket", sock, "error", err)
 		}
 	}

@@ -87,6 +87,7 @@ func (r *Remote) Configure(ctx context.Context, c Configuration) error {
 			return fmt.Errorf("plugin Configure: %w", err)
 		}
 		req.SeatsSocket, req.SeatsCookie = r.frames.socket(), r.frames.cookie
+		req.SeatsPipes = pipesSupported
 	}
 	for _, l := range c.Listeners {
 		req.Listeners = append(req.Listeners, &pb.Listener{

@@ -40,10 +40,10 @@ func grpcOpener(conn *grpc.ClientConn) opener {
 }
 
 // framesOpener opens sessions on the data plane: one connection to socket
-// each (frames.go).
-func framesOpener(socket string, cookie []byte) opener {
+// each (frames.go), its frames on pipes when pipes is set.
+func framesOpener(socket string, cookie []byte, pipes bool) opener {
 	return func(ctx context.Context) (clientStream, func(), error) {
-		fc, err := dialFrames(ctx, socket, cookie)
+		fc, err := dialFrames(ctx, socket, cookie, pipes)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -235,7 +235,7 @@ func NewFramesSeatsClient(socket string, cookie []byte, log hclog.Logger) (*Seat
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	l, err := newSeatsLink(framesOpener(socket, cookie), log, func(err error) { log.Error("the Seats service is gone", "error", err) })
+	l, err := newSeatsLink(framesOpener(socket, cookie, pipesSupported), log, func(err error) { log.Error("the Seats service is gone", "error", err) })
 	if err != nil {
 		return nil, err
 	}

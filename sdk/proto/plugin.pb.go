@@ -859,8 +859,17 @@ type ConfigureRequest struct {
 	// answers with length-prefixed GatewayFrames. Each connection is one
 	// session; a plugin whose connection breaks dials again, as it would
 	// open a new Session stream.
-	SeatsSocket   string `protobuf:"bytes,20,opt,name=seats_socket,json=seatsSocket,proto3" json:"seats_socket,omitempty"`
-	SeatsCookie   []byte `protobuf:"bytes,21,opt,name=seats_cookie,json=seatsCookie,proto3" json:"seats_cookie,omitempty"`
+	SeatsSocket string `protobuf:"bytes,20,opt,name=seats_socket,json=seatsSocket,proto3" json:"seats_socket,omitempty"`
+	SeatsCookie []byte `protobuf:"bytes,21,opt,name=seats_cookie,json=seatsCookie,proto3" json:"seats_cookie,omitempty"`
+	// The gateway takes pipes on seats_socket: after seats_cookie, a plugin
+	// may send one byte 'P' carrying two file descriptors (SCM_RIGHTS): the
+	// read end of a pipe it writes its PluginFrames to and the write end of
+	// a pipe it reads GatewayFrames from. The session's frames then travel
+	// on the pipes, in the same format, and the connection carries nothing
+	// more. Pipes wake a process only when there is something to read; a
+	// unix stream socket also wakes the writer each time the reader drains
+	// it (see sdk/frames_pipe.go).
+	SeatsPipes    bool `protobuf:"varint,22,opt,name=seats_pipes,json=seatsPipes,proto3" json:"seats_pipes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -949,6 +958,13 @@ func (x *ConfigureRequest) GetSeatsCookie() []byte {
 		return x.SeatsCookie
 	}
 	return nil
+}
+
+func (x *ConfigureRequest) GetSeatsPipes() bool {
+	if x != nil {
+		return x.SeatsPipes
+	}
+	return false
 }
 
 // Access lists who may reach a plugin. Each entry is an IPv4 or IPv6
@@ -1623,7 +1639,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1a\n" +
 	"\brequired\x18\x03 \x01(\bR\brequired\x12 \n" +
-	"\vdescription\x18\x04 \x01(\tR\vdescription\"\xc3\x03\n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\"\xe4\x03\n" +
 	"\x10ConfigureRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12I\n" +
 	"\x06config\x18\x02 \x03(\v21.licensegw.plugin.v1.ConfigureRequest.ConfigEntryR\x06config\x12;\n" +
@@ -1632,7 +1648,9 @@ const file_plugin_proto_rawDesc = "" +
 	"\bdata_dir\x18\x05 \x01(\tR\adataDir\x123\n" +
 	"\x06access\x18\x06 \x01(\v2\x1b.licensegw.plugin.v1.AccessR\x06access\x12!\n" +
 	"\fseats_socket\x18\x14 \x01(\tR\vseatsSocket\x12!\n" +
-	"\fseats_cookie\x18\x15 \x01(\fR\vseatsCookie\x1aU\n" +
+	"\fseats_cookie\x18\x15 \x01(\fR\vseatsCookie\x12\x1f\n" +
+	"\vseats_pipes\x18\x16 \x01(\bR\n" +
+	"seatsPipes\x1aU\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
 	"\x05value\x18\x02 \x01(\v2\x1a.licensegw.plugin.v1.ValueR\x05value:\x028\x01\"A\n" +
