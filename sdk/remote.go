@@ -39,6 +39,9 @@ type Configuration struct {
 	// diagnosis; plugins built with an SDK older than the data plane use
 	// the stream anyway.
 	GRPCSeatsOnly bool
+	// SocketFrames keeps the data plane's frames on its unix socket
+	// instead of pipes (frames_pipe.go): for comparison and diagnosis.
+	SocketFrames bool
 }
 
 // InheritedListener describes a socket bound by the host and passed to the
@@ -87,7 +90,7 @@ func (r *Remote) Configure(ctx context.Context, c Configuration) error {
 			return fmt.Errorf("plugin Configure: %w", err)
 		}
 		req.SeatsSocket, req.SeatsCookie = r.frames.socket(), r.frames.cookie
-		req.SeatsPipes = pipesSupported
+		req.SeatsPipes = pipesSupported && !c.SocketFrames
 	}
 	for _, l := range c.Listeners {
 		req.Listeners = append(req.Listeners, &pb.Listener{

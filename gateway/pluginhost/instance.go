@@ -103,15 +103,18 @@ func (in *instance) configure(ctx context.Context, p *process) error {
 		Logger:      in.log.Named("seats"),
 		Allow:       in.spec.Allow,
 		StatusAllow: in.spec.StatusAllow,
-		// The seat calls take the data plane unless the operator asks
-		// for the gRPC stream (to compare, or to rule the data plane out).
+		// The seat calls take the data plane, its frames on pipes, unless
+		// the operator asks for the gRPC stream or for the data plane's
+		// socket (to compare, or to rule the data plane or its pipes out).
 		GRPCSeatsOnly: os.Getenv(EnvSeatsTransport) == "grpc",
+		SocketFrames:  os.Getenv(EnvSeatsTransport) == "socket",
 	})
 }
 
 // EnvSeatsTransport names the environment variable that, set to "grpc",
 // keeps plugins' seat calls on the go-plugin gRPC stream instead of the
-// Seats data plane.
+// Seats data plane, and set to "socket", keeps the data plane's frames on
+// its unix socket instead of pipes.
 const EnvSeatsTransport = "LICENSEGW_SEATS_TRANSPORT"
 
 func (in *instance) event(ctx context.Context, what string, info map[string]any) {
