@@ -221,6 +221,19 @@ func (j *Journal) Stream() string { return j.cfg.Stream }
 // copies.
 func (j *Journal) Append(evs []events.Event) *Commit {
 	c := &Commit{}
+	j.AppendTo(c, evs)
+	return c
+}
+
+// AppendTo is Append into c, a zero Commit the caller allocated as a part
+// of its own state (the ledger's asynchronous operations), which saves an
+// allocation per Append. c must be new: never appended to before, never
+// copied, never reused (the ids of its events share its memory, and the
+// journal holds it until it is done).
+func (j *Journal) AppendTo(c *Commit, evs []events.Event) {
+	if c.events != nil || c.finished {
+		panic("journal: AppendTo into a used Commit")
+	}
 	if len(evs) == 1 {
 		c.events = c.one[:] // the common case: one allocation, not two
 	} else {
@@ -229,7 +242,7 @@ func (j *Journal) Append(evs []events.Event) *Commit {
 	copy(c.events, evs)
 	if len(evs) == 0 {
 		c.finished = true // not shared yet: no lock
-		return c
+		return
 	}
 	c.remaining = len(evs)
 
@@ -238,12 +251,12 @@ func (j *Journal) Append(evs []events.Event) *Commit {
 	if j.closing {
 		j.mu.Unlock()
 		c.finish(ErrClosed)
-		return c
+		return
 	}
 	if d := j.deposed.Load(); d != nil {
 		j.mu.Unlock()
 		c.finish(*d)
-		return c
+		return
 	}
 	if !j.termQueued {
 		// This writer's history opens with its term event.
@@ -268,7 +281,6 @@ func (j *Journal) Append(evs []events.Event) *Commit {
 	j.last = c
 	j.mu.Unlock()
 	j.poke()
-	return c
 }
 
 // newID draws the next event id (see nextID) as a string of its own.

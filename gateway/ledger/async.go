@@ -105,8 +105,12 @@ func (l *Ledger) checkinAsync(lease string, a *asyncOp) {
 // allocation for its wait, its outcome and its callbacks; the commit calls
 // it back as a journal.Notifier, with no closure.
 type asyncOp struct {
-	l          *Ledger
-	commit     *journal.Commit
+	l      *Ledger
+	commit *journal.Commit // own, or for a rider the commit it waits for
+	// own is the commit of the events the operation appends
+	// (journal.AppendTo): one allocation with the rest. A rider leaves
+	// it unused.
+	own        journal.Commit
 	deliveries []delivery
 	start      time.Time
 	deadline   time.Time
@@ -143,7 +147,7 @@ func (l *Ledger) doAsync(a *asyncOp, op func(time.Time, []events.Event) ([]event
 	}
 	evs, err := op(l.now(), l.scratch[:0])
 	start := time.Now()
-	c, deliveries := l.commitLocked(evs)
+	c, deliveries := l.commitLocked(evs, &a.own)
 	rider := false
 	if c == nil {
 		// Nothing to append: the answer still waits for what it may

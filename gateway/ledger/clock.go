@@ -49,7 +49,7 @@ func (l *Ledger) tick() {
 	l.mu.Lock()
 	evs := l.eng.Tick(l.now(), l.scratch[:0])
 	start := time.Now()
-	c, deliveries := l.commitLocked(evs)
+	c, deliveries := l.commitLocked(evs, nil)
 	l.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), l.opts.Wait)
 	defer cancel()

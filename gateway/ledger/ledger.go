@@ -368,7 +368,7 @@ func (l *Ledger) do(ctx context.Context, op func(time.Time, []events.Event) ([]e
 	}
 	evs, err := op(l.now(), l.scratch[:0])
 	start := time.Now()
-	c, deliveries := l.commitLocked(evs)
+	c, deliveries := l.commitLocked(evs, nil)
 	if c == nil {
 		// Nothing to append, but the answer may still rest on events
 		// not yet acknowledged (a retransmitted checkout's lease).
@@ -401,8 +401,10 @@ func (l *Ledger) unsettledLocked() *journal.Commit {
 }
 
 // commitLocked hands evs to the journal and works out which waiters hear
-// what once they are acknowledged. l.mu is held.
-func (l *Ledger) commitLocked(evs []events.Event) (*journal.Commit, []delivery) {
+// what once they are acknowledged. into, if not nil, is a new Commit of the
+// caller's to append into (journal.AppendTo); nil has the journal allocate
+// one. l.mu is held.
+func (l *Ledger) commitLocked(evs []events.Event, into *journal.Commit) (*journal.Commit, []delivery) {
 	if l.opts.Observer != nil && len(evs) > 0 {
 		// Every decision, also the denials not journaled one by one.
 		l.opts.Observer.Committed(evs)
@@ -412,7 +414,12 @@ func (l *Ledger) commitLocked(evs []events.Event) (*journal.Commit, []delivery) 
 	if len(evs) == 0 {
 		return nil, nil
 	}
-	c := l.opts.Journal.Append(evs)
+	c := into
+	if c == nil {
+		c = l.opts.Journal.Append(evs)
+	} else {
+		l.opts.Journal.AppendTo(c, evs)
+	}
 	l.lastCommit = c
 	l.sinceSnap += len(evs)
 	if l.sinceSnap >= l.opts.SnapshotEvery {

@@ -373,7 +373,7 @@ func (l *Ledger) recover(ctx context.Context) error {
 	l.mu.Lock()
 	evs := l.eng.ReviveKeeping(l.now(), l.opts.KeepBound, l.scratch[:0])
 	appended := time.Now()
-	c, _ := l.commitLocked(evs)
+	c, _ := l.commitLocked(evs, nil)
 	leases, _ := l.eng.Counts()
 	l.mu.Unlock()
 	if c != nil {
