@@ -138,6 +138,11 @@ func (s *frameServerStream) Context() context.Context { return s.ctx }
 // reusesRequests marks a stream whose Recv reuses the requests it returns.
 func (s *frameServerStream) reusesRequests() {}
 
+// doneWithFrameOnSend marks a stream whose Send has marshalled the frame
+// (frameConn.write) when it returns: the session may reuse the frame's
+// answers then (answerSlot).
+func (s *frameServerStream) doneWithFrameOnSend() {}
+
 // close ends every session and removes the socket.
 func (fs *framesServer) close() {
 	fs.mu.Lock()

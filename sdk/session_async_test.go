@@ -3,6 +3,8 @@ package sdk_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -42,6 +44,11 @@ func (s *asyncSeats) CheckoutAsync(req sdk.CheckoutRequest, done func(*sdk.Check
 		return
 	}
 	s.queue <- func() { done(c, err) }
+}
+
+// HeartbeatNow makes it an sdk.InlineHeartbeater, as the ledger is.
+func (s *asyncSeats) HeartbeatNow(lease string) (sdk.LeaseState, error) {
+	return s.Seats.Heartbeat(context.Background(), lease)
 }
 
 func (s *asyncSeats) CheckinAsync(lease string, done func(error)) {
@@ -84,5 +91,49 @@ func TestAsyncSeats(t *testing.T) {
 	}
 	if n := backend.checkins.Load(); n != 4 {
 		t.Errorf("%d checkins through CheckinAsync, want 4", n)
+	}
+}
+
+// TestAsyncSeatsConcurrent: many callers' checkouts, heartbeats and
+// checkins on one data-plane session, answered on another goroutine from recycled answer
+// slots, each get their own answers: every grant is a lease no other
+// caller holds, and checking it in succeeds.
+func TestAsyncSeatsConcurrent(t *testing.T) {
+	backend := newAsyncSeats(t, sdktest.Feature{Name: "many", Seats: 1 << 20, TTL: time.Minute})
+	c := sdktest.Session(t, backend)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const callers, pairs = 16, 50
+	var held sync.Map
+	errs := make(chan error, callers)
+	for i := range callers {
+		go func() {
+			user := fmt.Sprintf("u%d", i)
+			for range pairs {
+				co, err := c.Checkout(ctx, sdk.CheckoutRequest{Feature: "many", Client: sdk.Client{User: user}})
+				if err != nil || co.Outcome != sdk.Granted {
+					errs <- fmt.Errorf("%s: checkout: %+v %v", user, co, err)
+					return
+				}
+				if other, dup := held.LoadOrStore(co.Grant.Lease, user); dup {
+					errs <- fmt.Errorf("%s: lease %s is %s's too", user, co.Grant.Lease, other)
+					return
+				}
+				if st, err := c.Heartbeat(ctx, co.Grant.Lease); err != nil || st.Lease != co.Grant.Lease {
+					errs <- fmt.Errorf("%s: heartbeat of %s: %+v %v", user, co.Grant.Lease, st, err)
+					return
+				}
+				if err := c.Checkin(ctx, co.Grant.Lease); err != nil {
+					errs <- fmt.Errorf("%s: checkin of %s: %v", user, co.Grant.Lease, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range callers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -80,11 +80,19 @@ type session struct {
 
 	mu        sync.Mutex
 	responses []*pb.Response
+	slots     []*answerSlot // slots[i] holds responses[i], or nil (see answerSlot)
 	updates   []*pb.TicketUpdate
 	inflight  map[uint64]context.CancelFunc
 	ended     bool
 	writing   bool  // the reader or the writer goroutine is sending frames
 	sendErr   error // the stream failed to send: nothing more is sent
+
+	// Answer slots (answerSlot), on a stream done with a frame when Send
+	// returns (the data plane) only.
+	recycles bool
+	free     []*answerSlot   // guarded by mu
+	shared   *answerSlot     // the slot of every request, if not recycles (reader only)
+	frame    pb.GatewayFrame // the frame flushLocked sends, if recycles
 }
 
 // Session serves one gRPC Session stream.
@@ -96,9 +104,10 @@ func (s *sessionServer) Session(stream pb.Seats_SessionServer) error {
 func (s *sessionServer) serve(stream serverStream) error {
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
+	_, recycles := stream.(interface{ doneWithFrameOnSend() })
 	ss := &session{
 		srv: s, stream: stream, wake: make(chan struct{}, 1),
-		inflight: map[uint64]context.CancelFunc{},
+		inflight: map[uint64]context.CancelFunc{}, recycles: recycles,
 	}
 	s.attach(ss)
 	writeErr := make(chan error, 1)
@@ -133,7 +142,7 @@ func (s *sessionServer) serve(stream serverStream) error {
 		ss.mu.Unlock()
 		for _, req := range f.GetRequests() {
 			if hb := req.GetHeartbeat(); hb != nil && inline != nil {
-				ss.heartbeatNow(inline, req.GetId(), hb.GetLease())
+				ss.heartbeatNow(inline, req.GetId(), hb.GetLease(), ss.takeSlot(release))
 				continue
 			}
 			select {
@@ -145,9 +154,13 @@ func (s *sessionServer) serve(stream serverStream) error {
 			}
 			if async != nil {
 				handlers.Add(1)
-				if ss.startAsync(async, req, release) {
+				slot := ss.takeSlot(release)
+				if ss.startAsync(async, req, slot) {
 					continue
 				}
+				ss.mu.Lock()
+				ss.putSlotLocked(slot)
+				ss.mu.Unlock()
 				handlers.Done()
 			}
 			if reused {
@@ -205,33 +218,44 @@ type AsyncSeats interface {
 }
 
 // startAsync starts req on an AsyncSeats if it is a checkout or a checkin,
-// and reports whether it did. release is called once the answer is queued.
-func (ss *session) startAsync(a AsyncSeats, req *pb.Request, release func()) bool {
+// and reports whether it did. slot's release is called once the answer is
+// queued; slot is the answer's, nil where answers are not recycled.
+func (ss *session) startAsync(a AsyncSeats, req *pb.Request, slot *answerSlot) bool {
 	id := req.GetId()
 	switch op := req.GetOp().(type) {
 	case *pb.Request_Checkout:
 		cr := checkoutRequestFromPB(op.Checkout)
 		if err := cr.Validate(); err != nil {
-			ss.respond(id, &pb.Response{Error: errorToPB(err)}, nil)
-			release()
+			ss.respond(id, &pb.Response{Error: errorToPB(err)}, nil, slot.queued())
+			slot.release()
+			return true
+		}
+		if slot.recycled() {
+			slot.id = id
+			a.CheckoutAsync(cr, slot.onCheckout)
 			return true
 		}
 		a.CheckoutAsync(cr, func(c *Checkout, err error) {
 			resp, updates := checkoutResponse(c, err)
-			ss.respondAsync(id, resp, updates)
-			release()
+			ss.respondAsync(id, resp, updates, nil)
+			slot.release()
 		})
 		return true
 	case *pb.Request_Checkin:
 		lease := op.Checkin.GetLease()
 		if err := checkRequired(IdentLease, lease); err != nil {
-			ss.respond(id, &pb.Response{Error: errorToPB(err)}, nil)
-			release()
+			ss.respond(id, &pb.Response{Error: errorToPB(err)}, nil, slot.queued())
+			slot.release()
+			return true
+		}
+		if slot.recycled() {
+			slot.id = id
+			a.CheckinAsync(lease, slot.onCheckin)
 			return true
 		}
 		a.CheckinAsync(lease, func(err error) {
-			ss.respondAsync(id, errOnly(err), nil)
-			release()
+			ss.respondAsync(id, errOnly(err), nil, nil)
+			slot.release()
 		})
 		return true
 	}
@@ -239,21 +263,25 @@ func (ss *session) startAsync(a AsyncSeats, req *pb.Request, release func()) boo
 }
 
 // heartbeatNow answers heartbeat id on the reader, which sends the answer
-// after the frame.
-func (ss *session) heartbeatNow(h InlineHeartbeater, id uint64, lease string) {
+// after the frame; slot, if it is recycled, holds the answer.
+func (ss *session) heartbeatNow(h InlineHeartbeater, id uint64, lease string, slot *answerSlot) {
 	var resp *pb.Response
 	if err := checkRequired(IdentLease, lease); err != nil {
 		resp = &pb.Response{Error: errorToPB(err)}
 	} else if st, err := h.HeartbeatNow(lease); err != nil {
 		resp = &pb.Response{Error: errorToPB(err)}
+	} else if slot.recycled() {
+		resp = slot.state.fill(st)
 	} else {
 		resp = leaseStateResponse(st)
 	}
 	resp.Id = id
+	slot = slot.queued()
 	// No wake-up: the reader sends it once the frame is read.
 	ss.mu.Lock()
 	if !ss.ended {
 		ss.responses = append(ss.responses, resp)
+		ss.slots = append(ss.slots, slot)
 	}
 	ss.mu.Unlock()
 }
@@ -267,10 +295,14 @@ type leaseStateAnswer struct {
 }
 
 func leaseStateResponse(st LeaseState) *pb.Response {
-	a := &leaseStateAnswer{}
-	a.state.Lease, a.state.TtlNs, a.state.ExpiresUnixNs = st.Lease, int64(st.TTL), unixNanos(st.Expires)
-	a.result.LeaseState = &a.state
-	a.resp.Result = &a.result
+	return new(leaseStateAnswer).fill(st)
+}
+
+// fill makes a the answer st, whatever it held before, and returns it.
+func (a *leaseStateAnswer) fill(st LeaseState) *pb.Response {
+	a.state = pb.LeaseState{Lease: st.Lease, TtlNs: int64(st.TTL), ExpiresUnixNs: unixNanos(st.Expires)}
+	a.result = pb.Response_LeaseState{LeaseState: &a.state}
+	a.resp = pb.Response{Result: &a.result}
 	return &a.resp
 }
 
@@ -285,16 +317,23 @@ type grantAnswer struct {
 
 // grantResponse is the response to c, a grant.
 func grantResponse(c *Checkout) *pb.Response {
-	a := &grantAnswer{}
+	return new(grantAnswer).fill(c)
+}
+
+// fill makes a the answer to c, a grant, whatever it held before, and
+// returns it.
+func (a *grantAnswer) fill(c *Checkout) *pb.Response {
 	g := c.Grant
 	a.grant = pb.Grant{
 		Lease: g.Lease, Vendor: g.Vendor, Feature: g.Feature, Version: g.Version, Count: int32(g.Count),
 		TtlNs: int64(g.TTL), ExpiresUnixNs: unixNanos(g.Expires), Borrowed: g.Borrowed, Signature: g.Signature,
 	}
-	a.co.Outcome, a.co.Grant = pb.Outcome(c.Outcome), &a.grant
-	a.co.Denial, a.co.Ticket, a.co.Position = denialToPB(c.Denial), c.Ticket, int32(c.Position)
-	a.result.Checkout = &a.co
-	a.resp.Result = &a.result
+	a.co = pb.CheckoutResult{
+		Outcome: pb.Outcome(c.Outcome), Grant: &a.grant,
+		Denial: denialToPB(c.Denial), Ticket: c.Ticket, Position: int32(c.Position),
+	}
+	a.result = pb.Response_Checkout{Checkout: &a.co}
+	a.resp = pb.Response{Result: &a.result}
 	return &a.resp
 }
 
@@ -315,17 +354,18 @@ func (ss *session) handle(ctx context.Context, req *pb.Request) {
 		delete(ss.inflight, req.GetId())
 	}
 	ss.mu.Unlock()
-	if !ss.respond(req.GetId(), resp, updates) {
+	if !ss.respond(req.GetId(), resp, updates, nil) {
 		// The plugin can no longer learn what it got: give it back.
 		ss.srv.undo(resp)
 	}
 }
 
 // respond queues the response to request id; updates, if not nil, are a
-// queued checkout's. It reports false if the session has ended: the caller
-// then undoes what resp granted. It never blocks: an AsyncSeats calls it
+// queued checkout's; slot, if not nil, is the answerSlot resp is in. It
+// reports false if the session has ended: the caller then undoes what resp
+// granted (and slot is not reused). It never blocks: an AsyncSeats calls it
 // from the goroutine that completes journal commits.
-func (ss *session) respond(id uint64, resp *pb.Response, updates <-chan TicketUpdate) bool {
+func (ss *session) respond(id uint64, resp *pb.Response, updates <-chan TicketUpdate, slot *answerSlot) bool {
 	resp.Id = id
 	ticket := resp.GetCheckout().GetTicket()
 	if updates != nil {
@@ -337,6 +377,7 @@ func (ss *session) respond(id uint64, resp *pb.Response, updates <-chan TicketUp
 	ended := ss.ended
 	if !ended {
 		ss.responses = append(ss.responses, resp)
+		ss.slots = append(ss.slots, slot)
 	}
 	ss.mu.Unlock()
 	ss.signal()
@@ -349,8 +390,8 @@ func (ss *session) respond(id uint64, resp *pb.Response, updates <-chan TicketUp
 // respondAsync is respond for an AsyncSeats' answer: an answer the plugin
 // can no longer receive is undone on a goroutine of its own, because giving
 // back waits for the journal.
-func (ss *session) respondAsync(id uint64, resp *pb.Response, updates <-chan TicketUpdate) {
-	if !ss.respond(id, resp, updates) {
+func (ss *session) respondAsync(id uint64, resp *pb.Response, updates <-chan TicketUpdate, slot *answerSlot) {
+	if !ss.respond(id, resp, updates, slot) {
 		go ss.srv.undo(resp)
 	}
 }
@@ -503,7 +544,7 @@ func (ss *session) end() {
 	ss.mu.Lock()
 	ss.ended = true
 	unsent, updates := ss.responses, ss.updates
-	ss.responses, ss.updates = nil, nil
+	ss.responses, ss.slots, ss.updates = nil, nil, nil
 	ss.mu.Unlock()
 	ss.srv.detach(ss, updates)
 	for _, r := range unsent {
@@ -556,12 +597,35 @@ func (ss *session) flushLocked() {
 	for ss.sendErr == nil && !ss.ended && (len(ss.responses) > 0 || len(ss.updates) > 0) {
 		nr := min(len(ss.responses), maxBatch)
 		nu := min(len(ss.updates), maxBatch)
-		f := &pb.GatewayFrame{Responses: ss.responses[:nr:nr], Updates: ss.updates[:nu:nu]}
-		ss.responses, ss.updates = ss.responses[nr:], ss.updates[nu:]
+		var f *pb.GatewayFrame
+		if ss.recycles {
+			f = &ss.frame // done with when Send returns; one writer at a time
+		} else {
+			f = &pb.GatewayFrame{}
+		}
+		f.Responses, f.Updates = ss.responses[:nr:nr], ss.updates[:nu:nu]
+		queued, queuedSlots, sent := ss.responses, ss.slots, ss.slots[:nr:nr]
+		ss.responses, ss.slots, ss.updates = ss.responses[nr:], ss.slots[nr:], ss.updates[nu:]
 		ss.mu.Unlock()
 		err := ss.stream.Send(f)
 		ss.mu.Lock()
 		ss.sendErr = err
+		f.Responses, f.Updates = nil, nil
+		// Sent (or lost with the stream): the slots' answers are done.
+		for i, slot := range sent {
+			if slot != nil {
+				ss.putSlotLocked(slot)
+				sent[i] = nil
+			}
+		}
+		if ss.recycles && len(ss.responses) == 0 && !ss.ended {
+			// Nothing came while the frame was written, and Send is
+			// done with it: the next answers go from the start of
+			// the arrays again, not into what is left of them (ever
+			// less, then new arrays, frame after frame).
+			clear(queued[:nr])
+			ss.responses, ss.slots = queued[:0], queuedSlots[:0]
+		}
 	}
 	ss.writing = false
 }
