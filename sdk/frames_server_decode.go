@@ -12,8 +12,10 @@ import (
 // plane. The frequent requests (checkout, heartbeat, checkin) are decoded
 // by hand into messages reused from frame to frame, and the names that
 // repeat from request to request (feature, vendor, user, host, ...) are
-// interned: so a request costs no reflection and, for a heartbeat, one
-// allocation (its lease). Anything else (another operation, a field
+// interned: so a request costs no reflection and, once the session has
+// seen its names, no allocation. A lease is interned by its first heartbeat
+// and let go by its checkin (leases): later heartbeats and the checkin find
+// it. Anything else (another operation, a field
 // twice, an unknown field, bad UTF-8) has the whole frame decoded by
 // proto.Unmarshal, so that every frame means what it means to protobuf
 // (FuzzDecodePluginFrame checks the two agree).
@@ -22,9 +24,10 @@ import (
 // session's reader hands a copy to any request it does not finish before
 // it reads on (decoded reports whether they are reused).
 type frameDecoder struct {
-	frame pb.PluginFrame
-	slots []*requestSlot
-	names internTable
+	frame  pb.PluginFrame
+	slots  []*requestSlot
+	names  internTable
+	leases internTable // leases heartbeaten and not checked in (limit maxLeases)
 }
 
 // requestSlot holds one request and the messages of its operation.
@@ -150,7 +153,7 @@ func (d *frameDecoder) decodeRequest(s *requestSlot, b []byte) bool {
 			r.Op = &s.opCO
 		case 11, 12:
 			s.ref.Reset()
-			if !decodeLeaseRef(&s.ref, v) {
+			if !d.decodeLeaseRef(&s.ref, v, num == 11) {
 				return false
 			}
 			if num == 11 {
@@ -269,8 +272,10 @@ func (d *frameDecoder) decodeClient(c *pb.Client, b []byte) bool {
 }
 
 // decodeLeaseRef decodes a LeaseRef without its by (a heartbeat's or a
-// checkin's) into r.
-func decodeLeaseRef(r *pb.LeaseRef, b []byte) bool {
+// checkin's) into r. A heartbeat's lease is interned (a lease is heartbeaten
+// again and again); a checkin's is let go.
+func (d *frameDecoder) decodeLeaseRef(r *pb.LeaseRef, b []byte, heartbeat bool) bool {
+	var lease []byte
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 || num != 1 || typ != protowire.BytesType {
@@ -282,23 +287,35 @@ func decodeLeaseRef(r *pb.LeaseRef, b []byte) bool {
 			return false
 		}
 		b = b[n:]
-		r.Lease = string(v)
+		lease = v
+	}
+	if heartbeat {
+		d.leases.limit = maxLeases
+		r.Lease = d.leases.get(lease)
+	} else {
+		r.Lease = d.leases.take(lease)
 	}
 	return true
 }
 
-// maxInterned bounds the names an internTable keeps, and maxInternLen the
-// length of one: a plugin whose clients send ever new names gets a fresh
-// table now and then instead of an ever larger one.
+// maxInterned bounds the names an internTable keeps (unless its limit
+// says otherwise), and maxInternLen the length of one: a plugin whose
+// clients send ever new names gets a fresh table now and then instead of
+// an ever larger one. maxLeases bounds the leases one session's decoder
+// keeps: those heartbeaten and not checked in (a lease that expires
+// instead stays until the table is renewed).
 const (
 	maxInterned  = 4096
 	maxInternLen = 128
+	maxLeases    = 16384
 )
 
 // internTable hands out one string per distinct name, so that the names
-// every request repeats cost no allocation.
+// every request repeats cost no allocation. Its strings are ordinary ones
+// of their own, never memory of the frame they were read from.
 type internTable struct {
-	m map[string]string
+	m     map[string]string
+	limit int // the most it keeps; 0: maxInterned
 }
 
 func (t *internTable) get(b []byte) string {
@@ -311,10 +328,24 @@ func (t *internTable) get(b []byte) string {
 	if s, ok := t.m[string(b)]; ok { // no allocation for the lookup
 		return s
 	}
-	if t.m == nil || len(t.m) >= maxInterned {
+	limit := t.limit
+	if limit == 0 {
+		limit = maxInterned
+	}
+	if t.m == nil || len(t.m) >= limit {
 		t.m = make(map[string]string, 64)
 	}
 	s := string(b)
 	t.m[s] = s
 	return s
+}
+
+// take returns b as a string, the table's if it has one, and removes it
+// from the table.
+func (t *internTable) take(b []byte) string {
+	if s, ok := t.m[string(b)]; ok { // no allocation for the lookup
+		delete(t.m, s)
+		return s
+	}
+	return string(b)
 }

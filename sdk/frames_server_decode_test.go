@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"testing"
+	"unsafe"
 
 	pb "github.com/licensegw/licensegw/sdk/proto"
 	"google.golang.org/protobuf/proto"
@@ -62,9 +63,10 @@ func TestFrameDecoder(t *testing.T) {
 	}
 }
 
-// TestFrameDecoderAllocations: a frame of the hot requests costs one
-// allocation per lease and none for the names (and client addresses) that
-// repeat.
+// TestFrameDecoderAllocations: a frame of the hot requests costs no
+// allocation for the names (and client addresses) that repeat, nor for a
+// lease heartbeaten before; the checkin of a lease never heartbeaten costs
+// one.
 func TestFrameDecoderAllocations(t *testing.T) {
 	f := &pb.PluginFrame{Requests: []*pb.Request{
 		{Id: 1, Op: &pb.Request_Checkout{Checkout: &pb.CheckoutRequest{Feature: "cad", Client: &pb.Client{User: "ann", Host: "ws1", Addr: "10.0.0.7:40312"}}}},
@@ -76,9 +78,45 @@ func TestFrameDecoderAllocations(t *testing.T) {
 		t.Fatal(err)
 	}
 	var d frameDecoder
-	d.decode(b) // the slots and the names
-	if n := testing.AllocsPerRun(100, func() { d.decode(b) }); n > 2 {
-		t.Errorf("%v allocations per frame, want at most 2 (the two leases)", n)
+	d.decode(b) // the slots, the names and L1
+	if n := testing.AllocsPerRun(100, func() { d.decode(b) }); n != 1 {
+		t.Errorf("%v allocations per frame, want 1 (the lease checked in)", n)
+	}
+}
+
+// TestFrameDecoderLeases: a lease's heartbeats and its checkin share the
+// string its first heartbeat made, and the checkin lets it go.
+func TestFrameDecoderLeases(t *testing.T) {
+	frame := func(op *pb.Request) []byte {
+		b, err := proto.Marshal(&pb.PluginFrame{Requests: []*pb.Request{op}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	hb := frame(&pb.Request{Id: 1, Op: &pb.Request_Heartbeat{Heartbeat: &pb.LeaseRef{Lease: "L7"}}})
+	ci := frame(&pb.Request{Id: 2, Op: &pb.Request_Checkin{Checkin: &pb.LeaseRef{Lease: "L7"}}})
+	var d frameDecoder
+	lease := func(b []byte) string {
+		f, reused, err := d.decode(b)
+		if err != nil || !reused || len(f.Requests) != 1 {
+			t.Fatalf("decode: %v %v %v", f, reused, err)
+		}
+		r := f.Requests[0]
+		return r.GetHeartbeat().GetLease() + r.GetCheckin().GetLease()
+	}
+	first := lease(hb)
+	if n := testing.AllocsPerRun(10, func() { lease(hb) }); n != 0 {
+		t.Errorf("a heartbeat of a lease heartbeaten before: %v allocations, want 0", n)
+	}
+	if got := lease(ci); got != "L7" || unsafe.StringData(got) != unsafe.StringData(first) {
+		t.Errorf("checkin's lease %q is not the heartbeats' string", got)
+	}
+	if _, kept := d.leases.m["L7"]; kept {
+		t.Error("the lease is still interned after its checkin")
+	}
+	if got := lease(ci); got != "L7" {
+		t.Errorf("a second checkin's lease: %q", got)
 	}
 }
 
