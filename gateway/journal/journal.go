@@ -137,7 +137,7 @@ type Journal struct {
 	// holds messages of acknowledged events for reuse. Both are the
 	// publisher's.
 	prevHex  [2 * sha256.Size]byte
-	recycled []*nats.Msg
+	recycled []*outMsg
 	subjects subjectCache // the publisher's
 	// sinceSeal (guarded by mu) counts events appended since the last seal
 	// was queued.

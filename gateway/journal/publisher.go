@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -49,7 +50,7 @@ const (
 type pending struct {
 	commit *Commit
 	index  int
-	msg    *nats.Msg
+	msg    *outMsg
 	expect uint64 // the fence: the stream's last sequence before this event
 
 	unencodable bool // msg could not be built; see encode
@@ -334,7 +335,7 @@ func (j *Journal) refence(items []pending) {
 			continue
 		}
 		p.expect++
-		p.msg.Header[jetstream.ExpectedLastSeqHeader][0] = strconv.FormatUint(p.expect, 10)
+		p.msg.setExpect(p.expect)
 	}
 	j.nextExpect++
 }
@@ -393,7 +394,7 @@ func (j *Journal) send(items []pending) *burst {
 		if p.unencodable {
 			continue
 		}
-		if err := l.acks.publish(l.nc, p.msg, b, i); err != nil {
+		if err := l.acks.publish(l.nc, &p.msg.Msg, b, i); err != nil {
 			l.acks.refused(b, i, err)
 			break
 		}
@@ -486,7 +487,7 @@ func (j *Journal) encode(p *pending) {
 // writer's history: term, idx, node and the fence. Events are encoded once,
 // in queue order, by the publisher, so idx and the fence count up without
 // gaps.
-func (j *Journal) message(p *pending) (*nats.Msg, error) {
+func (j *Journal) message(p *pending) (*outMsg, error) {
 	// A copy: callers may read the commit's events while it is pending;
 	// the stream's copy alone carries term, idx, node (and any
 	// shortening).
@@ -524,7 +525,7 @@ func (j *Journal) message(p *pending) (*nats.Msg, error) {
 	msg.Subject = j.subjects.get(ev, j.cfg.Prefix)
 	msg.Data = data
 	msg.Header[jetstream.MsgIDHeader][0] = ev.ID
-	msg.Header[jetstream.ExpectedLastSeqHeader][0] = strconv.FormatUint(p.expect, 10)
+	msg.setExpect(p.expect)
 	return msg, nil
 }
 
@@ -534,25 +535,44 @@ const maxRecycled = 2 * maxBurst
 // recycledMsg is a message to fill: one an acknowledged event no longer
 // needs (its header map, header values and payload buffer are reused), or
 // a new one. Only the publisher calls it.
-func (j *Journal) recycledMsg() *nats.Msg {
+func (j *Journal) recycledMsg() *outMsg {
 	if n := len(j.recycled); n > 0 {
 		m := j.recycled[n-1]
 		j.recycled[n-1] = nil
 		j.recycled = j.recycled[:n-1]
 		return m
 	}
-	return &nats.Msg{
+	return &outMsg{Msg: nats.Msg{
 		Data: make([]byte, 0, 512),
 		Header: nats.Header{
 			jetstream.MsgIDHeader:           make([]string, 1),
 			jetstream.ExpectedLastSeqHeader: make([]string, 1),
 		},
-	}
+	}}
+}
+
+// outMsg is an event's message, with the memory of its fence's header
+// value (Nats-Expected-Last-Sequence): the value is a string sharing seq's
+// memory (setExpect), so that fencing an event costs no allocation. Only
+// the publisher goroutine touches an outMsg. seq is written only by
+// setExpect, which replaces the header value with it, and the value is read
+// only from m.Header, by the publisher itself: nats.go copies header
+// values into its own buffer while PublishMsg runs. So no string that
+// shares seq outlives the value it was set to.
+type outMsg struct {
+	nats.Msg
+	seq [20]byte // the decimal digits of a uint64
+}
+
+// setExpect sets m's fence to seq.
+func (m *outMsg) setExpect(seq uint64) {
+	b := strconv.AppendUint(m.seq[:0], seq, 10)
+	m.Header[jetstream.ExpectedLastSeqHeader][0] = unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // recycle keeps m, whose event the stream has acknowledged (nats.go copied
 // it when it was published), for recycledMsg.
-func (j *Journal) recycle(m *nats.Msg) {
+func (j *Journal) recycle(m *outMsg) {
 	if m == nil || len(j.recycled) >= maxRecycled {
 		return
 	}
