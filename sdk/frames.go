@@ -17,8 +17,9 @@ import (
 )
 
 // The Seats data plane: the same Session as the gRPC stream, carried as
-// length-prefixed protobuf frames on a unix socket of the gateway's, with
-// no gRPC, HTTP/2 or TLS in between. go-plugin keeps the plugin's
+// length-prefixed protobuf frames on a unix socket of the gateway's (on
+// Unix systems, on pipes passed over it: frames_pipe.go), with no gRPC,
+// HTTP/2 or TLS in between. go-plugin keeps the plugin's
 // lifecycle, handshake, health and the rare calls (Configure, Stop,
 // Metrics) on its mutually authenticated gRPC connection; the seat calls,
 // which are nearly all the traffic, take this path.
