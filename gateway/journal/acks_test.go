@@ -15,11 +15,7 @@ import (
 // alias to the buffer, and that building one allocates nothing.
 func TestPublishReply(t *testing.T) {
 	ns := natstest.Start(t)
-	nc, err := ns.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := natstest.Connect(t, ns)
 	a := &acks{prefix: "_INBOX.test."}
 	// Whoever gets the publishes answers them on their reply subjects:
 	// the subjects the subscriber below sees are what went on the wire.

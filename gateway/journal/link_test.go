@@ -15,12 +15,7 @@ import (
 // through the JetStream meta leader; a changed limit is updated.
 func TestEnsureStreamSkipsAnUnchangedStream(t *testing.T) {
 	ns := natstest.Start(t)
-	nc, err := ns.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
+	js := natstest.JetStream(t, ns)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cfg := Config{Prefix: "licensegw", Stream: "LICENSEGW_EVENTS", Replicas: 1, LifecycleLimits: Retention{MaxMsgs: 10}}

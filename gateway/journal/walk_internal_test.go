@@ -27,11 +27,7 @@ type walkRig struct {
 func newWalkRig(t *testing.T) *walkRig {
 	t.Helper()
 	ns := natstest.Start(t)
-	nc, err := ns.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := natstest.Connect(t, ns)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	j, err := Open(ctx, Config{Conn: nc, Gateway: "walk"})

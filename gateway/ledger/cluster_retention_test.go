@@ -118,7 +118,7 @@ func TestRetentionInACluster(t *testing.T) {
 		}
 	}
 
-	nc := connect(t, srvs[1])
+	nc := natstest.Connect(t, srvs[1])
 	js, _ := jetstream.New(nc)
 	lc, err := js.Stream(ctx, events.DefaultLifecycleStream)
 	if err != nil {
@@ -146,20 +146,10 @@ func TestRetentionInACluster(t *testing.T) {
 	}
 }
 
-func connect(t *testing.T, ns *natsd.Server) *nats.Conn {
-	t.Helper()
-	nc, err := ns.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	return nc
-}
-
 // streamFirst is the journal stream's first sequence, as its leader says.
 func streamFirst(t *testing.T, ctx context.Context, ns *natsd.Server) uint64 {
 	t.Helper()
-	js, _ := jetstream.New(connect(t, ns))
+	js := natstest.JetStream(t, ns)
 	st, err := js.Stream(ctx, events.DefaultStream)
 	if err != nil {
 		t.Fatal(err)

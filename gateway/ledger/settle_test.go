@@ -6,11 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/licensegw/licensegw/gateway/events"
 	"github.com/licensegw/licensegw/gateway/journal"
 	"github.com/licensegw/licensegw/gateway/ledger"
+	"github.com/licensegw/licensegw/gateway/natsd/natstest"
 	"github.com/licensegw/licensegw/gateway/seats"
 )
 
@@ -25,15 +24,7 @@ import (
 // connection stays up, but nothing it appends is acknowledged any more.
 func stopAcks(t *testing.T, r *rig) {
 	t.Helper()
-	nc, err := r.ns.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := natstest.JetStream(t, r.ns)
 	if err := js.DeleteStream(ctx(t), events.DefaultStream); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/licensegw/licensegw/gateway/cluster"
 	"github.com/licensegw/licensegw/gateway/ledger"
+	"github.com/licensegw/licensegw/gateway/natsd/natstest"
 	"github.com/licensegw/licensegw/gateway/seats"
 )
 
@@ -164,15 +165,7 @@ func storeHoldsBinding(t *testing.T, store *cluster.SnapshotStore, lease, node s
 // of a cluster share it, with the JetStream context it uses.
 func openStore(t *testing.T, r *rig) (jetstream.JetStream, *cluster.SnapshotStore) {
 	t.Helper()
-	nc, err := r.ns.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := natstest.JetStream(t, r.ns)
 	store, err := cluster.OpenSnapshotStore(ctx(t), js, "", 1, nil)
 	if err != nil {
 		t.Fatal(err)

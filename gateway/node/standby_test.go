@@ -40,15 +40,7 @@ func TestLeaderThatLosesItsLeaseStandsBy(t *testing.T) {
 	// Another writer takes the key: the leader's next renewal fails. The
 	// test talks to the cluster on a connection of its own: the node's own
 	// go down with its leadership.
-	nc, err := srvs[0].Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := natstest.JetStream(t, srvs[0])
 	// The intruder is another node with the same signing key: the
 	// nodes standing by read its lease (a key they do not share would
 	// make them refuse to join, and stop).

@@ -107,10 +107,7 @@ func (f *faults) supervise(stop <-chan struct{}) {
 		case <-time.After(100 * time.Millisecond):
 		}
 		for i, g := range f.c.Nodes {
-			f.mu.Lock()
-			down := f.down[i]
-			f.mu.Unlock()
-			if down {
+			if f.isDown(i) {
 				continue
 			}
 			if err, ok := g.Exited(0); ok {
@@ -142,6 +139,13 @@ func (f *faults) keepDown(i int, down bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.down[i] = down
+}
+
+// isDown says whether the test keeps node i down.
+func (f *faults) isDown(i int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.down[i]
 }
 
 func (f *faults) exitCount(i int) int {
@@ -564,10 +568,7 @@ func (f *faults) frozenIdleLeader() {
 // understood after the test's directories are gone.
 func (f *faults) dumpStreamTail(n int) {
 	for i, g := range f.c.Nodes {
-		f.mu.Lock()
-		down := f.down[i]
-		f.mu.Unlock()
-		if down {
+		if f.isDown(i) {
 			continue
 		}
 		evs := g.Journal()

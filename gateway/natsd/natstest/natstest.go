@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
 	"github.com/licensegw/licensegw/gateway/events"
@@ -145,4 +146,26 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
 	w.t.Log(string(p))
 	return len(p), nil
+}
+
+// Connect connects to s in process, as the gateway does; the connection
+// is closed when the test ends.
+func Connect(t testing.TB, s *natsd.Server) *nats.Conn {
+	t.Helper()
+	nc, err := s.Connect()
+	if err != nil {
+		t.Fatalf("natstest: connect: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// JetStream is JetStream on a Connect connection to s.
+func JetStream(t testing.TB, s *natsd.Server) jetstream.JetStream {
+	t.Helper()
+	js, err := jetstream.New(Connect(t, s))
+	if err != nil {
+		t.Fatalf("natstest: jetstream: %v", err)
+	}
+	return js
 }
